@@ -1,0 +1,42 @@
+/* crash: terminate in a chosen way.
+ *   crash segv     write to address 0x10           -> SIGSEGV
+ *   crash ill      illegal instruction (ud2 / udf) -> SIGILL
+ *   crash abort    abort()                         -> SIGABRT
+ *   crash exit N   exit(N)
+ * Without arguments, prints usage and exits 2. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int main(int argc, char **argv)
+{
+    const char *what = argc > 1 ? argv[1] : "";
+    if (strcmp(what, "segv") == 0) {
+        printf("crash: segv\n");
+        fflush(stdout);
+        volatile int *bad = (volatile int *)0x10;
+        __asm__("" : "+r"(bad)); /* hide the constant from the optimizer */
+        *bad = 1;
+    } else if (strcmp(what, "ill") == 0) {
+        printf("crash: ill\n");
+        fflush(stdout);
+#if defined(__x86_64__)
+        __asm__ volatile("ud2");
+#elif defined(__aarch64__)
+        __asm__ volatile("udf #0");
+#else
+        __builtin_trap();
+#endif
+    } else if (strcmp(what, "abort") == 0) {
+        printf("crash: abort\n");
+        fflush(stdout);
+        abort();
+    } else if (strcmp(what, "exit") == 0 && argc > 2) {
+        int n = atoi(argv[2]);
+        printf("crash: exit %d\n", n);
+        fflush(stdout);
+        exit(n);
+    }
+    fprintf(stderr, "usage: crash segv|ill|abort|exit N\n");
+    return 2;
+}

@@ -1,0 +1,8 @@
+/* hello: the smallest libc-based guest. */
+#include <stdio.h>
+
+int main(void)
+{
+    printf("hello, world\n");
+    return 0;
+}

@@ -1,0 +1,334 @@
+// The CPU backend: one Unicorn engine per guest address space.
+//
+// Everything that knows Unicorn or the FFI lives in src/cpu/. Above this file
+// the kernel sees plain operations: map host memory into the guest, change
+// protections, read and write registers in batches, run until a syscall hook
+// asks to stop, and faults translated into Linux signals.
+import koffi, { type LibraryHandle, type TypeObject } from 'koffi';
+import { loadUnicorn } from './unicorn-lib.ts';
+import * as UC from './unicorn-constants.ts';
+
+export type CpuArch = 'x86_64' | 'aarch64';
+
+/** Linux signal numbers for the synchronous faults the CPU can raise (same on both arches). */
+export const FAULT_SIGNALS = { SIGILL: 4, SIGTRAP: 5, SIGBUS: 7, SIGFPE: 8, SIGSEGV: 11 } as const;
+export type FaultSignalName = keyof typeof FAULT_SIGNALS;
+
+/** A synchronous CPU fault, already expressed the way Linux reports it in siginfo. */
+export interface CpuFault {
+  signal: FaultSignalName;
+  /** si_code: SEGV_MAPERR=1, SEGV_ACCERR=2, ILL_ILLOPC=1, FPE_INTDIV=1, BUS_ADRALN=1, TRAP_BRKPT=1 */
+  code: number;
+  /** si_addr: the faulting data address, or the pc for instruction faults. */
+  addr: number;
+  pc: number;
+  /** Human-readable cause, e.g. "write to unmapped address". */
+  reason: string;
+}
+
+export type RunResult = { kind: 'stopped' } | { kind: 'fault'; fault: CpuFault };
+
+/** PROT_* bits as Linux and Unicorn both define them (READ=1, WRITE=2, EXEC=4). */
+export type Prot = number;
+
+type Pointer = bigint;
+
+interface UnicornApi {
+  open: (arch: number, mode: number, out: Pointer[]) => number;
+  close: (uc: Pointer) => number;
+  strerror: (err: number) => string;
+  ctl: (uc: Pointer, control: number, ...args: unknown[]) => number;
+  memMapPtr: (uc: Pointer, addr: bigint, size: number, perms: number, ptr: bigint) => number;
+  memUnmap: (uc: Pointer, addr: bigint, size: number) => number;
+  memProtect: (uc: Pointer, addr: bigint, size: number, perms: number) => number;
+  regReadBatch: (uc: Pointer, ids: Int32Array, vals: BigUint64Array, count: number) => number;
+  regWriteBatch: (uc: Pointer, ids: Int32Array, vals: BigUint64Array, count: number) => number;
+  regRead: (uc: Pointer, id: number, value: Uint8Array) => number;
+  regWrite: (uc: Pointer, id: number, value: Uint8Array) => number;
+  hookAdd: (uc: Pointer, out: Pointer[], type: number, cb: Pointer, user: null, begin: bigint, end: bigint, ...extra: unknown[]) => number;
+  emuStart: (uc: Pointer, begin: bigint, until: bigint, timeout: bigint, count: number) => number;
+  emuStop: (uc: Pointer) => number;
+  protos: { syscall: TypeObject; intr: TypeObject; memInvalid: TypeObject };
+}
+
+let api: UnicornApi | undefined;
+
+function unicornApi(): UnicornApi {
+  if (api) return api;
+  const { lib } = loadUnicorn();
+  api = {
+    open: lib.func('int uc_open(int arch, int mode, _Out_ void **uc)'),
+    close: lib.func('int uc_close(void *uc)'),
+    strerror: lib.func('const char *uc_strerror(int err)'),
+    ctl: lib.func('int uc_ctl(void *uc, int control, ...)'),
+    memMapPtr: lib.func('int uc_mem_map_ptr(void *uc, uint64_t addr, size_t size, uint32_t perms, void *ptr)'),
+    memUnmap: lib.func('int uc_mem_unmap(void *uc, uint64_t addr, size_t size)'),
+    memProtect: lib.func('int uc_mem_protect(void *uc, uint64_t addr, size_t size, uint32_t perms)'),
+    regReadBatch: lib.func('int uc_reg_read_batch(void *uc, void *regs, void *vals, int count)'),
+    regWriteBatch: lib.func('int uc_reg_write_batch(void *uc, void *regs, void *vals, int count)'),
+    regRead: lib.func('int uc_reg_read(void *uc, int regid, void *value)'),
+    regWrite: lib.func('int uc_reg_write(void *uc, int regid, void *value)'),
+    hookAdd: lib.func(
+      'int uc_hook_add(void *uc, _Out_ void **hh, int type, void *callback, void *user, uint64_t begin, uint64_t end, ...)',
+    ),
+    emuStart: lib.func('int uc_emu_start(void *uc, uint64_t begin, uint64_t until, uint64_t timeout, size_t count)'),
+    emuStop: lib.func('int uc_emu_stop(void *uc)'),
+    protos: {
+      syscall: koffi.proto('void TslSyscallHook(void *uc, void *user)'),
+      intr: koffi.proto('void TslIntrHook(void *uc, uint32_t intno, void *user)'),
+      memInvalid: koffi.proto(
+        'bool TslMemInvalidHook(void *uc, int type, uint64_t address, int size, int64_t value, void *user)',
+      ),
+    },
+  };
+  return api;
+}
+
+export class CpuError extends Error {}
+
+/**
+ * Hooks are registered with koffi once for the whole process (koffi has a
+ * limited number of callback slots) and forward to the engine that is
+ * running: only one engine runs at a time, inside its own uc_emu_start.
+ */
+let runningEngine: CpuEngine | undefined;
+let callbacks: { memInvalid: bigint; syscall: bigint; interrupt: bigint } | undefined;
+
+function sharedCallbacks(): NonNullable<typeof callbacks> {
+  if (callbacks) return callbacks;
+  const { protos } = unicornApi();
+  callbacks = {
+    memInvalid: koffi.register((_uc: Pointer, type: number, address: bigint) => {
+      runningEngine?.onMemInvalid(type, address);
+      return false; // let Unicorn stop with the matching UC_ERR_*
+    }, koffi.pointer(protos.memInvalid)),
+    syscall: koffi.register(() => runningEngine?.onSyscall(), koffi.pointer(protos.syscall)),
+    interrupt: koffi.register((_uc: Pointer, intno: number) => runningEngine?.onInterrupt(intno), koffi.pointer(protos.intr)),
+  };
+  return callbacks;
+}
+
+/**
+ * A fixed set of registers read or written with one FFI call. The values live
+ * in native memory that `words` views, so reading the syscall arguments costs
+ * one call and no allocation.
+ */
+export class RegisterBatch {
+  /** Little-endian 32-bit halves: register i is words[2i] (low) and words[2i+1] (high). */
+  readonly words: Uint32Array;
+  readonly values: BigUint64Array;
+  private readonly ids: Int32Array;
+  private readonly slots: BigUint64Array;
+
+  constructor(
+    private readonly engine: CpuEngine,
+    regIds: readonly number[],
+  ) {
+    this.ids = Int32Array.from(regIds);
+    const storage = koffi.alloc('uint64_t', regIds.length) as bigint;
+    const view = koffi.view(storage, 8 * regIds.length);
+    this.words = new Uint32Array(view);
+    this.values = new BigUint64Array(view);
+    this.slots = BigUint64Array.from(regIds, (_, i) => storage + BigInt(8 * i));
+  }
+
+  read(): Uint32Array {
+    this.engine.check(unicornApi().regReadBatch(this.engine.handle, this.ids, this.slots, this.ids.length), 'reg_read_batch');
+    return this.words;
+  }
+
+  write(): void {
+    this.engine.check(unicornApi().regWriteBatch(this.engine.handle, this.ids, this.slots, this.ids.length), 'reg_write_batch');
+  }
+
+  /** Register i as a JS number; exact below 2^53, which covers user-space pointers and sizes. */
+  number(i: number): number {
+    return this.words[2 * i + 1]! * 0x1_0000_0000 + this.words[2 * i]!;
+  }
+
+  setNumber(i: number, value: number): void {
+    this.words[2 * i] = value >>> 0;
+    this.words[2 * i + 1] = Math.floor(value / 0x1_0000_0000) >>> 0;
+  }
+}
+
+const MEM_FAULTS: Record<number, { signal: FaultSignalName; code: number; reason: string }> = {
+  [UC.UC_MEM_READ_UNMAPPED]: { signal: 'SIGSEGV', code: 1, reason: 'read from unmapped address' },
+  [UC.UC_MEM_WRITE_UNMAPPED]: { signal: 'SIGSEGV', code: 1, reason: 'write to unmapped address' },
+  [UC.UC_MEM_FETCH_UNMAPPED]: { signal: 'SIGSEGV', code: 1, reason: 'execute at unmapped address' },
+  [UC.UC_MEM_READ_PROT]: { signal: 'SIGSEGV', code: 2, reason: 'read from protected address' },
+  [UC.UC_MEM_WRITE_PROT]: { signal: 'SIGSEGV', code: 2, reason: 'write to protected address' },
+  [UC.UC_MEM_FETCH_PROT]: { signal: 'SIGSEGV', code: 2, reason: 'execute at non-executable address' },
+};
+
+export interface EngineOptions {
+  /** Called on every `syscall` (x86-64) or `svc #0` (aarch64) instruction. */
+  onSyscall: () => void;
+}
+
+export class CpuEngine {
+  readonly handle: Pointer;
+  private lastMemFault: { type: number; address: number } | undefined;
+  private pendingFault: CpuFault | undefined;
+  private readonly pcBatch: RegisterBatch;
+  private closed = false;
+
+  readonly onSyscall: () => void;
+
+  constructor(
+    readonly arch: CpuArch,
+    options: EngineOptions,
+  ) {
+    this.onSyscall = options.onSyscall;
+    const uc = unicornApi();
+    const out: Pointer[] = [0n];
+    const [ucArch, ucMode] = arch === 'x86_64' ? [UC.UC_ARCH_X86, UC.UC_MODE_64] : [UC.UC_ARCH_ARM64, UC.UC_MODE_ARM];
+    this.check(uc.open(ucArch, ucMode, out), 'uc_open');
+    this.handle = out[0]!;
+    if (arch === 'aarch64') {
+      // A Cortex-A72 (ARMv8.0-A): no SVE, so every feature we advertise in
+      // AT_HWCAP is one Unicorn emulates completely.
+      this.check(uc.ctl(this.handle, UC.UC_CTL_CPU_MODEL_WRITE, 'int', UC.UC_CPU_ARM64_A72), 'set cpu model');
+    }
+    this.pcBatch = new RegisterBatch(this, [arch === 'x86_64' ? UC.UC_X86_REG_RIP : UC.UC_ARM64_REG_PC]);
+    this.installHooks();
+  }
+
+  private installHooks(): void {
+    const uc = unicornApi();
+    const { memInvalid, syscall, interrupt } = sharedCallbacks();
+    const hh: Pointer[] = [0n];
+    this.check(uc.hookAdd(this.handle, hh, UC.UC_HOOK_MEM_INVALID, memInvalid, null, 1n, 0n), 'hook mem invalid');
+    if (this.arch === 'x86_64') {
+      this.check(uc.hookAdd(this.handle, hh, UC.UC_HOOK_INSN, syscall, null, 1n, 0n, 'int', UC.UC_X86_INS_SYSCALL), 'hook syscall');
+    }
+    this.check(uc.hookAdd(this.handle, hh, UC.UC_HOOK_INTR, interrupt, null, 1n, 0n), 'hook interrupts');
+  }
+
+  /** Called from the shared hooks while this engine is the running one. */
+  onMemInvalid(type: number, address: bigint): void {
+    this.lastMemFault = { type, address: Number(address) };
+  }
+
+  onInterrupt(intno: number): void {
+    if (this.arch === 'aarch64' && intno === UC.ARM64_EXCP_SWI) this.onSyscall();
+    else this.raiseInterruptFault(intno);
+  }
+
+  /** CPU exceptions other than syscalls: turn them into the signal Linux would send. */
+  private raiseInterruptFault(intno: number): void {
+    const pc = this.pc();
+    let fault: CpuFault;
+    if (this.arch === 'x86_64') {
+      switch (intno) {
+        case 0: fault = { signal: 'SIGFPE', code: 1, addr: pc, pc, reason: 'integer divide error' }; break;
+        case 1: case 3: fault = { signal: 'SIGTRAP', code: 1, addr: pc, pc, reason: 'breakpoint' }; break;
+        case 4: fault = { signal: 'SIGSEGV', code: 128, addr: 0, pc, reason: 'overflow trap' }; break;
+        case 6: fault = { signal: 'SIGILL', code: 2, addr: pc, pc, reason: 'invalid opcode' }; break;
+        case 17: fault = { signal: 'SIGBUS', code: 1, addr: pc, pc, reason: 'alignment check' }; break;
+        default: fault = { signal: 'SIGSEGV', code: 128, addr: 0, pc, reason: `CPU exception ${intno}` };
+      }
+    } else {
+      switch (intno) {
+        case UC.ARM64_EXCP_UDEF: fault = { signal: 'SIGILL', code: 1, addr: pc, pc, reason: 'undefined instruction' }; break;
+        case UC.ARM64_EXCP_BKPT: fault = { signal: 'SIGTRAP', code: 1, addr: pc, pc, reason: 'breakpoint' }; break;
+        default: fault = { signal: 'SIGILL', code: 1, addr: pc, pc, reason: `CPU exception ${intno}` };
+      }
+    }
+    this.pendingFault = fault;
+    this.stop();
+  }
+
+  check(err: number, what: string): void {
+    if (err !== 0) throw new CpuError(`unicorn ${what}: ${unicornApi().strerror(err)} (${err})`);
+  }
+
+  /** Map `bytes` (host memory the kernel keeps a reference to) at guest `addr`. */
+  mapHost(addr: number, bytes: Uint8Array, prot: Prot): void {
+    this.check(
+      unicornApi().memMapPtr(this.handle, BigInt(addr), bytes.byteLength, prot & 7, koffi.address(bytes)),
+      `mem_map_ptr 0x${addr.toString(16)}+0x${bytes.byteLength.toString(16)}`,
+    );
+  }
+
+  unmap(addr: number, size: number): void {
+    this.check(unicornApi().memUnmap(this.handle, BigInt(addr), size), `mem_unmap 0x${addr.toString(16)}`);
+  }
+
+  protect(addr: number, size: number, prot: Prot): void {
+    this.check(unicornApi().memProtect(this.handle, BigInt(addr), size, prot & 7), `mem_protect 0x${addr.toString(16)}`);
+  }
+
+  registers(regIds: readonly number[]): RegisterBatch {
+    return new RegisterBatch(this, regIds);
+  }
+
+  /** Read one register of up to 64 bytes (vector registers, CP registers) into `out`. */
+  readRaw(regId: number, out: Uint8Array): void {
+    this.check(unicornApi().regRead(this.handle, regId, out), `reg_read ${regId}`);
+  }
+
+  writeRaw(regId: number, value: Uint8Array): void {
+    this.check(unicornApi().regWrite(this.handle, regId, value), `reg_write ${regId}`);
+  }
+
+  pc(): number {
+    this.pcBatch.read();
+    return this.pcBatch.number(0);
+  }
+
+  /**
+   * Run from `pc` until a hook calls stop() or the CPU faults. Unicorn
+   * reports a bad memory access as an error code; the invalid-memory hook has
+   * already recorded which address and kind, so the fault can name both.
+   */
+  run(pc: number): RunResult {
+    return this.runUntil(pc, 0);
+  }
+
+  /** Run from `pc` until the pc reaches `until` (0: no such address), a stop, or a fault. */
+  runUntil(pc: number, until: number): RunResult {
+    this.pendingFault = undefined;
+    this.lastMemFault = undefined;
+    const previous = runningEngine;
+    runningEngine = this;
+    let err: number;
+    try {
+      err = unicornApi().emuStart(this.handle, BigInt(pc), BigInt(until), 0n, 0);
+    } finally {
+      runningEngine = previous;
+    }
+    if (this.pendingFault) return { kind: 'fault', fault: this.pendingFault };
+    if (err === 0) return { kind: 'stopped' };
+    return { kind: 'fault', fault: this.faultFromError(err) };
+  }
+
+  private faultFromError(err: number): CpuFault {
+    const pc = this.pc();
+    const mem = this.lastMemFault;
+    if (mem && MEM_FAULTS[mem.type]) {
+      const { signal, code, reason } = MEM_FAULTS[mem.type]!;
+      return { signal, code, addr: mem.address, pc, reason };
+    }
+    switch (err) {
+      case UC.UC_ERR_INSN_INVALID:
+        return { signal: 'SIGILL', code: 1, addr: pc, pc, reason: 'invalid instruction' };
+      case UC.UC_ERR_READ_UNALIGNED:
+      case UC.UC_ERR_WRITE_UNALIGNED:
+      case UC.UC_ERR_FETCH_UNALIGNED:
+        return { signal: 'SIGBUS', code: 1, addr: pc, pc, reason: 'unaligned access' };
+      default:
+        return { signal: 'SIGSEGV', code: 128, addr: 0, pc, reason: `CPU error: ${unicornApi().strerror(err)}` };
+    }
+  }
+
+  stop(): void {
+    unicornApi().emuStop(this.handle);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    unicornApi().close(this.handle);
+  }
+}

@@ -1,0 +1,81 @@
+// The library API: load a static Linux binary with argv, env, mounts and
+// stdio, run it, and get its exit status and captured output. The CLI and
+// the tests both go through here.
+import { Kernel, LaunchError, type ExitInfo, type KernelOptions, type StdioSpec } from './kernel/kernel.ts';
+import type { MountSpec } from './kernel/namespace.ts';
+import { StraceTracer } from './trace/strace.ts';
+import { UnicornUnavailableError, loadUnicorn } from './cpu/unicorn-lib.ts';
+import { KernelBug } from './kernel/errors.ts';
+
+export interface RunOptions {
+  /** Arguments after argv[0]. */
+  args?: string[];
+  /** argv[0] as the guest sees it (default: the program path). */
+  argv0?: string;
+  /** The environment: an object or KEY=VALUE strings (default: empty). */
+  env?: Record<string, string> | string[];
+  /** Guest working directory (default: the host's cwd, which is mounted read-write at the same path). */
+  cwd?: string;
+  mounts?: MountSpec[];
+  /** Mount the host's cwd (default: true unless `cwd` is given). */
+  mountCwd?: boolean;
+  /** A host fd, or bytes to read (default: empty input). */
+  stdin?: number | Uint8Array | string;
+  /** A host fd, or 'capture' (default) to collect the bytes in the result. */
+  stdout?: number | 'capture';
+  stderr?: number | 'capture';
+  /** Bytes kept per captured stream (default 64 MiB). */
+  maxOutput?: number;
+  /** strace-style lines, one call per line. */
+  trace?: (line: string) => void;
+  /** -s: how many bytes of strings the trace shows (default 32). */
+  traceStringSize?: number;
+  uid?: number;
+  gid?: number;
+  /** Warn on stderr about unimplemented syscalls (default false in the library, true in the CLI). */
+  warnUnimplemented?: boolean;
+  warn?: (line: string) => void;
+}
+
+export type RunResult = ExitInfo;
+
+function toStdio(spec: number | Uint8Array | string | 'capture' | undefined, fallback: StdioSpec): StdioSpec {
+  if (spec === undefined) return fallback;
+  if (typeof spec === 'string' && spec !== 'capture') return Buffer.from(spec);
+  return spec;
+}
+
+/** Build the kernel for one run without starting it (tests use this to look inside). */
+export function createKernel(program: string, opts: RunOptions = {}): Kernel {
+  const env = Array.isArray(opts.env) ? opts.env : Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
+  const options: KernelOptions = {
+    program,
+    argv: [opts.argv0 ?? program, ...(opts.args ?? [])],
+    env,
+    cwd: opts.cwd,
+    mounts: opts.mounts,
+    mountCwd: opts.mountCwd,
+    stdin: toStdio(opts.stdin, new Uint8Array(0)),
+    stdout: toStdio(opts.stdout, 'capture'),
+    stderr: toStdio(opts.stderr, 'capture'),
+    maxOutput: opts.maxOutput,
+    observer: opts.trace ? new StraceTracer({ write: opts.trace, strSize: opts.traceStringSize }) : null,
+    uid: opts.uid,
+    gid: opts.gid,
+    warnUnimplemented: opts.warnUnimplemented ?? false,
+    warn: opts.warn,
+  };
+  return new Kernel(options);
+}
+
+/** Run a static Linux binary to completion. */
+export function runSync(program: string, opts: RunOptions = {}): RunResult {
+  return createKernel(program, opts).run();
+}
+
+export async function run(program: string, opts: RunOptions = {}): Promise<RunResult> {
+  return runSync(program, opts);
+}
+
+export { Kernel, KernelBug, LaunchError, UnicornUnavailableError, loadUnicorn };
+export type { MountSpec, ExitInfo };

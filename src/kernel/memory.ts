@@ -1,0 +1,396 @@
+// A process's address space: the list of mappings (what /proc/self/maps
+// shows) and typed access to guest memory for the kernel.
+//
+// Every accessible mapping is backed by host memory (an ArrayBuffer) that is
+// also mapped into the CPU with uc_mem_map_ptr, so the kernel reads and writes
+// guest memory directly, with no FFI call per access. A PROT_NONE reservation
+// gets no host memory until it is made accessible: Go reserves gigabytes that
+// way and touches little of it.
+import { LinuxError, fail } from './errors.ts';
+
+export const PAGE_SIZE = 4096;
+export const PROT_NONE = 0;
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const PROT_EXEC = 4;
+
+export function pageDown(n: number): number {
+  return n - (n % PAGE_SIZE);
+}
+export function pageUp(n: number): number {
+  const r = n % PAGE_SIZE;
+  return r === 0 ? n : n + PAGE_SIZE - r;
+}
+
+/** The CPU side of the address space; absent when handlers run without a CPU (unit tests, fuzzing). */
+export interface MemoryBackend {
+  mapHost(addr: number, bytes: Uint8Array, prot: number): void;
+  unmap(addr: number, size: number): void;
+  protect(addr: number, size: number, prot: number): void;
+}
+
+export interface Mapping {
+  start: number;
+  end: number;
+  prot: number;
+  /** True for MAP_SHARED mappings (shown as 's' in /proc/self/maps). */
+  shared: boolean;
+  /** What /proc/self/maps names it: a path, [heap], [stack], or '' for anonymous. */
+  name: string;
+  /** File offset of `start`, for file-backed mappings. */
+  offset: number;
+  /** Host memory for exactly [start, end), or null while the range is a PROT_NONE reservation. */
+  bytes: Uint8Array | null;
+}
+
+export interface AddressSpaceLayout {
+  /** Lowest address mmap may hand out. */
+  mmapMin: number;
+  /** Top-down mmap allocations start below this. */
+  mmapBase: number;
+  /** One past the highest user address. */
+  taskSize: number;
+}
+
+/** Largest single host allocation; beyond it mmap says ENOMEM rather than crashing Node. */
+const MAX_HOST_CHUNK = 2 ** 32;
+
+export class AddressSpace {
+  /** Sorted by start, non-overlapping. */
+  private maps: Mapping[] = [];
+  private lastHit: Mapping | undefined;
+  brkStart = 0;
+  brkCurrent = 0;
+  /** Total bytes of host memory backing this space, for --memory-limit. */
+  committed = 0;
+
+  constructor(
+    readonly layout: AddressSpaceLayout,
+    private readonly cpu: MemoryBackend | null,
+    readonly memoryLimit = Infinity,
+  ) {}
+
+  mappings(): readonly Mapping[] {
+    return this.maps;
+  }
+
+  // ---- creating and removing mappings --------------------------------------
+
+  /**
+   * Create a mapping at a page-aligned `start`, replacing whatever was there
+   * (the MAP_FIXED semantics; callers pick a free range first otherwise).
+   */
+  map(start: number, length: number, prot: number, opts: { name?: string; shared?: boolean; offset?: number } = {}): Mapping {
+    const end = start + pageUp(length);
+    if (start % PAGE_SIZE !== 0 || length <= 0 || end > this.layout.taskSize) fail('EINVAL');
+    this.unmap(start, end - start);
+    const m: Mapping = { start, end, prot, shared: opts.shared ?? false, name: opts.name ?? '', offset: opts.offset ?? 0, bytes: null };
+    if (prot !== PROT_NONE) this.backWithHostMemory(m);
+    this.insert(m);
+    return m;
+  }
+
+  private backWithHostMemory(m: Mapping): void {
+    const size = m.end - m.start;
+    if (size > MAX_HOST_CHUNK || this.committed + size > this.memoryLimit) fail('ENOMEM');
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(size);
+    } catch {
+      fail('ENOMEM');
+    }
+    m.bytes = bytes;
+    this.committed += size;
+    this.cpu?.mapHost(m.start, bytes, m.prot);
+  }
+
+  private insert(m: Mapping): void {
+    let i = this.maps.length;
+    while (i > 0 && this.maps[i - 1]!.start > m.start) i--;
+    this.maps.splice(i, 0, m);
+  }
+
+  /** Remove [start, start+length): whole mappings go, partly covered ones are trimmed or split. */
+  unmap(start: number, length: number): void {
+    const end = start + pageUp(length);
+    this.lastHit = undefined;
+    const kept: Mapping[] = [];
+    for (const m of this.maps) {
+      if (m.end <= start || m.start >= end) {
+        kept.push(m);
+        continue;
+      }
+      const cutStart = Math.max(m.start, start);
+      const cutEnd = Math.min(m.end, end);
+      if (m.bytes) {
+        this.cpu?.unmap(cutStart, cutEnd - cutStart);
+        this.committed -= cutEnd - cutStart;
+      }
+      if (m.start < cutStart) kept.push(this.slice(m, m.start, cutStart));
+      if (cutEnd < m.end) kept.push(this.slice(m, cutEnd, m.end));
+    }
+    this.maps = kept;
+  }
+
+  /** The part [from, to) of `m` as its own mapping, sharing the host memory. */
+  private slice(m: Mapping, from: number, to: number): Mapping {
+    return {
+      ...m,
+      start: from,
+      end: to,
+      offset: m.offset + (from - m.start),
+      bytes: m.bytes ? m.bytes.subarray(from - m.start, to - m.start) : null,
+    };
+  }
+
+  /** mprotect(2): every page in the range must be mapped, else ENOMEM. */
+  protect(start: number, length: number, prot: number): void {
+    const end = start + pageUp(length);
+    if (!this.isFullyMapped(start, end)) fail('ENOMEM');
+    this.lastHit = undefined;
+    const result: Mapping[] = [];
+    for (const m of this.maps) {
+      if (m.end <= start || m.start >= end) {
+        result.push(m);
+        continue;
+      }
+      const from = Math.max(m.start, start);
+      const to = Math.min(m.end, end);
+      if (m.start < from) result.push(this.slice(m, m.start, from));
+      const middle = this.slice(m, from, to);
+      middle.prot = prot;
+      if (middle.bytes) this.cpu?.protect(from, to - from, prot);
+      else if (prot !== PROT_NONE) this.backWithHostMemory(middle);
+      result.push(middle);
+      if (to < m.end) result.push(this.slice(m, to, m.end));
+    }
+    this.maps = result;
+  }
+
+  isFullyMapped(start: number, end: number): boolean {
+    let cursor = start;
+    for (const m of this.maps) {
+      if (m.end <= cursor) continue;
+      if (m.start > cursor) return false;
+      cursor = m.end;
+      if (cursor >= end) return true;
+    }
+    return cursor >= end;
+  }
+
+  isFree(start: number, end: number): boolean {
+    if (start < this.layout.mmapMin || end > this.layout.taskSize) return false;
+    return !this.maps.some((m) => m.start < end && m.end > start);
+  }
+
+  /** Find a free range for mmap without MAP_FIXED: the hint if free, else top-down from mmapBase like Linux. */
+  findFree(length: number, hint = 0): number {
+    const size = pageUp(length);
+    if (hint) {
+      const start = pageDown(hint);
+      if (this.isFree(start, start + size)) return start;
+    }
+    let top = this.layout.mmapBase;
+    for (let i = this.maps.length - 1; i >= 0; i--) {
+      const m = this.maps[i]!;
+      if (m.start >= top) continue;
+      if (m.end <= top - size) break;
+      top = m.start;
+    }
+    if (top - size < this.layout.mmapMin) fail('ENOMEM');
+    return top - size;
+  }
+
+  // ---- brk ------------------------------------------------------------------
+
+  setBrkStart(addr: number): void {
+    this.brkStart = this.brkCurrent = addr;
+  }
+
+  /** brk(2): returns the new break, or the old one when the request cannot be met (Linux never fails brk with an errno). */
+  brk(requested: number): number {
+    if (requested < this.brkStart) return this.brkCurrent;
+    const oldTop = pageUp(this.brkCurrent);
+    const newTop = pageUp(requested);
+    try {
+      if (newTop > oldTop) {
+        if (!this.isFree(oldTop, newTop)) return this.brkCurrent;
+        this.map(oldTop, newTop - oldTop, PROT_READ | PROT_WRITE, { name: '[heap]' });
+      } else if (newTop < oldTop) {
+        this.unmap(newTop, oldTop - newTop);
+      }
+    } catch (e) {
+      if (e instanceof LinuxError) return this.brkCurrent;
+      throw e;
+    }
+    this.brkCurrent = requested;
+    return requested;
+  }
+
+  // ---- access for the kernel ------------------------------------------------
+
+  private find(addr: number): Mapping | undefined {
+    const hit = this.lastHit;
+    if (hit && addr >= hit.start && addr < hit.end) return hit;
+    let lo = 0;
+    let hi = this.maps.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const m = this.maps[mid]!;
+      if (addr < m.start) hi = mid - 1;
+      else if (addr >= m.end) lo = mid + 1;
+      else return (this.lastHit = m);
+    }
+    return undefined;
+  }
+
+  mappingAt(addr: number): Mapping | undefined {
+    return this.find(addr);
+  }
+
+  /**
+   * A live view of guest memory [addr, addr+len), usable only when the range
+   * lies in one mapping (the common case); null when it spans mappings.
+   * Throws EFAULT when any part is unmapped or lacks the needed permission.
+   */
+  view(addr: number, len: number, needed: number): Uint8Array | null {
+    if (len === 0) return new Uint8Array(0);
+    if (!Number.isSafeInteger(addr) || addr < 0 || !Number.isSafeInteger(len) || len < 0) fail('EFAULT');
+    const m = this.find(addr);
+    if (!m || !m.bytes || (m.prot & needed) !== needed) fail('EFAULT');
+    if (addr + len <= m.end) return m.bytes.subarray(addr - m.start, addr - m.start + len);
+    this.checkRange(addr, len, needed);
+    return null;
+  }
+
+  private checkRange(addr: number, len: number, needed: number): void {
+    let cursor = addr;
+    const end = addr + len;
+    while (cursor < end) {
+      const m = this.find(cursor);
+      if (!m || !m.bytes || (m.prot & needed) !== needed) fail('EFAULT');
+      cursor = m.end;
+    }
+  }
+
+  /** Copy guest memory out (EFAULT on any unreadable byte). */
+  read(addr: number, len: number): Uint8Array {
+    const v = this.view(addr, len, PROT_READ);
+    if (v) return v.slice();
+    const out = new Uint8Array(len);
+    this.forEachChunk(addr, len, (chunk, at) => out.set(chunk, at));
+    return out;
+  }
+
+  /** Copy into guest memory (EFAULT on any unwritable byte, nothing written then). */
+  write(addr: number, data: Uint8Array): void {
+    const v = this.view(addr, data.length, PROT_WRITE);
+    if (v) {
+      v.set(data);
+      return;
+    }
+    this.forEachChunk(addr, data.length, (chunk, at) => chunk.set(data.subarray(at, at + chunk.length)));
+  }
+
+  /** Visit [addr, addr+len) as per-mapping views; the range was checked already. */
+  private forEachChunk(addr: number, len: number, fn: (chunk: Uint8Array, at: number) => void): void {
+    let cursor = addr;
+    const end = addr + len;
+    while (cursor < end) {
+      const m = this.find(cursor)!;
+      const to = Math.min(end, m.end);
+      fn(m.bytes!.subarray(cursor - m.start, to - m.start), cursor - addr);
+      cursor = to;
+    }
+  }
+
+  /**
+   * The kernel's own writes ignore PROT_WRITE (the loader fills read-only
+   * segments, the signal code writes frames the guest may not). EFAULT only
+   * when unmapped.
+   */
+  poke(addr: number, data: Uint8Array): void {
+    this.checkRange(addr, data.length, PROT_NONE);
+    this.forEachChunk(addr, data.length, (chunk, at) => chunk.set(data.subarray(at, at + chunk.length)));
+  }
+
+  private scratch = new DataView(new ArrayBuffer(8));
+
+  readU32(addr: number): number {
+    const b = this.read(addr, 4);
+    return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+  }
+  readI32(addr: number): number {
+    return this.readU32(addr) | 0;
+  }
+  /** 64-bit value as a number: exact below 2^53 (pointers, sizes). */
+  readU64(addr: number): number {
+    const b = this.read(addr, 8);
+    const lo = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+    const hi = (b[4]! | (b[5]! << 8) | (b[6]! << 16) | (b[7]! << 24)) >>> 0;
+    return hi * 0x1_0000_0000 + lo;
+  }
+  readI64(addr: number): number {
+    const b = this.read(addr, 8);
+    return Number(new DataView(b.buffer, b.byteOffset, 8).getBigInt64(0, true));
+  }
+  readBigU64(addr: number): bigint {
+    const b = this.read(addr, 8);
+    return new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
+  }
+  writeU32(addr: number, v: number): void {
+    this.scratch.setUint32(0, v >>> 0, true);
+    this.write(addr, new Uint8Array(this.scratch.buffer, 0, 4));
+  }
+  writeU64(addr: number, v: number | bigint): void {
+    this.scratch.setBigUint64(0, BigInt.asUintN(64, BigInt(v)), true);
+    this.write(addr, new Uint8Array(this.scratch.buffer, 0, 8));
+  }
+
+  /**
+   * A NUL-terminated string. ENAMETOOLONG when no NUL is found within `max`
+   * bytes (PATH_MAX for paths, see path_resolution(7)); EFAULT if it runs off
+   * readable memory first.
+   */
+  readCString(addr: number, max = 4096): string {
+    const bytes = this.readCStringBytes(addr, max);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
+  }
+
+  readCStringBytes(addr: number, max = 4096): Uint8Array {
+    if (addr === 0) fail('EFAULT');
+    let cursor = addr;
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    while (total < max) {
+      const m = this.find(cursor);
+      if (!m || !m.bytes || (m.prot & PROT_READ) === 0) fail('EFAULT');
+      const avail = m.bytes.subarray(cursor - m.start, Math.min(m.end - m.start, cursor - m.start + (max - total)));
+      const nul = avail.indexOf(0);
+      if (nul >= 0) {
+        parts.push(avail.subarray(0, nul));
+        return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      }
+      parts.push(avail);
+      total += avail.length;
+      cursor += avail.length;
+    }
+    fail('ENAMETOOLONG');
+  }
+
+  /** Write a string plus its NUL terminator (the kernel's own stack set-up). */
+  pokeCString(addr: number, s: string | Uint8Array): number {
+    const bytes = typeof s === 'string' ? Buffer.from(s, 'utf8') : s;
+    const out = new Uint8Array(bytes.length + 1);
+    out.set(bytes);
+    this.poke(addr, out);
+    return out.length;
+  }
+
+  /** Drop every mapping (execve, exit). */
+  clear(): void {
+    for (const m of [...this.maps]) this.unmap(m.start, m.end - m.start);
+    this.maps = [];
+    this.lastHit = undefined;
+  }
+}

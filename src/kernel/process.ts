@@ -1,0 +1,117 @@
+// A guest process: its address space, fds, filesystem context, credentials,
+// limits and signal bookkeeping. Threads and fork (a follow-up) add tasks
+// that share or copy these parts.
+import type { Arch } from '../arch/types.ts';
+import type { CpuEngine } from '../cpu/engine.ts';
+import { AddressSpace } from './memory.ts';
+import { FdTable } from './fdtable.ts';
+
+export interface Credentials {
+  uid: number;
+  euid: number;
+  suid: number;
+  gid: number;
+  egid: number;
+  sgid: number;
+}
+
+export interface Rlimit {
+  cur: bigint;
+  max: bigint;
+}
+
+export const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
+
+/** Linux's defaults for a fresh login shell, per getrlimit(2) resource numbers. */
+export function defaultRlimits(): Map<number, Rlimit> {
+  const inf = { cur: RLIM_INFINITY, max: RLIM_INFINITY };
+  return new Map<number, Rlimit>([
+    [0, { ...inf }], // CPU
+    [1, { ...inf }], // FSIZE
+    [2, { ...inf }], // DATA
+    [3, { cur: 8n << 20n, max: RLIM_INFINITY }], // STACK: 8 MiB
+    [4, { cur: 0n, max: RLIM_INFINITY }], // CORE
+    [5, { ...inf }], // RSS
+    [6, { cur: 4096n, max: 4096n }], // NPROC
+    [7, { cur: 1024n, max: 4096n }], // NOFILE
+    [8, { cur: 8n << 20n, max: 8n << 20n }], // MEMLOCK
+    [9, { ...inf }], // AS
+    [10, { ...inf }], // LOCKS
+    [11, { cur: 4096n, max: 4096n }], // SIGPENDING
+    [12, { cur: 819200n, max: 819200n }], // MSGQUEUE
+    [13, { cur: 0n, max: 0n }], // NICE
+    [14, { cur: 0n, max: 0n }], // RTPRIO
+    [15, { ...inf }], // RTTIME
+  ]);
+}
+
+/** rt_sigaction bookkeeping; delivery arrives with the signals work. */
+export interface SigAction {
+  handler: bigint;
+  flags: bigint;
+  restorer: bigint;
+  mask: bigint;
+}
+
+export class Process {
+  readonly mem: AddressSpace;
+  readonly fds: FdTable;
+  cwd: string;
+  umask = 0o022;
+  creds: Credentials;
+  rlimits = defaultRlimits();
+  sigactions = new Map<number, SigAction>();
+  sigmask = 0n;
+  altstack = { sp: 0, flags: 2 /* SS_DISABLE */, size: 0 };
+  tidAddress = 0;
+  robustList = { head: 0, len: 0 };
+  /** Set by exit/exit_group or a fatal signal: the wait status, as wait(2) encodes it. */
+  exitStatus: number | null = null;
+  /** Image facts for /proc/self and the trace. */
+  argv: string[] = [];
+  envp: string[] = [];
+  exePath = '';
+  auxv: Uint8Array = new Uint8Array(0);
+  comm = '';
+  /** Process group and session: inherited from the (emulated) parent that started us. */
+  pgid: number;
+  sid: number;
+  pdeathsig = 0;
+  dumpable = 1;
+  noNewPrivs = false;
+
+  constructor(
+    readonly pid: number,
+    readonly ppid: number,
+    readonly arch: Arch,
+    readonly cpu: CpuEngine | null,
+    opts: { cwd: string; uid: number; gid: number; memoryLimit?: number },
+  ) {
+    this.pgid = ppid;
+    this.sid = ppid;
+    this.mem = new AddressSpace(arch.layout, cpu, opts.memoryLimit);
+    this.fds = new FdTable(Number(this.rlimits.get(7)!.cur));
+    this.cwd = opts.cwd;
+    this.creds = { uid: opts.uid, euid: opts.uid, suid: opts.uid, gid: opts.gid, egid: opts.gid, sgid: opts.gid };
+  }
+
+  get tid(): number {
+    return this.pid;
+  }
+
+  get exited(): boolean {
+    return this.exitStatus !== null;
+  }
+
+  /** exit(2)/exit_group(2): status is (code & 0xff) << 8 as wait(2) reports it. */
+  exit(code: number): void {
+    this.exitStatus = (code & 0xff) << 8;
+    this.cpu?.stop();
+  }
+
+  /** Killed by a signal: the low 7 bits carry it, 0x80 says a core was (would have been) dumped. */
+  killBySignal(signo: number, core: boolean): void {
+    this.exitStatus = (signo & 0x7f) | (core ? 0x80 : 0);
+    this.cpu?.stop();
+  }
+}

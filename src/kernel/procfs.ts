@@ -1,0 +1,334 @@
+// /proc as tools read it: /proc/self and /proc/<pid>/{exe, cwd, root,
+// cmdline, environ, auxv, maps, stat, status, fd/, mounts}, plus a few
+// system files. Every node is made on lookup from the live kernel state, so
+// nothing goes stale (see proc(5)).
+import { fail } from './errors.ts';
+import type { Process } from './process.ts';
+import { PROT_EXEC, PROT_READ, PROT_WRITE } from './memory.ts';
+import type { Vfs } from './vfs/vfs.ts';
+import {
+  DT_DIR,
+  DT_LNK,
+  DT_REG,
+  S_IFDIR,
+  S_IFLNK,
+  S_IFREG,
+  type DirEntry,
+  type FileSystem,
+  type Node,
+  type OpenFile,
+  type StatInfo,
+} from './vfs/types.ts';
+
+type Place = { node: Node; fs: FileSystem; path: string };
+
+interface ProcEntry {
+  kind: 'dir' | 'file' | 'link';
+  /** dir: its children by name. */
+  children?: () => Map<string, ProcNode>;
+  /** file: its content, made at open. */
+  content?: () => Uint8Array;
+  /** link: the text readlink(2) shows. */
+  target?: () => string;
+  /** link: where following it leads (a magic link), if not through the text. */
+  jump?: () => Place;
+}
+
+export class ProcNode implements Node {
+  readonly fileType: number;
+  constructor(
+    readonly fs: ProcFs,
+    readonly ino: number,
+    readonly entry: ProcEntry,
+    readonly mode: number,
+  ) {
+    this.fileType = entry.kind === 'dir' ? S_IFDIR : entry.kind === 'file' ? S_IFREG : S_IFLNK;
+  }
+  get jump(): (() => Place) | undefined {
+    return this.entry.jump;
+  }
+}
+
+class ProcFile implements OpenFile {
+  readonly seekable = true;
+  constructor(
+    readonly node: Node,
+    private readonly bytes: Uint8Array,
+  ) {}
+  read(buf: Uint8Array, position: number): number {
+    if (position >= this.bytes.length) return 0;
+    const n = Math.min(buf.length, this.bytes.length - position);
+    buf.set(this.bytes.subarray(position, position + n));
+    return n;
+  }
+  write(): number {
+    fail('EACCES');
+  }
+  size(): number {
+    return this.bytes.length;
+  }
+  close(): void {}
+}
+
+export interface ProcSource {
+  processes(): Process[];
+  current(): Process;
+  vfs(): Vfs;
+  hostname: string;
+  bootNs(): bigint;
+}
+
+const text = (s: string): Uint8Array => Buffer.from(s, 'utf8');
+const nulJoined = (items: string[]): Uint8Array => Buffer.from(items.map((s) => s + '\0').join(''), 'utf8');
+
+export class ProcFs implements FileSystem {
+  readonly type = 'proc';
+  readonly readOnly = true;
+  private nextIno = 1;
+  /** Stable inode numbers per path, so repeated stats agree. */
+  private readonly inodes = new Map<string, number>();
+  private readonly rootNode: ProcNode;
+
+  constructor(
+    readonly dev: number,
+    private readonly src: ProcSource,
+  ) {
+    this.rootNode = this.node('/', { kind: 'dir', children: () => this.rootChildren() }, 0o555);
+  }
+
+  private node(path: string, entry: ProcEntry, mode: number): ProcNode {
+    let ino = this.inodes.get(path);
+    if (ino === undefined) {
+      ino = this.nextIno++;
+      this.inodes.set(path, ino);
+    }
+    return new ProcNode(this, ino, entry, mode);
+  }
+
+  private rootChildren(): Map<string, ProcNode> {
+    const m = new Map<string, ProcNode>();
+    const self = this.src.current();
+    m.set('self', this.node('/self', { kind: 'link', target: () => String(self.pid) }, 0o777));
+    m.set('thread-self', this.node('/thread-self', { kind: 'link', target: () => `${self.pid}/task/${self.tid}` }, 0o777));
+    for (const p of this.src.processes()) m.set(String(p.pid), this.processDir(p));
+    m.set('mounts', this.file('/mounts', () => this.mountsText()));
+    m.set('uptime', this.file('/uptime', () => {
+      const s = Number(this.src.bootNs()) / 1e9;
+      return text(`${s.toFixed(2)} ${s.toFixed(2)}\n`);
+    }));
+    m.set('sys', this.dir('/sys', { kernel: this.dir('/sys/kernel', {
+      hostname: this.file('/sys/kernel/hostname', () => text(this.src.hostname + '\n')),
+      ostype: this.file('/sys/kernel/ostype', () => text('Linux\n')),
+      osrelease: this.file('/sys/kernel/osrelease', () => text('6.1.0-tslinux\n')),
+    }) }));
+    return m;
+  }
+
+  private file(path: string, content: () => Uint8Array, mode = 0o444): ProcNode {
+    return this.node(path, { kind: 'file', content }, mode);
+  }
+
+  private dir(path: string, children: Record<string, ProcNode>): ProcNode {
+    return this.node(path, { kind: 'dir', children: () => new Map(Object.entries(children)) }, 0o555);
+  }
+
+  private processDir(p: Process): ProcNode {
+    const base = `/${p.pid}`;
+    const vfs = (): Vfs => this.src.vfs();
+    const at = (path: string, follow = true): Place => {
+      const r = vfs().resolve(path, { base: '/', follow });
+      return { node: r.node, fs: r.fs, path: r.path };
+    };
+    return this.node(base, {
+      kind: 'dir',
+      children: () =>
+        new Map<string, ProcNode>([
+          ['exe', this.node(`${base}/exe`, { kind: 'link', target: () => p.exePath, jump: () => at(p.exePath) }, 0o777)],
+          ['cwd', this.node(`${base}/cwd`, { kind: 'link', target: () => p.cwd, jump: () => at(p.cwd) }, 0o777)],
+          ['root', this.node(`${base}/root`, { kind: 'link', target: () => '/', jump: () => at('/') }, 0o777)],
+          ['cmdline', this.file(`${base}/cmdline`, () => nulJoined(p.argv))],
+          ['environ', this.file(`${base}/environ`, () => nulJoined(p.envp), 0o400)],
+          ['auxv', this.file(`${base}/auxv`, () => p.auxv, 0o400)],
+          ['comm', this.file(`${base}/comm`, () => text(p.comm + '\n'), 0o644)],
+          ['maps', this.file(`${base}/maps`, () => text(mapsText(p)))],
+          ['stat', this.file(`${base}/stat`, () => text(statText(p)))],
+          ['statm', this.file(`${base}/statm`, () => text(statmText(p)))],
+          ['status', this.file(`${base}/status`, () => text(statusText(p)))],
+          ['mounts', this.file(`${base}/mounts`, () => this.mountsText())],
+          ['fd', this.node(`${base}/fd`, { kind: 'dir', children: () => this.fdChildren(p, base) }, 0o500)],
+        ]),
+    }, 0o555);
+  }
+
+  private fdChildren(p: Process, base: string): Map<string, ProcNode> {
+    const m = new Map<string, ProcNode>();
+    for (const fd of p.fds.list()) {
+      const ofd = p.fds.get(fd);
+      m.set(
+        String(fd),
+        this.node(`${base}/fd/${fd}`, {
+          kind: 'link',
+          target: () => ofd.path,
+          jump: () => ({ node: ofd.node, fs: ofd.fs, path: ofd.path }),
+        }, 0o700),
+      );
+    }
+    return m;
+  }
+
+  private mountsText(): Uint8Array {
+    const lines = this.src
+      .vfs()
+      .mounts()
+      .map((m) => `${m.source} ${m.path} ${m.fs.type} ${m.fs.readOnly ? 'ro' : 'rw'}${m.options ? ',' + m.options : ''} 0 0`);
+    return text(lines.join('\n') + '\n');
+  }
+
+  // ---- FileSystem ------------------------------------------------------------
+
+  root(): Node {
+    return this.rootNode;
+  }
+
+  private asProc(node: Node): ProcNode {
+    if (!(node instanceof ProcNode)) fail('EINVAL');
+    return node;
+  }
+
+  lookup(dir: Node, name: string): Node {
+    const d = this.asProc(dir);
+    if (d.entry.kind !== 'dir') fail('ENOTDIR');
+    const child = d.entry.children!().get(name);
+    if (!child) fail('ENOENT');
+    return child;
+  }
+
+  stat(node: Node): StatInfo {
+    const n = this.asProc(node);
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const size = n.entry.kind === 'link' ? Buffer.byteLength(n.entry.target!()) : 0;
+    const proc = this.src.current();
+    return {
+      dev: this.dev,
+      ino: n.ino,
+      mode: n.fileType | n.mode,
+      nlink: n.entry.kind === 'dir' ? 2 : 1,
+      uid: proc.creds.uid,
+      gid: proc.creds.gid,
+      rdev: 0,
+      size,
+      blksize: 1024,
+      blocks: 0,
+      atimeNs: now,
+      mtimeNs: now,
+      ctimeNs: now,
+      birthtimeNs: now,
+    };
+  }
+
+  readlink(node: Node): string {
+    const n = this.asProc(node);
+    if (n.entry.kind !== 'link') fail('EINVAL');
+    return n.entry.target!();
+  }
+
+  readdir(dir: Node): DirEntry[] {
+    const d = this.asProc(dir);
+    if (d.entry.kind !== 'dir') fail('ENOTDIR');
+    return [...d.entry.children!()].map(([name, n]) => ({
+      name,
+      ino: n.ino,
+      type: n.entry.kind === 'dir' ? DT_DIR : n.entry.kind === 'file' ? DT_REG : DT_LNK,
+    }));
+  }
+
+  open(node: Node): OpenFile {
+    const n = this.asProc(node);
+    if (n.entry.kind !== 'file') fail('EISDIR');
+    return new ProcFile(n, n.entry.content!());
+  }
+
+  create(): Node {
+    fail('EACCES');
+  }
+  mkdir(): Node {
+    fail('EACCES');
+  }
+  symlink(): Node {
+    fail('EACCES');
+  }
+  link(): void {
+    fail('EACCES');
+  }
+  unlink(): void {
+    fail('EACCES');
+  }
+  rmdir(): void {
+    fail('EACCES');
+  }
+  rename(): void {
+    fail('EACCES');
+  }
+  truncate(): void {
+    fail('EACCES');
+  }
+  chmod(): void {
+    fail('EPERM');
+  }
+  chown(): void {
+    fail('EPERM');
+  }
+  utimes(): void {
+    fail('EPERM');
+  }
+}
+
+/** /proc/<pid>/maps: "start-end perms offset dev inode name", true to the address space. */
+export function mapsText(p: Process): string {
+  const hex = (n: number, w: number): string => n.toString(16).padStart(w, '0');
+  return p.mem
+    .mappings()
+    .map((m) => {
+      const perms =
+        (m.prot & PROT_READ ? 'r' : '-') + (m.prot & PROT_WRITE ? 'w' : '-') + (m.prot & PROT_EXEC ? 'x' : '-') + (m.shared ? 's' : 'p');
+      const line = `${hex(m.start, 8)}-${hex(m.end, 8)} ${perms} ${hex(m.name.startsWith('/') ? m.offset : 0, 8)} 00:00 0`;
+      return m.name ? `${line.padEnd(73)}${m.name}\n` : `${line}\n`;
+    })
+    .join('');
+}
+
+function vmSize(p: Process): number {
+  return p.mem.mappings().reduce((sum, m) => sum + (m.end - m.start), 0);
+}
+
+function statText(p: Process): string {
+  const state = p.exited ? 'Z' : 'R';
+  const fields = [p.pid, `(${p.comm})`, state, p.ppid, p.pid, p.pid, 0, -1, 4194304, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 1, 0, 0, vmSize(p), Math.floor(p.mem.committed / 4096)];
+  return fields.join(' ') + ' 0'.repeat(28) + '\n';
+}
+
+function statmText(p: Process): string {
+  const pages = Math.floor(vmSize(p) / 4096);
+  const rss = Math.floor(p.mem.committed / 4096);
+  return `${pages} ${rss} 0 0 0 ${rss} 0\n`;
+}
+
+function statusText(p: Process): string {
+  const c = p.creds;
+  return [
+    `Name:\t${p.comm}`,
+    `Umask:\t${p.umask.toString(8).padStart(4, '0')}`,
+    `State:\t${p.exited ? 'Z (zombie)' : 'R (running)'}`,
+    `Tgid:\t${p.pid}`,
+    `Pid:\t${p.pid}`,
+    `PPid:\t${p.ppid}`,
+    `Uid:\t${c.uid}\t${c.euid}\t${c.suid}\t${c.euid}`,
+    `Gid:\t${c.gid}\t${c.egid}\t${c.sgid}\t${c.egid}`,
+    `FDSize:\t${Math.max(64, p.fds.list().length)}`,
+    `VmSize:\t${Math.floor(vmSize(p) / 1024)} kB`,
+    `VmRSS:\t${Math.floor(p.mem.committed / 1024)} kB`,
+    `Threads:\t1`,
+    `SigBlk:\t${p.sigmask.toString(16).padStart(16, '0')}`,
+    '',
+  ].join('\n');
+}

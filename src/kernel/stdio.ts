@@ -1,0 +1,158 @@
+// The guest's standard streams: the host's own fds (so pipes, files and ttys
+// behave as they do natively), or in-memory buffers for the library API.
+import * as fs from 'node:fs';
+import { isatty } from 'node:tty';
+import { LinuxError, fromHostError } from './errors.ts';
+import { S_IFCHR, S_IFIFO, S_IFREG, type FileSystem, type Node, type OpenFile, type StatInfo } from './vfs/types.ts';
+
+/** A node that stands for a stream outside any filesystem ("pipe:[…]", a host tty). */
+export class StreamNode implements Node {
+  /** The open stream itself, so opening /proc/self/fd/N or /dev/stdout reaches the same stream. */
+  file?: OpenFile;
+  constructor(
+    readonly fs: FileSystem,
+    readonly info: () => StatInfo,
+    readonly label: string,
+  ) {}
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** A host file descriptor used as a stream: stdin, stdout or stderr. */
+export class HostStreamFile implements OpenFile {
+  readonly seekable = false;
+  readonly isTty: boolean;
+
+  constructor(
+    readonly node: Node,
+    readonly hostFd: number,
+  ) {
+    this.isTty = isatty(hostFd);
+  }
+
+  read(buf: Uint8Array): number {
+    for (;;) {
+      try {
+        return fs.readSync(this.hostFd, buf, 0, buf.length, null);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        // A non-blocking host fd (Node may set O_NONBLOCK on ttys and pipes):
+        // wait briefly instead of returning EAGAIN the guest did not ask for.
+        if (code === 'EAGAIN') {
+          Atomics.wait(sleeper, 0, 0, 5);
+          continue;
+        }
+        if (code === 'EOF') return 0;
+        throw fromHostError(e);
+      }
+    }
+  }
+
+  write(buf: Uint8Array): number {
+    let done = 0;
+    while (done < buf.length) {
+      try {
+        done += fs.writeSync(this.hostFd, buf, done, buf.length - done);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') {
+          Atomics.wait(sleeper, 0, 0, 1);
+          continue;
+        }
+        if (done > 0) return done;
+        throw fromHostError(e);
+      }
+    }
+    return done;
+  }
+
+  size(): number {
+    return 0;
+  }
+
+  close(): void {
+    // The host's stdio stays open: the guest closing its fd 1 must not close ours.
+  }
+}
+
+/** stdin from a buffer (library API). */
+export class BufferInputFile implements OpenFile {
+  readonly seekable = false;
+  private pos = 0;
+  constructor(
+    readonly node: Node,
+    private readonly data: Uint8Array,
+  ) {}
+  read(buf: Uint8Array): number {
+    const n = Math.min(buf.length, this.data.length - this.pos);
+    buf.set(this.data.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return n;
+  }
+  write(): number {
+    throw new LinuxError('EBADF');
+  }
+  size(): number {
+    return 0;
+  }
+  close(): void {}
+}
+
+/** stdout/stderr captured into memory (library API), bounded by maxBytes. */
+export class CaptureOutputFile implements OpenFile {
+  readonly seekable = false;
+  readonly chunks: Buffer[] = [];
+  bytes = 0;
+  constructor(
+    readonly node: Node,
+    private readonly maxBytes = 64 << 20,
+    private readonly tee?: (chunk: Uint8Array) => void,
+  ) {}
+  read(): number {
+    throw new LinuxError('EBADF');
+  }
+  write(buf: Uint8Array): number {
+    const room = this.maxBytes - this.bytes;
+    if (room <= 0) throw new LinuxError('EFBIG');
+    const kept = buf.subarray(0, Math.min(room, buf.length));
+    this.chunks.push(Buffer.from(kept));
+    this.bytes += kept.length;
+    this.tee?.(kept);
+    return buf.length;
+  }
+  size(): number {
+    return 0;
+  }
+  close(): void {}
+  text(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}
+
+/** st_mode for a host stdio fd: a character device for ttys, FIFO for pipes, else what fstat says. */
+export function hostFdStat(hostFd: number, dev: number): StatInfo {
+  let st: fs.BigIntStats | undefined;
+  try {
+    st = fs.fstatSync(hostFd, { bigint: true });
+  } catch {
+    st = undefined;
+  }
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const mode = st ? Number(st.mode) : isatty(hostFd) ? S_IFCHR | 0o620 : S_IFIFO | 0o600;
+  return {
+    dev: st ? Number(st.dev & 0xffffffffn) : dev,
+    ino: st ? Number(st.ino & 0xffffffffn) : hostFd + 1,
+    mode: mode || S_IFREG | 0o600,
+    nlink: st ? Number(st.nlink) : 1,
+    uid: st ? Number(st.uid) : 0,
+    gid: st ? Number(st.gid) : 0,
+    rdev: st ? Number(st.rdev & 0xffffffffn) : 0,
+    size: st && (mode & 0o170000) === S_IFREG ? Number(st.size) : 0,
+    blksize: 4096,
+    blocks: st ? Number(st.blocks) : 0,
+    atimeNs: st ? st.atimeNs : now,
+    mtimeNs: st ? st.mtimeNs : now,
+    ctimeNs: st ? st.ctimeNs : now,
+    birthtimeNs: st ? st.birthtimeNs : now,
+  };
+}

@@ -1,0 +1,178 @@
+// Building the initial process image: map each PT_LOAD with its permissions,
+// set the program break, map the stack and lay out argc, argv, envp and the
+// auxiliary vector as the SysV ABI and Linux's binfmt_elf do.
+import type { Arch } from '../arch/types.ts';
+import type { CpuEngine } from '../cpu/engine.ts';
+import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, pageDown, pageUp } from '../kernel/memory.ts';
+import type { Process } from '../kernel/process.ts';
+import { ElfError, PF_R, PF_W, PF_X, PT_PHDR, parseElf, type ElfImage, type ElfSegment } from './elf.ts';
+
+/** Auxiliary vector keys (include/uapi/linux/auxvec.h). */
+export const AT = {
+  NULL: 0,
+  PHDR: 3,
+  PHENT: 4,
+  PHNUM: 5,
+  PAGESZ: 6,
+  BASE: 7,
+  FLAGS: 8,
+  ENTRY: 9,
+  UID: 11,
+  EUID: 12,
+  GID: 13,
+  EGID: 14,
+  PLATFORM: 15,
+  HWCAP: 16,
+  CLKTCK: 17,
+  SECURE: 23,
+  RANDOM: 25,
+  HWCAP2: 26,
+  EXECFN: 31,
+  MINSIGSTKSZ: 51,
+} as const;
+
+/** The stack mapping: RLIMIT_STACK's default of 8 MiB, reserved whole (host memory is zero-filled lazily). */
+export const STACK_SIZE = 8 << 20;
+
+export interface LoadedImage {
+  elf: ElfImage;
+  entry: number;
+  sp: number;
+  /** Load bias: 0 for ET_EXEC, where the static-PIE was placed otherwise. */
+  bias: number;
+  auxv: Uint8Array;
+}
+
+export interface ImageRequest {
+  bytes: Uint8Array;
+  argv: string[];
+  envp: string[];
+  /** AT_EXECFN: the path as given to execve (or the command line). */
+  execfn: string;
+  random16: Uint8Array;
+}
+
+function segmentProt(seg: ElfSegment): number {
+  return (seg.flags & PF_R ? PROT_READ : 0) | (seg.flags & PF_W ? PROT_WRITE : 0) | (seg.flags & PF_X ? PROT_EXEC : 0);
+}
+
+/** Parse and load an executable into a fresh process; the caller then points the CPU at `entry` with `sp`. */
+export function loadImage(proc: Process, req: ImageRequest): LoadedImage {
+  const elf = parseElf(req.bytes);
+  const arch = proc.arch;
+  if (elf.arch !== arch.name) throw new ElfError('machine', `binary is ${elf.arch}, process is ${arch.name}`);
+  const bias = elf.type === 'dyn' ? arch.layout.pieBase - pageDown(elf.minVaddr) : 0;
+  mapSegments(proc, elf, req.bytes, bias);
+  const stackProt = PROT_READ | PROT_WRITE | (elf.stackExecutable ? PROT_EXEC : 0);
+  proc.mem.map(arch.layout.stackTop - STACK_SIZE, STACK_SIZE, stackProt, { name: '[stack]' });
+  const { sp, auxv } = buildStack(proc, elf, bias, req);
+  return { elf, entry: elf.entry + bias, sp, bias, auxv };
+}
+
+/**
+ * Map each PT_LOAD. Two segments may share a page at their boundary (the
+ * linker packs them when the file offsets allow): that page is mapped once,
+ * with the union of both permissions, as Linux's consecutive mmaps leave it
+ * (the later one wins; we are more lenient and keep both).
+ */
+function mapSegments(proc: Process, elf: ElfImage, bytes: Uint8Array, bias: number): void {
+  let mappedEnd = 0;
+  let lastMapping: { start: number; prot: number } | undefined;
+  for (const seg of elf.loads) {
+    const start = pageDown(seg.vaddr + bias);
+    const end = pageUp(seg.vaddr + bias + seg.memsz);
+    const prot = segmentProt(seg);
+    const from = Math.max(start, mappedEnd);
+    if (from > start && lastMapping) proc.mem.protect(start, from - start, lastMapping.prot | prot);
+    if (end > from) proc.mem.map(from, end - from, prot, { name: proc.exePath, offset: seg.offset + (from - (seg.vaddr + bias)) });
+    // The kernel writes the file bytes; PROT_WRITE does not apply to it.
+    proc.mem.poke(seg.vaddr + bias, bytes.subarray(seg.offset, seg.offset + seg.filesz));
+    mappedEnd = Math.max(mappedEnd, end);
+    lastMapping = { start, prot };
+  }
+  proc.mem.setBrkStart(mappedEnd);
+}
+
+function phdrAddress(elf: ElfImage, bias: number): number {
+  const phdr = elf.segments.find((s) => s.type === PT_PHDR);
+  if (phdr) return phdr.vaddr + bias;
+  const holder = elf.loads.find((s) => elf.phoff >= s.offset && elf.phoff < s.offset + s.filesz);
+  return holder ? holder.vaddr + bias + (elf.phoff - holder.offset) : 0;
+}
+
+/**
+ * The initial stack, from the top down: the AT_EXECFN string, the argv and
+ * envp strings, AT_PLATFORM, the 16 AT_RANDOM bytes; then, 16-byte aligned,
+ * argc, argv[], NULL, envp[], NULL, auxv pairs ending with AT_NULL
+ * (see the System V AMD64 ABI 3.4.1 and Linux fs/binfmt_elf.c create_elf_tables).
+ */
+function buildStack(proc: Process, elf: ElfImage, bias: number, req: ImageRequest): { sp: number; auxv: Uint8Array } {
+  const mem = proc.mem;
+  const arch = proc.arch;
+  let top = arch.layout.stackTop - 8;
+  const pushString = (s: string): number => {
+    const bytes = Buffer.from(s, 'utf8');
+    top -= bytes.length + 1;
+    mem.pokeCString(top, bytes);
+    return top;
+  };
+  const execfn = pushString(req.execfn);
+  const envPtrs = req.envp.map(pushString);
+  const argPtrs = req.argv.map(pushString);
+  const platform = pushString(arch.platform);
+  top = alignDown16(top) - 16;
+  const random = top;
+  mem.poke(random, req.random16);
+
+  const { hwcap, hwcap2 } = proc.cpu ? arch.hwcaps(proc.cpu) : { hwcap: 0, hwcap2: 0 };
+  const c = proc.creds;
+  const auxPairs: [number, number][] = [
+    [AT.HWCAP, hwcap],
+    [AT.PAGESZ, PAGE_SIZE],
+    [AT.CLKTCK, 100],
+    [AT.PHDR, phdrAddress(elf, bias)],
+    [AT.PHENT, elf.phentsize],
+    [AT.PHNUM, elf.phnum],
+    [AT.BASE, 0],
+    [AT.FLAGS, 0],
+    [AT.ENTRY, elf.entry + bias],
+    [AT.UID, c.uid],
+    [AT.EUID, c.euid],
+    [AT.GID, c.gid],
+    [AT.EGID, c.egid],
+    [AT.SECURE, 0],
+    [AT.RANDOM, random],
+    [AT.HWCAP2, hwcap2],
+    [AT.EXECFN, execfn],
+    [AT.PLATFORM, platform],
+  ];
+  if (arch.name === 'aarch64') auxPairs.push([AT.MINSIGSTKSZ, arch.c.MINSIGSTKSZ]);
+  auxPairs.push([AT.NULL, 0]);
+
+  const words = [req.argv.length, ...argPtrs, 0, ...envPtrs, 0, ...auxPairs.flat()];
+  const sp = alignDown16(top - words.length * 8);
+  const table = new Uint8Array(words.length * 8);
+  const view = new DataView(table.buffer);
+  words.forEach((w, i) => view.setBigUint64(i * 8, BigInt(w), true));
+  mem.poke(sp, table);
+  const auxv = table.slice((req.argv.length + req.envp.length + 3) * 8);
+  return { sp, auxv };
+}
+
+function alignDown16(n: number): number {
+  return n - (n % 16);
+}
+
+/** Used by tests: the auxv as key/value pairs. */
+export function decodeAuxv(auxv: Uint8Array): Map<number, number> {
+  const v = new DataView(auxv.buffer, auxv.byteOffset, auxv.byteLength);
+  const out = new Map<number, number>();
+  for (let i = 0; i + 16 <= auxv.byteLength; i += 16) {
+    const key = Number(v.getBigUint64(i, true));
+    if (key === AT.NULL) break;
+    out.set(key, Number(v.getBigUint64(i + 8, true)));
+  }
+  return out;
+}
+
+export type { CpuEngine };

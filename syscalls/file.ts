@@ -1,0 +1,418 @@
+// Calls on open file descriptors: read and write in their forms, lseek,
+// close, dup, fcntl, ioctl and getdents64 (see read(2), write(2), lseek(2),
+// dup(2), fcntl(2), ioctl(2), getdents(2)).
+import { fail } from '../src/kernel/errors.ts';
+import type { OpenFileDescription } from '../src/kernel/fdtable.ts';
+import { PROT_READ, PROT_WRITE } from '../src/kernel/memory.ts';
+import { dtypeOfMode } from '../src/kernel/vfs/types.ts';
+import { family, type SyscallContext } from './types.ts';
+
+/** Linux caps one read or write at MAX_RW_COUNT (INT_MAX rounded down to a page). */
+const MAX_RW_COUNT = 0x7fff_f000;
+/** readv/writev accept at most IOV_MAX iovecs (see readv(2)). */
+const IOV_MAX = 1024;
+
+function readable(ctx: SyscallContext, fd: number): OpenFileDescription {
+  const ofd = ctx.fds.get(fd);
+  if (ofd.isDirectory) fail('EISDIR');
+  if (!ofd.canRead) fail('EBADF');
+  return ofd;
+}
+
+function writable(ctx: SyscallContext, fd: number): OpenFileDescription {
+  const ofd = ctx.fds.get(fd);
+  if (!ofd.canWrite) fail('EBADF');
+  return ofd;
+}
+
+/**
+ * How many bytes from `addr` (at most `len`) the guest may access with
+ * `prot`, without crossing an unmapped or protected page. Linux copies up to
+ * the first fault and returns the short count; zero accessible bytes is EFAULT.
+ */
+function accessibleSpan(ctx: SyscallContext, addr: number, len: number, prot: number): number {
+  let cursor = addr;
+  const end = addr + len;
+  while (cursor < end) {
+    const m = ctx.mem.mappingAt(cursor);
+    if (!m || !m.bytes || (m.prot & prot) !== prot) break;
+    cursor = m.end;
+  }
+  const span = Math.min(cursor, end) - addr;
+  if (span === 0 && len > 0) fail('EFAULT');
+  return span;
+}
+
+/** Visit guest memory [addr, addr+len) one mapping at a time as live views. */
+function forEachView(ctx: SyscallContext, addr: number, len: number, fn: (view: Uint8Array) => boolean): void {
+  let cursor = addr;
+  const end = addr + len;
+  while (cursor < end) {
+    const m = ctx.mem.mappingAt(cursor)!;
+    const to = Math.min(end, m.end);
+    if (!fn(m.bytes!.subarray(cursor - m.start, to - m.start))) return;
+    cursor = to;
+  }
+}
+
+/** Read into guest memory at the description's offset (or `position` for pread). */
+function readInto(ctx: SyscallContext, ofd: OpenFileDescription, buf: number, count: number, position: number | null): number {
+  const io = ofd.io();
+  const len = accessibleSpan(ctx, buf, Math.min(count, MAX_RW_COUNT), PROT_WRITE);
+  let pos = position ?? ofd.offset;
+  let total = 0;
+  forEachView(ctx, buf, len, (view) => {
+    const n = io.read(view, pos);
+    total += n;
+    pos += n;
+    return n === view.length;
+  });
+  if (position === null && io.seekable) ofd.offset = pos;
+  return total;
+}
+
+function writeFrom(ctx: SyscallContext, ofd: OpenFileDescription, buf: number, count: number, position: number | null): number {
+  const io = ofd.io();
+  const len = accessibleSpan(ctx, buf, Math.min(count, MAX_RW_COUNT), PROT_READ);
+  const append = position === null && (ofd.statusFlags & ctx.arch.c.O_APPEND) !== 0;
+  let pos = append ? io.size() : (position ?? ofd.offset);
+  let total = 0;
+  forEachView(ctx, buf, len, (view) => {
+    const n = io.write(view, pos);
+    total += n;
+    pos += n;
+    return n === view.length;
+  });
+  if (position === null && io.seekable) ofd.offset = pos;
+  return total;
+}
+
+function read(ctx: SyscallContext, fd: number, buf: number, count: number): number {
+  return readInto(ctx, readable(ctx, fd), buf, count, null);
+}
+
+function write(ctx: SyscallContext, fd: number, buf: number, count: number): number {
+  return writeFrom(ctx, writable(ctx, fd), buf, count, null);
+}
+
+function positional(ctx: SyscallContext, ofd: OpenFileDescription, offset: number): number {
+  if (!ofd.io().seekable) fail('ESPIPE');
+  if (offset < 0) fail('EINVAL');
+  return offset;
+}
+
+function pread64(ctx: SyscallContext, fd: number, buf: number, count: number, offset: number): number {
+  const ofd = readable(ctx, fd);
+  return readInto(ctx, ofd, buf, count, positional(ctx, ofd, offset));
+}
+
+function pwrite64(ctx: SyscallContext, fd: number, buf: number, count: number, offset: number): number {
+  const ofd = writable(ctx, fd);
+  return writeFrom(ctx, ofd, buf, count, positional(ctx, ofd, offset));
+}
+
+/** The iovec array (struct iovec: base, len) after validating the count. */
+function readIovecs(ctx: SyscallContext, iov: number, iovcnt: number): { base: number; len: number }[] {
+  if (iovcnt < 0 || iovcnt > IOV_MAX) fail('EINVAL');
+  const raw = ctx.mem.read(iov, iovcnt * 16);
+  const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const out: { base: number; len: number }[] = [];
+  let total = 0;
+  for (let i = 0; i < iovcnt; i++) {
+    const base = Number(v.getBigUint64(i * 16, true));
+    const len = Number(v.getBigUint64(i * 16 + 8, true));
+    total += len;
+    // The sum of lengths must fit in ssize_t (see readv(2), EINVAL).
+    if (total > Number.MAX_SAFE_INTEGER) fail('EINVAL');
+    out.push({ base, len });
+  }
+  return out;
+}
+
+function vectored(
+  ctx: SyscallContext,
+  ofd: OpenFileDescription,
+  iov: number,
+  iovcnt: number,
+  position: number | null,
+  transfer: (ctx: SyscallContext, ofd: OpenFileDescription, buf: number, count: number, position: number | null) => number,
+): number {
+  let total = 0;
+  let pos = position;
+  for (const { base, len } of readIovecs(ctx, iov, iovcnt)) {
+    if (len === 0) continue;
+    let n: number;
+    try {
+      n = transfer(ctx, ofd, base, len, pos);
+    } catch (e) {
+      if (total > 0) return total; // a later fault after some bytes moved: report the short count
+      throw e;
+    }
+    total += n;
+    if (pos !== null) pos += n;
+    if (n < len) break;
+  }
+  return total;
+}
+
+function readv(ctx: SyscallContext, fd: number, iov: number, iovcnt: number): number {
+  return vectored(ctx, readable(ctx, fd), iov, iovcnt, null, readInto);
+}
+function writev(ctx: SyscallContext, fd: number, iov: number, iovcnt: number): number {
+  return vectored(ctx, writable(ctx, fd), iov, iovcnt, null, writeFrom);
+}
+function preadv(ctx: SyscallContext, fd: number, iov: number, iovcnt: number, offset: number): number {
+  const ofd = readable(ctx, fd);
+  return vectored(ctx, ofd, iov, iovcnt, positional(ctx, ofd, offset), readInto);
+}
+function pwritev(ctx: SyscallContext, fd: number, iov: number, iovcnt: number, offset: number): number {
+  const ofd = writable(ctx, fd);
+  return vectored(ctx, ofd, iov, iovcnt, positional(ctx, ofd, offset), writeFrom);
+}
+
+const SEEK_SET = 0;
+const SEEK_CUR = 1;
+const SEEK_END = 2;
+const SEEK_DATA = 3;
+const SEEK_HOLE = 4;
+
+function lseek(ctx: SyscallContext, fd: number, offset: number, whence: number): number {
+  const ofd = ctx.fds.get(fd);
+  if (ofd.isDirectory) {
+    // Only rewinding a directory stream is meaningful here (see lseek(2) and getdents(2)).
+    if (whence !== SEEK_SET || offset !== 0) fail('EINVAL');
+    ofd.dirCursor = undefined;
+    ofd.offset = 0;
+    return 0;
+  }
+  const io = ofd.io();
+  if (!io.seekable) fail('ESPIPE');
+  let next: number;
+  switch (whence) {
+    case SEEK_SET:
+      next = offset;
+      break;
+    case SEEK_CUR:
+      next = ofd.offset + offset;
+      break;
+    case SEEK_END:
+      next = io.size() + offset;
+      break;
+    case SEEK_DATA:
+      // No holes are tracked: all data from offset to EOF (ENXIO past it).
+      if (offset < 0 || offset >= io.size()) fail('ENXIO');
+      next = offset;
+      break;
+    case SEEK_HOLE:
+      if (offset < 0 || offset >= io.size()) fail('ENXIO');
+      next = io.size();
+      break;
+    default:
+      fail('EINVAL');
+  }
+  if (next < 0) fail('EINVAL');
+  ofd.offset = next;
+  return next;
+}
+
+function close(ctx: SyscallContext, fd: number): number {
+  ctx.fds.close(fd);
+  return 0;
+}
+
+function dup(ctx: SyscallContext, oldfd: number): number {
+  return ctx.fds.install(ctx.fds.get(oldfd));
+}
+
+/** dup2(2): same fd is a no-op that still checks oldfd. */
+function dup2(ctx: SyscallContext, oldfd: number, newfd: number): number {
+  const ofd = ctx.fds.get(oldfd);
+  if (oldfd === newfd) return newfd;
+  return ctx.fds.installAt(newfd, ofd);
+}
+
+/** dup3(2): like dup2 but EINVAL when the fds are equal, and takes O_CLOEXEC. */
+function dup3(ctx: SyscallContext, oldfd: number, newfd: number, flags: number): number {
+  const c = ctx.arch.c;
+  if (flags & ~c.O_CLOEXEC) fail('EINVAL');
+  const ofd = ctx.fds.get(oldfd);
+  if (oldfd === newfd) fail('EINVAL');
+  return ctx.fds.installAt(newfd, ofd, (flags & c.O_CLOEXEC) !== 0);
+}
+
+const FD_CLOEXEC = 1;
+
+function accessModeBits(ctx: SyscallContext, ofd: OpenFileDescription): number {
+  const c = ctx.arch.c;
+  switch (ofd.access) {
+    case 'r':
+      return c.O_RDONLY;
+    case 'w':
+      return c.O_WRONLY;
+    case 'rw':
+      return c.O_RDWR;
+    case 'path':
+      return c.O_PATH;
+  }
+}
+
+function fcntl(ctx: SyscallContext, fd: number, cmd: number, arg: number): number {
+  const c = ctx.arch.c;
+  const ofd = ctx.fds.get(fd);
+  switch (cmd) {
+    case c.F_DUPFD:
+    case c.F_DUPFD_CLOEXEC: {
+      const min = arg | 0;
+      if (min < 0) fail('EINVAL');
+      return ctx.fds.install(ofd, cmd === c.F_DUPFD_CLOEXEC, min);
+    }
+    case c.F_GETFD:
+      return ctx.fds.isCloexec(fd) ? FD_CLOEXEC : 0;
+    case c.F_SETFD:
+      ctx.fds.setCloexec(fd, (arg & FD_CLOEXEC) !== 0);
+      return 0;
+    case c.F_GETFL:
+      return accessModeBits(ctx, ofd) | ofd.statusFlags;
+    case c.F_SETFL: {
+      // Only these status flags can change after open (see fcntl(2), F_SETFL).
+      const changeable = c.O_APPEND | c.O_NONBLOCK | c.FASYNC | c.O_DIRECT | c.O_NOATIME;
+      ofd.statusFlags = (ofd.statusFlags & ~changeable) | (arg & changeable);
+      return 0;
+    }
+    default:
+      fail('EINVAL');
+  }
+}
+
+/** struct termios as Linux's default tty leaves it (c_iflag, c_oflag, c_cflag, c_lflag, c_line, c_cc[19]). */
+function defaultTermios(): Uint8Array {
+  const b = new Uint8Array(36);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, 0x500, true); // ICRNL | IXON
+  v.setUint32(4, 0x5, true); // OPOST | ONLCR
+  v.setUint32(8, 0xbf, true); // B38400 | CS8 | CREAD
+  v.setUint32(12, 0x8a3b, true); // ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | IEXTEN
+  b.set([3, 0x1c, 0x7f, 0x15, 4, 0, 1, 0, 0x11, 0x13, 0x1a, 0, 0x12, 0x0f, 0x17, 0x16, 0], 17);
+  return b;
+}
+
+/**
+ * ioctl(2). TCGETS and TIOCGWINSZ answer honestly whether the fd is a
+ * terminal: a host tty says yes, everything else ENOTTY (which is how isatty()
+ * decides).
+ */
+function ioctl(ctx: SyscallContext, fd: number, request: number, arg: number): number {
+  const c = ctx.arch.c;
+  const ofd = ctx.fds.get(fd);
+  const isTty = ofd.file?.isTty === true;
+  switch (request) {
+    case c.TCGETS:
+      if (!isTty) fail('ENOTTY');
+      ctx.mem.write(arg, defaultTermios());
+      return 0;
+    case c.TCSETS:
+    case c.TCSETSW:
+    case c.TCSETSF:
+      if (!isTty) fail('ENOTTY');
+      ctx.mem.read(arg, 36);
+      return 0;
+    case c.TIOCGWINSZ: {
+      if (!isTty) fail('ENOTTY');
+      const size = hostWindowSize(ofd.file?.hostFd);
+      const b = new Uint8Array(8);
+      const v = new DataView(b.buffer);
+      v.setUint16(0, size.rows, true);
+      v.setUint16(2, size.cols, true);
+      ctx.mem.write(arg, b);
+      return 0;
+    }
+    case c.FIOCLEX:
+      ctx.fds.setCloexec(fd, true);
+      return 0;
+    case c.FIONCLEX:
+      ctx.fds.setCloexec(fd, false);
+      return 0;
+    default:
+      fail('ENOTTY');
+  }
+}
+
+function hostWindowSize(hostFd: number | undefined): { rows: number; cols: number } {
+  const streams = [process.stdout, process.stderr];
+  for (const s of streams) {
+    if ((s as { fd?: number }).fd === hostFd && s.isTTY) return { rows: s.rows ?? 24, cols: s.columns ?? 80 };
+  }
+  const any = streams.find((s) => s.isTTY);
+  return { rows: any?.rows ?? 24, cols: any?.columns ?? 80 };
+}
+
+/**
+ * getdents64(2): struct linux_dirent64 records (d_ino u64, d_off s64,
+ * d_reclen u16, d_type u8, d_name NUL-terminated), each 8-byte aligned. The
+ * listing is taken at the first call and served from there.
+ */
+function getdents64(ctx: SyscallContext, fd: number, dirp: number, count: number): number {
+  const ofd = ctx.fds.get(fd);
+  if (!ofd.isDirectory) fail('ENOTDIR');
+  if (!ofd.dirCursor) {
+    const self = ofd.fs.stat(ofd.node);
+    const entries = [
+      { name: '.', ino: self.ino, type: dtypeOfMode(self.mode) },
+      { name: '..', ino: self.ino, type: dtypeOfMode(self.mode) },
+      ...ofd.fs.readdir(ofd.node),
+    ];
+    ofd.dirCursor = { entries, index: 0 };
+  }
+  const cursor = ofd.dirCursor;
+  const out = new Uint8Array(Math.min(count, 1 << 20));
+  const v = new DataView(out.buffer);
+  let used = 0;
+  while (cursor.index < cursor.entries.length) {
+    const e = cursor.entries[cursor.index]!;
+    const name = Buffer.from(e.name, 'utf8');
+    const reclen = (19 + name.length + 1 + 7) & ~7;
+    if (used + reclen > out.length) {
+      if (used === 0) fail('EINVAL'); // the buffer cannot hold even one entry
+      break;
+    }
+    v.setBigUint64(used, BigInt(e.ino), true);
+    v.setBigInt64(used + 8, BigInt(cursor.index + 1), true);
+    v.setUint16(used + 16, reclen, true);
+    v.setUint8(used + 18, e.type);
+    out.set(name, used + 19);
+    used += reclen;
+    cursor.index++;
+  }
+  ctx.mem.write(dirp, out.subarray(0, used));
+  ofd.offset = cursor.index;
+  return used;
+}
+
+export const fileFamily = family('file', [
+  { name: 'read', args: { fd: 'fd', buf: 'outbuf', count: 'size' }, ret: 'size', handler: read },
+  { name: 'write', args: { fd: 'fd', buf: 'inbuf', count: 'size' }, ret: 'size', handler: write },
+  { name: 'pread64', args: { fd: 'fd', buf: 'outbuf', count: 'size', offset: 'off' }, ret: 'size', handler: pread64 },
+  { name: 'pwrite64', args: { fd: 'fd', buf: 'inbuf', count: 'size', offset: 'off' }, ret: 'size', handler: pwrite64 },
+  { name: 'readv', args: { fd: 'fd', iov: 'iovec_out', iovcnt: 'int' }, ret: 'size', handler: readv },
+  { name: 'writev', args: { fd: 'fd', iov: 'iovec_in', iovcnt: 'int' }, ret: 'size', handler: writev },
+  { name: 'preadv', args: { fd: 'fd', iov: 'iovec_out', iovcnt: 'int', offset: 'off' }, ret: 'size', handler: preadv },
+  { name: 'pwritev', args: { fd: 'fd', iov: 'iovec_in', iovcnt: 'int', offset: 'off' }, ret: 'size', handler: pwritev },
+  { name: 'lseek', args: { fd: 'fd', offset: 'off', whence: 'whence' }, handler: lseek },
+  { name: 'close', args: { fd: 'fd' }, handler: close },
+  { name: 'dup', args: { oldfd: 'fd' }, ret: 'fd', handler: dup },
+  { name: 'dup2', args: { oldfd: 'fd', newfd: 'fd' }, ret: 'fd', handler: dup2 },
+  { name: 'dup3', args: { oldfd: 'fd', newfd: 'fd', flags: 'open_flags' }, ret: 'fd', handler: dup3 },
+  {
+    name: 'fcntl',
+    args: { fd: 'fd', cmd: 'fcntl_cmd', arg: 'hex' },
+    handler: fcntl,
+    note: 'F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL; EINVAL for the rest',
+  },
+  {
+    name: 'ioctl',
+    args: { fd: 'fd', request: 'ioctl_request', arg: 'hex' },
+    handler: ioctl,
+    note: 'TCGETS, TCSETS*, TIOCGWINSZ on host ttys, FIOCLEX, FIONCLEX; ENOTTY otherwise',
+  },
+  { name: 'getdents64', args: { fd: 'fd', dirp: 'ptr', count: 'size' }, ret: 'size', handler: getdents64 },
+]);

@@ -1,0 +1,503 @@
+// Calls that name files by path: open, the stat family, access, readlink,
+// getcwd, chdir, mkdir, unlink, rmdir and rename, in their *at forms and the
+// x86-64 legacy forms (see openat(2), stat(2), statx(2), access(2),
+// readlink(2), getcwd(2), chdir(2), mkdir(2), unlink(2), rename(2)).
+import { fail } from '../src/kernel/errors.ts';
+import { OpenFileDescription, type AccessMode } from '../src/kernel/fdtable.ts';
+import { StreamNode } from '../src/kernel/stdio.ts';
+import { DirectoryFile } from '../src/kernel/vfs/memfs.ts';
+import { S_IFDIR, S_IFLNK, S_IFMT, type FileSystem, type Node, type StatInfo } from '../src/kernel/vfs/types.ts';
+import { joinPath, type ParentOp } from '../src/kernel/vfs/vfs.ts';
+import { family, type SyscallContext } from './types.ts';
+
+const PATH_MAX = 4096;
+const AT_FDCWD = -100;
+
+export interface Place {
+  node: Node;
+  fs: FileSystem;
+  path: string;
+}
+
+/** Read a path argument: EFAULT for a bad pointer, ENAMETOOLONG past PATH_MAX, ENOENT when empty. */
+export function readPath(ctx: SyscallContext, ptr: number, allowEmpty = false): string {
+  const p = ctx.mem.readCString(ptr, PATH_MAX);
+  if (p === '' && !allowEmpty) fail('ENOENT');
+  return p;
+}
+
+/** The directory a relative path starts from: the cwd for AT_FDCWD, else the directory fd's path. */
+export function baseDir(ctx: SyscallContext, dirfd: number, path: string): string {
+  if (path.startsWith('/') || dirfd === AT_FDCWD) return ctx.proc.cwd;
+  const ofd = ctx.fds.get(dirfd);
+  if (!ofd.isDirectory) fail('ENOTDIR');
+  return ofd.path;
+}
+
+export function resolveAt(ctx: SyscallContext, dirfd: number, path: string, follow: boolean): Place {
+  return ctx.kernel.vfs.resolve(path, { base: baseDir(ctx, dirfd, path), follow });
+}
+
+/** An *at() call's target: the path, or with AT_EMPTY_PATH and "" the dirfd itself. */
+function targetAt(ctx: SyscallContext, dirfd: number, pathPtr: number, flags: number): Place {
+  const c = ctx.arch.c;
+  const path = readPath(ctx, pathPtr, (flags & c.AT_EMPTY_PATH) !== 0);
+  if (path === '') {
+    if (dirfd === AT_FDCWD) return resolveAt(ctx, dirfd, '.', true);
+    const ofd = ctx.fds.get(dirfd);
+    return { node: ofd.node, fs: ofd.fs, path: ofd.path };
+  }
+  return resolveAt(ctx, dirfd, path, (flags & c.AT_SYMLINK_NOFOLLOW) === 0);
+}
+
+/** stat of a place; streams and pipes describe themselves, being in no filesystem. */
+export function statOf(place: { node: Node; fs: FileSystem }): StatInfo {
+  const n = place.node as Node & { info?: () => StatInfo };
+  if (typeof n.info === 'function') return n.info();
+  return place.fs.stat(place.node);
+}
+
+function isDir(place: Place): boolean {
+  return (statOf(place).mode & S_IFMT) === S_IFDIR;
+}
+
+// ---- open --------------------------------------------------------------------
+
+function accessOf(ctx: SyscallContext, flags: number): AccessMode {
+  const c = ctx.arch.c;
+  if (flags & c.O_PATH) return 'path';
+  switch (flags & c.O_ACCMODE) {
+    case c.O_RDONLY:
+      return 'r';
+    case c.O_WRONLY:
+      return 'w';
+    default:
+      return 'rw';
+  }
+}
+
+/** Find or create the file an open(2) names, following O_CREAT/O_EXCL/O_NOFOLLOW rules. */
+function openTarget(ctx: SyscallContext, dirfd: number, path: string, flags: number, mode: number): Place {
+  const c = ctx.arch.c;
+  const base = baseDir(ctx, dirfd, path);
+  const vfs = ctx.kernel.vfs;
+  const nofollow = (flags & c.O_NOFOLLOW) !== 0;
+  if (!(flags & c.O_CREAT)) return vfs.resolve(path, { base, follow: !nofollow });
+  // O_CREAT|O_EXCL never follows a final symlink: any existing name is EEXIST (see open(2), O_EXCL).
+  const exclusive = (flags & c.O_EXCL) !== 0;
+  const lookup = vfs.resolveForCreate(path, { base, follow: !exclusive && !nofollow });
+  if (lookup.found) {
+    if (exclusive) fail('EEXIST');
+    return lookup.found;
+  }
+  const parent = lookup.missing;
+  if (parent.trailingSlash) fail('EISDIR');
+  const node = parent.fs.create(parent.dir, parent.name, mode & ~ctx.proc.umask & 0o7777);
+  return { node, fs: parent.fs, path: joinPath(parent.dirPath, parent.name) };
+}
+
+export function openFile(ctx: SyscallContext, dirfd: number, pathPtr: number, flags: number, mode: number): number {
+  const c = ctx.arch.c;
+  const path = readPath(ctx, pathPtr);
+  if ((flags & c.O_TMPFILE) === c.O_TMPFILE) fail('EOPNOTSUPP', 'O_TMPFILE is not supported');
+  const access = accessOf(ctx, flags);
+  const cloexec = (flags & c.O_CLOEXEC) !== 0;
+  const place = openTarget(ctx, dirfd, path, flags, mode);
+  const st = statOf(place);
+  const type = st.mode & S_IFMT;
+  if (type === S_IFLNK) {
+    if (access === 'path') return install(ctx, place, null, 'path', flags, cloexec, false);
+    fail('ELOOP'); // O_NOFOLLOW on a symlink
+  }
+  const directory = type === S_IFDIR;
+  if (flags & c.O_DIRECTORY && !directory) fail('ENOTDIR');
+  if (access === 'path') return install(ctx, place, null, 'path', flags, cloexec, directory);
+  if (directory) {
+    if (access !== 'r' || flags & c.O_CREAT) fail('EISDIR');
+    return install(ctx, place, new DirectoryFile(place.node), 'r', flags, cloexec, true);
+  }
+  if (place.node instanceof StreamNode && place.node.file) {
+    return install(ctx, place, place.node.file, access, flags, cloexec, false);
+  }
+  const write = access !== 'r';
+  const file = place.fs.open(place.node, {
+    read: access !== 'w',
+    write,
+    append: (flags & c.O_APPEND) !== 0,
+    truncate: write && (flags & c.O_TRUNC) !== 0,
+    nonblock: (flags & c.O_NONBLOCK) !== 0,
+  });
+  if (write && flags & c.O_TRUNC) place.fs.truncate(place.node, 0);
+  return install(ctx, place, file, access, flags, cloexec, false);
+}
+
+function install(
+  ctx: SyscallContext,
+  place: Place,
+  file: ConstructorParameters<typeof OpenFileDescription>[0],
+  access: AccessMode,
+  flags: number,
+  cloexec: boolean,
+  directory: boolean,
+): number {
+  const c = ctx.arch.c;
+  // The kernel forces O_LARGEFILE on 64-bit, and F_GETFL shows it.
+  const status = (flags & (c.O_APPEND | c.O_NONBLOCK | c.O_SYNC | c.O_DSYNC | c.O_DIRECT | c.O_NOATIME | c.FASYNC | c.O_DIRECTORY | c.O_NOFOLLOW)) | c.O_LARGEFILE;
+  const ofd = new OpenFileDescription(file, place.node, place.fs, place.path, access, status, directory);
+  try {
+    return ctx.fds.install(ofd, cloexec);
+  } catch (e) {
+    file?.close();
+    throw e;
+  }
+}
+
+// ---- stat ----------------------------------------------------------------------
+
+function writeStat(ctx: SyscallContext, addr: number, st: StatInfo): number {
+  ctx.mem.write(addr, ctx.arch.encodeStat(st));
+  return 0;
+}
+
+function fstat(ctx: SyscallContext, fd: number, statbuf: number): number {
+  const ofd = ctx.fds.get(fd);
+  return writeStat(ctx, statbuf, statOf(ofd));
+}
+
+function newfstatat(ctx: SyscallContext, dirfd: number, pathPtr: number, statbuf: number, flags: number): number {
+  const c = ctx.arch.c;
+  if (flags & ~(c.AT_SYMLINK_NOFOLLOW | c.AT_EMPTY_PATH | c.AT_NO_AUTOMOUNT)) fail('EINVAL');
+  return writeStat(ctx, statbuf, statOf(targetAt(ctx, dirfd, pathPtr, flags)));
+}
+
+function stat(ctx: SyscallContext, pathPtr: number, statbuf: number): number {
+  return writeStat(ctx, statbuf, statOf(resolveAt(ctx, AT_FDCWD, readPath(ctx, pathPtr), true)));
+}
+
+function lstat(ctx: SyscallContext, pathPtr: number, statbuf: number): number {
+  return writeStat(ctx, statbuf, statOf(resolveAt(ctx, AT_FDCWD, readPath(ctx, pathPtr), false)));
+}
+
+const STATX_BASIC_STATS = 0x7ff;
+const STATX_BTIME = 0x800;
+
+/** struct statx (include/uapi/linux/stat.h): 256 bytes, the same on every arch. */
+function encodeStatx(st: StatInfo): Uint8Array {
+  const b = new Uint8Array(256);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, STATX_BASIC_STATS | STATX_BTIME, true); // stx_mask: what we filled
+  v.setUint32(4, st.blksize, true);
+  v.setBigUint64(8, 0n, true); // stx_attributes
+  v.setUint32(16, st.nlink, true);
+  v.setUint32(20, st.uid, true);
+  v.setUint32(24, st.gid, true);
+  v.setUint16(28, st.mode, true);
+  v.setBigUint64(32, BigInt(st.ino), true);
+  v.setBigUint64(40, BigInt(st.size), true);
+  v.setBigUint64(48, BigInt(st.blocks), true);
+  v.setBigUint64(56, 0n, true); // stx_attributes_mask
+  const ts = (at: number, ns: bigint): void => {
+    v.setBigInt64(at, ns / 1_000_000_000n, true);
+    v.setUint32(at + 8, Number(ns % 1_000_000_000n), true);
+  };
+  ts(64, st.atimeNs);
+  ts(80, st.birthtimeNs);
+  ts(96, st.ctimeNs);
+  ts(112, st.mtimeNs);
+  const major = (d: number): number => ((d >>> 8) & 0xfff) | ((d >>> 32) & ~0xfff);
+  const minor = (d: number): number => (d & 0xff) | ((d >>> 12) & ~0xff);
+  v.setUint32(128, major(st.rdev), true);
+  v.setUint32(132, minor(st.rdev), true);
+  v.setUint32(136, major(st.dev), true);
+  v.setUint32(140, minor(st.dev), true);
+  return b;
+}
+
+function statx(ctx: SyscallContext, dirfd: number, pathPtr: number, flags: number, mask: number, statxbuf: number): number {
+  const c = ctx.arch.c;
+  const known = c.AT_SYMLINK_NOFOLLOW | c.AT_EMPTY_PATH | c.AT_NO_AUTOMOUNT | c.AT_STATX_SYNC_TYPE;
+  if (flags & ~known || (flags & c.AT_STATX_SYNC_TYPE) === c.AT_STATX_SYNC_TYPE) fail('EINVAL');
+  if (mask & 0x8000_0000) fail('EINVAL'); // STATX__RESERVED (see statx(2))
+  const st = statOf(targetAt(ctx, dirfd, pathPtr, flags));
+  ctx.mem.write(statxbuf, encodeStatx(st));
+  return 0;
+}
+
+// ---- access, readlink, cwd ---------------------------------------------------------
+
+const R_OK = 4;
+const W_OK = 2;
+const X_OK = 1;
+
+/** Permission check as access(2) does it, with the real (or, with AT_EACCESS, effective) ids. */
+function checkAccess(ctx: SyscallContext, place: Place, mode: number, effective: boolean): void {
+  if (mode & ~7) fail('EINVAL');
+  const st = statOf(place);
+  if (mode & W_OK && place.fs.readOnly) fail('EROFS');
+  if (mode === 0) return;
+  const uid = effective ? ctx.proc.creds.euid : ctx.proc.creds.uid;
+  const gid = effective ? ctx.proc.creds.egid : ctx.proc.creds.gid;
+  if (uid === 0) {
+    // root passes every check except X_OK on a file with no x bit at all.
+    if (mode & X_OK && (st.mode & S_IFMT) !== S_IFDIR && (st.mode & 0o111) === 0) fail('EACCES');
+    return;
+  }
+  const shift = st.uid === uid ? 6 : st.gid === gid ? 3 : 0;
+  const granted = (st.mode >> shift) & 7;
+  if ((granted & mode) !== mode) fail('EACCES');
+}
+
+function faccessat2(ctx: SyscallContext, dirfd: number, pathPtr: number, mode: number, flags: number): number {
+  const c = ctx.arch.c;
+  if (flags & ~(c.AT_EACCESS | c.AT_SYMLINK_NOFOLLOW | c.AT_EMPTY_PATH)) fail('EINVAL');
+  checkAccess(ctx, targetAt(ctx, dirfd, pathPtr, flags), mode, (flags & c.AT_EACCESS) !== 0);
+  return 0;
+}
+
+function readlinkat(ctx: SyscallContext, dirfd: number, pathPtr: number, buf: number, bufsiz: number): number {
+  if ((bufsiz | 0) <= 0) fail('EINVAL');
+  const path = readPath(ctx, pathPtr, true);
+  let place: Place;
+  if (path === '') {
+    // An empty path reads the link the dirfd itself refers to (an O_PATH|O_NOFOLLOW fd).
+    if (dirfd === AT_FDCWD) fail('ENOENT');
+    const ofd = ctx.fds.get(dirfd);
+    place = { node: ofd.node, fs: ofd.fs, path: ofd.path };
+  } else {
+    place = resolveAt(ctx, dirfd, path, false);
+  }
+  if ((statOf(place).mode & S_IFMT) !== S_IFLNK) fail('EINVAL');
+  const target = Buffer.from(place.fs.readlink(place.node), 'utf8');
+  const n = Math.min(target.length, bufsiz);
+  ctx.mem.write(buf, target.subarray(0, n));
+  return n;
+}
+
+/** The raw getcwd syscall returns the length including the NUL (see getcwd(2), NOTES). */
+function getcwd(ctx: SyscallContext, buf: number, size: number): number {
+  const cwd = Buffer.from(ctx.proc.cwd + '\0', 'utf8');
+  if (size < cwd.length) fail('ERANGE');
+  ctx.mem.write(buf, cwd);
+  return cwd.length;
+}
+
+function changeDir(ctx: SyscallContext, place: Place): number {
+  if (!isDir(place)) fail('ENOTDIR');
+  ctx.proc.cwd = place.path;
+  return 0;
+}
+
+function chdir(ctx: SyscallContext, pathPtr: number): number {
+  return changeDir(ctx, resolveAt(ctx, AT_FDCWD, readPath(ctx, pathPtr), true));
+}
+
+function fchdir(ctx: SyscallContext, fd: number): number {
+  const ofd = ctx.fds.get(fd);
+  return changeDir(ctx, { node: ofd.node, fs: ofd.fs, path: ofd.path });
+}
+
+// ---- creating, removing, renaming -----------------------------------------------------
+
+function parentAt(ctx: SyscallContext, dirfd: number, pathPtr: number, op: ParentOp) {
+  const path = readPath(ctx, pathPtr);
+  return ctx.kernel.vfs.resolveParent(path, baseDir(ctx, dirfd, path), op);
+}
+
+function mkdirat(ctx: SyscallContext, dirfd: number, pathPtr: number, mode: number): number {
+  const p = parentAt(ctx, dirfd, pathPtr, 'mkdir');
+  p.fs.mkdir(p.dir, p.name, mode & ~ctx.proc.umask & 0o7777);
+  return 0;
+}
+
+function unlinkat(ctx: SyscallContext, dirfd: number, pathPtr: number, flags: number): number {
+  const c = ctx.arch.c;
+  if (flags & ~c.AT_REMOVEDIR) fail('EINVAL');
+  if (flags & c.AT_REMOVEDIR) {
+    const p = parentAt(ctx, dirfd, pathPtr, 'rmdir');
+    p.fs.rmdir(p.dir, p.name);
+  } else {
+    const p = parentAt(ctx, dirfd, pathPtr, 'unlink');
+    p.fs.unlink(p.dir, p.name);
+  }
+  return 0;
+}
+
+const RENAME_NOREPLACE = 1;
+const RENAME_EXCHANGE = 2;
+const RENAME_WHITEOUT = 4;
+
+function renameat2(ctx: SyscallContext, olddirfd: number, oldPtr: number, newdirfd: number, newPtr: number, flags: number): number {
+  if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) fail('EINVAL');
+  if (flags & RENAME_NOREPLACE && flags & RENAME_EXCHANGE) fail('EINVAL');
+  if (flags & RENAME_WHITEOUT) fail('EINVAL', 'RENAME_WHITEOUT needs an overlay filesystem');
+  const from = parentAt(ctx, olddirfd, oldPtr, 'rename');
+  const to = parentAt(ctx, newdirfd, newPtr, flags & RENAME_NOREPLACE ? 'renameNoReplace' : 'rename');
+  const vfs = ctx.kernel.vfs;
+  if (from.trailingSlash || to.trailingSlash) {
+    // A trailing slash is only allowed when the source is a directory (see rename(2), ENOTDIR).
+    const source = vfs.child({ node: from.dir, fs: from.fs, path: from.dirPath }, from.name);
+    if (!isDir(source)) fail('ENOTDIR');
+  }
+  if (!vfs.sameFs(from, to)) fail('EXDEV');
+  from.fs.rename(from.dir, from.name, to.dir, to.name, {
+    noReplace: (flags & RENAME_NOREPLACE) !== 0,
+    exchange: (flags & RENAME_EXCHANGE) !== 0,
+  });
+  return 0;
+}
+
+/** symlink(2): the target is stored as given, never resolved; an empty target is ENOENT. */
+function symlinkat(ctx: SyscallContext, targetPtr: number, newdirfd: number, linkPtr: number): number {
+  const target = readPath(ctx, targetPtr);
+  const p = parentAt(ctx, newdirfd, linkPtr, 'create');
+  p.fs.symlink(p.dir, p.name, target);
+  return 0;
+}
+
+/** link(2): hard links stay within one filesystem (EXDEV) and never name directories (EPERM). */
+function linkat(ctx: SyscallContext, olddirfd: number, oldPtr: number, newdirfd: number, newPtr: number, flags: number): number {
+  const c = ctx.arch.c;
+  if (flags & ~(c.AT_SYMLINK_FOLLOW | c.AT_EMPTY_PATH)) fail('EINVAL');
+  const source = targetAt(ctx, olddirfd, oldPtr, (flags & c.AT_EMPTY_PATH) | (flags & c.AT_SYMLINK_FOLLOW ? 0 : c.AT_SYMLINK_NOFOLLOW));
+  if (isDir(source)) fail('EPERM');
+  const p = parentAt(ctx, newdirfd, newPtr, 'create');
+  if (!ctx.kernel.vfs.sameFs(source, p)) fail('EXDEV');
+  p.fs.link(source.node, p.dir, p.name);
+  return 0;
+}
+
+/** chmod(2): only the permission and set-id bits change. */
+function chmodPlace(place: Place, mode: number): number {
+  if (place.fs.readOnly) fail('EROFS');
+  place.fs.chmod(place.node, mode & 0o7777);
+  return 0;
+}
+
+function fchmodat(ctx: SyscallContext, dirfd: number, pathPtr: number, mode: number, flags: number): number {
+  const c = ctx.arch.c;
+  // Linux does not support changing a symlink's own mode (see fchmodat(2), AT_SYMLINK_NOFOLLOW).
+  if (flags & c.AT_SYMLINK_NOFOLLOW) fail('EOPNOTSUPP');
+  if (flags & ~c.AT_EMPTY_PATH) fail('EINVAL');
+  return chmodPlace(targetAt(ctx, dirfd, pathPtr, flags), mode);
+}
+
+function fchmod(ctx: SyscallContext, fd: number, mode: number): number {
+  const ofd = ctx.fds.get(fd);
+  if (ofd.access === 'path') fail('EBADF');
+  return chmodPlace({ node: ofd.node, fs: ofd.fs, path: ofd.path }, mode);
+}
+
+function umask(ctx: SyscallContext, mask: number): number {
+  const old = ctx.proc.umask;
+  ctx.proc.umask = mask & 0o777;
+  return old;
+}
+
+const cwdFd = AT_FDCWD;
+
+export const fsFamily = family('fs', [
+  {
+    name: 'openat',
+    args: { dirfd: 'dirfd', pathname: 'path', flags: 'open_flags', mode: 'mode' },
+    ret: 'fd',
+    handler: openFile,
+    note: 'O_TMPFILE gives EOPNOTSUPP',
+  },
+  {
+    name: 'open',
+    args: { pathname: 'path', flags: 'open_flags', mode: 'mode' },
+    ret: 'fd',
+    handler: (ctx: SyscallContext, p: number, flags: number, mode: number) => openFile(ctx, cwdFd, p, flags, mode),
+  },
+  { name: 'fstat', args: { fd: 'fd', statbuf: 'struct_stat_out' }, handler: fstat },
+  {
+    name: 'newfstatat',
+    args: { dirfd: 'dirfd', pathname: 'path', statbuf: 'struct_stat_out', flags: 'at_flags' },
+    handler: newfstatat,
+  },
+  { name: 'stat', args: { pathname: 'path', statbuf: 'struct_stat_out' }, handler: stat },
+  { name: 'lstat', args: { pathname: 'path', statbuf: 'struct_stat_out' }, handler: lstat },
+  {
+    name: 'statx',
+    args: { dirfd: 'dirfd', pathname: 'path', flags: 'at_flags', mask: 'statx_mask', statxbuf: 'struct_statx_out' },
+    handler: statx,
+  },
+  {
+    name: 'faccessat',
+    args: { dirfd: 'dirfd', pathname: 'path', mode: 'access_mode' },
+    handler: (ctx: SyscallContext, dirfd: number, p: number, mode: number) => faccessat2(ctx, dirfd, p, mode, 0),
+  },
+  { name: 'faccessat2', args: { dirfd: 'dirfd', pathname: 'path', mode: 'access_mode', flags: 'at_flags' }, handler: faccessat2 },
+  {
+    name: 'access',
+    args: { pathname: 'path', mode: 'access_mode' },
+    handler: (ctx: SyscallContext, p: number, mode: number) => faccessat2(ctx, cwdFd, p, mode, 0),
+  },
+  { name: 'readlinkat', args: { dirfd: 'dirfd', pathname: 'path', buf: 'outstr', bufsiz: 'size' }, ret: 'size', handler: readlinkat },
+  {
+    name: 'readlink',
+    args: { pathname: 'path', buf: 'outstr', bufsiz: 'size' },
+    ret: 'size',
+    handler: (ctx: SyscallContext, p: number, buf: number, size: number) => readlinkat(ctx, cwdFd, p, buf, size),
+  },
+  { name: 'getcwd', args: { buf: 'outstr', size: 'size' }, ret: 'size', handler: getcwd },
+  { name: 'chdir', args: { path: 'path' }, handler: chdir },
+  { name: 'fchdir', args: { fd: 'fd' }, handler: fchdir },
+  { name: 'mkdirat', args: { dirfd: 'dirfd', pathname: 'path', mode: 'mode' }, handler: mkdirat },
+  {
+    name: 'mkdir',
+    args: { pathname: 'path', mode: 'mode' },
+    handler: (ctx: SyscallContext, p: number, mode: number) => mkdirat(ctx, cwdFd, p, mode),
+  },
+  { name: 'unlinkat', args: { dirfd: 'dirfd', pathname: 'path', flags: 'at_flags' }, handler: unlinkat },
+  { name: 'unlink', args: { pathname: 'path' }, handler: (ctx: SyscallContext, p: number) => unlinkat(ctx, cwdFd, p, 0) },
+  {
+    name: 'rmdir',
+    args: { pathname: 'path' },
+    handler: (ctx: SyscallContext, p: number) => unlinkat(ctx, cwdFd, p, ctx.arch.c.AT_REMOVEDIR),
+  },
+  { name: 'symlinkat', args: { target: 'path', newdirfd: 'dirfd', linkpath: 'path' }, handler: symlinkat },
+  {
+    name: 'symlink',
+    args: { target: 'path', linkpath: 'path' },
+    handler: (ctx: SyscallContext, t: number, l: number) => symlinkat(ctx, t, cwdFd, l),
+  },
+  {
+    name: 'linkat',
+    args: { olddirfd: 'dirfd', oldpath: 'path', newdirfd: 'dirfd', newpath: 'path', flags: 'at_flags' },
+    handler: linkat,
+  },
+  {
+    name: 'link',
+    args: { oldpath: 'path', newpath: 'path' },
+    handler: (ctx: SyscallContext, a: number, b: number) => linkat(ctx, cwdFd, a, cwdFd, b, 0),
+  },
+  { name: 'umask', args: { mask: 'mode' }, handler: umask },
+  {
+    name: 'fchmodat',
+    args: { dirfd: 'dirfd', pathname: 'path', mode: 'mode' },
+    handler: (ctx: SyscallContext, d: number, p: number, m: number) => fchmodat(ctx, d, p, m, 0),
+  },
+  {
+    name: 'chmod',
+    args: { pathname: 'path', mode: 'mode' },
+    handler: (ctx: SyscallContext, p: number, m: number) => fchmodat(ctx, cwdFd, p, m, 0),
+  },
+  { name: 'fchmod', args: { fd: 'fd', mode: 'mode' }, handler: fchmod },
+  {
+    name: 'renameat2',
+    args: { olddirfd: 'dirfd', oldpath: 'path', newdirfd: 'dirfd', newpath: 'path', flags: 'rename_flags' },
+    handler: renameat2,
+    note: 'RENAME_NOREPLACE and RENAME_EXCHANGE; RENAME_WHITEOUT gives EINVAL',
+  },
+  {
+    name: 'renameat',
+    args: { olddirfd: 'dirfd', oldpath: 'path', newdirfd: 'dirfd', newpath: 'path' },
+    handler: (ctx: SyscallContext, a: number, b: number, c: number, d: number) => renameat2(ctx, a, b, c, d, 0),
+  },
+  {
+    name: 'rename',
+    args: { oldpath: 'path', newpath: 'path' },
+    handler: (ctx: SyscallContext, a: number, b: number) => renameat2(ctx, cwdFd, a, cwdFd, b, 0),
+  },
+]);

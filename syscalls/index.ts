@@ -1,0 +1,37 @@
+// Every declared syscall, from all families. The per-arch tables map these
+// names to numbers (syscalls/table/*.ts, generated from the kernel headers).
+import { fileFamily } from './file.ts';
+import { fsFamily } from './fs.ts';
+import { idsFamily } from './ids.ts';
+import { miscFamily } from './misc.ts';
+import { mmFamily } from './mm.ts';
+import { netFamily } from './net.ts';
+import { pipeFamily } from './pipe.ts';
+import { processFamily } from './process.ts';
+import { signalFamily } from './signal.ts';
+import { timeFamily } from './time.ts';
+import type { SyscallDecl, SyscallFamily } from './types.ts';
+
+export const FAMILIES: readonly SyscallFamily[] = [
+  fileFamily,
+  fsFamily,
+  mmFamily,
+  processFamily,
+  signalFamily,
+  timeFamily,
+  idsFamily,
+  miscFamily,
+  pipeFamily,
+  netFamily,
+];
+
+export const ALL_SYSCALLS: readonly SyscallDecl[] = FAMILIES.flatMap((f) => f.syscalls);
+
+// Each syscall is declared exactly once.
+{
+  const seen = new Set<string>();
+  for (const d of ALL_SYSCALLS) {
+    if (seen.has(d.name)) throw new Error(`syscall ${d.name} declared twice`);
+    seen.add(d.name);
+  }
+}

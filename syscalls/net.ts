@@ -1,0 +1,22 @@
+// Networking is not emulated yet: socket(2) says the address family is not
+// supported, which libc treats like a host without that family (glibc's
+// nscd client, for one, falls back to /etc files). Calls on fds that exist
+// but are not sockets give ENOTSOCK, as Linux does.
+import { fail } from '../src/kernel/errors.ts';
+import { family, type SyscallContext } from './types.ts';
+
+function notASocket(ctx: SyscallContext, fd: number): number {
+  ctx.fds.get(fd);
+  fail('ENOTSOCK');
+}
+
+export const netFamily = family('net', [
+  {
+    name: 'socket',
+    args: { domain: 'int', type: 'hex', protocol: 'int' },
+    handler: () => fail('EAFNOSUPPORT'),
+    note: 'EAFNOSUPPORT: networking is not emulated yet',
+  },
+  { name: 'getpeername', args: { sockfd: 'fd', addr: 'ptr', addrlen: 'ptr' }, handler: notASocket, note: 'ENOTSOCK (no sockets yet)' },
+  { name: 'getsockname', args: { sockfd: 'fd', addr: 'ptr', addrlen: 'ptr' }, handler: notASocket, note: 'ENOTSOCK (no sockets yet)' },
+]);

@@ -1,0 +1,240 @@
+// Process-wide calls: exit, ids, limits, uname, sysinfo, and the start-up
+// calls that libc makes (set_tid_address, set_robust_list, rseq, arch_prctl).
+import { fail } from '../src/kernel/errors.ts';
+import { RLIM_INFINITY, type Rlimit } from '../src/kernel/process.ts';
+import * as UC from '../src/cpu/unicorn-constants.ts';
+import { family, type SyscallContext } from './types.ts';
+
+const RLIMIT_NLIMITS = 16;
+
+function exitGroup(ctx: SyscallContext, code: number): number {
+  ctx.proc.exit(code);
+  return 0;
+}
+
+function readRlimit(ctx: SyscallContext, addr: number): Rlimit {
+  return { cur: ctx.mem.readBigU64(addr), max: ctx.mem.readBigU64(addr + 8) };
+}
+
+function writeRlimit(ctx: SyscallContext, addr: number, r: Rlimit): void {
+  ctx.mem.writeU64(addr, r.cur);
+  ctx.mem.writeU64(addr + 8, r.max);
+}
+
+/** prlimit64(2) on ourselves: pid 0 or our own pid; others do not exist (ESRCH). */
+function prlimit64(ctx: SyscallContext, pid: number, resource: number, newLimit: number, oldLimit: number): number {
+  if (pid !== 0 && pid !== ctx.proc.pid) fail('ESRCH');
+  if (resource < 0 || resource >= RLIMIT_NLIMITS) fail('EINVAL');
+  const current = ctx.proc.rlimits.get(resource)!;
+  const next = newLimit ? readRlimit(ctx, newLimit) : null;
+  if (next) {
+    if (next.cur > next.max) fail('EINVAL');
+    // Raising the hard limit needs CAP_SYS_RESOURCE; the guest is unprivileged unless uid 0.
+    if (next.max > current.max && ctx.proc.creds.euid !== 0) fail('EPERM');
+  }
+  if (oldLimit) writeRlimit(ctx, oldLimit, current);
+  if (next) {
+    ctx.proc.rlimits.set(resource, next);
+    if (resource === ctx.arch.c.RLIMIT_NOFILE) ctx.fds.limit = Number(next.cur > 1n << 20n ? 1n << 20n : next.cur);
+  }
+  return 0;
+}
+
+function getrlimit(ctx: SyscallContext, resource: number, addr: number): number {
+  if (resource < 0 || resource >= RLIMIT_NLIMITS) fail('EINVAL');
+  writeRlimit(ctx, addr, ctx.proc.rlimits.get(resource)!);
+  return 0;
+}
+
+/** struct utsname: six fields of 65 bytes (see uname(2)). */
+function uname(ctx: SyscallContext, addr: number): number {
+  const fields = ['Linux', ctx.kernel.hostname, '6.1.0-tslinux', '#1 SMP PREEMPT_DYNAMIC tslinux', ctx.arch.platform, '(none)'];
+  const buf = new Uint8Array(65 * 6);
+  fields.forEach((f, i) => buf.set(Buffer.from(f.slice(0, 64)), i * 65));
+  ctx.mem.write(addr, buf);
+  return 0;
+}
+
+/** struct sysinfo (see sysinfo(2)), with mem_unit 1. */
+function sysinfo(ctx: SyscallContext, addr: number): number {
+  const buf = new Uint8Array(112);
+  const v = new DataView(buf.buffer);
+  const uptime = BigInt(Math.floor(Number(ctx.kernel.monotonicNs() / 1_000_000_000n)));
+  v.setBigInt64(0, uptime, true);
+  const total = 8n << 30n;
+  v.setBigUint64(32, total, true); // totalram
+  v.setBigUint64(40, total - BigInt(ctx.mem.committed), true); // freeram
+  v.setUint16(80, 1, true); // procs
+  v.setUint32(104, 1, true); // mem_unit
+  ctx.mem.write(addr, buf);
+  return 0;
+}
+
+/** arch_prctl(2), x86-64 only: the FS and GS bases hold the thread pointer. */
+function archPrctl(ctx: SyscallContext, code: number, addr: number): number {
+  const cpu = ctx.proc.cpu;
+  const ARCH_SET_GS = 0x1001;
+  const ARCH_SET_FS = 0x1002;
+  const ARCH_GET_FS = 0x1003;
+  const ARCH_GET_GS = 0x1004;
+  const reg = code === ARCH_SET_FS || code === ARCH_GET_FS ? UC.UC_X86_REG_FS_BASE : UC.UC_X86_REG_GS_BASE;
+  switch (code) {
+    case ARCH_SET_FS:
+    case ARCH_SET_GS: {
+      if (addr >= ctx.arch.layout.taskSize) fail('EPERM');
+      if (cpu) {
+        const r = cpu.registers([reg]);
+        r.setNumber(0, addr);
+        r.write();
+      }
+      return 0;
+    }
+    case ARCH_GET_FS:
+    case ARCH_GET_GS: {
+      let value = 0;
+      if (cpu) {
+        const r = cpu.registers([reg]);
+        r.read();
+        value = r.number(0);
+      }
+      ctx.mem.writeU64(addr, value);
+      return 0;
+    }
+    default:
+      fail('EINVAL');
+  }
+}
+
+/** prctl(2): the options libc and shells use; EINVAL for the rest, as for an unknown option. */
+function prctl(ctx: SyscallContext, option: number, arg2: number): number {
+  const PR_SET_PDEATHSIG = 1;
+  const PR_GET_PDEATHSIG = 2;
+  const PR_GET_DUMPABLE = 3;
+  const PR_SET_DUMPABLE = 4;
+  const PR_SET_NAME = 15;
+  const PR_GET_NAME = 16;
+  const PR_SET_NO_NEW_PRIVS = 38;
+  const PR_GET_NO_NEW_PRIVS = 39;
+  const p = ctx.proc;
+  switch (option) {
+    case PR_SET_PDEATHSIG:
+      if (arg2 < 0 || arg2 > 64) fail('EINVAL');
+      p.pdeathsig = arg2;
+      return 0;
+    case PR_GET_PDEATHSIG:
+      ctx.mem.writeU32(arg2, p.pdeathsig);
+      return 0;
+    case PR_GET_DUMPABLE:
+      return p.dumpable;
+    case PR_SET_DUMPABLE:
+      if (arg2 !== 0 && arg2 !== 1) fail('EINVAL');
+      p.dumpable = arg2;
+      return 0;
+    case PR_SET_NAME: {
+      // The name is cut to 15 bytes plus NUL (TASK_COMM_LEN).
+      const bytes = ctx.mem.read(arg2, 16);
+      const nul = bytes.indexOf(0);
+      p.comm = Buffer.from(bytes.subarray(0, nul >= 0 && nul < 15 ? nul : 15)).toString('latin1');
+      return 0;
+    }
+    case PR_GET_NAME: {
+      const out = new Uint8Array(16);
+      out.set(Buffer.from(p.comm, 'latin1').subarray(0, 15));
+      ctx.mem.write(arg2, out);
+      return 0;
+    }
+    case PR_SET_NO_NEW_PRIVS:
+      if (arg2 !== 1) fail('EINVAL');
+      p.noNewPrivs = true;
+      return 0;
+    case PR_GET_NO_NEW_PRIVS:
+      return p.noNewPrivs ? 1 : 0;
+    default:
+      fail('EINVAL');
+  }
+}
+
+/** Only our own process exists for now: pid 0 or our pid, else ESRCH. */
+function self(ctx: SyscallContext, pid: number): void {
+  if (pid !== 0 && pid !== ctx.proc.pid) fail('ESRCH');
+}
+
+function setpgid(ctx: SyscallContext, pid: number, pgid: number): number {
+  self(ctx, pid);
+  if (pgid < 0) fail('EINVAL');
+  // A session leader cannot change its group (see setpgid(2), EPERM).
+  if (ctx.proc.sid === ctx.proc.pid) fail('EPERM');
+  const target = pgid === 0 ? ctx.proc.pid : pgid;
+  if (target !== ctx.proc.pid && target !== ctx.proc.pgid) fail('EPERM');
+  ctx.proc.pgid = target;
+  return 0;
+}
+
+/** setsid(2): fails with EPERM for a process group leader. */
+function setsid(ctx: SyscallContext): number {
+  const p = ctx.proc;
+  if (p.pgid === p.pid) fail('EPERM');
+  p.sid = p.pgid = p.pid;
+  return p.sid;
+}
+
+export const processFamily = family('process', [
+  { name: 'exit', args: { status: 'int' }, ret: 'noreturn', handler: exitGroup, note: 'single-threaded: same as exit_group' },
+  { name: 'exit_group', args: { status: 'int' }, ret: 'noreturn', handler: exitGroup },
+  { name: 'getpid', args: {}, handler: (ctx: SyscallContext) => ctx.proc.pid },
+  { name: 'getppid', args: {}, handler: (ctx: SyscallContext) => ctx.proc.ppid },
+  { name: 'gettid', args: {}, handler: (ctx: SyscallContext) => ctx.proc.tid },
+  { name: 'getpgrp', args: {}, handler: (ctx: SyscallContext) => ctx.proc.pgid },
+  {
+    name: 'getpgid',
+    args: { pid: 'int' },
+    handler: (ctx: SyscallContext, pid: number) => (self(ctx, pid), ctx.proc.pgid),
+  },
+  {
+    name: 'getsid',
+    args: { pid: 'int' },
+    handler: (ctx: SyscallContext, pid: number) => (self(ctx, pid), ctx.proc.sid),
+  },
+  { name: 'setpgid', args: { pid: 'int', pgid: 'int' }, handler: setpgid },
+  { name: 'setsid', args: {}, handler: setsid },
+  {
+    name: 'set_tid_address',
+    args: { tidptr: 'ptr' },
+    handler: (ctx: SyscallContext, tidptr: number) => {
+      ctx.proc.tidAddress = tidptr;
+      return ctx.proc.tid;
+    },
+  },
+  {
+    name: 'set_robust_list',
+    args: { head: 'ptr', len: 'size' },
+    handler: (ctx: SyscallContext, head: number, len: number) => {
+      if (len !== 24) fail('EINVAL'); // sizeof(struct robust_list_head) on 64-bit
+      ctx.proc.robustList = { head, len };
+      return 0;
+    },
+  },
+  {
+    name: 'rseq',
+    args: { rseq: 'ptr', rseq_len: 'uint', flags: 'int', sig: 'hex' },
+    handler: () => fail('ENOSYS'),
+    note: 'ENOSYS: restartable sequences are optional; libc falls back',
+  },
+  {
+    name: 'prlimit64',
+    args: { pid: 'int', resource: 'rlimit_resource', new_limit: 'struct_rlimit_in', old_limit: 'struct_rlimit_out' },
+    handler: prlimit64,
+  },
+  { name: 'getrlimit', args: { resource: 'rlimit_resource', rlim: 'struct_rlimit_out' }, handler: getrlimit },
+  { name: 'uname', args: { buf: 'struct_utsname_out' }, handler: uname },
+  { name: 'sysinfo', args: { info: 'ptr' }, handler: sysinfo },
+  {
+    name: 'prctl',
+    args: { option: 'int', arg2: 'hex', arg3: 'hex', arg4: 'hex', arg5: 'hex' },
+    handler: prctl,
+    note: 'PR_SET/GET_NAME, PR_SET/GET_PDEATHSIG, PR_GET/SET_DUMPABLE, PR_SET/GET_NO_NEW_PRIVS; EINVAL otherwise',
+  },
+  { name: 'arch_prctl', args: { code: 'arch_prctl_code', addr: 'ptr' }, handler: archPrctl },
+]);
+
+export { RLIM_INFINITY };
