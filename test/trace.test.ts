@@ -144,6 +144,14 @@ describe('flags', () => {
     expect(formatArg('open_flags', 0x4000_0000, x, opts)).toBe('O_RDONLY|0x40000000');
   });
 
+  it('leaves out the access mode for dup3 and pipe2', () => {
+    const ctx = makeCtx();
+    expect(formatArg('open_flags', 0o2000000, ctx, { ...opts, syscall: 'dup3' })).toBe('O_CLOEXEC');
+    expect(formatArg('open_flags', 0, ctx, { ...opts, syscall: 'pipe2' })).toBe('0');
+    expect(formatArg('open_flags', 0o2004000, ctx, { ...opts, syscall: 'pipe2' })).toBe('O_NONBLOCK|O_CLOEXEC');
+    expect(formatArg('open_flags', 0, ctx, { ...opts, syscall: 'openat' })).toBe('O_RDONLY');
+  });
+
   it('knows O_DIRECTORY differs between the arches', () => {
     const x = makeCtx(x86_64);
     const a = makeCtx(aarch64);

@@ -458,6 +458,9 @@ const ARCH_PRCTL_CODES = new Map([
   [0x5005, 'ARCH_SHSTK_STATUS'],
 ]);
 
+/** Calls whose open_flags argument starts with the access mode. */
+const OPEN_LIKE = new Set(['open', 'openat', 'creat', 'mq_open', 'open_by_handle_at']);
+
 const PRIO_WHICH = new Map([
   [0, 'PRIO_PROCESS'],
   [1, 'PRIO_PGRP'],
@@ -769,6 +772,8 @@ function decode(kind: ArgKind, v: number, ctx: SyscallContext, opts: FormatArgOp
       if (opts.syscall === 'getpriority' || opts.syscall === 'setpriority') return named(PRIO_WHICH, v);
       return sdec(v);
     case 'open_flags':
+      // open(2) and openat(2) show the access mode; dup3, pipe2 and the like take only O_CLOEXEC-style flags.
+      if (opts.syscall !== undefined && !OPEN_LIKE.has(opts.syscall)) return flagsToString(v, tablesFor(arch).openFlags);
       return openFlagsToString(arch, v);
     case 'at_flags': {
       const t = tablesFor(arch);

@@ -10,6 +10,7 @@ import {
   formatFcntlArg,
   formatFcntlResult,
   hex,
+  octalMode,
   openTakesMode,
 } from './decode.ts';
 
@@ -97,6 +98,7 @@ export function formatReturn(ctx: SyscallContext, rec: SyscallRecord): string {
     }
   }
   if (decl?.ret === 'addr') return hex(r);
+  if (decl?.name === 'umask') return octalMode(r);
   return Number.isSafeInteger(r) ? String(r) : Number.isFinite(r) ? BigInt(Math.trunc(r)).toString() : String(r);
 }
 
