@@ -68,6 +68,31 @@ export function createKernel(program: string, opts: RunOptions = {}): Kernel {
   return new Kernel(options);
 }
 
+/**
+ * A kernel with no CPU and no program, for calling handlers directly
+ * (unit tests, fuzzing): `k.invoke('openat', [...])` returns what the guest
+ * would get. Allocate guest memory with `k.proc.mem.map(...)`.
+ */
+export function createHeadlessKernel(arch: 'x86_64' | 'aarch64', opts: Omit<RunOptions, 'args' | 'argv0'> & { memoryLimit?: number } = {}): Kernel {
+  const env = Array.isArray(opts.env) ? opts.env : Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
+  return new Kernel({
+    arch,
+    argv: ['headless'],
+    env,
+    cwd: opts.cwd,
+    mounts: opts.mounts,
+    mountCwd: opts.mountCwd ?? false,
+    stdin: toStdio(opts.stdin, new Uint8Array(0)),
+    stdout: toStdio(opts.stdout, 'capture'),
+    stderr: toStdio(opts.stderr, 'capture'),
+    maxOutput: opts.maxOutput,
+    observer: opts.trace ? new StraceTracer({ write: opts.trace, strSize: opts.traceStringSize }) : null,
+    uid: opts.uid,
+    gid: opts.gid,
+    memoryLimit: opts.memoryLimit,
+  });
+}
+
 /** Run a static Linux binary to completion. */
 export function runSync(program: string, opts: RunOptions = {}): RunResult {
   return createKernel(program, opts).run();

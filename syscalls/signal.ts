@@ -44,6 +44,7 @@ function rtSigprocmask(ctx: SyscallContext, how: number, set: number, oldset: nu
     const mask = ctx.proc.sigmask;
     const next = how === c.SIG_BLOCK ? mask | value : how === c.SIG_UNBLOCK ? mask & ~value : value;
     ctx.proc.sigmask = next & ~UNBLOCKABLE;
+    actOnUnblocked(ctx);
   }
   return 0;
 }
@@ -69,6 +70,69 @@ function sigaltstack(ctx: SyscallContext, ss: number, oldss: number): number {
   return 0;
 }
 
+/** Signals whose default action is to be ignored (see signal(7)); the rest terminate (or stop). */
+const IGNORED_BY_DEFAULT = new Set([17 /* SIGCHLD */, 18 /* SIGCONT */, 23 /* SIGURG */, 28 /* SIGWINCH */]);
+const STOP_SIGNALS = new Set([19, 20, 21, 22]);
+/** Default action "core": SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGXCPU, SIGXFSZ, SIGSYS. */
+const CORE_SIGNALS = new Set([3, 4, 5, 6, 7, 8, 11, 24, 25, 31]);
+const SIG_IGN = 1n;
+
+/**
+ * Send a signal to ourselves. Until delivery to handlers lands, only the
+ * default actions run: terminate (with a core flag when RLIMIT_CORE allows),
+ * or ignore. A blocked signal, or one with a handler installed, stays
+ * pending and is not delivered yet.
+ */
+function sendToSelf(ctx: SyscallContext, sig: number): number {
+  if (sig < 0 || sig > NSIG) fail('EINVAL');
+  if (sig === 0) return 0;
+  const p = ctx.proc;
+  const action = p.sigactions.get(sig);
+  const bit = 1n << BigInt(sig - 1);
+  if (sig !== SIGKILL && (p.sigmask & bit || (action && action.handler !== 0n))) {
+    if (!(action?.handler === SIG_IGN)) p.sigpending |= bit;
+    return 0;
+  }
+  if (action?.handler === SIG_IGN && sig !== SIGKILL) return 0;
+  if (IGNORED_BY_DEFAULT.has(sig) || STOP_SIGNALS.has(sig)) return 0; // stopping needs job control (a later issue)
+  p.killBySignal(sig, CORE_SIGNALS.has(sig) && p.rlimits.get(4)!.cur > 0n);
+  return 0;
+}
+
+/** A pending signal that becomes unblocked takes its default action now (handlers: a later issue). */
+function actOnUnblocked(ctx: SyscallContext): void {
+  const p = ctx.proc;
+  const ready = p.sigpending & ~p.sigmask;
+  for (let sig = 1; sig <= NSIG && ready; sig++) {
+    const bit = 1n << BigInt(sig - 1);
+    if (!(ready & bit)) continue;
+    const action = p.sigactions.get(sig);
+    if (action && action.handler !== 0n) continue;
+    p.sigpending &= ~bit;
+    sendToSelf(ctx, sig);
+    if (p.exited) return;
+  }
+}
+
+/** kill(2): our pid, 0 (our group), -1 (everyone we may signal) or -pgid reach only us now. */
+function kill(ctx: SyscallContext, pid: number, sig: number): number {
+  const p = ctx.proc;
+  if (pid === p.pid || pid === 0 || pid === -1 || pid === -p.pgid) return sendToSelf(ctx, sig);
+  fail('ESRCH');
+}
+
+function tgkill(ctx: SyscallContext, tgid: number, tid: number, sig: number): number {
+  if (tgid <= 0 || tid <= 0) fail('EINVAL');
+  if (tgid !== ctx.proc.pid || tid !== ctx.proc.tid) fail('ESRCH');
+  return sendToSelf(ctx, sig);
+}
+
+function tkill(ctx: SyscallContext, tid: number, sig: number): number {
+  if (tid <= 0) fail('EINVAL');
+  if (tid !== ctx.proc.tid) fail('ESRCH');
+  return sendToSelf(ctx, sig);
+}
+
 export const signalFamily = family('signal', [
   {
     name: 'rt_sigaction',
@@ -82,4 +146,7 @@ export const signalFamily = family('signal', [
     handler: rtSigprocmask,
   },
   { name: 'sigaltstack', args: { ss: 'ptr', old_ss: 'ptr' }, handler: sigaltstack },
+  { name: 'kill', args: { pid: 'int', sig: 'signal' }, handler: kill, note: 'to itself only; default actions, no handler delivery yet' },
+  { name: 'tkill', args: { tid: 'int', sig: 'signal' }, handler: tkill, note: 'to itself only' },
+  { name: 'tgkill', args: { tgid: 'int', tid: 'int', sig: 'signal' }, handler: tgkill, note: 'to itself only' },
 ]);

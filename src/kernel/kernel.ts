@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ARCHES, type Arch } from '../arch/index.ts';
-import { CpuEngine, FAULT_SIGNALS, type CpuFault } from '../cpu/engine.ts';
+import { CpuEngine, FAULT_SIGNALS, type CpuFault, type RegisterBatch } from '../cpu/engine.ts';
 import { ElfError, parseElf } from '../loader/elf.ts';
 import { loadImage } from '../loader/image.ts';
 import { ALL_SYSCALLS } from '../../syscalls/index.ts';
@@ -23,8 +23,12 @@ import type { FileSystem, OpenFile } from './vfs/types.ts';
 export type StdioSpec = number | 'capture' | Uint8Array;
 
 export interface KernelOptions {
-  /** Host path of the static ELF executable. */
-  program: string;
+  /** Host path of the static ELF executable; omit (with `arch`) for a headless kernel without a CPU. */
+  program?: string;
+  /** For a headless kernel: which arch's ABI the handlers follow. */
+  arch?: 'x86_64' | 'aarch64';
+  /** Per-process memory limit in bytes (host memory backing guest mappings). */
+  memoryLimit?: number;
   /** argv as the guest sees it; argv[0] defaults to the program path. */
   argv: string[];
   /** KEY=VALUE strings. */
@@ -67,7 +71,7 @@ export class Kernel {
   readonly arch: Arch;
   readonly vfs: Vfs;
   readonly proc: Process;
-  readonly cpu: CpuEngine;
+  readonly cpu: CpuEngine | null;
   readonly startedAt = Date.now();
   readonly bootNs = process.hrtime.bigint();
   readonly hostname: string;
@@ -79,13 +83,18 @@ export class Kernel {
   private readonly warn: (line: string) => void;
 
   constructor(readonly options: KernelOptions) {
-    const bytes = readProgram(options.program);
-    let archName;
-    try {
-      archName = parseElf(bytes).arch;
-    } catch (e) {
-      if (e instanceof ElfError) throw new LaunchError(`${options.program}: ${e.message}`);
-      throw e;
+    const bytes = options.program !== undefined ? readProgram(options.program) : null;
+    let archName: 'x86_64' | 'aarch64';
+    if (bytes) {
+      try {
+        archName = parseElf(bytes).arch;
+      } catch (e) {
+        if (e instanceof ElfError) throw new LaunchError(`${options.program}: ${e.message}`);
+        throw e;
+      }
+    } else {
+      if (!options.arch) throw new LaunchError('a kernel needs a program or an arch');
+      archName = options.arch;
     }
     this.arch = ARCHES[archName];
     this.warn = options.warn ?? ((line) => process.stderr.write(line + '\n'));
@@ -97,29 +106,53 @@ export class Kernel {
       hostCwd: process.cwd(),
       mounts: options.mounts ?? [],
     });
-    this.cpu = new CpuEngine(this.arch.name, { onSyscall: () => this.onSyscall() });
+    this.cpu = bytes ? new CpuEngine(this.arch.name, { onSyscall: () => this.onSyscall() }) : null;
     this.proc = new Process(1000, 999, this.arch, this.cpu, {
       cwd,
       uid: options.uid ?? hostId('uid'),
       gid: options.gid ?? hostId('gid'),
+      memoryLimit: options.memoryLimit,
     });
     this.ctx = { kernel: this, proc: this.proc, mem: this.proc.mem, fds: this.proc.fds, arch: this.arch };
     this.dispatcher = new Dispatcher(buildTable(this.arch, ALL_SYSCALLS), this.arch, options.observer ?? null);
-    this.regs = this.cpu.registers(this.arch.syscallRegs);
-    this.ret = this.cpu.registers([this.arch.returnReg]);
     this.setupStdio();
-    this.load(bytes);
+    if (this.cpu && bytes) {
+      this.regs = this.cpu.registers(this.arch.syscallRegs);
+      this.ret = this.cpu.registers([this.arch.returnReg]);
+      this.load(this.cpu, bytes, options.program!);
+    }
   }
 
-  private readonly regs;
-  private readonly ret;
+  private regs: RegisterBatch | undefined;
+  private ret: RegisterBatch | undefined;
 
-  private load(bytes: Uint8Array): void {
+  /** The context handlers see; with a headless kernel, tests call handlers through `invoke`. */
+  get context(): SyscallContext {
+    return this.ctx;
+  }
+
+  /**
+   * Call a syscall by name with raw argument values, without a CPU: the
+   * result is >= 0 or -errno, exactly what the guest would see in rax/x0.
+   */
+  invoke(name: string, args: readonly (number | bigint)[] = []): number {
+    const nr = this.arch.syscallNumbers[name];
+    if (nr === undefined) throw new Error(`${name} is not a syscall on ${this.arch.name}`);
+    const words = new Uint32Array(14);
+    const all = [BigInt(nr), ...args.map((a) => BigInt.asUintN(64, BigInt(a)))];
+    all.forEach((v, i) => {
+      words[2 * i] = Number(v & 0xffffffffn);
+      words[2 * i + 1] = Number(v >> 32n);
+    });
+    return this.dispatcher.dispatch(this.ctx, { words } as RegisterBatch);
+  }
+
+  private load(cpu: CpuEngine, bytes: Uint8Array, program: string): void {
     const p = this.proc;
-    const argv = this.options.argv.length > 0 ? this.options.argv : [this.options.program];
+    const argv = this.options.argv.length > 0 ? this.options.argv : [program];
     p.argv = argv;
     p.envp = this.options.env;
-    p.exePath = toGuestPath(path.resolve(this.options.program));
+    p.exePath = toGuestPath(path.resolve(program));
     p.comm = path.basename(argv[0]!).slice(0, 15);
     const random16 = new Uint8Array(16);
     randomFillSync(random16);
@@ -127,9 +160,9 @@ export class Kernel {
       const image = loadImage(p, { bytes, argv, envp: this.options.env, execfn: argv[0]!, random16 });
       p.auxv = image.auxv;
       this.entry = image.entry;
-      this.arch.prepareEntry(this.cpu, image.entry, image.sp);
+      this.arch.prepareEntry(cpu, image.entry, image.sp);
     } catch (e) {
-      if (e instanceof ElfError) throw new LaunchError(`${this.options.program}: ${e.message}`);
+      if (e instanceof ElfError) throw new LaunchError(`${program}: ${e.message}`);
       throw e;
     }
   }
@@ -159,25 +192,28 @@ export class Kernel {
 
   /** Called from the CPU hook at every syscall instruction. Never throws into the FFI. */
   private onSyscall(): void {
+    const regs = this.regs!;
+    const out = this.ret!;
     try {
-      this.regs.read();
-      const ret = this.dispatcher.dispatch(this.ctx, this.regs);
+      regs.read();
+      const ret = this.dispatcher.dispatch(this.ctx, regs);
       if (ret === -38 /* ENOSYS */) this.noteUnimplemented();
-      if (ret >= 0) this.ret.setNumber(0, ret);
+      if (ret >= 0) out.setNumber(0, ret);
       else {
         // -errno as a 64-bit two's complement value: the high word is all ones.
-        this.ret.words[0] = ret >>> 0;
-        this.ret.words[1] = 0xffffffff;
+        out.words[0] = ret >>> 0;
+        out.words[1] = 0xffffffff;
       }
-      this.ret.write();
+      out.write();
     } catch (e) {
       this.bug = e instanceof KernelBug ? e : new KernelBug(`kernel bug: ${(e as Error)?.stack ?? String(e)}`, e);
-      this.cpu.stop();
+      this.cpu?.stop();
     }
   }
 
   private noteUnimplemented(): void {
-    const nr = this.regs.words[1] === 0 ? this.regs.words[0]! : -1;
+    const words = this.regs!.words;
+    const nr = words[1] === 0 ? words[0]! : -1;
     if (!this.options.warnUnimplemented || this.warned.has(nr)) return;
     this.warned.add(nr);
     const name = this.arch.syscallNames[nr];
@@ -187,10 +223,12 @@ export class Kernel {
 
   /** Run the guest to completion. */
   run(): ExitInfo {
+    const cpu = this.cpu;
+    if (!cpu) throw new Error('a headless kernel has no program to run');
     let pc = this.entry;
     let fault: CpuFault | null = null;
     while (!this.proc.exited) {
-      const r = this.cpu.run(pc);
+      const r = cpu.run(pc);
       if (this.bug) break;
       if (r.kind === 'fault') {
         fault = r.fault;
@@ -200,10 +238,10 @@ export class Kernel {
         this.proc.killBySignal(FAULT_SIGNALS[r.fault.signal], this.proc.rlimits.get(4)!.cur > 0n);
         break;
       }
-      pc = this.cpu.pc();
+      pc = cpu.pc();
     }
     this.proc.fds.closeAll();
-    this.cpu.close();
+    cpu.close();
     if (this.bug) throw this.bug;
     const status = this.proc.exitStatus ?? 0;
     const signo = status & 0x7f;

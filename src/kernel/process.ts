@@ -62,6 +62,8 @@ export class Process {
   rlimits = defaultRlimits();
   sigactions = new Map<number, SigAction>();
   sigmask = 0n;
+  /** Signals sent but not delivered (blocked, or waiting for handler delivery). */
+  sigpending = 0n;
   altstack = { sp: 0, flags: 2 /* SS_DISABLE */, size: 0 };
   tidAddress = 0;
   robustList = { head: 0, len: 0 };
