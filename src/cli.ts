@@ -5,6 +5,9 @@ import { createKernel, KernelBug, LaunchError, UnicornUnavailableError } from '.
 import type { MountSpec } from './kernel/namespace.ts';
 import { StraceTracer } from './trace/strace.ts';
 import { supportTable } from './support.ts';
+import type { SyscallGate } from './kernel/dispatch.ts';
+import { PolicyError, ProfileRecorder, parseProfileText } from './policy/index.ts';
+import { PolicyGate, RecordingGate } from './policy/gate.ts';
 
 export const RUN_HELP = `usage: tslinux run [options] <binary> [args...]
 
@@ -22,6 +25,11 @@ options:
   --cwd DIR             the guest's working directory (a guest path); without it the
                         host's current directory is mounted at its own path and used
   --uid N, --gid N      the guest's user and group ids (default: the host's)
+  --policy FILE         enforce a Docker/OCI seccomp profile (JSON) on every syscall
+  --allow NAME,...      allow only these syscalls (others fail with EPERM)
+  --deny NAME,...       make these syscalls fail with EPERM
+  --record-profile FILE write the minimal seccomp profile that allows exactly the
+                        syscalls this run made (merged into FILE if it exists)
   --no-warn             do not warn about unimplemented syscalls
   -h, --help            show this help
 
@@ -49,6 +57,10 @@ export interface ParsedRun {
   uid: number | undefined;
   gid: number | undefined;
   warn: boolean;
+  policy: string | null;
+  allow: string[];
+  deny: string[];
+  recordProfile: string | null;
 }
 
 export class UsageError extends Error {}
@@ -83,6 +95,10 @@ export function parseRunArgs(argv: string[]): ParsedRun | 'help' {
     uid: undefined,
     gid: undefined,
     warn: true,
+    policy: null,
+    allow: [],
+    deny: [],
+    recordProfile: null,
   };
   let i = 0;
   const value = (flag: string): string => {
@@ -140,6 +156,18 @@ export function parseRunArgs(argv: string[]): ParsedRun | 'help' {
       case '--no-warn':
         r.warn = false;
         break;
+      case '--policy':
+        r.policy = value(a);
+        break;
+      case '--allow':
+        r.allow.push(...splitNames(value(a)));
+        break;
+      case '--deny':
+        r.deny.push(...splitNames(value(a)));
+        break;
+      case '--record-profile':
+        r.recordProfile = value(a);
+        break;
       default:
         throw new UsageError(`unknown option ${a} (see tslinux run --help)`);
     }
@@ -149,6 +177,50 @@ export function parseRunArgs(argv: string[]): ParsedRun | 'help' {
   r.program = program;
   r.args = argv.slice(i + 1);
   return r;
+}
+
+function splitNames(list: string): string[] {
+  const names = list.split(',').map((n) => n.trim()).filter(Boolean);
+  if (names.length === 0) throw new UsageError('--allow and --deny want NAME[,NAME...]');
+  return names;
+}
+
+/** The gate in front of the handlers: a profile and/or --allow/--deny, and the recorder. */
+function buildGate(p: ParsedRun): { gate: SyscallGate | null; recorder: ProfileRecorder | null } {
+  let gate: SyscallGate | null = null;
+  if (p.policy || p.allow.length || p.deny.length) {
+    let profile;
+    if (p.policy) {
+      let text: string;
+      try {
+        text = fs.readFileSync(p.policy, 'utf8');
+      } catch (e) {
+        throw new UsageError(`--policy ${p.policy}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      try {
+        profile = parseProfileText(text);
+      } catch (e) {
+        if (e instanceof PolicyError) throw new UsageError(`--policy ${p.policy}: ${e.message}`);
+        throw e;
+      }
+    }
+    gate = new PolicyGate({ profile, allow: p.allow, deny: p.deny }, (line) => fs.writeSync(2, line + '\n'));
+  }
+  const recorder = p.recordProfile ? new ProfileRecorder() : null;
+  if (recorder) gate = new RecordingGate(recorder, gate);
+  return { gate, recorder };
+}
+
+function saveProfile(file: string, recorder: ProfileRecorder): void {
+  let existing;
+  if (fs.existsSync(file)) {
+    try {
+      existing = parseProfileText(fs.readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new UsageError(`--record-profile ${file}: ${(e as Error).message}`);
+    }
+  }
+  fs.writeFileSync(file, recorder.toJSON(existing));
 }
 
 function buildEnv(p: ParsedRun): string[] {
@@ -164,6 +236,7 @@ function runCommand(argv: string[]): number {
     process.stdout.write(RUN_HELP + '\n');
     return 0;
   }
+  const { gate, recorder } = buildGate(parsed);
   let traceFd: number | null = null;
   let write: ((line: string) => void) | undefined;
   if (parsed.traceFile) {
@@ -192,7 +265,9 @@ function runCommand(argv: string[]): number {
       warn: (line) => fs.writeSync(2, line + '\n'),
     });
     if (write) kernel.setObserver(new StraceTracer({ write, strSize: parsed.strSize }));
+    if (gate) kernel.setGate(gate);
     const result = kernel.run();
+    if (recorder && parsed.recordProfile) saveProfile(parsed.recordProfile, recorder);
     if (result.signal) {
       const f = result.fault;
       const where = f ? ` (${f.reason}) at pc 0x${f.pc.toString(16)}, fault address 0x${f.addr.toString(16)}` : '';

@@ -19,6 +19,18 @@ export interface RunOptions {
   mounts?: MountSpec[];
   /** Mount the host's cwd (default: true unless `cwd` is given). */
   mountCwd?: boolean;
+  /** A host directory as the guest's root filesystem. */
+  root?: string;
+  /** Every host mount read-only. */
+  readOnly?: boolean;
+  /** Copy-on-write over host mounts: the guest's writes stay in memory (see kernel.overlayDiff()). */
+  overlay?: boolean;
+  /** Guest paths that get their own in-memory filesystem. */
+  tmpfs?: string[];
+  /** Most processes alive at once (fork fails with EAGAIN beyond). */
+  maxTasks?: number;
+  /** Per-process limit on memory backing guest mappings, in bytes. */
+  memoryLimit?: number;
   /** A host fd, or bytes to read (default: empty input). */
   stdin?: number | Uint8Array | string;
   /** A host fd, or 'capture' (default) to collect the bytes in the result. */
@@ -55,6 +67,12 @@ export function createKernel(program: string, opts: RunOptions = {}): Kernel {
     cwd: opts.cwd,
     mounts: opts.mounts,
     mountCwd: opts.mountCwd,
+    root: opts.root,
+    readOnly: opts.readOnly,
+    overlay: opts.overlay,
+    tmpfs: opts.tmpfs,
+    maxTasks: opts.maxTasks,
+    memoryLimit: opts.memoryLimit,
     stdin: toStdio(opts.stdin, new Uint8Array(0)),
     stdout: toStdio(opts.stdout, 'capture'),
     stderr: toStdio(opts.stderr, 'capture'),

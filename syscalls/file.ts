@@ -1,10 +1,12 @@
 // Calls on open file descriptors: read and write in their forms, lseek,
 // close, dup, fcntl, ioctl and getdents64 (see read(2), write(2), lseek(2),
 // dup(2), fcntl(2), ioctl(2), getdents(2)).
-import { fail } from '../src/kernel/errors.ts';
+import { LinuxError, fail } from '../src/kernel/errors.ts';
+import { WouldBlock } from '../src/kernel/wait.ts';
 import type { OpenFileDescription } from '../src/kernel/fdtable.ts';
 import { PROT_READ, PROT_WRITE } from '../src/kernel/memory.ts';
-import { dtypeOfMode } from '../src/kernel/vfs/types.ts';
+import { PipeNode } from '../src/kernel/pipe.ts';
+import { S_IFREG, dtypeOfMode } from '../src/kernel/vfs/types.ts';
 import { family, type SyscallContext } from './types.ts';
 
 /** Linux caps one read or write at MAX_RW_COUNT (INT_MAX rounded down to a page). */
@@ -12,17 +14,35 @@ const MAX_RW_COUNT = 0x7fff_f000;
 /** readv/writev accept at most IOV_MAX iovecs (see readv(2)). */
 const IOV_MAX = 1024;
 
-function readable(ctx: SyscallContext, fd: number): OpenFileDescription {
+/**
+ * The description behind an fd for a call that does I/O or changes it: an
+ * O_PATH descriptor is EBADF for all of those, directories included (see
+ * open(2), O_PATH).
+ */
+function ioFd(ctx: SyscallContext, fd: number): OpenFileDescription {
   const ofd = ctx.fds.get(fd);
+  if (ofd.access === 'path') fail('EBADF');
+  return ofd;
+}
+
+/** read(2): EBADF unless open for reading; EISDIR for a directory (which is always open for reading). */
+function checkReadable(ofd: OpenFileDescription): OpenFileDescription {
   if (ofd.isDirectory) fail('EISDIR');
   if (!ofd.canRead) fail('EBADF');
   return ofd;
 }
 
-function writable(ctx: SyscallContext, fd: number): OpenFileDescription {
-  const ofd = ctx.fds.get(fd);
+function checkWritable(ofd: OpenFileDescription): OpenFileDescription {
   if (!ofd.canWrite) fail('EBADF');
   return ofd;
+}
+
+function readable(ctx: SyscallContext, fd: number): OpenFileDescription {
+  return checkReadable(ioFd(ctx, fd));
+}
+
+function writable(ctx: SyscallContext, fd: number): OpenFileDescription {
+  return checkWritable(ioFd(ctx, fd));
 }
 
 /**
@@ -31,6 +51,13 @@ function writable(ctx: SyscallContext, fd: number): OpenFileDescription {
  * the first fault and returns the short count; zero accessible bytes is EFAULT.
  */
 function accessibleSpan(ctx: SyscallContext, addr: number, len: number, prot: number): number {
+  const span = spanOf(ctx, addr, len, prot);
+  if (span === 0 && len > 0) fail('EFAULT');
+  return span;
+}
+
+/** Like accessibleSpan, but 0 instead of EFAULT. */
+function spanOf(ctx: SyscallContext, addr: number, len: number, prot: number): number {
   let cursor = addr;
   const end = addr + len;
   while (cursor < end) {
@@ -38,9 +65,7 @@ function accessibleSpan(ctx: SyscallContext, addr: number, len: number, prot: nu
     if (!m || !m.bytes || (m.prot & prot) !== prot) break;
     cursor = m.end;
   }
-  const span = Math.min(cursor, end) - addr;
-  if (span === 0 && len > 0) fail('EFAULT');
-  return span;
+  return Math.min(cursor, end) - addr;
 }
 
 /** Visit guest memory [addr, addr+len) one mapping at a time as live views. */
@@ -56,17 +81,33 @@ function forEachView(ctx: SyscallContext, addr: number, len: number, fn: (view: 
 }
 
 /** Read into guest memory at the description's offset (or `position` for pread). */
+/**
+ * A transfer that would block: with bytes already moved, the call returns
+ * them (a short count); with O_NONBLOCK it is EAGAIN; otherwise the task
+ * waits and the call is made again (see pipe(7), "I/O on pipes").
+ */
+function wouldBlock(ctx: SyscallContext, ofd: OpenFileDescription, e: unknown, total: number): number {
+  if (!(e instanceof WouldBlock)) throw e;
+  if (total > 0) return total;
+  if (ofd.statusFlags & ctx.arch.c.O_NONBLOCK) fail('EAGAIN');
+  throw e;
+}
+
 function readInto(ctx: SyscallContext, ofd: OpenFileDescription, buf: number, count: number, position: number | null): number {
   const io = ofd.io();
   const len = accessibleSpan(ctx, buf, Math.min(count, MAX_RW_COUNT), PROT_WRITE);
   let pos = position ?? ofd.offset;
   let total = 0;
-  forEachView(ctx, buf, len, (view) => {
-    const n = io.read(view, pos);
-    total += n;
-    pos += n;
-    return n === view.length;
-  });
+  try {
+    forEachView(ctx, buf, len, (view) => {
+      const n = io.read(view, pos);
+      total += n;
+      pos += n;
+      return n === view.length;
+    });
+  } catch (e) {
+    return wouldBlock(ctx, ofd, e, total);
+  }
   if (position === null && io.seekable) ofd.offset = pos;
   return total;
 }
@@ -74,15 +115,29 @@ function readInto(ctx: SyscallContext, ofd: OpenFileDescription, buf: number, co
 function writeFrom(ctx: SyscallContext, ofd: OpenFileDescription, buf: number, count: number, position: number | null): number {
   const io = ofd.io();
   const len = accessibleSpan(ctx, buf, Math.min(count, MAX_RW_COUNT), PROT_READ);
-  const append = position === null && (ofd.statusFlags & ctx.arch.c.O_APPEND) !== 0;
+  // O_APPEND puts every write at the end, pwrite's too: Linux ignores the
+  // offset then (see pwrite(2), BUGS), though the file offset stays put.
+  const append = (ofd.statusFlags & ctx.arch.c.O_APPEND) !== 0;
   let pos = append ? io.size() : (position ?? ofd.offset);
   let total = 0;
-  forEachView(ctx, buf, len, (view) => {
-    const n = io.write(view, pos);
-    total += n;
-    pos += n;
-    return n === view.length;
-  });
+  try {
+    forEachView(ctx, buf, len, (view) => {
+      const n = io.write(view, pos);
+      total += n;
+      pos += n;
+      return n === view.length;
+    });
+  } catch (e) {
+    if (e instanceof LinuxError && e.code === 'EPIPE' && total === 0) {
+      // Writing to a pipe nobody reads also raises SIGPIPE (see pipe(7)).
+      ctx.kernel.sendSignal(ctx.proc, { signo: 13, code: 0, pid: ctx.proc.pid, uid: ctx.proc.creds.uid });
+    }
+    if (e instanceof LinuxError) {
+      if (total > 0) return total;
+      throw e;
+    }
+    return wouldBlock(ctx, ofd, e, total);
+  }
   if (position === null && io.seekable) ofd.offset = pos;
   return total;
 }
@@ -95,20 +150,26 @@ function write(ctx: SyscallContext, fd: number, buf: number, count: number): num
   return writeFrom(ctx, writable(ctx, fd), buf, count, null);
 }
 
-function positional(ctx: SyscallContext, ofd: OpenFileDescription, offset: number): number {
-  if (!ofd.io().seekable) fail('ESPIPE');
+/**
+ * The fd of a positioned call, in Linux's order: a negative offset is EINVAL
+ * before the fd is even looked up, then EBADF, then ESPIPE for streams, and
+ * only then the access mode.
+ */
+function positional(ctx: SyscallContext, fd: number, offset: number): OpenFileDescription {
   if (offset < 0) fail('EINVAL');
-  return offset;
+  const ofd = ioFd(ctx, fd);
+  if (!ofd.io().seekable) fail('ESPIPE');
+  return ofd;
 }
 
 function pread64(ctx: SyscallContext, fd: number, buf: number, count: number, offset: number): number {
-  const ofd = readable(ctx, fd);
-  return readInto(ctx, ofd, buf, count, positional(ctx, ofd, offset));
+  const ofd = checkReadable(positional(ctx, fd, offset));
+  return readInto(ctx, ofd, buf, count, offset);
 }
 
 function pwrite64(ctx: SyscallContext, fd: number, buf: number, count: number, offset: number): number {
-  const ofd = writable(ctx, fd);
-  return writeFrom(ctx, ofd, buf, count, positional(ctx, ofd, offset));
+  const ofd = checkWritable(positional(ctx, fd, offset));
+  return writeFrom(ctx, ofd, buf, count, offset);
 }
 
 /** The iovec array (struct iovec: base, len) after validating the count. */
@@ -162,12 +223,12 @@ function writev(ctx: SyscallContext, fd: number, iov: number, iovcnt: number): n
   return vectored(ctx, writable(ctx, fd), iov, iovcnt, null, writeFrom);
 }
 function preadv(ctx: SyscallContext, fd: number, iov: number, iovcnt: number, offset: number): number {
-  const ofd = readable(ctx, fd);
-  return vectored(ctx, ofd, iov, iovcnt, positional(ctx, ofd, offset), readInto);
+  const ofd = checkReadable(positional(ctx, fd, offset));
+  return vectored(ctx, ofd, iov, iovcnt, offset, readInto);
 }
 function pwritev(ctx: SyscallContext, fd: number, iov: number, iovcnt: number, offset: number): number {
-  const ofd = writable(ctx, fd);
-  return vectored(ctx, ofd, iov, iovcnt, positional(ctx, ofd, offset), writeFrom);
+  const ofd = checkWritable(positional(ctx, fd, offset));
+  return vectored(ctx, ofd, iov, iovcnt, offset, writeFrom);
 }
 
 const SEEK_SET = 0;
@@ -177,14 +238,8 @@ const SEEK_DATA = 3;
 const SEEK_HOLE = 4;
 
 function lseek(ctx: SyscallContext, fd: number, offset: number, whence: number): number {
-  const ofd = ctx.fds.get(fd);
-  if (ofd.isDirectory) {
-    // Only rewinding a directory stream is meaningful here (see lseek(2) and getdents(2)).
-    if (whence !== SEEK_SET || offset !== 0) fail('EINVAL');
-    ofd.dirCursor = undefined;
-    ofd.offset = 0;
-    return 0;
-  }
+  const ofd = ioFd(ctx, fd);
+  if (ofd.isDirectory) return seekDir(ofd, offset, whence);
   const io = ofd.io();
   if (!io.seekable) fail('ESPIPE');
   let next: number;
@@ -215,6 +270,24 @@ function lseek(ctx: SyscallContext, fd: number, offset: number, whence: number):
   return next;
 }
 
+/**
+ * A directory's position is the index of the next entry of its listing (the
+ * d_off getdents64 reports), so telldir/seekdir work. As tmpfs does: SEEK_SET
+ * and SEEK_CUR only, EINVAL for a negative result. Position 0 takes a fresh
+ * listing at the next getdents64 (rewinddir).
+ */
+function seekDir(ofd: OpenFileDescription, offset: number, whence: number): number {
+  let next: number;
+  if (whence === SEEK_SET) next = offset;
+  else if (whence === SEEK_CUR) next = ofd.offset + offset;
+  else fail('EINVAL');
+  if (next < 0) fail('EINVAL');
+  if (next === 0) ofd.dirCursor = undefined;
+  else if (ofd.dirCursor) ofd.dirCursor.index = next;
+  ofd.offset = next;
+  return next;
+}
+
 function close(ctx: SyscallContext, fd: number): number {
   ctx.fds.close(fd);
   return 0;
@@ -234,9 +307,10 @@ function dup2(ctx: SyscallContext, oldfd: number, newfd: number): number {
 /** dup3(2): like dup2 but EINVAL when the fds are equal, and takes O_CLOEXEC. */
 function dup3(ctx: SyscallContext, oldfd: number, newfd: number, flags: number): number {
   const c = ctx.arch.c;
+  // Linux's order: flags, then equal fds (EINVAL even when oldfd is not open), then the fds.
   if (flags & ~c.O_CLOEXEC) fail('EINVAL');
-  const ofd = ctx.fds.get(oldfd);
   if (oldfd === newfd) fail('EINVAL');
+  const ofd = ctx.fds.get(oldfd);
   return ctx.fds.installAt(newfd, ofd, (flags & c.O_CLOEXEC) !== 0);
 }
 
@@ -256,27 +330,35 @@ function accessModeBits(ctx: SyscallContext, ofd: OpenFileDescription): number {
   }
 }
 
+/**
+ * fcntl(2). `arg` arrives as a signed 64-bit value, so an int the C library
+ * sign-extended (-1) is exact; the int commands use its low 32 bits, as
+ * Linux's `unsigned int argi` does.
+ */
 function fcntl(ctx: SyscallContext, fd: number, cmd: number, arg: number): number {
   const c = ctx.arch.c;
   const ofd = ctx.fds.get(fd);
+  const argi = arg >>> 0;
+  // An O_PATH descriptor only allows these (see open(2), O_PATH); the rest are EBADF.
+  const pathOk = cmd === c.F_DUPFD || cmd === c.F_DUPFD_CLOEXEC || cmd === c.F_GETFD || cmd === c.F_SETFD || cmd === c.F_GETFL;
+  if (ofd.access === 'path' && !pathOk) fail('EBADF');
   switch (cmd) {
     case c.F_DUPFD:
-    case c.F_DUPFD_CLOEXEC: {
-      const min = arg | 0;
-      if (min < 0) fail('EINVAL');
-      return ctx.fds.install(ofd, cmd === c.F_DUPFD_CLOEXEC, min);
-    }
+    case c.F_DUPFD_CLOEXEC:
+      // A minimum at or past RLIMIT_NOFILE (a negative int included, as unsigned) is EINVAL.
+      if (argi >= ctx.fds.limit) fail('EINVAL');
+      return ctx.fds.install(ofd, cmd === c.F_DUPFD_CLOEXEC, argi);
     case c.F_GETFD:
       return ctx.fds.isCloexec(fd) ? FD_CLOEXEC : 0;
     case c.F_SETFD:
-      ctx.fds.setCloexec(fd, (arg & FD_CLOEXEC) !== 0);
+      ctx.fds.setCloexec(fd, (argi & FD_CLOEXEC) !== 0);
       return 0;
     case c.F_GETFL:
       return accessModeBits(ctx, ofd) | ofd.statusFlags;
     case c.F_SETFL: {
       // Only these status flags can change after open (see fcntl(2), F_SETFL).
       const changeable = c.O_APPEND | c.O_NONBLOCK | c.FASYNC | c.O_DIRECT | c.O_NOATIME;
-      ofd.statusFlags = (ofd.statusFlags & ~changeable) | (arg & changeable);
+      ofd.statusFlags = (ofd.statusFlags & ~changeable) | (argi & changeable);
       return 0;
     }
     default:
@@ -303,7 +385,7 @@ function defaultTermios(): Uint8Array {
  */
 function ioctl(ctx: SyscallContext, fd: number, request: number, arg: number): number {
   const c = ctx.arch.c;
-  const ofd = ctx.fds.get(fd);
+  const ofd = ioFd(ctx, fd);
   const isTty = ofd.file?.isTty === true;
   switch (request) {
     case c.TCGETS:
@@ -332,6 +414,20 @@ function ioctl(ctx: SyscallContext, fd: number, request: number, arg: number): n
     case c.FIONCLEX:
       ctx.fds.setCloexec(fd, false);
       return 0;
+    case c.FIONBIO:
+      // Every fd takes it (do_vfs_ioctl): the int at arg turns O_NONBLOCK on or off.
+      if (ctx.mem.readI32(arg) !== 0) ofd.statusFlags |= c.O_NONBLOCK;
+      else ofd.statusFlags &= ~c.O_NONBLOCK;
+      return 0;
+    case c.FIONREAD: {
+      // Regular files: the bytes from the offset to EOF (do_vfs_ioctl); pipes: the bytes queued.
+      let n: number;
+      if (ofd.node instanceof PipeNode) n = ofd.node.pipe.available;
+      else if (ofd.node.fileType === S_IFREG && ofd.file) n = ofd.file.size() - ofd.offset;
+      else fail('ENOTTY');
+      ctx.mem.writeU32(arg, n | 0);
+      return 0;
+    }
     default:
       fail('ENOTTY');
   }
@@ -352,7 +448,7 @@ function hostWindowSize(hostFd: number | undefined): { rows: number; cols: numbe
  * listing is taken at the first call and served from there.
  */
 function getdents64(ctx: SyscallContext, fd: number, dirp: number, count: number): number {
-  const ofd = ctx.fds.get(fd);
+  const ofd = ioFd(ctx, fd);
   if (!ofd.isDirectory) fail('ENOTDIR');
   if (!ofd.dirCursor) {
     const self = ofd.fs.stat(ofd.node);
@@ -361,30 +457,41 @@ function getdents64(ctx: SyscallContext, fd: number, dirp: number, count: number
       { name: '..', ino: self.ino, type: dtypeOfMode(self.mode) },
       ...ofd.fs.readdir(ofd.node),
     ];
-    ofd.dirCursor = { entries, index: 0 };
+    // A seekdir before the first read starts there.
+    ofd.dirCursor = { entries, index: ofd.offset };
   }
   const cursor = ofd.dirCursor;
   const out = new Uint8Array(Math.min(count, 1 << 20));
+  // Records go out whole up to the first unwritable byte, as Linux's filldir64 copies them.
+  const writable = spanOf(ctx, dirp, out.length, PROT_WRITE);
   const v = new DataView(out.buffer);
   let used = 0;
-  while (cursor.index < cursor.entries.length) {
-    const e = cursor.entries[cursor.index]!;
-    const name = Buffer.from(e.name, 'utf8');
+  let index = cursor.index;
+  while (index < cursor.entries.length) {
+    const e = cursor.entries[index]!;
+    // Names are guest byte strings (one char per byte).
+    const name = Buffer.from(e.name, 'latin1');
     const reclen = (19 + name.length + 1 + 7) & ~7;
     if (used + reclen > out.length) {
       if (used === 0) fail('EINVAL'); // the buffer cannot hold even one entry
       break;
     }
+    if (used + reclen > writable) {
+      if (used === 0) fail('EFAULT');
+      break;
+    }
     v.setBigUint64(used, BigInt(e.ino), true);
-    v.setBigInt64(used + 8, BigInt(cursor.index + 1), true);
+    v.setBigInt64(used + 8, BigInt(index + 1), true);
     v.setUint16(used + 16, reclen, true);
     v.setUint8(used + 18, e.type);
     out.set(name, used + 19);
     used += reclen;
-    cursor.index++;
+    index++;
   }
-  ctx.mem.write(dirp, out.subarray(0, used));
-  ofd.offset = cursor.index;
+  // The position moves only past entries the guest received.
+  if (used > 0) ctx.mem.write(dirp, out.subarray(0, used));
+  cursor.index = index;
+  ofd.offset = index;
   return used;
 }
 
@@ -404,7 +511,7 @@ export const fileFamily = family('file', [
   { name: 'dup3', args: { oldfd: 'fd', newfd: 'fd', flags: 'open_flags' }, ret: 'fd', handler: dup3 },
   {
     name: 'fcntl',
-    args: { fd: 'fd', cmd: 'fcntl_cmd', arg: 'hex' },
+    args: { fd: 'fd', cmd: 'fcntl_cmd', arg: 'long' },
     handler: fcntl,
     note: 'F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL; EINVAL for the rest',
   },
@@ -412,7 +519,7 @@ export const fileFamily = family('file', [
     name: 'ioctl',
     args: { fd: 'fd', request: 'ioctl_request', arg: 'hex' },
     handler: ioctl,
-    note: 'TCGETS, TCSETS*, TIOCGWINSZ on host ttys, FIOCLEX, FIONCLEX; ENOTTY otherwise',
+    note: 'TCGETS, TCSETS*, TIOCGWINSZ on host ttys, FIOCLEX, FIONCLEX, FIONBIO, FIONREAD (files, pipes); ENOTTY otherwise',
   },
   { name: 'getdents64', args: { fd: 'fd', dirp: 'ptr', count: 'size' }, ret: 'size', handler: getdents64 },
 ]);

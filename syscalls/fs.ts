@@ -4,9 +4,10 @@
 // readlink(2), getcwd(2), chdir(2), mkdir(2), unlink(2), rename(2)).
 import { fail } from '../src/kernel/errors.ts';
 import { OpenFileDescription, type AccessMode } from '../src/kernel/fdtable.ts';
+import { PipeEnd, PipeNode } from '../src/kernel/pipe.ts';
 import { StreamNode } from '../src/kernel/stdio.ts';
 import { DirectoryFile } from '../src/kernel/vfs/memfs.ts';
-import { S_IFDIR, S_IFLNK, S_IFMT, type FileSystem, type Node, type StatInfo } from '../src/kernel/vfs/types.ts';
+import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, type FileSystem, type Node, type OpenFile, type StatInfo } from '../src/kernel/vfs/types.ts';
 import { joinPath, type ParentOp } from '../src/kernel/vfs/vfs.ts';
 import { family, type SyscallContext } from './types.ts';
 
@@ -26,12 +27,17 @@ export function readPath(ctx: SyscallContext, ptr: number, allowEmpty = false): 
   return p;
 }
 
-/** The directory a relative path starts from: the cwd for AT_FDCWD, else the directory fd's path. */
-export function baseDir(ctx: SyscallContext, dirfd: number, path: string): string {
+/**
+ * The directory a relative path starts from: the cwd for AT_FDCWD, else the
+ * directory the fd refers to. That is its node, not its path, so a dirfd
+ * keeps naming its directory after a rename, as an inode reference does (a
+ * host directory is still found by its host path: node:fs has no openat).
+ */
+export function baseDir(ctx: SyscallContext, dirfd: number, path: string): string | Place {
   if (path.startsWith('/') || dirfd === AT_FDCWD) return ctx.proc.cwd;
   const ofd = ctx.fds.get(dirfd);
   if (!ofd.isDirectory) fail('ENOTDIR');
-  return ofd.path;
+  return { node: ofd.node, fs: ofd.fs, path: ofd.path };
 }
 
 export function resolveAt(ctx: SyscallContext, dirfd: number, path: string, follow: boolean): Place {
@@ -61,6 +67,21 @@ function isDir(place: Place): boolean {
   return (statOf(place).mode & S_IFMT) === S_IFDIR;
 }
 
+/** A pipe or stdio stream: a node in no filesystem (its `fs` is only where it was made). */
+function isStream(place: { node: Node }): boolean {
+  return typeof (place.node as Node & { info?: unknown }).info === 'function';
+}
+
+/**
+ * A guest string back to the bytes the guest sees. Paths and link text are
+ * byte strings (one char per byte, as readCString decodes them), so they go
+ * out as latin1; a string with chars past U+00FF cannot be one (a Unicode
+ * host path used as a mount point) and goes out as UTF-8.
+ */
+function guestBytes(s: string): Buffer {
+  return Buffer.from(s, /[^\u0000-\u00ff]/.test(s) ? 'utf8' : 'latin1');
+}
+
 // ---- open --------------------------------------------------------------------
 
 function accessOf(ctx: SyscallContext, flags: number): AccessMode {
@@ -85,6 +106,11 @@ function openTarget(ctx: SyscallContext, dirfd: number, path: string, flags: num
   if (!(flags & c.O_CREAT)) return vfs.resolve(path, { base, follow: !nofollow });
   // O_CREAT|O_EXCL never follows a final symlink: any existing name is EEXIST (see open(2), O_EXCL).
   const exclusive = (flags & c.O_EXCL) !== 0;
+  if (path.endsWith('/')) {
+    // open(2): O_CREAT on a path ending in "/" is EISDIR, once the directories before it resolve.
+    vfs.resolveParent(path, base);
+    fail('EISDIR');
+  }
   const lookup = vfs.resolveForCreate(path, { base, follow: !exclusive && !nofollow });
   if (lookup.found) {
     if (exclusive) fail('EEXIST');
@@ -99,36 +125,77 @@ function openTarget(ctx: SyscallContext, dirfd: number, path: string, flags: num
 export function openFile(ctx: SyscallContext, dirfd: number, pathPtr: number, flags: number, mode: number): number {
   const c = ctx.arch.c;
   const path = readPath(ctx, pathPtr);
-  if ((flags & c.O_TMPFILE) === c.O_TMPFILE) fail('EOPNOTSUPP', 'O_TMPFILE is not supported');
   const access = accessOf(ctx, flags);
+  if ((flags & c.O_TMPFILE) === c.O_TMPFILE) {
+    // open(2): O_TMPFILE needs O_WRONLY or O_RDWR (EINVAL); no filesystem here supports it.
+    if (access !== 'w' && access !== 'rw') fail('EINVAL');
+    fail('EOPNOTSUPP', 'O_TMPFILE is not supported');
+  }
   const cloexec = (flags & c.O_CLOEXEC) !== 0;
   const place = openTarget(ctx, dirfd, path, flags, mode);
   const st = statOf(place);
   const type = st.mode & S_IFMT;
+  const directory = type === S_IFDIR;
+  // Linux checks O_DIRECTORY before refusing a final symlink (do_open, then may_open).
+  if (flags & c.O_DIRECTORY && !directory) fail('ENOTDIR');
   if (type === S_IFLNK) {
     if (access === 'path') return install(ctx, place, null, 'path', flags, cloexec, false);
     fail('ELOOP'); // O_NOFOLLOW on a symlink
   }
-  const directory = type === S_IFDIR;
-  if (flags & c.O_DIRECTORY && !directory) fail('ENOTDIR');
   if (access === 'path') return install(ctx, place, null, 'path', flags, cloexec, directory);
+  // O_TRUNC asks for write access (build_open_flags), so a directory refuses it too.
+  const truncate = (flags & c.O_TRUNC) !== 0;
   if (directory) {
-    if (access !== 'r' || flags & c.O_CREAT) fail('EISDIR');
+    if (access !== 'r' || flags & c.O_CREAT || truncate) fail('EISDIR');
     return install(ctx, place, new DirectoryFile(place.node), 'r', flags, cloexec, true);
   }
   if (place.node instanceof StreamNode && place.node.file) {
     return install(ctx, place, place.node.file, access, flags, cloexec, false);
   }
-  const write = access !== 'r';
+  if (place.node instanceof PipeNode) {
+    // A pipe reached through /proc/self/fd/N: a new end of the same pipe (O_RDWR gets both).
+    return install(ctx, place, openPipe(place.node, access), access, flags, cloexec, false);
+  }
+  // O_TRUNC empties regular files only, even with O_RDONLY (see open(2)); the
+  // filesystem does it in open, which also checks for a read-only mount.
   const file = place.fs.open(place.node, {
     read: access !== 'w',
-    write,
+    write: access !== 'r',
     append: (flags & c.O_APPEND) !== 0,
-    truncate: write && (flags & c.O_TRUNC) !== 0,
+    truncate: truncate && type === S_IFREG,
     nonblock: (flags & c.O_NONBLOCK) !== 0,
   });
-  if (write && flags & c.O_TRUNC) place.fs.truncate(place.node, 0);
   return install(ctx, place, file, access, flags, cloexec, false);
+}
+
+/** Both ends of a pipe in one open file, for an O_RDWR open of it (Linux allows that on FIFOs). */
+class PipeBothEnds implements OpenFile {
+  readonly seekable = false;
+  private readonly reader: PipeEnd;
+  private readonly writer: PipeEnd;
+  constructor(readonly node: PipeNode) {
+    this.reader = new PipeEnd(node, 'read');
+    this.writer = new PipeEnd(node, 'write');
+  }
+  read(buf: Uint8Array): number {
+    return this.reader.read(buf);
+  }
+  write(buf: Uint8Array): number {
+    return this.writer.write(buf);
+  }
+  size(): number {
+    return 0;
+  }
+  close(): void {
+    this.reader.close();
+    this.writer.close();
+  }
+}
+
+function openPipe(node: PipeNode, access: AccessMode): OpenFile {
+  if (access === 'r') return new PipeEnd(node, 'read');
+  if (access === 'w') return new PipeEnd(node, 'write');
+  return new PipeBothEnds(node);
 }
 
 function install(
@@ -141,8 +208,13 @@ function install(
   directory: boolean,
 ): number {
   const c = ctx.arch.c;
-  // The kernel forces O_LARGEFILE on 64-bit, and F_GETFL shows it.
-  const status = (flags & (c.O_APPEND | c.O_NONBLOCK | c.O_SYNC | c.O_DSYNC | c.O_DIRECT | c.O_NOATIME | c.FASYNC | c.O_DIRECTORY | c.O_NOFOLLOW)) | c.O_LARGEFILE;
+  // The kernel forces O_LARGEFILE on 64-bit, and F_GETFL shows it. O_PATH
+  // keeps only the lookup flags (build_open_how: O_PATH_FLAGS), no O_LARGEFILE.
+  const status =
+    access === 'path'
+      ? flags & (c.O_DIRECTORY | c.O_NOFOLLOW)
+      : (flags & (c.O_APPEND | c.O_NONBLOCK | c.O_SYNC | c.O_DSYNC | c.O_DIRECT | c.O_NOATIME | c.FASYNC | c.O_DIRECTORY | c.O_NOFOLLOW)) |
+        c.O_LARGEFILE;
   const ofd = new OpenFileDescription(file, place.node, place.fs, place.path, access, status, directory);
   try {
     return ctx.fds.install(ofd, cloexec);
@@ -231,7 +303,6 @@ const X_OK = 1;
 
 /** Permission check as access(2) does it, with the real (or, with AT_EACCESS, effective) ids. */
 function checkAccess(ctx: SyscallContext, place: Place, mode: number, effective: boolean): void {
-  if (mode & ~7) fail('EINVAL');
   const st = statOf(place);
   if (mode & W_OK && place.fs.readOnly) fail('EROFS');
   if (mode === 0) return;
@@ -250,6 +321,8 @@ function checkAccess(ctx: SyscallContext, place: Place, mode: number, effective:
 function faccessat2(ctx: SyscallContext, dirfd: number, pathPtr: number, mode: number, flags: number): number {
   const c = ctx.arch.c;
   if (flags & ~(c.AT_EACCESS | c.AT_SYMLINK_NOFOLLOW | c.AT_EMPTY_PATH)) fail('EINVAL');
+  // A bad mode is EINVAL before the path is looked at (do_faccessat).
+  if (mode & ~7) fail('EINVAL');
   checkAccess(ctx, targetAt(ctx, dirfd, pathPtr, flags), mode, (flags & c.AT_EACCESS) !== 0);
   return 0;
 }
@@ -259,15 +332,17 @@ function readlinkat(ctx: SyscallContext, dirfd: number, pathPtr: number, buf: nu
   const path = readPath(ctx, pathPtr, true);
   let place: Place;
   if (path === '') {
-    // An empty path reads the link the dirfd itself refers to (an O_PATH|O_NOFOLLOW fd).
+    // An empty path reads the link the dirfd itself refers to (an O_PATH|O_NOFOLLOW
+    // fd); any other fd, or the cwd, is ENOENT there (Linux: not EINVAL).
     if (dirfd === AT_FDCWD) fail('ENOENT');
     const ofd = ctx.fds.get(dirfd);
     place = { node: ofd.node, fs: ofd.fs, path: ofd.path };
+    if (isStream(place) || (statOf(place).mode & S_IFMT) !== S_IFLNK) fail('ENOENT');
   } else {
     place = resolveAt(ctx, dirfd, path, false);
   }
   if ((statOf(place).mode & S_IFMT) !== S_IFLNK) fail('EINVAL');
-  const target = Buffer.from(place.fs.readlink(place.node), 'utf8');
+  const target = guestBytes(place.fs.readlink(place.node));
   const n = Math.min(target.length, bufsiz);
   ctx.mem.write(buf, target.subarray(0, n));
   return n;
@@ -275,7 +350,7 @@ function readlinkat(ctx: SyscallContext, dirfd: number, pathPtr: number, buf: nu
 
 /** The raw getcwd syscall returns the length including the NUL (see getcwd(2), NOTES). */
 function getcwd(ctx: SyscallContext, buf: number, size: number): number {
-  const cwd = Buffer.from(ctx.proc.cwd + '\0', 'utf8');
+  const cwd = guestBytes(ctx.proc.cwd + '\0');
   if (size < cwd.length) fail('ERANGE');
   ctx.mem.write(buf, cwd);
   return cwd.length;
@@ -303,9 +378,10 @@ function parentAt(ctx: SyscallContext, dirfd: number, pathPtr: number, op: Paren
   return ctx.kernel.vfs.resolveParent(path, baseDir(ctx, dirfd, path), op);
 }
 
+/** mkdir(2): the mode gives the permission bits and the sticky bit only (S_IRWXUGO | S_ISVTX), less the umask. */
 function mkdirat(ctx: SyscallContext, dirfd: number, pathPtr: number, mode: number): number {
   const p = parentAt(ctx, dirfd, pathPtr, 'mkdir');
-  p.fs.mkdir(p.dir, p.name, mode & ~ctx.proc.umask & 0o7777);
+  p.fs.mkdir(p.dir, p.name, mode & ~ctx.proc.umask & 0o1777);
   return 0;
 }
 
@@ -359,15 +435,32 @@ function linkat(ctx: SyscallContext, olddirfd: number, oldPtr: number, newdirfd:
   const c = ctx.arch.c;
   if (flags & ~(c.AT_SYMLINK_FOLLOW | c.AT_EMPTY_PATH)) fail('EINVAL');
   const source = targetAt(ctx, olddirfd, oldPtr, (flags & c.AT_EMPTY_PATH) | (flags & c.AT_SYMLINK_FOLLOW ? 0 : c.AT_SYMLINK_NOFOLLOW));
-  if (isDir(source)) fail('EPERM');
   const p = parentAt(ctx, newdirfd, newPtr, 'create');
-  if (!ctx.kernel.vfs.sameFs(source, p)) fail('EXDEV');
+  // Linux's order: the new name taken (EEXIST), other mounts (EXDEV; a pipe is on none of ours), then directories (EPERM).
+  if (isDir(source) && childExists(ctx, p)) fail('EEXIST');
+  if (isStream(source) || !ctx.kernel.vfs.sameFs(source, p)) fail('EXDEV');
+  if (isDir(source)) fail('EPERM');
   p.fs.link(source.node, p.dir, p.name);
   return 0;
 }
 
-/** chmod(2): only the permission and set-id bits change. */
+function childExists(ctx: SyscallContext, p: { dir: Node; fs: FileSystem; dirPath: string; name: string }): boolean {
+  try {
+    ctx.kernel.vfs.child({ node: p.dir, fs: p.fs, path: p.dirPath }, p.name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * chmod(2): only the permission and set-id bits change; EROFS on a read-only
+ * mount. A pipe or stdio stream belongs to no filesystem here: nothing to
+ * change. (No EPERM for non-owners yet: MemFs does not record who made a
+ * file, so a non-root guest would be refused its own files in /tmp.)
+ */
 function chmodPlace(place: Place, mode: number): number {
+  if (isStream(place)) return 0;
   if (place.fs.readOnly) fail('EROFS');
   place.fs.chmod(place.node, mode & 0o7777);
   return 0;

@@ -3,6 +3,7 @@
 import { fileFamily } from './file.ts';
 import { fsFamily } from './fs.ts';
 import { idsFamily } from './ids.ts';
+import { lifecycleFamily } from './lifecycle.ts';
 import { miscFamily } from './misc.ts';
 import { mmFamily } from './mm.ts';
 import { netFamily } from './net.ts';
@@ -17,6 +18,7 @@ export const FAMILIES: readonly SyscallFamily[] = [
   fsFamily,
   mmFamily,
   processFamily,
+  lifecycleFamily,
   signalFamily,
   timeFamily,
   idsFamily,

@@ -4,7 +4,12 @@ import { fail } from '../src/kernel/errors.ts';
 import { PAGE_SIZE, PROT_WRITE, pageUp } from '../src/kernel/memory.ts';
 import { family, type SyscallContext } from './types.ts';
 
-const PROT_KNOWN = 0x7 | 0x01000000 | 0x02000000; // READ|WRITE|EXEC, GROWSDOWN, GROWSUP
+const PROT_GROWSDOWN = 0x01000000;
+const PROT_GROWSUP = 0x02000000;
+/** READ|WRITE|EXEC, PROT_SEM (accepted and ignored, as arch_validate_prot does), GROWSDOWN, GROWSUP. */
+const PROT_KNOWN = 0x7 | 0x8 | PROT_GROWSDOWN | PROT_GROWSUP;
+/** x86-64 only: place the mapping in the first 2 GiB (Linux uses [1 GiB, 2 GiB)). */
+const MAP_32BIT = 0x40;
 
 function checkAligned(addr: number): void {
   if (addr % PAGE_SIZE !== 0) fail('EINVAL');
@@ -12,35 +17,43 @@ function checkAligned(addr: number): void {
 
 function mmap(ctx: SyscallContext, addr: number, length: number, prot: number, flags: number, fd: number, offset: number): number {
   const c = ctx.arch.c;
-  const mapType = flags & 0x3; // MAP_SHARED, MAP_PRIVATE or MAP_SHARED_VALIDATE
-  if (length === 0 || mapType === 0 || offset % PAGE_SIZE !== 0 || offset < 0) fail('EINVAL');
-  if (pageUp(length) > ctx.arch.layout.taskSize) fail('ENOMEM');
+  const mapType = flags & c.MAP_TYPE;
   const anonymous = (flags & c.MAP_ANONYMOUS) !== 0;
+  if (offset % PAGE_SIZE !== 0 || offset < 0) fail('EINVAL');
+  // Then a file mapping looks its fd up (EBADF); O_PATH descriptors are not usable here.
+  const ofd = anonymous ? null : ctx.fds.get(fd);
+  if (ofd && ofd.access === 'path') fail('EBADF');
+  if (length === 0) fail('EINVAL');
+  if (pageUp(length) > ctx.arch.layout.taskSize) fail('ENOMEM');
+  // MAP_TYPE must say exactly one of MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE.
+  if (mapType !== c.MAP_SHARED && mapType !== c.MAP_PRIVATE && mapType !== c.MAP_SHARED_VALIDATE) fail('EINVAL');
   const fixed = (flags & (c.MAP_FIXED | c.MAP_FIXED_NOREPLACE)) !== 0;
   let file = null;
-  if (!anonymous) {
-    const ofd = ctx.fds.get(fd);
-    if (ofd.isDirectory) fail('ENODEV');
+  if (ofd) {
     if (!ofd.canRead) fail('EACCES');
+    if (mapType !== c.MAP_PRIVATE && prot & PROT_WRITE && !ofd.canWrite) fail('EACCES');
+    // Directories, pipes, terminals and other streams have no mmap (see mmap(2), ENODEV).
+    if (ofd.isDirectory || !ofd.io().seekable) fail('ENODEV');
     // A shared writable mapping of a file would need write-back to the file:
     // not supported yet, and better refused than silently lost.
-    if (mapType !== c.MAP_PRIVATE && prot & PROT_WRITE) {
-      if (!ofd.canWrite) fail('EACCES');
-      fail('ENODEV', 'MAP_SHARED writable file mappings are not supported yet');
-    }
+    if (mapType !== c.MAP_PRIVATE && prot & PROT_WRITE) fail('ENODEV', 'MAP_SHARED writable file mappings are not supported yet');
     file = ofd;
   }
   let start: number;
   if (fixed) {
     checkAligned(addr);
-    if (flags & c.MAP_FIXED_NOREPLACE && !ctx.mem.isFree(addr, addr + pageUp(length))) fail('EEXIST');
+    if (addr + pageUp(length) > ctx.arch.layout.taskSize) fail('ENOMEM');
     if (addr < ctx.arch.layout.mmapMin) fail('EPERM');
+    if (flags & c.MAP_FIXED_NOREPLACE && !ctx.mem.isFree(addr, addr + pageUp(length))) fail('EEXIST');
     start = addr;
+  } else if (flags & MAP_32BIT && ctx.arch.name === 'x86_64') {
+    start = ctx.mem.findFree(length, addr, { low: 0x4000_0000, high: 0x8000_0000 });
   } else {
     start = ctx.mem.findFree(length, addr);
   }
   const name = file ? file.path : '';
-  const m = ctx.mem.map(start, length, prot & 7, { name, shared: mapType !== c.MAP_PRIVATE, offset: file ? offset : 0 });
+  // A file mapping is filled now even when PROT_NONE, so a later mprotect shows the file.
+  const m = ctx.mem.map(start, length, prot & 7, { name, shared: mapType !== c.MAP_PRIVATE, offset: file ? offset : 0, backed: file !== null });
   if (file && m.bytes) {
     // A private file mapping is a copy of the file's bytes (MAP_PRIVATE is copy-on-write;
     // later writes to the file are not seen, which POSIX leaves unspecified).
@@ -65,44 +78,102 @@ function munmap(ctx: SyscallContext, addr: number, length: number): number {
 
 function mprotect(ctx: SyscallContext, addr: number, length: number, prot: number): number {
   checkAligned(addr);
-  if (prot & ~PROT_KNOWN) fail('EINVAL');
+  if (prot & ~PROT_KNOWN || (prot & PROT_GROWSDOWN && prot & PROT_GROWSUP)) fail('EINVAL');
   if (length === 0) return 0;
   ctx.mem.protect(addr, length, prot & 7);
   return 0;
 }
 
-/** mremap(2): shrink in place, grow in place when the pages after are free, else move with MREMAP_MAYMOVE. */
+/**
+ * mremap(2): shrink in place, grow in place when the pages after are free,
+ * else move with MREMAP_MAYMOVE; MREMAP_FIXED moves to a given address and
+ * MREMAP_DONTUNMAP leaves the old range mapped (and, for private memory, empty).
+ */
 function mremap(ctx: SyscallContext, oldAddr: number, oldSize: number, newSize: number, flags: number, newAddr: number): number {
   const c = ctx.arch.c;
-  checkAligned(oldAddr);
+  const layout = ctx.arch.layout;
   if (flags & ~(c.MREMAP_MAYMOVE | c.MREMAP_FIXED | c.MREMAP_DONTUNMAP)) fail('EINVAL');
   if (flags & c.MREMAP_FIXED && !(flags & c.MREMAP_MAYMOVE)) fail('EINVAL');
-  if (newSize === 0) fail('EINVAL');
+  // MREMAP_DONTUNMAP moves without resizing, and only together with MREMAP_MAYMOVE.
+  if (flags & c.MREMAP_DONTUNMAP && (!(flags & c.MREMAP_MAYMOVE) || oldSize !== newSize)) fail('EINVAL');
+  checkAligned(oldAddr);
   const oldLen = pageUp(oldSize);
   const newLen = pageUp(newSize);
+  if (newLen === 0) fail('EINVAL');
   const m = ctx.mem.mappingAt(oldAddr);
-  if (!m || !ctx.mem.isFullyMapped(oldAddr, oldAddr + oldLen)) fail('EFAULT');
-  if (flags & c.MREMAP_FIXED) return moveMapping(ctx, oldAddr, oldLen, newLen, newAddr);
+  if (!m) fail('EFAULT');
+  // old_size 0 asks for a second mapping of the same pages, which only a
+  // shared mapping can give (see mremap(2), BUGS); private ones are EINVAL.
+  if (oldLen === 0) fail('EINVAL', m.shared ? 'duplicating a shared mapping is not supported' : undefined);
+  if (!ctx.mem.isFullyMapped(oldAddr, oldAddr + oldLen)) fail('EFAULT');
+  const keepOld = (flags & c.MREMAP_DONTUNMAP) !== 0;
+  if (flags & c.MREMAP_FIXED) {
+    checkAligned(newAddr);
+    if (newLen > layout.taskSize || newAddr > layout.taskSize - newLen) fail('EINVAL');
+    // The old and new ranges may not overlap.
+    if (oldAddr + oldLen > newAddr && newAddr + newLen > oldAddr) fail('EINVAL');
+    if (newAddr < layout.mmapMin) fail('EPERM');
+    return moveMapping(ctx, oldAddr, oldLen, newLen, newAddr, keepOld);
+  }
+  if (keepOld) return moveMapping(ctx, oldAddr, oldLen, newLen, ctx.mem.findFree(newLen), true);
   if (newLen <= oldLen) {
     if (newLen < oldLen) ctx.mem.unmap(oldAddr + newLen, oldLen - newLen);
     return oldAddr;
   }
   if (ctx.mem.isFree(oldAddr + oldLen, oldAddr + newLen)) {
-    ctx.mem.map(oldAddr + oldLen, newLen - oldLen, m.prot, { name: m.name, shared: m.shared, offset: m.offset + oldLen });
+    const offset = m.offset + (oldAddr - m.start) + oldLen;
+    ctx.mem.map(oldAddr + oldLen, newLen - oldLen, m.prot, { name: m.name, shared: m.shared, offset });
     return oldAddr;
   }
   if (!(flags & c.MREMAP_MAYMOVE)) fail('ENOMEM');
-  return moveMapping(ctx, oldAddr, oldLen, newLen, ctx.mem.findFree(newLen));
+  return moveMapping(ctx, oldAddr, oldLen, newLen, ctx.mem.findFree(newLen), false);
 }
 
-function moveMapping(ctx: SyscallContext, oldAddr: number, oldLen: number, newLen: number, newAddr: number): number {
-  checkAligned(newAddr);
+/** A copy of [addr, addr+len) whatever its protection; null when none of it has host memory. */
+function snapshot(ctx: SyscallContext, addr: number, len: number): Uint8Array | null {
+  const out = new Uint8Array(len);
+  let any = false;
+  let cursor = addr;
+  while (cursor < addr + len) {
+    const m = ctx.mem.mappingAt(cursor)!;
+    const to = Math.min(addr + len, m.end);
+    if (m.bytes) {
+      out.set(m.bytes.subarray(cursor - m.start, to - m.start), cursor - addr);
+      any = true;
+    }
+    cursor = to;
+  }
+  return any ? out : null;
+}
+
+/**
+ * Move [oldAddr, oldAddr+oldLen) to newAddr with size newLen, keeping the
+ * contents (whatever the protection). If the new mapping cannot be made,
+ * the old one is put back and the error returned.
+ */
+function moveMapping(ctx: SyscallContext, oldAddr: number, oldLen: number, newLen: number, newAddr: number, keepOld: boolean): number {
   const m = ctx.mem.mappingAt(oldAddr)!;
-  const keep = Math.min(oldLen, newLen);
-  const saved = m.bytes ? ctx.mem.read(oldAddr, keep) : null;
+  const props = { name: m.name, shared: m.shared, offset: m.offset + (oldAddr - m.start) };
+  const saved = snapshot(ctx, oldAddr, oldLen);
+  const backed = saved !== null;
+  if (keepOld) {
+    const moved = ctx.mem.map(newAddr, newLen, m.prot, { ...props, backed });
+    if (saved) moved.bytes!.set(saved.subarray(0, Math.min(oldLen, newLen)));
+    // What stays behind is empty for private memory (it refaults as zeros),
+    // and the same pages for shared memory.
+    if (!m.shared) zeroPrivate(ctx, oldAddr, oldAddr + oldLen);
+    return newAddr;
+  }
   ctx.mem.unmap(oldAddr, oldLen);
-  ctx.mem.map(newAddr, newLen, m.prot, { name: m.name, shared: m.shared, offset: m.offset });
-  if (saved) ctx.mem.poke(newAddr, saved);
+  let moved;
+  try {
+    moved = ctx.mem.map(newAddr, newLen, m.prot, { ...props, backed });
+  } catch (e) {
+    const back = ctx.mem.map(oldAddr, oldLen, m.prot, { ...props, backed });
+    if (saved) back.bytes!.set(saved);
+    throw e;
+  }
+  if (saved) moved.bytes!.set(saved.subarray(0, Math.min(oldLen, newLen)));
   return newAddr;
 }
 
@@ -110,15 +181,46 @@ function brk(ctx: SyscallContext, addr: number): number {
   return ctx.mem.brk(addr);
 }
 
-/** madvise(2): advice only; MADV_DONTNEED on private anonymous memory must read back as zeros. */
+const MADV_FREE = 8;
+const MADV_REMOVE = 9;
+/** The advice values Linux 6.1 knows: 0-4 and 8-25 (MADV_NORMAL ... MADV_COLLAPSE). */
+function knownAdvice(advice: number): boolean {
+  return (advice >= 0 && advice <= 4) || (advice >= 8 && advice <= 25);
+}
+
+/** A mapping of a file (its name is the file's path), as opposed to anonymous memory, [heap] or [stack]. */
+function fileBacked(name: string): boolean {
+  return name.startsWith('/');
+}
+
+/**
+ * madvise(2): advice only, except what changes contents: MADV_DONTNEED on
+ * private memory reads back as zeros (file pages would be re-read from the
+ * file; they read as zeros here), MADV_REMOVE punches out shared memory.
+ */
 function madvise(ctx: SyscallContext, addr: number, length: number, advice: number): number {
-  checkAligned(addr);
   const c = ctx.arch.c;
+  if (!knownAdvice(advice)) fail('EINVAL');
+  checkAligned(addr);
   if (length === 0) return 0;
-  if (!ctx.mem.isFullyMapped(addr, addr + pageUp(length))) fail('ENOMEM');
-  // Private pages given up with MADV_DONTNEED come back zero-filled (file
-  // pages would be re-read from the file; we zero those too, as anonymous).
-  if (advice === c.MADV_DONTNEED && !ctx.mem.mappingAt(addr)!.shared) zeroRange(ctx, addr, pageUp(length));
+  const end = addr + pageUp(length);
+  if (!ctx.mem.isFullyMapped(addr, end)) fail('ENOMEM');
+  const covered = mappingsIn(ctx, addr, end);
+  switch (advice) {
+    case c.MADV_DONTNEED:
+    case c.MADV_DONTNEED_LOCKED:
+      zeroPrivate(ctx, addr, end);
+      break;
+    case MADV_FREE:
+      // Only private anonymous memory can be freed lazily; its contents may stay until reused.
+      if (covered.some((m) => m.shared || fileBacked(m.name))) fail('EINVAL');
+      break;
+    case MADV_REMOVE:
+      if (covered.some((m) => !m.shared && !fileBacked(m.name))) fail('EINVAL');
+      if (covered.some((m) => !m.shared || !(m.prot & PROT_WRITE))) fail('EACCES');
+      for (const m of covered) m.bytes?.fill(0, Math.max(addr, m.start) - m.start, Math.min(end, m.end) - m.start);
+      break;
+  }
   return 0;
 }
 
@@ -127,19 +229,23 @@ function msync(ctx: SyscallContext, addr: number, length: number, flags: number)
   const MS_ASYNC = 1;
   const MS_INVALIDATE = 2;
   const MS_SYNC = 4;
+  if (flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) fail('EINVAL');
   checkAligned(addr);
-  if (flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC) || (flags & MS_ASYNC && flags & MS_SYNC)) fail('EINVAL');
+  if (flags & MS_ASYNC && flags & MS_SYNC) fail('EINVAL');
+  if (length === 0) return 0;
   if (!ctx.mem.isFullyMapped(addr, addr + pageUp(length))) fail('ENOMEM');
   return 0;
 }
 
-function zeroRange(ctx: SyscallContext, addr: number, length: number): void {
-  let cursor = addr;
-  while (cursor < addr + length) {
-    const m = ctx.mem.mappingAt(cursor)!;
-    const to = Math.min(addr + length, m.end);
-    m.bytes?.fill(0, cursor - m.start, to - m.start);
-    cursor = to;
+/** The mappings covering [start, end), which must be fully mapped. */
+function mappingsIn(ctx: SyscallContext, start: number, end: number) {
+  return ctx.mem.mappings().filter((m) => m.start < end && m.end > start);
+}
+
+/** Zero the private (not MAP_SHARED) pages of [start, end). */
+function zeroPrivate(ctx: SyscallContext, start: number, end: number): void {
+  for (const m of mappingsIn(ctx, start, end)) {
+    if (!m.shared) m.bytes?.fill(0, Math.max(start, m.start) - m.start, Math.min(end, m.end) - m.start);
   }
 }
 

@@ -1,14 +1,15 @@
 // pipe and pipe2 (see pipe(2)).
 import { fail } from '../src/kernel/errors.ts';
 import { OpenFileDescription } from '../src/kernel/fdtable.ts';
+import { PROT_WRITE } from '../src/kernel/memory.ts';
 import { Pipe, PipeEnd, PipeNode } from '../src/kernel/pipe.ts';
 import { family, type SyscallContext } from './types.ts';
 
 function pipe2(ctx: SyscallContext, fdsPtr: number, flags: number): number {
   const c = ctx.arch.c;
   if (flags & ~(c.O_CLOEXEC | c.O_NONBLOCK | c.O_DIRECT)) fail('EINVAL');
-  // Check the result array is writable before creating anything.
-  ctx.mem.write(fdsPtr, new Uint8Array(8));
+  // Check the result array is writable before creating anything (without writing to it).
+  ctx.mem.view(fdsPtr, 8, PROT_WRITE);
   const node = new PipeNode(ctx.kernel.rootFs(), new Pipe(), ctx.proc.creds.euid, ctx.proc.creds.egid);
   const cloexec = (flags & c.O_CLOEXEC) !== 0;
   const status = flags & (c.O_NONBLOCK | c.O_DIRECT);

@@ -6,6 +6,8 @@ import * as UC from '../src/cpu/unicorn-constants.ts';
 import { family, type SyscallContext } from './types.ts';
 
 const RLIMIT_NLIMITS = 16;
+/** fs.nr_open: RLIMIT_NOFILE's hard limit may not exceed it, even for root. */
+const NR_OPEN = 1 << 20;
 
 function exitGroup(ctx: SyscallContext, code: number): number {
   ctx.proc.exit(code);
@@ -29,13 +31,14 @@ function prlimit64(ctx: SyscallContext, pid: number, resource: number, newLimit:
   const next = newLimit ? readRlimit(ctx, newLimit) : null;
   if (next) {
     if (next.cur > next.max) fail('EINVAL');
+    if (resource === ctx.arch.c.RLIMIT_NOFILE && next.max > BigInt(NR_OPEN)) fail('EPERM');
     // Raising the hard limit needs CAP_SYS_RESOURCE; the guest is unprivileged unless uid 0.
     if (next.max > current.max && ctx.proc.creds.euid !== 0) fail('EPERM');
   }
   if (oldLimit) writeRlimit(ctx, oldLimit, current);
   if (next) {
     ctx.proc.rlimits.set(resource, next);
-    if (resource === ctx.arch.c.RLIMIT_NOFILE) ctx.fds.limit = Number(next.cur > 1n << 20n ? 1n << 20n : next.cur);
+    if (resource === ctx.arch.c.RLIMIT_NOFILE) ctx.fds.limit = Number(next.cur);
   }
   return 0;
 }
@@ -59,8 +62,9 @@ function uname(ctx: SyscallContext, addr: number): number {
 function sysinfo(ctx: SyscallContext, addr: number): number {
   const buf = new Uint8Array(112);
   const v = new DataView(buf.buffer);
-  const uptime = BigInt(Math.floor(Number(ctx.kernel.monotonicNs() / 1_000_000_000n)));
-  v.setBigInt64(0, uptime, true);
+  // Whole seconds, a started second counting as one (as Linux rounds).
+  const ns = ctx.kernel.monotonicNs();
+  v.setBigInt64(0, ns / 1_000_000_000n + (ns % 1_000_000_000n ? 1n : 0n), true);
   const total = 8n << 30n;
   v.setBigUint64(32, total, true); // totalram
   v.setBigUint64(40, total - BigInt(ctx.mem.committed), true); // freeram
@@ -106,7 +110,7 @@ function archPrctl(ctx: SyscallContext, code: number, addr: number): number {
 }
 
 /** prctl(2): the options libc and shells use; EINVAL for the rest, as for an unknown option. */
-function prctl(ctx: SyscallContext, option: number, arg2: number): number {
+function prctl(ctx: SyscallContext, option: number, arg2: number, arg3: number, arg4: number, arg5: number): number {
   const PR_SET_PDEATHSIG = 1;
   const PR_GET_PDEATHSIG = 2;
   const PR_GET_DUMPABLE = 3;
@@ -131,10 +135,15 @@ function prctl(ctx: SyscallContext, option: number, arg2: number): number {
       p.dumpable = arg2;
       return 0;
     case PR_SET_NAME: {
-      // The name is cut to 15 bytes plus NUL (TASK_COMM_LEN).
-      const bytes = ctx.mem.read(arg2, 16);
-      const nul = bytes.indexOf(0);
-      p.comm = Buffer.from(bytes.subarray(0, nul >= 0 && nul < 15 ? nul : 15)).toString('latin1');
+      // The name is cut to 15 bytes plus NUL (TASK_COMM_LEN); like
+      // strncpy_from_user, nothing past the NUL or the 15th byte is read.
+      const bytes: number[] = [];
+      for (let i = 0; i < 15; i++) {
+        const b = ctx.mem.read(arg2 + i, 1)[0]!;
+        if (b === 0) break;
+        bytes.push(b);
+      }
+      p.comm = Buffer.from(bytes).toString('latin1');
       return 0;
     }
     case PR_GET_NAME: {
@@ -144,10 +153,11 @@ function prctl(ctx: SyscallContext, option: number, arg2: number): number {
       return 0;
     }
     case PR_SET_NO_NEW_PRIVS:
-      if (arg2 !== 1) fail('EINVAL');
+      if (arg2 !== 1 || arg3 || arg4 || arg5) fail('EINVAL');
       p.noNewPrivs = true;
       return 0;
     case PR_GET_NO_NEW_PRIVS:
+      if (arg2 || arg3 || arg4 || arg5) fail('EINVAL');
       return p.noNewPrivs ? 1 : 0;
     default:
       fail('EINVAL');
@@ -165,7 +175,12 @@ function setpgid(ctx: SyscallContext, pid: number, pgid: number): number {
   // A session leader cannot change its group (see setpgid(2), EPERM).
   if (ctx.proc.sid === ctx.proc.pid) fail('EPERM');
   const target = pgid === 0 ? ctx.proc.pid : pgid;
-  if (target !== ctx.proc.pid && target !== ctx.proc.pgid) fail('EPERM');
+  // The group must exist in our session: our own (new) group, the one we are
+  // in, or the group we were started in (the emulated parent's, whose id is
+  // its pid) as long as we are still in its session.
+  const startGroup = ctx.proc.ppid;
+  const known = target === ctx.proc.pid || target === ctx.proc.pgid || (target === startGroup && ctx.proc.sid === startGroup);
+  if (!known) fail('EPERM');
   ctx.proc.pgid = target;
   return 0;
 }

@@ -10,42 +10,65 @@ const NSIG = 64;
 /** Signals that can never be blocked (see sigprocmask(2)). */
 const UNBLOCKABLE = (1n << BigInt(SIGKILL - 1)) | (1n << BigInt(SIGSTOP - 1));
 
+/**
+ * The sa_flags bits Linux keeps (UAPI_SA_FLAGS: SA_NOCLDSTOP, SA_NOCLDWAIT,
+ * SA_SIGINFO, SA_EXPOSE_TAGBITS, SA_RESTORER, SA_ONSTACK, SA_RESTART,
+ * SA_NODEFER, SA_RESETHAND; the same on x86-64 and aarch64). Unknown bits
+ * read back as clear, which is how programs detect flag support.
+ */
+const UAPI_SA_FLAGS = 0xdc00_0807n;
+const SIG_DFL = 0n;
+const SIG_IGN = 1n;
+
 /** struct kernel_sigaction: handler, flags, restorer, mask (8 bytes each on 64-bit). */
 function rtSigaction(ctx: SyscallContext, sig: number, act: number, oldact: number, sigsetsize: number): number {
   if (sigsetsize !== 8) fail('EINVAL');
-  if (sig < 1 || sig > NSIG) fail('EINVAL');
-  if (act && (sig === SIGKILL || sig === SIGSTOP)) fail('EINVAL');
-  const current = ctx.proc.sigactions.get(sig) ?? { handler: 0n, flags: 0n, restorer: 0n, mask: 0n };
   const next = act
     ? {
         handler: ctx.mem.readBigU64(act),
-        flags: ctx.mem.readBigU64(act + 8),
+        flags: ctx.mem.readBigU64(act + 8) & UAPI_SA_FLAGS,
         restorer: ctx.mem.readBigU64(act + 16),
-        mask: ctx.mem.readBigU64(act + 24),
+        // SIGKILL and SIGSTOP cannot be blocked, not even while a handler runs.
+        mask: ctx.mem.readBigU64(act + 24) & ~UNBLOCKABLE,
       }
     : null;
-  if (oldact) {
-    ctx.mem.writeU64(oldact, current.handler);
-    ctx.mem.writeU64(oldact + 8, current.flags);
-    ctx.mem.writeU64(oldact + 16, current.restorer);
-    ctx.mem.writeU64(oldact + 24, current.mask);
+  if (sig < 1 || sig > NSIG) fail('EINVAL');
+  if (act && (sig === SIGKILL || sig === SIGSTOP)) fail('EINVAL');
+  const p = ctx.proc;
+  const current = p.sigactions.get(sig) ?? { handler: SIG_DFL, flags: 0n, restorer: 0n, mask: 0n };
+  if (next) {
+    p.sigactions.set(sig, next);
+    // A pending signal whose action becomes "ignore" is discarded (POSIX; see sigaction(2)).
+    if (ignoredBy(sig, next.handler)) p.sigpending &= ~bitOf(sig);
   }
-  if (next) ctx.proc.sigactions.set(sig, next);
+  if (oldact) {
+    const out = new Uint8Array(32);
+    const v = new DataView(out.buffer);
+    v.setBigUint64(0, current.handler, true);
+    v.setBigUint64(8, current.flags, true);
+    v.setBigUint64(16, current.restorer, true);
+    v.setBigUint64(24, current.mask, true);
+    ctx.mem.write(oldact, out);
+  }
   return 0;
 }
 
+/** rt_sigprocmask(2): the new mask takes effect before the old one is written back (EFAULT then still changed it). */
 function rtSigprocmask(ctx: SyscallContext, how: number, set: number, oldset: number, sigsetsize: number): number {
   if (sigsetsize !== 8) fail('EINVAL');
   const c = ctx.arch.c;
-  const value = set ? ctx.mem.readBigU64(set) : null;
-  if (value !== null && how !== c.SIG_BLOCK && how !== c.SIG_UNBLOCK && how !== c.SIG_SETMASK) fail('EINVAL');
-  if (oldset) ctx.mem.writeU64(oldset, ctx.proc.sigmask);
-  if (value !== null) {
-    const mask = ctx.proc.sigmask;
-    const next = how === c.SIG_BLOCK ? mask | value : how === c.SIG_UNBLOCK ? mask & ~value : value;
+  const old = ctx.proc.sigmask;
+  if (set) {
+    const value = ctx.mem.readBigU64(set);
+    let next: bigint;
+    if (how === c.SIG_BLOCK) next = old | value;
+    else if (how === c.SIG_UNBLOCK) next = old & ~value;
+    else if (how === c.SIG_SETMASK) next = value;
+    else fail('EINVAL');
     ctx.proc.sigmask = next & ~UNBLOCKABLE;
     actOnUnblocked(ctx);
   }
+  if (oldset) ctx.mem.writeU64(oldset, old);
   return 0;
 }
 
@@ -55,18 +78,26 @@ function sigaltstack(ctx: SyscallContext, ss: number, oldss: number): number {
   const SS_DISABLE = 2;
   const SS_AUTODISARM = 1 << 31;
   const next = ss ? { sp: ctx.mem.readU64(ss), flags: ctx.mem.readI32(ss + 8), size: ctx.mem.readU64(ss + 16) } : null;
+  const old = ctx.proc.altstack;
   if (next) {
-    if (next.flags & ~(SS_DISABLE | SS_AUTODISARM | SS_ONSTACK)) fail('EINVAL');
-    if (!(next.flags & SS_DISABLE) && next.size < ctx.arch.c.MINSIGSTKSZ) fail('ENOMEM');
+    // Besides SS_AUTODISARM, the mode is exactly one of 0, SS_ONSTACK or SS_DISABLE.
+    const mode = next.flags & ~SS_AUTODISARM;
+    if (mode !== 0 && mode !== SS_ONSTACK && mode !== SS_DISABLE) fail('EINVAL');
+    if (mode === SS_DISABLE) ctx.proc.altstack = { sp: 0, flags: next.flags, size: 0 };
+    else {
+      if (next.size < ctx.arch.c.MINSIGSTKSZ) fail('ENOMEM');
+      // SS_ONSTACK on input means the same as 0; on output it says "running on it".
+      ctx.proc.altstack = { ...next, flags: next.flags & ~SS_ONSTACK };
+    }
   }
   if (oldss) {
-    const cur = ctx.proc.altstack;
-    ctx.mem.writeU64(oldss, cur.sp);
-    ctx.mem.writeU32(oldss + 8, cur.flags);
-    ctx.mem.writeU32(oldss + 12, 0);
-    ctx.mem.writeU64(oldss + 16, cur.size);
+    const out = new Uint8Array(24);
+    const v = new DataView(out.buffer);
+    v.setBigUint64(0, BigInt(old.sp), true);
+    v.setInt32(8, old.flags, true);
+    v.setBigUint64(16, BigInt(old.size), true);
+    ctx.mem.write(oldss, out);
   }
-  if (next) ctx.proc.altstack = next.flags & SS_DISABLE ? { sp: 0, flags: SS_DISABLE, size: 0 } : { ...next, flags: next.flags & ~SS_ONSTACK };
   return 0;
 }
 
@@ -75,49 +106,69 @@ const IGNORED_BY_DEFAULT = new Set([17 /* SIGCHLD */, 18 /* SIGCONT */, 23 /* SI
 const STOP_SIGNALS = new Set([19, 20, 21, 22]);
 /** Default action "core": SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGXCPU, SIGXFSZ, SIGSYS. */
 const CORE_SIGNALS = new Set([3, 4, 5, 6, 7, 8, 11, 24, 25, 31]);
-const SIG_IGN = 1n;
+
+function bitOf(sig: number): bigint {
+  return 1n << BigInt(sig - 1);
+}
+
+/** Whether a signal with this handler is dropped on arrival (SIG_IGN, or SIG_DFL whose default is to ignore). */
+function ignoredBy(sig: number, handler: bigint): boolean {
+  return handler === SIG_IGN || (handler === SIG_DFL && IGNORED_BY_DEFAULT.has(sig));
+}
 
 /**
  * Send a signal to ourselves. Until delivery to handlers lands, only the
  * default actions run: terminate (with a core flag when RLIMIT_CORE allows),
- * or ignore. A blocked signal, or one with a handler installed, stays
- * pending and is not delivered yet.
+ * or ignore. A blocked signal stays pending, even an ignored one (it may be
+ * handled by the time it is unblocked); one with a handler installed stays
+ * pending too, as handlers are not delivered yet.
  */
 function sendToSelf(ctx: SyscallContext, sig: number): number {
   if (sig < 0 || sig > NSIG) fail('EINVAL');
   if (sig === 0) return 0;
   const p = ctx.proc;
-  const action = p.sigactions.get(sig);
-  const bit = 1n << BigInt(sig - 1);
-  if (sig !== SIGKILL && (p.sigmask & bit || (action && action.handler !== 0n))) {
-    if (!(action?.handler === SIG_IGN)) p.sigpending |= bit;
+  const handler = p.sigactions.get(sig)?.handler ?? SIG_DFL;
+  const bit = bitOf(sig);
+  // SIGKILL and SIGSTOP are never in the mask and never have a handler.
+  if (p.sigmask & bit) {
+    p.sigpending |= bit;
     return 0;
   }
-  if (action?.handler === SIG_IGN && sig !== SIGKILL) return 0;
-  if (IGNORED_BY_DEFAULT.has(sig) || STOP_SIGNALS.has(sig)) return 0; // stopping needs job control (a later issue)
+  if (ignoredBy(sig, handler)) return 0;
+  if (handler !== SIG_DFL) {
+    p.sigpending |= bit;
+    return 0;
+  }
+  if (STOP_SIGNALS.has(sig)) return 0; // stopping needs job control (a later issue)
   p.killBySignal(sig, CORE_SIGNALS.has(sig) && p.rlimits.get(4)!.cur > 0n);
   return 0;
 }
 
-/** A pending signal that becomes unblocked takes its default action now (handlers: a later issue). */
+/**
+ * Pending signals that become unblocked: ignored ones are dropped, default
+ * actions run now; those with a handler wait for handler delivery (a later issue).
+ */
 function actOnUnblocked(ctx: SyscallContext): void {
   const p = ctx.proc;
   const ready = p.sigpending & ~p.sigmask;
   for (let sig = 1; sig <= NSIG && ready; sig++) {
-    const bit = 1n << BigInt(sig - 1);
+    const bit = bitOf(sig);
     if (!(ready & bit)) continue;
-    const action = p.sigactions.get(sig);
-    if (action && action.handler !== 0n) continue;
+    const handler = p.sigactions.get(sig)?.handler ?? SIG_DFL;
+    if (handler !== SIG_DFL && handler !== SIG_IGN) continue;
     p.sigpending &= ~bit;
     sendToSelf(ctx, sig);
     if (p.exited) return;
   }
 }
 
-/** kill(2): our pid, 0 (our group), -1 (everyone we may signal) or -pgid reach only us now. */
+/**
+ * kill(2): our pid, 0 (our group) or -pgid reach only us now. -1 means every
+ * process we may signal except ourselves and init: there is none (ESRCH).
+ */
 function kill(ctx: SyscallContext, pid: number, sig: number): number {
   const p = ctx.proc;
-  if (pid === p.pid || pid === 0 || pid === -1 || pid === -p.pgid) return sendToSelf(ctx, sig);
+  if (pid === p.pid || pid === 0 || pid === -p.pgid) return sendToSelf(ctx, sig);
   fail('ESRCH');
 }
 

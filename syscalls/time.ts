@@ -12,8 +12,30 @@ function realtimeNs(): bigint {
   return BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
 }
 
+/** CPU time of the whole emulator: the guest is its only process and thread. */
+function cpuTimeNs(): bigint {
+  const u = process.cpuUsage();
+  return BigInt(u.user + u.system) * 1000n;
+}
+
+/**
+ * A CPU-time clock id made from a pid or tid (clock_getcpuclockid(3),
+ * pthread_getcpuclockid(3)): ~id << 3 | per-thread bit (4) | type (0 PROF,
+ * 1 VIRT, 2 SCHED; 3 marks an fd-based clock). Only ourselves (0 or our
+ * pid/tid) exist; anything else is EINVAL, as for a process that is gone.
+ */
+function cpuClockNs(ctx: SyscallContext, clock: number): bigint {
+  const type = clock & 3;
+  if (type === 3) fail('EINVAL'); // fd-based (dynamic) clocks: no posix clock devices here
+  const id = ~(clock >> 3);
+  const perThread = (clock & 4) !== 0;
+  if (id !== 0 && id !== (perThread ? ctx.proc.tid : ctx.proc.pid)) fail('EINVAL');
+  return cpuTimeNs();
+}
+
 function clockNs(ctx: SyscallContext, clock: number): bigint {
   const c = ctx.arch.c;
+  if (clock < 0) return cpuClockNs(ctx, clock);
   switch (clock) {
     case c.CLOCK_REALTIME:
     case c.CLOCK_REALTIME_COARSE:
@@ -25,10 +47,8 @@ function clockNs(ctx: SyscallContext, clock: number): bigint {
     case c.CLOCK_BOOTTIME:
       return ctx.kernel.monotonicNs();
     case c.CLOCK_PROCESS_CPUTIME_ID:
-    case c.CLOCK_THREAD_CPUTIME_ID: {
-      const u = process.cpuUsage();
-      return BigInt(u.user + u.system) * 1000n;
-    }
+    case c.CLOCK_THREAD_CPUTIME_ID:
+      return cpuTimeNs();
     default:
       fail('EINVAL');
   }
@@ -50,12 +70,14 @@ function readTimespec(ctx: SyscallContext, addr: number): bigint {
   return sec * NS + nsec;
 }
 
+/** Block for at least `ns` nanoseconds (never less: a sub-millisecond sleep still sleeps). */
 function sleepNs(ns: bigint): void {
-  let remaining = Number(ns / 1_000_000n);
-  while (remaining > 0) {
-    const step = Math.min(remaining, 1000);
-    Atomics.wait(sleeper, 0, 0, step);
-    remaining -= step;
+  if (ns <= 0n) return;
+  const deadline = process.hrtime.bigint() + ns;
+  for (;;) {
+    const left = deadline - process.hrtime.bigint();
+    if (left <= 0n) return;
+    Atomics.wait(sleeper, 0, 0, Math.min(Number(left) / 1e6, 1000));
   }
 }
 
@@ -91,18 +113,25 @@ function time(ctx: SyscallContext, tloc: number): number {
   return secs;
 }
 
-function nanosleep(ctx: SyscallContext, req: number, rem: number): number {
+/** nanosleep(2). `rem` is only written when a signal interrupts the sleep, which cannot happen yet. */
+function nanosleep(ctx: SyscallContext, req: number, _rem: number): number {
   sleepNs(readTimespec(ctx, req));
-  if (rem) writeTimespec(ctx, rem, 0n);
   return 0;
 }
 
-function clockNanosleep(ctx: SyscallContext, clock: number, flags: number, req: number, rem: number): number {
-  const target = readTimespec(ctx, req);
-  const now = clockNs(ctx, clock);
+/**
+ * clock_nanosleep(2): the clock must support sleeping (EINVAL for unknown
+ * ids, EOPNOTSUPP for the raw, coarse and thread CPU clocks). Sleeping on
+ * the process CPU clock waits wall time, the guest being idle meanwhile.
+ */
+function clockNanosleep(ctx: SyscallContext, clock: number, flags: number, req: number, _rem: number): number {
+  const c = ctx.arch.c;
   const TIMER_ABSTIME = 1;
+  const now = clockNs(ctx, clock);
+  if (clock === c.CLOCK_MONOTONIC_RAW || clock === c.CLOCK_MONOTONIC_COARSE || clock === c.CLOCK_REALTIME_COARSE) fail('EOPNOTSUPP');
+  if (clock === c.CLOCK_THREAD_CPUTIME_ID || (clock < 0 && clock & 4)) fail('EOPNOTSUPP');
+  const target = readTimespec(ctx, req);
   sleepNs(flags & TIMER_ABSTIME ? (target > now ? target - now : 0n) : target);
-  if (rem && !(flags & TIMER_ABSTIME)) writeTimespec(ctx, rem, 0n);
   return 0;
 }
 

@@ -6,6 +6,7 @@ import type { FdTable } from '../src/kernel/fdtable.ts';
 import type { Kernel } from '../src/kernel/kernel.ts';
 import type { AddressSpace } from '../src/kernel/memory.ts';
 import type { Process } from '../src/kernel/process.ts';
+import type { Task } from '../src/kernel/task.ts';
 
 /**
  * Argument kinds. The kind fixes how the raw 64-bit register is read
@@ -81,6 +82,8 @@ export interface SyscallContext {
   readonly mem: AddressSpace;
   readonly fds: FdTable;
   readonly arch: Arch;
+  /** The calling task (thread): its pc, blocking state and per-call retry state. */
+  readonly task: Task;
 }
 
 export type Handler = (ctx: SyscallContext, ...args: number[]) => number;

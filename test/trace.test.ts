@@ -20,6 +20,7 @@ function makeCtx(arch: Arch = x86_64): SyscallContext {
     kernel: {} as never,
     proc: { pid: 42, tid: 42 } as never,
     fds: {} as never,
+    task: {} as never,
     mem,
     arch,
   };

@@ -17,7 +17,7 @@ export type FaultSignalName = keyof typeof FAULT_SIGNALS;
 /** A synchronous CPU fault, already expressed the way Linux reports it in siginfo. */
 export interface CpuFault {
   signal: FaultSignalName;
-  /** si_code: SEGV_MAPERR=1, SEGV_ACCERR=2, ILL_ILLOPC=1, FPE_INTDIV=1, BUS_ADRALN=1, TRAP_BRKPT=1 */
+  /** si_code: SEGV_MAPERR=1, SEGV_ACCERR=2, ILL_ILLOPC=1 (arm64 undefined), ILL_ILLOPN=2 (x86 #UD), FPE_INTDIV=1, BUS_ADRALN=1, TRAP_BRKPT=1 */
   code: number;
   /** si_addr: the faulting data address, or the pc for instruction faults. */
   addr: number;
@@ -48,6 +48,10 @@ interface UnicornApi {
   hookAdd: (uc: Pointer, out: Pointer[], type: number, cb: Pointer, user: null, begin: bigint, end: bigint, ...extra: unknown[]) => number;
   emuStart: (uc: Pointer, begin: bigint, until: bigint, timeout: bigint, count: number) => number;
   emuStop: (uc: Pointer) => number;
+  contextAlloc: (uc: Pointer, out: Pointer[]) => number;
+  contextSave: (uc: Pointer, ctx: Pointer) => number;
+  contextRestore: (uc: Pointer, ctx: Pointer) => number;
+  contextFree: (ctx: Pointer) => number;
   protos: { syscall: TypeObject; intr: TypeObject; memInvalid: TypeObject };
 }
 
@@ -73,6 +77,10 @@ function unicornApi(): UnicornApi {
     ),
     emuStart: lib.func('int uc_emu_start(void *uc, uint64_t begin, uint64_t until, uint64_t timeout, size_t count)'),
     emuStop: lib.func('int uc_emu_stop(void *uc)'),
+    contextAlloc: lib.func('int uc_context_alloc(void *uc, _Out_ void **context)'),
+    contextSave: lib.func('int uc_context_save(void *uc, void *context)'),
+    contextRestore: lib.func('int uc_context_restore(void *uc, void *context)'),
+    contextFree: lib.func('int uc_context_free(void *context)'),
     protos: {
       syscall: koffi.proto('void TslSyscallHook(void *uc, void *user)'),
       intr: koffi.proto('void TslIntrHook(void *uc, uint32_t intno, void *user)'),
@@ -222,7 +230,9 @@ export class CpuEngine {
     if (this.arch === 'x86_64') {
       switch (intno) {
         case 0: fault = { signal: 'SIGFPE', code: 1, addr: pc, pc, reason: 'integer divide error' }; break;
-        case 1: case 3: fault = { signal: 'SIGTRAP', code: 1, addr: pc, pc, reason: 'breakpoint' }; break;
+        case 1: fault = { signal: 'SIGTRAP', code: 1, addr: pc, pc, reason: 'debug trap' }; break;
+        // int3: Linux's do_int3_user sends a plain SIGTRAP (si_code SI_KERNEL, no address).
+        case 3: fault = { signal: 'SIGTRAP', code: 128, addr: 0, pc, reason: 'breakpoint' }; break;
         case 4: fault = { signal: 'SIGSEGV', code: 128, addr: 0, pc, reason: 'overflow trap' }; break;
         case 6: fault = { signal: 'SIGILL', code: 2, addr: pc, pc, reason: 'invalid opcode' }; break;
         case 17: fault = { signal: 'SIGBUS', code: 1, addr: pc, pc, reason: 'alignment check' }; break;
@@ -282,19 +292,20 @@ export class CpuEngine {
    * reports a bad memory access as an error code; the invalid-memory hook has
    * already recorded which address and kind, so the fault can name both.
    */
-  run(pc: number): RunResult {
-    return this.runUntil(pc, 0);
+  /** Run from `pc` until a stop, a fault, or (when timeoutUs > 0) the time slice ends. */
+  run(pc: number, timeoutUs = 0): RunResult {
+    return this.runUntil(pc, 0, timeoutUs);
   }
 
-  /** Run from `pc` until the pc reaches `until` (0: no such address), a stop, or a fault. */
-  runUntil(pc: number, until: number): RunResult {
+  /** Run from `pc` until the pc reaches `until` (0: no such address), a stop, a fault or the timeout. */
+  runUntil(pc: number, until: number, timeoutUs = 0): RunResult {
     this.pendingFault = undefined;
     this.lastMemFault = undefined;
     const previous = runningEngine;
     runningEngine = this;
     let err: number;
     try {
-      err = unicornApi().emuStart(this.handle, BigInt(pc), BigInt(until), 0n, 0);
+      err = unicornApi().emuStart(this.handle, BigInt(pc), BigInt(until), BigInt(timeoutUs), 0);
     } finally {
       runningEngine = previous;
     }
@@ -312,7 +323,9 @@ export class CpuEngine {
     }
     switch (err) {
       case UC.UC_ERR_INSN_INVALID:
-        return { signal: 'SIGILL', code: 1, addr: pc, pc, reason: 'invalid instruction' };
+        // Linux reports #UD as ILL_ILLOPN (2) on x86-64 (exc_invalid_op) and an
+        // undefined instruction as ILL_ILLOPC (1) on arm64 (do_undefinstr).
+        return { signal: 'SIGILL', code: this.arch === 'x86_64' ? 2 : 1, addr: pc, pc, reason: 'invalid instruction' };
       case UC.UC_ERR_READ_UNALIGNED:
       case UC.UC_ERR_WRITE_UNALIGNED:
       case UC.UC_ERR_FETCH_UNALIGNED:
@@ -324,6 +337,25 @@ export class CpuEngine {
 
   stop(): void {
     unicornApi().emuStop(this.handle);
+  }
+
+  /**
+   * Copy this engine's whole CPU state (all registers, FP/SIMD, TLS bases)
+   * into `target`, an engine of the same arch: fork gives the child the
+   * parent's registers this way.
+   */
+  copyCpuStateTo(target: CpuEngine): void {
+    if (target.arch !== this.arch) throw new CpuError('copyCpuStateTo: different arches');
+    const uc = unicornApi();
+    const out: Pointer[] = [0n];
+    this.check(uc.contextAlloc(this.handle, out), 'context_alloc');
+    const ctx = out[0]!;
+    try {
+      this.check(uc.contextSave(this.handle, ctx), 'context_save');
+      this.check(uc.contextRestore(target.handle, ctx), 'context_restore');
+    } finally {
+      uc.contextFree(ctx);
+    }
   }
 
   close(): void {

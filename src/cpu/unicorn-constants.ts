@@ -65,3 +65,23 @@ export const UC_ARM64_REG_CP_REG = 290;
 export const ARM64_EXCP_UDEF = 1;
 export const ARM64_EXCP_SWI = 2;
 export const ARM64_EXCP_BKPT = 7;
+
+// Signal frames (src/arch/sigframe-*.ts): FPU/SIMD state and the full flags.
+/** XMM0..XMM15 are consecutive (16 bytes each through readRaw/writeRaw). */
+export const UC_X86_REG_XMM0 = 122;
+/** ST0..ST7 are consecutive and relative to the x87 TOP, as fxsave stores them (10 bytes each). */
+export const UC_X86_REG_ST0 = 114;
+export const UC_X86_REG_FPSW = 31;
+export const UC_X86_REG_FPCW = 246;
+/** The full 16-bit tag word (2 bits per physical register; 3 = empty). */
+export const UC_X86_REG_FPTAG = 247;
+export const UC_X86_REG_MXCSR = 249;
+export const UC_X86_REG_RFLAGS = 253;
+export const UC_X86_REG_FIP = 254;
+export const UC_X86_REG_FDP = 256;
+export const UC_X86_REG_FOP = 258;
+/** Q0..Q31 are consecutive (16 bytes each through readRaw/writeRaw). */
+export const UC_ARM64_REG_Q0 = 104;
+export const UC_ARM64_REG_PSTATE = 265;
+export const UC_ARM64_REG_FPCR = 291;
+export const UC_ARM64_REG_FPSR = 292;

@@ -7,6 +7,11 @@ import type { RegisterBatch } from '../cpu/engine.ts';
 import { ARG_KINDS, type ArgKind, type SyscallContext, type SyscallDecl } from '../../syscalls/types.ts';
 import { KernelBug, LinuxError } from './errors.ts';
 import { ERRNO } from './errno-table.ts';
+import { NoReturn, WouldBlock } from './wait.ts';
+
+/** dispatch() results that are not values for the guest. */
+export const SYSCALL_BLOCKED = -0x1_0000;
+export const SYSCALL_NORETURN = -0x1_0001;
 
 export interface SyscallRecord {
   nr: number;
@@ -15,8 +20,21 @@ export interface SyscallRecord {
   args: number[];
   /** Raw result: >= 0, or -errno. */
   ret: number;
+  /** Set when a policy answered instead of the handler (e.g. "denied by policy"). */
+  note?: string;
   startNs: bigint;
   endNs: bigint;
+}
+
+/**
+ * A check before each handler runs (seccomp in spirit): null lets the call
+ * through; otherwise the call is not made and returns `ret`, or the process
+ * is killed with signal `kill`. `note` says why, for the trace.
+ */
+export type GateVerdict = null | { ret: number; note: string } | { kill: number; note: string };
+
+export interface SyscallGate {
+  check(ctx: SyscallContext, name: string, nr: number, words: Uint32Array): GateVerdict;
 }
 
 export interface SyscallObserver {
@@ -60,7 +78,12 @@ export class Dispatcher {
     private readonly arch: Arch,
     public observer: SyscallObserver | null,
     private readonly clockNs: () => bigint = process.hrtime.bigint,
+    public gate: SyscallGate | null = null,
   ) {}
+
+  private nameOf(nr: number, decl: SyscallDecl | undefined): string {
+    return decl?.name ?? this.arch.syscallNames[nr] ?? `syscall_${nr < 0 ? 'invalid' : `0x${nr.toString(16)}`}`;
+  }
 
   /** Handle the syscall whose registers are in `regs` (already read); the result goes into `ret`. */
   dispatch(ctx: SyscallContext, regs: RegisterBatch): number {
@@ -70,16 +93,29 @@ export class Dispatcher {
     const startNs = this.observer ? this.clockNs() : 0n;
     let args: number[];
     let ret: number;
-    if (!decl) {
+    let note: string | undefined;
+    const verdict = this.gate ? this.gate.check(ctx, this.nameOf(nr, decl), nr, words) : null;
+    if (verdict) {
+      args = decl ? this.convertArgs(decl, words) : [1, 2, 3, 4, 5, 6].map((i) => convertArg(words, i, 'hex'));
+      note = verdict.note;
+      if ('kill' in verdict) {
+        ctx.proc.killBySignal(verdict.kill, false);
+        ret = SYSCALL_NORETURN;
+      } else {
+        ret = verdict.ret;
+      }
+    } else if (!decl) {
       args = [1, 2, 3, 4, 5, 6].map((i) => convertArg(words, i, 'hex'));
       ret = -ERRNO.ENOSYS;
     } else {
       args = this.convertArgs(decl, words);
       ret = this.invoke(decl, ctx, args);
     }
+    if (ret === SYSCALL_BLOCKED) return ret;
     if (this.observer) {
-      const name = decl?.name ?? this.arch.syscallNames[nr] ?? `syscall_${nr < 0 ? 'invalid' : `0x${nr.toString(16)}`}`;
-      this.observer.onSyscall(ctx, { nr, name, decl, args, ret, startNs, endNs: this.clockNs() });
+      const rec: SyscallRecord = { nr, name: this.nameOf(nr, decl), decl, args, ret: ret === SYSCALL_NORETURN ? 0 : ret, startNs, endNs: this.clockNs() };
+      if (note) rec.note = note;
+      this.observer.onSyscall(ctx, rec);
     }
     return ret;
   }
@@ -105,6 +141,12 @@ export class Dispatcher {
       return r;
     } catch (e) {
       if (e instanceof LinuxError) return -e.errno;
+      if (e instanceof WouldBlock) {
+        ctx.task.blockedOn = e;
+        ctx.task.blockedSyscall = decl.name;
+        return SYSCALL_BLOCKED;
+      }
+      if (e instanceof NoReturn) return SYSCALL_NORETURN;
       if (e instanceof KernelBug) throw e;
       const shown = args.map((a) => (a < 0 ? String(a) : `0x${a.toString(16)}`)).join(', ');
       throw new KernelBug(`kernel bug in ${decl.name}(${shown}): ${(e as Error)?.stack ?? String(e)}`, e);

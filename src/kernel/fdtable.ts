@@ -79,9 +79,12 @@ export class FdTable {
     this.slots[fd]!.cloexec = cloexec;
   }
 
-  /** Install at the lowest free fd >= minFd (open, dup, F_DUPFD). */
+  /**
+   * Install at the lowest free fd >= minFd (open, dup, F_DUPFD): EMFILE when
+   * none is below the limit, EINVAL for an F_DUPFD minimum at or past it.
+   */
   install(ofd: OpenFileDescription, cloexec = false, minFd = 0): number {
-    if (minFd >= this.limit) fail('EINVAL');
+    if (minFd > 0 && minFd >= this.limit) fail('EINVAL');
     let fd = minFd;
     while (this.slots[fd] !== undefined) fd++;
     if (fd >= this.limit) fail('EMFILE');
@@ -112,6 +115,15 @@ export class FdTable {
 
   closeAll(): void {
     for (const [fd, slot] of this.slots.entries()) if (slot) this.close(fd);
+  }
+
+  /** A copy for a forked child: the same open file descriptions, each fd's close-on-exec flag kept. */
+  clone(): FdTable {
+    const copy = new FdTable(this.limit);
+    for (const [fd, slot] of this.slots.entries()) {
+      if (slot) copy.slots[fd] = { ofd: slot.ofd.retain(), cloexec: slot.cloexec };
+    }
+    return copy;
   }
 
   /** Open fds in ascending order (for /proc/self/fd). */

@@ -1,6 +1,7 @@
-// The kernel: one guest program's world. It builds the filesystem view,
-// loads the executable into a process, runs the CPU and answers its
-// syscalls until the process exits or dies of a signal.
+// The kernel: one guest world. It builds the filesystem view, loads the
+// first executable into a process, and schedules the guest's tasks, each
+// process on its own CPU engine, answering their syscalls until the first
+// process exits (like a container's init: the rest go with it).
 import { randomFillSync } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -11,12 +12,15 @@ import { ElfError, parseElf } from '../loader/elf.ts';
 import { loadImage } from '../loader/image.ts';
 import { ALL_SYSCALLS } from '../../syscalls/index.ts';
 import type { SyscallContext } from '../../syscalls/types.ts';
-import { Dispatcher, buildTable, type SyscallObserver } from './dispatch.ts';
-import { KernelBug } from './errors.ts';
+import { Dispatcher, SYSCALL_BLOCKED, SYSCALL_NORETURN, buildTable, type SyscallGate, type SyscallObserver } from './dispatch.ts';
+import { KernelBug, LinuxError } from './errors.ts';
 import { OpenFileDescription } from './fdtable.ts';
+import { AddressSpace } from './memory.ts';
 import { Process } from './process.ts';
+import { SignalState, type SigInfo } from './signals.ts';
 import { BufferInputFile, CaptureOutputFile, HostStreamFile, StreamNode, hostFdStat } from './stdio.ts';
-import { buildFilesystem, type MountSpec } from './namespace.ts';
+import { buildFilesystem, type MountSpec, type Overlays } from './namespace.ts';
+import { Task } from './task.ts';
 import type { Vfs } from './vfs/vfs.ts';
 import type { FileSystem, OpenFile } from './vfs/types.ts';
 
@@ -38,6 +42,14 @@ export interface KernelOptions {
   mounts?: MountSpec[];
   /** Mount the host's current directory read-write at its own path (default true). */
   mountCwd?: boolean;
+  /** A host directory as the guest's root filesystem. */
+  root?: string;
+  /** Every host mount read-only. */
+  readOnly?: boolean;
+  /** Copy-on-write over every host mount (writes stay in memory; see Kernel.overlayDiff). */
+  overlay?: boolean;
+  /** Guest paths with their own in-memory filesystem. */
+  tmpfs?: string[];
   stdin?: StdioSpec;
   stdout?: StdioSpec;
   stderr?: StdioSpec;
@@ -46,12 +58,16 @@ export interface KernelOptions {
   /** Called with each chunk written to a captured stream. */
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Uint8Array) => void;
   observer?: SyscallObserver | null;
+  /** Consulted before every handler (a seccomp-style policy, a profile recorder). */
+  gate?: SyscallGate | null;
   uid?: number;
   gid?: number;
   hostname?: string;
   /** Warn on stderr the first time each unimplemented syscall is called. */
   warnUnimplemented?: boolean;
   warn?: (line: string) => void;
+  /** Most processes alive at once (fork gives EAGAIN beyond it). */
+  maxTasks?: number;
 }
 
 export interface ExitInfo {
@@ -67,20 +83,60 @@ export interface ExitInfo {
 
 export class LaunchError extends Error {}
 
+/** The first guest process's pid; its parent is the emulated init. */
+const FIRST_PID = 1000;
+const INIT_PID = 1;
+/** A time slice when other tasks are ready (Unicorn's emu_start timeout, in microseconds). */
+const SLICE_US = 20_000;
+
+interface EngineRegs {
+  /** nr, six arguments, then the pc. */
+  regs: RegisterBatch;
+  ret: RegisterBatch;
+}
+
+/** An execve that passed every check and waits for its engine to stop before replacing the image. */
+export interface StagedExec {
+  bytes: Uint8Array;
+  arch: Arch;
+  argv: string[];
+  envp: string[];
+  exePath: string;
+  execfn: string;
+}
+
 export class Kernel {
   readonly arch: Arch;
   readonly vfs: Vfs;
+  /** The first process (tests and the library look at it). */
   readonly proc: Process;
-  readonly cpu: CpuEngine | null;
   readonly startedAt = Date.now();
   readonly bootNs = process.hrtime.bigint();
   readonly hostname: string;
-  private readonly dispatcher: Dispatcher;
-  private readonly ctx: SyscallContext;
+  readonly processes = new Map<number, Process>();
+  readonly signals: SignalState;
+  /** The copy-on-write layers of an --overlay run, by guest mount path. */
+  readonly overlays: Overlays = { list: [] };
+  private readonly tasks = new Map<number, Task>();
+  private readonly runQueue: Task[] = [];
+  private current: Task | null = null;
+  private nextPid = FIRST_PID;
+  private readonly dispatchers = new Map<string, Dispatcher>();
+  private observer: SyscallObserver | null;
+  private gate: SyscallGate | null;
+  private readonly engineRegs = new WeakMap<CpuEngine, EngineRegs>();
   private readonly captured: { stdout?: CaptureOutputFile; stderr?: CaptureOutputFile } = {};
   private bug: KernelBug | null = null;
-  private readonly warned = new Set<number>();
+  private readonly warned = new Set<string>();
   private readonly warn: (line: string) => void;
+  private readonly headlessTask: Task;
+  /** Engines of exited or exec'ed processes, closed once no hook of theirs is running. */
+  private readonly retiredEngines: CpuEngine[] = [];
+  /** Set by a handler that needs the scheduler before the task goes on (fork, a signal for itself). */
+  private rescheduleRequested = false;
+  readonly stagedExecs = new Map<Process, StagedExec>();
+  readonly maxTasks: number;
+  private firstFault: CpuFault | null = null;
 
   constructor(readonly options: KernelOptions) {
     const bytes = options.program !== undefined ? readProgram(options.program) : null;
@@ -99,75 +155,529 @@ export class Kernel {
     this.arch = ARCHES[archName];
     this.warn = options.warn ?? ((line) => process.stderr.write(line + '\n'));
     this.hostname = options.hostname ?? 'tslinux';
+    this.observer = options.observer ?? null;
+    this.gate = options.gate ?? null;
+    this.maxTasks = options.maxTasks ?? 512;
+    this.signals = new SignalState(this);
     const cwd = options.cwd ?? toGuestPath(process.cwd());
-    this.vfs = buildFilesystem(this, {
-      cwd,
-      mountCwd: options.mountCwd ?? options.cwd === undefined,
-      hostCwd: process.cwd(),
-      mounts: options.mounts ?? [],
-    });
-    this.cpu = bytes ? new CpuEngine(this.arch.name, { onSyscall: () => this.onSyscall() }) : null;
-    this.proc = new Process(1000, 999, this.arch, this.cpu, {
+    this.vfs = buildFilesystem(
+      this,
+      {
+        cwd,
+        mountCwd: options.mountCwd ?? options.cwd === undefined,
+        hostCwd: process.cwd(),
+        mounts: options.mounts ?? [],
+        root: options.root,
+        readOnly: options.readOnly,
+        overlay: options.overlay,
+        tmpfs: options.tmpfs,
+      },
+      this.overlays,
+    );
+    const cpu = bytes ? this.newEngine(this.arch) : null;
+    this.proc = this.newProcess(null, this.arch, cpu, {
       cwd,
       uid: options.uid ?? hostId('uid'),
       gid: options.gid ?? hostId('gid'),
       memoryLimit: options.memoryLimit,
     });
-    this.ctx = { kernel: this, proc: this.proc, mem: this.proc.mem, fds: this.proc.fds, arch: this.arch };
-    this.dispatcher = new Dispatcher(buildTable(this.arch, ALL_SYSCALLS), this.arch, options.observer ?? null);
+    this.headlessTask = this.tasks.get(this.proc.pid)!;
     this.setupStdio();
-    if (this.cpu && bytes) {
-      this.regs = this.cpu.registers(this.arch.syscallRegs);
-      this.ret = this.cpu.registers([this.arch.returnReg]);
-      this.load(this.cpu, bytes, options.program!);
-    }
+    if (cpu && bytes) this.load(this.proc, bytes, options.program!);
   }
 
-  private regs: RegisterBatch | undefined;
-  private ret: RegisterBatch | undefined;
+  // ---- processes and tasks -----------------------------------------------------
+
+  private newEngine(arch: Arch): CpuEngine {
+    const engine: CpuEngine = new CpuEngine(arch.name, { onSyscall: () => this.onSyscall(engine) });
+    this.engineRegs.set(engine, {
+      regs: engine.registers([...arch.syscallRegs, arch.pcReg]),
+      ret: engine.registers([arch.returnReg]),
+    });
+    return engine;
+  }
+
+  private newProcess(
+    parent: Process | null,
+    arch: Arch,
+    cpu: CpuEngine | null,
+    opts: { cwd: string; uid: number; gid: number; memoryLimit?: number },
+  ): Process {
+    const pid = this.allocatePid();
+    const p = new Process(pid, parent ? parent.pid : INIT_PID, arch, cpu, opts);
+    if (parent) {
+      p.parent = parent;
+      parent.children.add(p);
+    }
+    p.onExit = (proc) => this.onProcessExit(proc);
+    this.processes.set(pid, p);
+    const task = new Task(this, pid, p);
+    this.tasks.set(pid, task);
+    return p;
+  }
+
+  private allocatePid(): number {
+    while (this.processes.has(this.nextPid)) this.nextPid++;
+    return this.nextPid++;
+  }
+
+  /** The main task of a process (processes have one task until threads arrive). */
+  taskOf(p: Process): Task {
+    return this.tasks.get(p.pid)!;
+  }
+
+  /** The running task, or for a headless kernel its only one. */
+  get currentTask(): Task {
+    return this.current ?? this.headlessTask;
+  }
+
+  get cpu(): CpuEngine | null {
+    return this.proc.cpu;
+  }
+
+  /** Live (not reaped) processes, for /proc. */
+  liveProcesses(): Process[] {
+    return [...this.processes.values()].filter((p) => !p.reaped);
+  }
 
   /** The context handlers see; with a headless kernel, tests call handlers through `invoke`. */
   get context(): SyscallContext {
-    return this.ctx;
+    return this.headlessTask;
   }
 
-  /**
-   * Call a syscall by name with raw argument values, without a CPU: the
-   * result is >= 0 or -errno, exactly what the guest would see in rax/x0.
-   */
-  invoke(name: string, args: readonly (number | bigint)[] = []): number {
-    const nr = this.arch.syscallNumbers[name];
-    if (nr === undefined) throw new Error(`${name} is not a syscall on ${this.arch.name}`);
-    const words = new Uint32Array(14);
-    const all = [BigInt(nr), ...args.map((a) => BigInt.asUintN(64, BigInt(a)))];
-    all.forEach((v, i) => {
-      words[2 * i] = Number(v & 0xffffffffn);
-      words[2 * i + 1] = Number(v >> 32n);
-    });
-    return this.dispatcher.dispatch(this.ctx, { words } as RegisterBatch);
+  private dispatcherFor(arch: Arch): Dispatcher {
+    let d = this.dispatchers.get(arch.name);
+    if (!d) {
+      d = new Dispatcher(buildTable(arch, ALL_SYSCALLS), arch, this.observer, undefined, this.gate);
+      this.dispatchers.set(arch.name, d);
+    }
+    return d;
   }
 
-  private load(cpu: CpuEngine, bytes: Uint8Array, program: string): void {
-    const p = this.proc;
+  /** Attach a tracer (or any observer) before run(). */
+  setObserver(observer: SyscallObserver | null): void {
+    this.observer = observer;
+    for (const d of this.dispatchers.values()) d.observer = observer;
+  }
+
+  /** Put a policy or recorder in front of every handler, before run(). */
+  setGate(gate: SyscallGate | null): void {
+    this.gate = gate;
+    for (const d of this.dispatchers.values()) d.gate = gate;
+  }
+
+  /** Ask the scheduler to look at things before the current task continues (after fork, or a signal to itself). */
+  requestReschedule(): void {
+    this.rescheduleRequested = true;
+  }
+
+  // ---- images -------------------------------------------------------------------
+
+  private load(p: Process, bytes: Uint8Array, program: string): void {
     const argv = this.options.argv.length > 0 ? this.options.argv : [program];
-    p.argv = argv;
-    p.envp = this.options.env;
-    p.exePath = toGuestPath(path.resolve(program));
-    p.comm = path.basename(argv[0]!).slice(0, 15);
-    const random16 = new Uint8Array(16);
-    randomFillSync(random16);
     try {
-      const image = loadImage(p, { bytes, argv, envp: this.options.env, execfn: argv[0]!, random16 });
-      p.auxv = image.auxv;
-      this.entry = image.entry;
-      this.arch.prepareEntry(cpu, image.entry, image.sp);
+      this.installImage(p, {
+        bytes,
+        arch: p.arch,
+        argv,
+        envp: this.options.env,
+        exePath: toGuestPath(path.resolve(program)),
+        execfn: argv[0]!,
+      });
     } catch (e) {
       if (e instanceof ElfError) throw new LaunchError(`${program}: ${e.message}`);
       throw e;
     }
   }
 
-  private entry = 0;
+  /** Map a new image into `p` (whose engine and address space are fresh) and point its task at the entry. */
+  private installImage(p: Process, img: StagedExec): void {
+    p.argv = img.argv;
+    p.envp = img.envp;
+    p.exePath = img.exePath;
+    p.comm = path.posix.basename(img.exePath).slice(0, 15);
+    const random16 = new Uint8Array(16);
+    randomFillSync(random16);
+    const image = loadImage(p, { bytes: img.bytes, argv: img.argv, envp: img.envp, execfn: img.execfn, random16 });
+    p.auxv = image.auxv;
+    img.arch.prepareEntry(p.cpu!, image.entry, image.sp);
+    this.taskOf(p).pc = image.entry;
+  }
+
+  /**
+   * The second half of execve, after the old image's engine has stopped:
+   * a fresh engine and address space, the new image, close-on-exec fds,
+   * handlers reset to SIG_DFL (ignored signals stay ignored; see execve(2)).
+   */
+  private completeExec(p: Process, img: StagedExec): void {
+    if (p.cpu) this.retiredEngines.push(p.cpu);
+    p.arch = img.arch;
+    p.cpu = this.newEngine(img.arch);
+    p.mem = new AddressSpace(img.arch.layout, p.cpu, p.mem.memoryLimit);
+    p.fds.closeOnExec();
+    for (const [sig, action] of p.sigactions) {
+      if (action.handler > 1n) p.sigactions.set(sig, { handler: 0n, flags: 0n, restorer: 0n, mask: 0n });
+    }
+    p.altstack = { sp: 0, flags: 2, size: 0 };
+    p.tidAddress = 0;
+    p.sigreturnPage = 0;
+    try {
+      this.installImage(p, img);
+    } catch (e) {
+      // Past the point of no return, a failure kills the process (as Linux sends SIGSEGV).
+      if (!(e instanceof LinuxError) && !(e instanceof ElfError)) throw e;
+      p.killBySignal(11, false);
+    }
+    const parentWaiting = p.vforkDone;
+    if (parentWaiting) {
+      p.vforkDone = null;
+      parentWaiting.notify();
+    }
+  }
+
+  // ---- fork --------------------------------------------------------------------
+
+  /**
+   * A copy of the calling process (fork, vfork, clone without CLONE_VM): its
+   * memory copied, its fds sharing the same open file descriptions, its
+   * registers copied, returning 0 in the child. `resumePc` is where both
+   * continue: right after the syscall instruction.
+   */
+  forkProcess(parentTask: Task, resumePc: number): Process {
+    const parent = parentTask.process;
+    if (this.liveProcesses().length >= this.maxTasks) throw new LinuxError('EAGAIN', 'too many tasks');
+    const cpu = parent.cpu ? this.newEngine(parent.arch) : null;
+    const child = this.newProcess(parent, parent.arch, cpu, {
+      cwd: parent.cwd,
+      uid: parent.creds.uid,
+      gid: parent.creds.gid,
+      memoryLimit: parent.mem.memoryLimit,
+    });
+    child.creds = { ...parent.creds };
+    child.umask = parent.umask;
+    child.rlimits = new Map([...parent.rlimits].map(([k, v]) => [k, { ...v }]));
+    child.sigactions = new Map([...parent.sigactions].map(([k, v]) => [k, { ...v }]));
+    child.sigmask = parent.sigmask;
+    child.altstack = { ...parent.altstack };
+    child.pgid = parent.pgid;
+    child.sid = parent.sid;
+    child.argv = parent.argv;
+    child.envp = parent.envp;
+    child.exePath = parent.exePath;
+    child.auxv = parent.auxv;
+    child.comm = parent.comm;
+    child.sigreturnPage = parent.sigreturnPage;
+    child.fds = parent.fds.clone();
+    copyAddressSpace(parent.mem, child.mem);
+    if (parent.cpu && cpu) {
+      parent.cpu.copyCpuStateTo(cpu);
+      const regs = this.engineRegs.get(cpu)!.ret;
+      regs.setNumber(0, 0); // fork returns 0 in the child
+      regs.write();
+    }
+    const task = this.taskOf(child);
+    task.pc = resumePc;
+    this.makeReady(task);
+    this.requestReschedule();
+    return child;
+  }
+
+  // ---- exit and wait -------------------------------------------------------------
+
+  private onProcessExit(p: Process): void {
+    const task = this.taskOf(p);
+    task.state = 'dead';
+    this.cancelWaits(task);
+    p.fds.closeAll();
+    if (p.cpu) this.retiredEngines.push(p.cpu);
+    // Orphans go to the emulated init, which reaps them when they exit.
+    for (const child of p.children) {
+      child.parent = null;
+      child.ppid = INIT_PID;
+      if (child.exited) this.reap(child);
+    }
+    p.children.clear();
+    const waiting = p.vforkDone;
+    if (waiting) {
+      p.vforkDone = null;
+      waiting.notify();
+    }
+    const parent = p.parent;
+    if (parent && !parent.exited) {
+      parent.childEvents.notify();
+      if (p.exitSignal) this.signals.send(parent, { signo: p.exitSignal, code: childCode(p.exitStatus!), pid: p.pid, uid: p.creds.uid, status: childStatusValue(p.exitStatus!) });
+    } else if (p !== this.proc) {
+      this.reap(p);
+    }
+  }
+
+  /** Remove a zombie for good (wait4 by its parent, or the emulated init). */
+  reap(p: Process): void {
+    if (p.reaped) return;
+    p.reaped = true;
+    p.parent?.children.delete(p);
+    if (p !== this.proc) this.processes.delete(p.pid);
+    this.tasks.delete(p.pid);
+  }
+
+  // ---- blocking and waking -----------------------------------------------------------
+
+  makeReady(task: Task): void {
+    if (task.state === 'dead') return;
+    this.cancelWaits(task);
+    if (task.state === 'ready' && this.runQueue.includes(task)) return;
+    task.state = 'ready';
+    if (task !== this.current) this.runQueue.push(task);
+  }
+
+  private cancelWaits(task: Task): void {
+    for (const cancel of task.cancelWait) cancel();
+    task.cancelWait = [];
+  }
+
+  private block(task: Task): void {
+    const why = task.blockedOn!;
+    task.state = 'blocked';
+    task.cancelWait = why.on.map((w) => w.subscribe(() => this.makeReady(task)));
+  }
+
+  /** Wake a blocked task so a signal can interrupt its call (see signal(7), "Interruption of system calls"). */
+  interrupt(task: Task): void {
+    if (task.state === 'blocked') this.makeReady(task);
+    if (task === this.current) this.requestReschedule();
+  }
+
+  // ---- the syscall path -------------------------------------------------------------
+
+  /** Called from the CPU hook at every syscall instruction. Never throws into the FFI. */
+  private onSyscall(engine: CpuEngine): void {
+    const task = this.current;
+    const { regs, ret: out } = this.engineRegs.get(engine)!;
+    try {
+      if (!task || task.process.cpu !== engine) throw new Error('syscall from an engine that is not running a task');
+      regs.read();
+      const arch = task.arch;
+      const hookPc = regs.number(7);
+      const insnPc = arch.name === 'x86_64' ? hookPc : hookPc - 4;
+      const nextPc = arch.name === 'x86_64' ? hookPc + 2 : hookPc;
+      task.pc = nextPc;
+      const ret = this.dispatcherFor(arch).dispatch(task, regs);
+      if (ret === SYSCALL_BLOCKED) {
+        task.pc = insnPc;
+        this.block(task);
+        this.stopInHook(task, engine);
+        return;
+      }
+      task.blockedOn = null;
+      task.syscallState = undefined;
+      task.interruptedBy = 0;
+      if (ret === SYSCALL_NORETURN || task.process.exited || this.stagedExecs.has(task.process)) {
+        // rt_sigreturn set task.pc itself; exit and execve do not come back here.
+        this.stopInHook(task, engine);
+        return;
+      }
+      if (ret === -38 /* ENOSYS */) this.noteUnimplemented(task, regs);
+      if (ret >= 0) out.setNumber(0, ret);
+      else {
+        // -errno as a 64-bit two's complement value: the high word is all ones.
+        out.words[0] = ret >>> 0;
+        out.words[1] = 0xffffffff;
+      }
+      out.write();
+      if (this.rescheduleRequested) this.stopInHook(task, engine);
+    } catch (e) {
+      this.bug = e instanceof KernelBug ? e : new KernelBug(`kernel bug: ${(e as Error)?.stack ?? String(e)}`, e);
+      engine.stop();
+    }
+  }
+
+  /** Stop the engine from inside a syscall hook; task.pc already says where to resume. */
+  private stopInHook(task: Task, engine: CpuEngine): void {
+    task.stoppedInHook = true;
+    engine.stop();
+  }
+
+  /** Write a syscall result into a task's return register (EINTR for an interrupted call). */
+  setReturnValue(task: Task, value: number): void {
+    const out = this.engineRegs.get(task.process.cpu!)!.ret;
+    if (value >= 0) out.setNumber(0, value);
+    else {
+      out.words[0] = value >>> 0;
+      out.words[1] = 0xffffffff;
+    }
+    out.write();
+  }
+
+  /** Set the pc register of a task's engine (before a signal frame saves it). */
+  setPc(task: Task, pc: number): void {
+    const r = task.process.cpu!.registers([task.arch.pcReg]);
+    r.setNumber(0, pc);
+    r.write();
+  }
+
+  /**
+   * Call a syscall by name with raw argument values, without a CPU: the
+   * result is >= 0 or -errno, exactly what the guest would see in rax/x0.
+   * A call that would block returns -EAGAIN here.
+   */
+  invoke(name: string, args: readonly (number | bigint)[] = []): number {
+    const task = this.headlessTask;
+    const nr = task.arch.syscallNumbers[name];
+    if (nr === undefined) throw new Error(`${name} is not a syscall on ${task.arch.name}`);
+    const words = new Uint32Array(16);
+    const all = [BigInt(nr), ...args.map((a) => BigInt.asUintN(64, BigInt(a)))];
+    all.forEach((v, i) => {
+      words[2 * i] = Number(v & 0xffffffffn);
+      words[2 * i + 1] = Number(v >> 32n);
+    });
+    const r = this.dispatcherFor(task.arch).dispatch(task, { words } as RegisterBatch);
+    if (r === SYSCALL_BLOCKED) {
+      task.blockedOn = null;
+      return -11;
+    }
+    task.syscallState = undefined;
+    return r === SYSCALL_NORETURN ? 0 : r;
+  }
+
+  private noteUnimplemented(task: Task, regs: RegisterBatch): void {
+    const words = regs.words;
+    const nr = words[1] === 0 ? words[0]! : -1;
+    const name = task.arch.syscallNames[nr];
+    const key = `${task.arch.name}:${nr}`;
+    if (!this.options.warnUnimplemented || this.warned.has(key)) return;
+    this.warned.add(key);
+    if (name && ALL_SYSCALLS_BY_NAME.has(name)) return; // implemented, and it said ENOSYS on purpose
+    this.warn(`tslinux: unimplemented syscall ${name ?? 'unknown'} (${task.arch.name} #${nr}) returned ENOSYS`);
+  }
+
+  // ---- the scheduler --------------------------------------------------------------------
+
+  /** Run the guest to completion: until the first process exits. */
+  run(): ExitInfo {
+    if (!this.proc.cpu) throw new Error('a headless kernel has no program to run');
+    this.makeReady(this.taskOf(this.proc));
+    try {
+      while (!this.proc.exited) {
+        const task = this.nextReady();
+        if (!task) {
+          if (!this.idle()) break;
+          continue;
+        }
+        try {
+          this.runSlice(task);
+        } catch (e) {
+          if (e instanceof KernelBug) throw e;
+          throw new KernelBug(`kernel bug while scheduling pid ${task.process.pid}: ${(e as Error)?.stack ?? String(e)}`, e);
+        }
+        this.closeRetiredEngines();
+        if (this.bug) throw this.bug;
+      }
+    } finally {
+      this.shutdown();
+    }
+    const status = this.proc.exitStatus ?? 0;
+    const signo = status & 0x7f;
+    return {
+      exitCode: signo ? 128 + signo : (status >> 8) & 0xff,
+      status,
+      signal: signo ? signalName(signo) : null,
+      fault: signo ? this.firstFault : null,
+      stdout: this.captured.stdout?.text() ?? Buffer.alloc(0),
+      stderr: this.captured.stderr?.text() ?? Buffer.alloc(0),
+    };
+  }
+
+  private nextReady(): Task | null {
+    this.wakeExpired();
+    while (this.runQueue.length > 0) {
+      const t = this.runQueue.shift()!;
+      if (t.state === 'ready') return t;
+    }
+    return null;
+  }
+
+  /** Tasks whose timed wait has passed its deadline become ready. */
+  private wakeExpired(): void {
+    const now = this.monotonicNs();
+    for (const t of this.tasks.values()) {
+      const d = t.blockedOn?.deadlineNs;
+      if (t.state === 'blocked' && d !== null && d !== undefined && d <= now) this.makeReady(t);
+    }
+  }
+
+  /**
+   * Nothing is ready: sleep until the earliest deadline. With no deadline
+   * either, every task waits on another forever: report the deadlock and
+   * stop, rather than hang.
+   */
+  private idle(): boolean {
+    let earliest: bigint | null = null;
+    for (const t of this.tasks.values()) {
+      const d = t.blockedOn?.deadlineNs;
+      if (t.state === 'blocked' && d !== null && d !== undefined && (earliest === null || d < earliest)) earliest = d;
+    }
+    if (earliest === null) {
+      this.warn('tslinux: every guest task is blocked and nothing can wake them (deadlock); stopping');
+      this.proc.killBySignal(9, false);
+      return false;
+    }
+    const waitMs = Number((earliest - this.monotonicNs()) / 1_000_000n);
+    if (waitMs > 0) Atomics.wait(idleSleeper, 0, 0, waitMs);
+    else if (earliest > this.monotonicNs()) Atomics.wait(idleSleeper, 0, 0, 1);
+    return true;
+  }
+
+  private runSlice(task: Task): void {
+    const p = task.process;
+    this.current = task;
+    this.rescheduleRequested = false;
+    try {
+      this.signals.deliver(task);
+      if (p.exited || task.state !== 'ready') return;
+      const cpu = p.cpu!;
+      const others = this.runQueue.some((t) => t.state === 'ready') || this.hasTimedWaiters();
+      task.stoppedInHook = false;
+      const r = cpu.run(task.pc, others ? SLICE_US : 0);
+      if (this.bug || p.exited) return;
+      const staged = this.stagedExecs.get(p);
+      if (staged) {
+        this.stagedExecs.delete(p);
+        this.completeExec(p, staged);
+        if (!p.exited) this.runQueue.push(task);
+        return;
+      }
+      if (r.kind === 'fault') {
+        this.firstFault ??= r.fault;
+        task.pc = r.fault.pc;
+        this.signals.sendFault(task, r.fault);
+      } else if (task.state === 'ready' && !task.stoppedInHook) {
+        task.pc = cpu.pc(); // pre-empted at the end of its time slice
+      }
+      if (task.state === 'ready') this.runQueue.push(task);
+    } finally {
+      this.current = null;
+    }
+  }
+
+  private hasTimedWaiters(): boolean {
+    for (const t of this.tasks.values()) if (t.state === 'blocked' && t.blockedOn?.deadlineNs != null) return true;
+    return false;
+  }
+
+  private closeRetiredEngines(): void {
+    while (this.retiredEngines.length > 0) this.retiredEngines.pop()!.close();
+  }
+
+  /** The run is over: every remaining process goes (the first process was their init). */
+  private shutdown(): void {
+    for (const p of this.processes.values()) {
+      if (!p.exited) p.killBySignal(9, false);
+    }
+    this.closeRetiredEngines();
+    for (const p of this.processes.values()) if (p.cpu) p.cpu.close();
+  }
+
+  // ---- stdio -------------------------------------------------------------------------------
 
   private setupStdio(): void {
     const names = ['stdin', 'stdout', 'stderr'] as const;
@@ -190,76 +700,6 @@ export class Kernel {
     });
   }
 
-  /** Called from the CPU hook at every syscall instruction. Never throws into the FFI. */
-  private onSyscall(): void {
-    const regs = this.regs!;
-    const out = this.ret!;
-    try {
-      regs.read();
-      const ret = this.dispatcher.dispatch(this.ctx, regs);
-      if (ret === -38 /* ENOSYS */) this.noteUnimplemented();
-      if (ret >= 0) out.setNumber(0, ret);
-      else {
-        // -errno as a 64-bit two's complement value: the high word is all ones.
-        out.words[0] = ret >>> 0;
-        out.words[1] = 0xffffffff;
-      }
-      out.write();
-    } catch (e) {
-      this.bug = e instanceof KernelBug ? e : new KernelBug(`kernel bug: ${(e as Error)?.stack ?? String(e)}`, e);
-      this.cpu?.stop();
-    }
-  }
-
-  private noteUnimplemented(): void {
-    const words = this.regs!.words;
-    const nr = words[1] === 0 ? words[0]! : -1;
-    if (!this.options.warnUnimplemented || this.warned.has(nr)) return;
-    this.warned.add(nr);
-    const name = this.arch.syscallNames[nr];
-    if (name && ALL_SYSCALLS_BY_NAME.has(name)) return; // implemented, and it said ENOSYS on purpose
-    this.warn(`tslinux: unimplemented syscall ${name ?? 'unknown'} (${this.arch.name} #${nr}) returned ENOSYS`);
-  }
-
-  /** Run the guest to completion. */
-  run(): ExitInfo {
-    const cpu = this.cpu;
-    if (!cpu) throw new Error('a headless kernel has no program to run');
-    let pc = this.entry;
-    let fault: CpuFault | null = null;
-    while (!this.proc.exited) {
-      const r = cpu.run(pc);
-      if (this.bug) break;
-      if (r.kind === 'fault') {
-        fault = r.fault;
-        // No handlers are delivered yet: a synchronous fault kills with its
-        // signal. Its default action is "core", but RLIMIT_CORE is 0, so no
-        // core is dumped and the status has no 0x80 bit (see core(5)).
-        this.proc.killBySignal(FAULT_SIGNALS[r.fault.signal], this.proc.rlimits.get(4)!.cur > 0n);
-        break;
-      }
-      pc = cpu.pc();
-    }
-    this.proc.fds.closeAll();
-    cpu.close();
-    if (this.bug) throw this.bug;
-    const status = this.proc.exitStatus ?? 0;
-    const signo = status & 0x7f;
-    return {
-      exitCode: signo ? 128 + signo : (status >> 8) & 0xff,
-      status,
-      signal: signo ? signalName(signo) : null,
-      fault,
-      stdout: this.captured.stdout?.text() ?? Buffer.alloc(0),
-      stderr: this.captured.stderr?.text() ?? Buffer.alloc(0),
-    };
-  }
-
-  /** Attach a tracer (or any observer) before run(). */
-  setObserver(observer: SyscallObserver | null): void {
-    this.dispatcher.observer = observer;
-  }
-
   /** The nanoseconds since boot, for CLOCK_MONOTONIC and friends. */
   monotonicNs(): bigint {
     return process.hrtime.bigint() - this.bootNs;
@@ -269,9 +709,51 @@ export class Kernel {
   rootFs(): FileSystem {
     return this.vfs.mounts()[0]!.fs;
   }
+
+  /** What the guest created, changed and deleted under --overlay, as guest paths. */
+  overlayDiff(): { created: string[]; changed: string[]; deleted: string[] } {
+    const out = { created: [] as string[], changed: [] as string[], deleted: [] as string[] };
+    for (const { path: at, fs: ov } of this.overlays.list) {
+      const d = ov.diff();
+      const abs = (rel: string): string => (at === '/' ? `/${rel}` : `${at}/${rel}`);
+      out.created.push(...d.created.map(abs));
+      out.changed.push(...d.changed.map(abs));
+      out.deleted.push(...d.deleted.map(abs));
+    }
+    return out;
+  }
+
+  /** Raise a signal for a process (kill(2) and the kernel's own signals). */
+  sendSignal(p: Process, info: SigInfo): void {
+    this.signals.send(p, info);
+  }
 }
 
+const idleSleeper = new Int32Array(new SharedArrayBuffer(4));
+
 const ALL_SYSCALLS_BY_NAME = new Set(ALL_SYSCALLS.map((d) => d.name));
+
+/** Copy every mapping of `from` into `to` (fork): same addresses, permissions and contents. */
+function copyAddressSpace(from: AddressSpace, to: AddressSpace): void {
+  for (const m of from.mappings()) {
+    const copy = to.map(m.start, m.end - m.start, m.prot, { name: m.name, shared: m.shared, offset: m.offset });
+    if (m.bytes && copy.bytes) copy.bytes.set(m.bytes);
+  }
+  to.brkStart = from.brkStart;
+  to.brkCurrent = from.brkCurrent;
+}
+
+/** SIGCHLD's si_code for a child's new state (CLD_EXITED=1, CLD_KILLED=2, CLD_DUMPED=3). */
+function childCode(status: number): number {
+  const sig = status & 0x7f;
+  if (sig === 0) return 1;
+  return status & 0x80 ? 3 : 2;
+}
+
+function childStatusValue(status: number): number {
+  const sig = status & 0x7f;
+  return sig === 0 ? (status >> 8) & 0xff : sig;
+}
 
 export function signalName(signo: number): string {
   const names: Record<number, string> = {
@@ -314,3 +796,5 @@ export function toGuestPath(hostPath: string): string {
   const drive = parsed.root.replace(/[:\\]/g, '').toLowerCase();
   return '/' + [drive, ...hostPath.slice(parsed.root.length).split('\\')].filter(Boolean).join('/');
 }
+
+export { FAULT_SIGNALS };

@@ -79,13 +79,20 @@ export class AddressSpace {
   /**
    * Create a mapping at a page-aligned `start`, replacing whatever was there
    * (the MAP_FIXED semantics; callers pick a free range first otherwise).
+   * `backed` gives a PROT_NONE mapping host memory at once (for contents that
+   * must survive until a later mprotect: file mappings, mremap moves).
    */
-  map(start: number, length: number, prot: number, opts: { name?: string; shared?: boolean; offset?: number } = {}): Mapping {
+  map(
+    start: number,
+    length: number,
+    prot: number,
+    opts: { name?: string; shared?: boolean; offset?: number; backed?: boolean } = {},
+  ): Mapping {
     const end = start + pageUp(length);
     if (start % PAGE_SIZE !== 0 || length <= 0 || end > this.layout.taskSize) fail('EINVAL');
     this.unmap(start, end - start);
     const m: Mapping = { start, end, prot, shared: opts.shared ?? false, name: opts.name ?? '', offset: opts.offset ?? 0, bytes: null };
-    if (prot !== PROT_NONE) this.backWithHostMemory(m);
+    if (prot !== PROT_NONE || opts.backed) this.backWithHostMemory(m);
     this.insert(m);
     return m;
   }
@@ -147,6 +154,15 @@ export class AddressSpace {
   protect(start: number, length: number, prot: number): void {
     const end = start + pageUp(length);
     if (!this.isFullyMapped(start, end)) fail('ENOMEM');
+    // Reservations made accessible get host memory: check the limit for all of
+    // them first, so a failure changes nothing.
+    if (prot !== PROT_NONE) {
+      let needed = 0;
+      for (const m of this.maps) {
+        if (!m.bytes && m.start < end && m.end > start) needed += Math.min(m.end, end) - Math.max(m.start, start);
+      }
+      if (this.committed + needed > this.memoryLimit) fail('ENOMEM');
+    }
     this.lastHit = undefined;
     const result: Mapping[] = [];
     for (const m of this.maps) {
@@ -168,6 +184,7 @@ export class AddressSpace {
   }
 
   isFullyMapped(start: number, end: number): boolean {
+    if (end <= start) return true;
     let cursor = start;
     for (const m of this.maps) {
       if (m.end <= cursor) continue;
@@ -183,21 +200,24 @@ export class AddressSpace {
     return !this.maps.some((m) => m.start < end && m.end > start);
   }
 
-  /** Find a free range for mmap without MAP_FIXED: the hint if free, else top-down from mmapBase like Linux. */
-  findFree(length: number, hint = 0): number {
+  /**
+   * Find a free range for mmap without MAP_FIXED: the hint if free, else
+   * top-down from mmapBase like Linux (or within `range`, for MAP_32BIT).
+   */
+  findFree(length: number, hint = 0, range: { low: number; high: number } = { low: this.layout.mmapMin, high: this.layout.mmapBase }): number {
     const size = pageUp(length);
     if (hint) {
       const start = pageDown(hint);
       if (this.isFree(start, start + size)) return start;
     }
-    let top = this.layout.mmapBase;
+    let top = range.high;
     for (let i = this.maps.length - 1; i >= 0; i--) {
       const m = this.maps[i]!;
       if (m.start >= top) continue;
       if (m.end <= top - size) break;
       top = m.start;
     }
-    if (top - size < this.layout.mmapMin) fail('ENOMEM');
+    if (top - size < Math.max(range.low, this.layout.mmapMin)) fail('ENOMEM');
     return top - size;
   }
 

@@ -5,13 +5,15 @@
 import * as path from 'node:path';
 import { isatty } from 'node:tty';
 import { LaunchError, toGuestPath, type Kernel } from './kernel.ts';
-import { fail } from './errors.ts';
+import { LinuxError, fail } from './errors.ts';
 import { ProcFs } from './procfs.ts';
 import { HostStreamFile, StreamNode, hostFdStat } from './stdio.ts';
 import { DevFs } from './vfs/devfs.ts';
 import { HostFs } from './vfs/hostfs.ts';
 import { MemFs } from './vfs/memfs.ts';
 import { Vfs } from './vfs/vfs.ts';
+import { OverlayFs } from './vfs/overlayfs.ts';
+import type { FileSystem } from './vfs/types.ts';
 import * as fs from 'node:fs';
 
 export interface MountSpec {
@@ -27,15 +29,55 @@ export interface NamespaceOptions {
   mountCwd: boolean;
   hostCwd: string;
   mounts: MountSpec[];
+  /** A host directory to use as the guest's root filesystem (--root). */
+  root?: string;
+  /** Every host mount read-only (--ro). */
+  readOnly?: boolean;
+  /** Copy-on-write over every host mount: writes stay in memory (--overlay). */
+  overlay?: boolean;
+  /** Guest paths that get their own in-memory filesystem (--tmpfs). */
+  tmpfs?: string[];
+}
+
+/** What the namespace built, for --diff. */
+export interface Overlays {
+  list: { path: string; fs: OverlayFs }[];
 }
 
 /** Device numbers for st_dev, one per filesystem. */
 const DEV = { rootfs: 1, dev: 5, proc: 4, tmp: 0x2a, firstHost: 0x800 };
 
-export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions): Vfs {
-  const rootfs = new MemFs({ type: 'rootfs', dev: DEV.rootfs });
-  const vfs = new Vfs(rootfs);
-  addSyntheticEtc(rootfs, kernel);
+export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions, overlays: Overlays = { list: [] }): Vfs {
+  let dev = DEV.firstHost;
+  /** A host directory as the guest sees it: plain, read-only, or under a copy-on-write overlay. */
+  const hostView = (guestPath: string, hostRoot: string, readOnly: boolean): FileSystem => {
+    const host = new HostFs({ hostRoot, dev: dev++, readOnly: readOnly || opts.readOnly || opts.overlay });
+    if (!opts.overlay) return host;
+    const ov = new OverlayFs({ lower: host, dev: dev++, uid: kernel.options.uid, gid: kernel.options.gid });
+    overlays.list.push({ path: guestPath, fs: ov });
+    return ov;
+  };
+  let rootfs: FileSystem;
+  if (opts.root) {
+    const hostRoot = path.resolve(opts.root);
+    if (!isDirectory(hostRoot)) throw new LaunchError(`--root ${opts.root}: not a directory`);
+    rootfs = hostView('/', hostRoot, false);
+  } else {
+    const mem = new MemFs({ type: 'rootfs', dev: DEV.rootfs });
+    addSyntheticEtc(mem, kernel);
+    rootfs = mem;
+  }
+  const vfs = new Vfs(rootfs, opts.root ? path.resolve(opts.root) : 'rootfs');
+  const mount = vfs.mount.bind(vfs);
+  // A mount point missing from a host --root is one clear line, not a stack trace.
+  vfs.mount = (guestPath, fsys, source, options) => {
+    try {
+      mount(guestPath, fsys, source, options);
+    } catch (e) {
+      if (e instanceof LinuxError) throw new LaunchError(`cannot mount ${guestPath}: ${e.message}${opts.root ? ' (create it in the --root tree, or use --overlay)' : ''}`);
+      throw e;
+    }
+  };
   vfs.mount('/dev', new DevFs({ dev: DEV.dev, tty: () => openHostTty(rootfs) }), 'devtmpfs', 'nosuid');
   vfs.mount(
     '/proc',
@@ -50,26 +92,34 @@ export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions): Vfs {
     'nosuid,nodev,noexec',
   );
   vfs.mount('/tmp', new MemFs({ type: 'tmpfs', dev: DEV.tmp }), 'tmpfs', 'nosuid,nodev');
-  let dev = DEV.firstHost;
   if (opts.mountCwd) {
-    vfs.mount(toGuestPath(opts.hostCwd), new HostFs({ hostRoot: opts.hostCwd, dev: dev++ }), opts.hostCwd);
+    const guest = toGuestPath(opts.hostCwd);
+    vfs.mount(guest, hostView(guest, opts.hostCwd, false), opts.hostCwd);
   }
   for (const m of opts.mounts) {
     const hostRoot = path.resolve(m.host);
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(hostRoot);
-    } catch {
-      throw new LaunchError(`--mount ${m.host}: no such directory`);
-    }
-    if (!st.isDirectory()) throw new LaunchError(`--mount ${m.host}: not a directory`);
-    vfs.mount(path.posix.normalize(m.guest), new HostFs({ hostRoot, dev: dev++, readOnly: m.readOnly }), hostRoot);
+    if (!isDirectory(hostRoot)) throw new LaunchError(`--mount ${m.host}: no such directory`);
+    const guest = path.posix.normalize(m.guest);
+    vfs.mount(guest, hostView(guest, hostRoot, m.readOnly ?? false), hostRoot);
+  }
+  let tmpDev = DEV.tmp + 1;
+  for (const t of opts.tmpfs ?? []) {
+    if (!t.startsWith('/')) throw new LaunchError(`--tmpfs ${t}: not an absolute guest path`);
+    vfs.mount(path.posix.normalize(t), new MemFs({ type: 'tmpfs', dev: tmpDev++ }), 'tmpfs', 'nosuid,nodev');
   }
   return vfs;
 }
 
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** /dev/tty: the first of the host's stdio fds that is a terminal. */
-function openHostTty(rootfs: MemFs): HostStreamFile {
+function openHostTty(rootfs: FileSystem): HostStreamFile {
   const fd = [0, 1, 2].find((n) => isatty(n));
   if (fd === undefined) fail('ENXIO', 'no controlling terminal');
   return new HostStreamFile(new StreamNode(rootfs, () => hostFdStat(fd, 0), 'tty'), fd);

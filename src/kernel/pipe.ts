@@ -1,8 +1,10 @@
 // Pipes (see pipe(7)): a bounded byte queue with a read end and a write end.
 // Reading an empty pipe whose writers are gone is end-of-file; writing to a
-// pipe with no readers is EPIPE. Blocking waits arrive with the scheduler;
-// until then a read or write that would block returns EAGAIN.
+// pipe with no readers is EPIPE. A read of an empty pipe or a write to a full
+// one throws WouldBlock: the fd layer turns that into EAGAIN for O_NONBLOCK,
+// and otherwise the task sleeps until the other end moves.
 import { fail } from './errors.ts';
+import { Waitable, WouldBlock } from './wait.ts';
 import type { FileSystem, Node, OpenFile, StatInfo } from './vfs/types.ts';
 import { S_IFIFO } from './vfs/types.ts';
 
@@ -50,32 +52,44 @@ export class Pipe {
   private length = 0;
   readers = 0;
   writers = 0;
+  /** Data arrived, or the last writer left (readers wait on it). */
+  readonly readable = new Waitable();
+  /** Room appeared, or the last reader left (writers wait on it). */
+  readonly writable = new Waitable();
 
   get available(): number {
     return this.length;
   }
 
   read(out: Uint8Array): number {
+    if (out.length === 0) return 0;
     if (this.length === 0) {
       if (this.writers === 0) return 0;
-      fail('EAGAIN');
+      throw new WouldBlock([this.readable]);
     }
     const n = Math.min(out.length, this.length);
-    for (let i = 0; i < n; i++) out[i] = this.buf[(this.head + i) % PIPE_CAPACITY]!;
+    const first = Math.min(n, PIPE_CAPACITY - this.head);
+    out.set(this.buf.subarray(this.head, this.head + first));
+    if (first < n) out.set(this.buf.subarray(0, n - first), first);
     this.head = (this.head + n) % PIPE_CAPACITY;
     this.length -= n;
+    this.writable.notify();
     return n;
   }
 
   write(data: Uint8Array): number {
+    if (data.length === 0) return 0; // before the reader check, as pipe_write does
     if (this.readers === 0) fail('EPIPE');
     const room = PIPE_CAPACITY - this.length;
     // A write of at most PIPE_BUF bytes goes in whole or not at all.
-    if (room === 0 || (data.length <= PIPE_BUF && room < data.length)) fail('EAGAIN');
+    if (room === 0 || (data.length <= PIPE_BUF && room < data.length)) throw new WouldBlock([this.writable]);
     const n = Math.min(room, data.length);
     const tail = (this.head + this.length) % PIPE_CAPACITY;
-    for (let i = 0; i < n; i++) this.buf[(tail + i) % PIPE_CAPACITY] = data[i]!;
+    const first = Math.min(n, PIPE_CAPACITY - tail);
+    this.buf.set(data.subarray(0, first), tail);
+    if (first < n) this.buf.set(data.subarray(first, n), 0);
     this.length += n;
+    this.readable.notify();
     return n;
   }
 }
@@ -103,7 +117,13 @@ export class PipeEnd implements OpenFile {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.end === 'read') this.node.pipe.readers--;
-    else this.node.pipe.writers--;
+    const pipe = this.node.pipe;
+    if (this.end === 'read') {
+      pipe.readers--;
+      if (pipe.readers === 0) pipe.writable.notify(); // blocked writers now get EPIPE
+    } else {
+      pipe.writers--;
+      if (pipe.writers === 0) pipe.readable.notify(); // blocked readers now see EOF
+    }
   }
 }

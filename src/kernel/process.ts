@@ -5,6 +5,7 @@ import type { Arch } from '../arch/types.ts';
 import type { CpuEngine } from '../cpu/engine.ts';
 import { AddressSpace } from './memory.ts';
 import { FdTable } from './fdtable.ts';
+import { Waitable } from './wait.ts';
 
 export interface Credentials {
   uid: number;
@@ -54,8 +55,8 @@ export interface SigAction {
 }
 
 export class Process {
-  readonly mem: AddressSpace;
-  readonly fds: FdTable;
+  mem: AddressSpace;
+  fds: FdTable;
   cwd: string;
   umask = 0o022;
   creds: Credentials;
@@ -64,6 +65,14 @@ export class Process {
   sigmask = 0n;
   /** Signals sent but not delivered (blocked, or waiting for handler delivery). */
   sigpending = 0n;
+  /** The siginfo of each pending signal. */
+  readonly siginfo = new Map<number, import('./signals.ts').SigInfo>();
+  /** arm64: the page holding the sigreturn trampoline (a stand-in for the vdso), once mapped. */
+  sigreturnPage = 0;
+  /** The signal the parent gets when this process dies (clone's low byte; SIGCHLD for fork). */
+  exitSignal = 17;
+  /** Set while a vfork parent waits for this child to exec or exit. */
+  vforkDone: Waitable | null = null;
   altstack = { sp: 0, flags: 2 /* SS_DISABLE */, size: 0 };
   tidAddress = 0;
   robustList = { head: 0, len: 0 };
@@ -81,12 +90,24 @@ export class Process {
   pdeathsig = 0;
   dumpable = 1;
   noNewPrivs = false;
+  /** The parent, or null for the first process (whose parent is the emulated init). */
+  parent: Process | null = null;
+  readonly children = new Set<Process>();
+  /** Notified when a child exits, stops or continues (wait4 waits on it). */
+  readonly childEvents = new Waitable();
+  /** Reaped by its parent (or the emulated init): gone from the process table. */
+  reaped = false;
+  /** The kernel's reaction to exit and fatal signals (tearing down, SIGCHLD, waking waiters). */
+  onExit: ((p: Process) => void) | null = null;
+  /** Accumulated CPU time of reaped children, for times(2) and getrusage. */
+  childCpuNs = 0n;
+  readonly startNs = process.hrtime.bigint();
 
   constructor(
     readonly pid: number,
-    readonly ppid: number,
-    readonly arch: Arch,
-    readonly cpu: CpuEngine | null,
+    public ppid: number,
+    public arch: Arch,
+    public cpu: CpuEngine | null,
     opts: { cwd: string; uid: number; gid: number; memoryLimit?: number },
   ) {
     this.pgid = ppid;
@@ -107,13 +128,18 @@ export class Process {
 
   /** exit(2)/exit_group(2): status is (code & 0xff) << 8 as wait(2) reports it. */
   exit(code: number): void {
-    this.exitStatus = (code & 0xff) << 8;
-    this.cpu?.stop();
+    this.terminate((code & 0xff) << 8);
   }
 
   /** Killed by a signal: the low 7 bits carry it, 0x80 says a core was (would have been) dumped. */
   killBySignal(signo: number, core: boolean): void {
-    this.exitStatus = (signo & 0x7f) | (core ? 0x80 : 0);
+    this.terminate((signo & 0x7f) | (core ? 0x80 : 0));
+  }
+
+  private terminate(status: number): void {
+    if (this.exitStatus !== null) return;
+    this.exitStatus = status;
     this.cpu?.stop();
+    this.onExit?.(this);
   }
 }

@@ -1,10 +1,13 @@
 // /proc as tools read it: /proc/self and /proc/<pid>/{exe, cwd, root,
-// cmdline, environ, auxv, maps, stat, status, fd/, mounts}, plus a few
-// system files. Every node is made on lookup from the live kernel state, so
-// nothing goes stale (see proc(5)).
+// cmdline, environ, auxv, maps, stat, status, limits, fd/, fdinfo/, mounts},
+// plus the system files (cpuinfo, meminfo, loadavg, version, filesystems,
+// uptime, mounts, sys/kernel/*; their formats live in sysinfo-files.ts).
+// Every node is made on lookup from the live kernel state, so nothing goes
+// stale (see proc(5)).
 import { fail } from './errors.ts';
 import type { Process } from './process.ts';
 import { PROT_EXEC, PROT_READ, PROT_WRITE } from './memory.ts';
+import * as sysinfo from './sysinfo-files.ts';
 import type { Vfs } from './vfs/vfs.ts';
 import {
   DT_DIR,
@@ -76,7 +79,18 @@ export interface ProcSource {
   vfs(): Vfs;
   hostname: string;
   bootNs(): bigint;
+  /** CPUs in /proc/cpuinfo (default 1: tslinux runs one guest thread at a time). */
+  ncpu?: number;
+  /** MemTotal in bytes (default 8 GiB, as sysinfo(2) reports). */
+  memTotalBytes?: number;
+  /** The 1, 5 and 15 minute load averages (default 0). */
+  loadavg?(): [number, number, number];
+  /** Filesystem types for /proc/filesystems (default sysinfo.TSLINUX_FILESYSTEMS). */
+  filesystems?: readonly string[];
 }
+
+/** MemTotal when the source does not say: the same 8 GiB sysinfo(2) reports. */
+const DEFAULT_MEM_TOTAL = 8 * 2 ** 30;
 
 const text = (s: string): Uint8Array => Buffer.from(s, 'utf8');
 const nulJoined = (items: string[]): Uint8Array => Buffer.from(items.map((s) => s + '\0').join(''), 'utf8');
@@ -116,11 +130,28 @@ export class ProcFs implements FileSystem {
       const s = Number(this.src.bootNs()) / 1e9;
       return text(`${s.toFixed(2)} ${s.toFixed(2)}\n`);
     }));
-    m.set('sys', this.dir('/sys', { kernel: this.dir('/sys/kernel', {
-      hostname: this.file('/sys/kernel/hostname', () => text(this.src.hostname + '\n')),
-      ostype: this.file('/sys/kernel/ostype', () => text('Linux\n')),
-      osrelease: this.file('/sys/kernel/osrelease', () => text('6.1.0-tslinux\n')),
-    }) }));
+    m.set('cpuinfo', this.file('/cpuinfo', () => {
+      const p = this.src.current();
+      const { hwcap, hwcap2 } = sysinfo.hwcapFromAuxv(p.auxv);
+      return text(sysinfo.cpuinfo(p.arch.name, hwcap, this.src.ncpu ?? 1, hwcap2));
+    }));
+    m.set('meminfo', this.file('/meminfo', () => {
+      const used = this.src.processes().reduce((sum, p) => sum + p.mem.committed, 0);
+      return text(sysinfo.meminfo({ totalBytes: this.src.memTotalBytes ?? DEFAULT_MEM_TOTAL, usedBytes: used }));
+    }));
+    m.set('loadavg', this.file('/loadavg', () => {
+      const procs = this.src.processes();
+      const running = procs.filter((p) => !p.exited).length;
+      const lastPid = procs.reduce((max, p) => Math.max(max, p.pid), 0);
+      return text(sysinfo.loadavg(this.src.loadavg?.() ?? [0, 0, 0], running, procs.length, lastPid));
+    }));
+    m.set('version', this.file('/version', () => text(sysinfo.version())));
+    m.set('filesystems', this.file('/filesystems', () => text(sysinfo.filesystems(this.src.filesystems))));
+    const kernelFiles: Record<string, ProcNode> = {};
+    for (const name of Object.keys(sysinfo.sysKernel(''))) {
+      kernelFiles[name] = this.file(`/sys/kernel/${name}`, () => text(sysinfo.sysKernel(this.src.hostname)[name]!));
+    }
+    m.set('sys', this.dir('/sys', { kernel: this.dir('/sys/kernel', kernelFiles) }));
     return m;
   }
 
@@ -155,7 +186,9 @@ export class ProcFs implements FileSystem {
           ['statm', this.file(`${base}/statm`, () => text(statmText(p)))],
           ['status', this.file(`${base}/status`, () => text(statusText(p)))],
           ['mounts', this.file(`${base}/mounts`, () => this.mountsText())],
+          ['limits', this.file(`${base}/limits`, () => text(sysinfo.limitsTable(p.rlimits)))],
           ['fd', this.node(`${base}/fd`, { kind: 'dir', children: () => this.fdChildren(p, base) }, 0o500)],
+          ['fdinfo', this.node(`${base}/fdinfo`, { kind: 'dir', children: () => this.fdinfoChildren(p, base) }, 0o500)],
         ]),
     }, 0o555);
   }
@@ -176,11 +209,25 @@ export class ProcFs implements FileSystem {
     return m;
   }
 
+  private fdinfoChildren(p: Process, base: string): Map<string, ProcNode> {
+    const m = new Map<string, ProcNode>();
+    for (const fd of p.fds.list()) {
+      m.set(String(fd), this.file(`${base}/fdinfo/${fd}`, () => text(fdinfoText(p, fd, this.src.vfs()))));
+    }
+    return m;
+  }
+
   private mountsText(): Uint8Array {
     const lines = this.src
       .vfs()
       .mounts()
-      .map((m) => `${m.source} ${m.path} ${m.fs.type} ${m.fs.readOnly ? 'ro' : 'rw'}${m.options ? ',' + m.options : ''} 0 0`);
+      .map((m) => {
+        // Mount options may or may not start with "rw"/"ro" (Vfs defaults to them): show it once.
+        const given = m.options.split(',').filter((o) => o !== '');
+        const ro = m.fs.readOnly || given.includes('ro');
+        const rest = given.filter((o) => o !== 'rw' && o !== 'ro');
+        return `${m.source} ${m.path} ${m.fs.type} ${[ro ? 'ro' : 'rw', ...rest].join(',')} 0 0`;
+      });
     return text(lines.join('\n') + '\n');
   }
 
@@ -281,6 +328,30 @@ export class ProcFs implements FileSystem {
   utimes(): void {
     fail('EPERM');
   }
+}
+
+/**
+ * A mount's id as /proc/<pid>/fdinfo shows it (mnt_id): its place in the
+ * mount table, from 1; 0 for files in no mounted filesystem (pipes).
+ */
+export function mountIdOf(vfs: Vfs, fs: FileSystem): number {
+  return vfs.mounts().findIndex((m) => m.fs === fs) + 1;
+}
+
+/** /proc/<pid>/fdinfo/<fd>: the offset, f_flags (access mode, status flags, O_CLOEXEC), mount id and inode. */
+export function fdinfoText(p: Process, fd: number, vfs: Vfs): string {
+  const c = p.arch.c;
+  const ofd = p.fds.get(fd);
+  const access = { r: c.O_RDONLY, w: c.O_WRONLY, rw: c.O_RDWR, path: c.O_PATH }[ofd.access];
+  const flags = access | ofd.statusFlags | (p.fds.isCloexec(fd) ? c.O_CLOEXEC : 0);
+  let ino = 0;
+  try {
+    const n = ofd.node as Node & { info?: () => StatInfo };
+    ino = typeof n.info === 'function' ? n.info().ino : ofd.fs.stat(ofd.node).ino;
+  } catch {
+    // A file whose inode is gone still has an fdinfo.
+  }
+  return sysinfo.fdinfo({ pos: ofd.offset, flags, mntId: mountIdOf(vfs, ofd.fs), ino });
 }
 
 /** /proc/<pid>/maps: "start-end perms offset dev inode name", true to the address space. */

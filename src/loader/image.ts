@@ -101,8 +101,8 @@ function phdrAddress(elf: ElfImage, bias: number): number {
 }
 
 /**
- * The initial stack, from the top down: the AT_EXECFN string, the argv and
- * envp strings, AT_PLATFORM, the 16 AT_RANDOM bytes; then, 16-byte aligned,
+ * The initial stack, from the top down: the AT_EXECFN string, the envp and
+ * argv strings, AT_PLATFORM, the 16 AT_RANDOM bytes; then, 16-byte aligned,
  * argc, argv[], NULL, envp[], NULL, auxv pairs ending with AT_NULL
  * (see the System V AMD64 ABI 3.4.1 and Linux fs/binfmt_elf.c create_elf_tables).
  */
@@ -117,8 +117,19 @@ function buildStack(proc: Process, elf: ElfImage, bias: number, req: ImageReques
     return top;
   };
   const execfn = pushString(req.execfn);
-  const envPtrs = req.envp.map(pushString);
-  const argPtrs = req.argv.map(pushString);
+  // The argv and envp strings as one block, argv[0] lowest and envp after
+  // argv, as fs/exec.c copy_strings leaves them: programs that rewrite
+  // their title in place (setproctitle) count on that layout.
+  const strings = [...req.argv, ...req.envp].map((s) => Buffer.from(s, 'utf8'));
+  top -= strings.reduce((n, b) => n + b.length + 1, 0);
+  let cursor = top;
+  const ptrs = strings.map((b) => {
+    const at = cursor;
+    cursor += mem.pokeCString(at, b);
+    return at;
+  });
+  const argPtrs = ptrs.slice(0, req.argv.length);
+  const envPtrs = ptrs.slice(req.argv.length);
   const platform = pushString(arch.platform);
   top = alignDown16(top) - 16;
   const random = top;

@@ -261,8 +261,10 @@ export class Vfs {
         continue;
       }
       const { dir, fs, dirPath, name: missing } = step.missing;
-      if (!(fs instanceof MemFs)) fail('ENOENT', `mount point ${guestPath} does not exist`);
-      here = { node: fs.ensureDir(dir, missing), fs, path: joinPath(dirPath, missing) };
+      // In-memory and overlay filesystems can make the missing directory; a host directory is left alone.
+      const maker = fs as FileSystem & { ensureDir?: (dir: Node, name: string) => Node };
+      if (!(fs instanceof MemFs) && typeof maker.ensureDir !== 'function') fail('ENOENT', `mount point ${guestPath} does not exist`);
+      here = { node: maker.ensureDir!(dir, missing), fs, path: joinPath(dirPath, missing) };
     }
     if (typeOf(here) !== S_IFDIR) fail('ENOTDIR', `mount point ${guestPath} is not a directory`);
     return here.path;

@@ -1,0 +1,542 @@
+// `npm run bench`: tslinux against qemu-user and the host CPU, in one run.
+//
+//   hello start-up (cli)        `node bin/tslinux.js run hello` as a subprocess: what a user waits for,
+//                               Node and tsx start-up included
+//   hello start-up (in-process) runSync(hello) in this process: the emulator's own start-up
+//   getuid x1M                  getuid_loop 1000000: one million raw getuid syscalls
+//   getuid ns/call              (getuid x1M - hello) / 1e6, each measured the same way
+//   sieve                       20 MB .bss array, 3 passes: CPU- and memory-bound
+//   sha256sum NN MB             Debian's static busybox over a deterministic file
+//
+// qemu runs as qemu-x86_64 / qemu-aarch64 when installed, native only when
+// the guest arch is the host's. The workloads run in-process under tslinux
+// (runSync, output captured); --cli runs them through the CLI as well.
+// Every run's output is checked, so a fast wrong answer is reported as such.
+// The engines take turns run by run, so a change in the host's load hits
+// them alike; the table shows medians, the JSON every run.
+//
+// usage: tsx scripts/bench.ts [--quick] [--only NAME[,NAME]] [--arch x86_64|aarch64]
+//                             [--runs N] [--cli] [--json FILE]
+//   NAME: startup, startup-cli, startup-inproc, getuid, sieve, sha256sum
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { loadUnicorn, runSync, type RunOptions } from '../src/index.ts';
+
+type Arch = 'x86_64' | 'aarch64';
+type Engine = 'native' | 'qemu' | 'tslinux';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = join(root, 'bin', 'tslinux.js');
+const BENCH_NAMES = ['startup-cli', 'startup-inproc', 'getuid', 'sieve', 'sha256sum'] as const;
+type BenchName = (typeof BENCH_NAMES)[number];
+
+// ---- options ---------------------------------------------------------------------------------
+
+interface Options {
+  quick: boolean;
+  only: Set<BenchName>;
+  arches: Arch[];
+  runs: number | null;
+  cli: boolean;
+  json: string | null;
+}
+
+function usage(msg?: string): never {
+  if (msg) console.error(`bench: ${msg}`);
+  console.error(
+    'usage: tsx scripts/bench.ts [--quick] [--only NAME[,NAME]] [--arch x86_64|aarch64] [--runs N] [--cli] [--json FILE]\n' +
+      `  NAME: startup, ${BENCH_NAMES.join(', ')}`,
+  );
+  process.exit(2);
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { quick: false, only: new Set(BENCH_NAMES), arches: ['x86_64', 'aarch64'], runs: null, cli: false, json: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = (): string => argv[++i] ?? usage(`${a} needs a value`);
+    switch (a) {
+      case '--quick':
+        o.quick = true;
+        break;
+      case '--only': {
+        const names = new Set<BenchName>();
+        for (const n of value().split(',')) {
+          if (n === 'startup') names.add('startup-cli').add('startup-inproc');
+          else if ((BENCH_NAMES as readonly string[]).includes(n)) names.add(n as BenchName);
+          else usage(`unknown benchmark "${n}"`);
+        }
+        o.only = names;
+        break;
+      }
+      case '--arch': {
+        const v = value();
+        if (v !== 'x86_64' && v !== 'aarch64') usage(`unknown arch "${v}"`);
+        o.arches = [v];
+        break;
+      }
+      case '--runs': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1) usage('--runs wants a positive integer');
+        o.runs = n;
+        break;
+      }
+      case '--cli':
+        o.cli = true;
+        break;
+      case '--json':
+        o.json = value();
+        break;
+      case '-h':
+      case '--help':
+        usage();
+        break;
+      default:
+        usage(`unknown option ${a}`);
+    }
+  }
+  return o;
+}
+
+// ---- measuring -------------------------------------------------------------------------------
+
+/** One measured quantity for one engine: every run's value and the median. */
+interface Measurement {
+  median: number;
+  runs: number[];
+  /** Set when a run failed or printed the wrong thing; no timing is reported then. */
+  error?: string;
+}
+
+interface Row {
+  benchmark: string;
+  arch: Arch;
+  /** 's' for wall times in seconds, 'ns' for per-call costs. */
+  unit: 's' | 'ns';
+  native: Measurement | null;
+  qemu: Measurement | null;
+  tslinux: Measurement | null;
+  notes?: string[];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function measurement(runs: number[]): Measurement {
+  return { median: median(runs), runs };
+}
+
+function now(): number {
+  return Number(process.hrtime.bigint()) / 1e9;
+}
+
+/** Collect garbage between in-process runs so one run's guest memory does not bill the next. */
+const gc: () => void = (() => {
+  try {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  } catch {
+    return () => {};
+  }
+})();
+
+class CheckFailed extends Error {}
+
+/** What a run must print and exit with. */
+interface Expect {
+  stdout: string | RegExp;
+  exitCode?: number;
+}
+
+function verify(what: string, exitCode: number | null, stdout: string, stderr: string, want: Expect): void {
+  const ok = exitCode === (want.exitCode ?? 0) && (typeof want.stdout === 'string' ? stdout === want.stdout : want.stdout.test(stdout));
+  if (!ok) {
+    const tail = (s: string): string => JSON.stringify(s.length > 300 ? '…' + s.slice(-300) : s);
+    throw new CheckFailed(`${what}: exit ${exitCode}, stdout ${tail(stdout)}, stderr ${tail(stderr)}`);
+  }
+}
+
+interface Command {
+  cmd: string;
+  args: string[];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Wall time of one subprocess run, from spawn to exit. */
+function timeProcess(c: Command, want: Expect): number {
+  const t0 = now();
+  const r = spawnSync(c.cmd, c.args, {
+    cwd: c.cwd,
+    env: c.env ?? { LANG: 'C' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 1 << 26,
+  });
+  const t = now() - t0;
+  if (r.error) throw new CheckFailed(`${c.cmd}: ${r.error.message}`);
+  const code = r.status ?? (r.signal ? 128 + (os.constants.signals[r.signal] ?? 0) : null);
+  verify([c.cmd, ...c.args].join(' '), code, r.stdout.toString(), r.stderr.toString(), want);
+  return t;
+}
+
+/** Wall time of one runSync in this process (kernel creation, load, run, teardown). */
+function timeInProcess(program: string, opts: RunOptions, want: Expect): number {
+  gc();
+  const t0 = now();
+  let r: ReturnType<typeof runSync>;
+  try {
+    r = runSync(program, { stdout: 'capture', stderr: 'capture', ...opts });
+  } catch (e) {
+    // A launch error or kernel bug fails this contender, not the whole benchmark.
+    throw new CheckFailed(`runSync ${program}: ${(e as Error)?.message?.split('\n')[0] ?? String(e)}`);
+  }
+  const t = now() - t0;
+  verify(`runSync ${program}`, r.exitCode, r.stdout.toString(), r.stderr.toString(), want);
+  return t;
+}
+
+type Contender = 'native' | 'qemu' | 'tslinux' | 'cli';
+type Runner = () => number;
+
+/**
+ * Time every contender `runs` times, taking turns (native, qemu, tslinux,
+ * native, ...) so a change in the host's load during the benchmark hits
+ * them all alike. `warm` contenders run once first, untimed; that first
+ * time is returned too. A contender whose output is wrong is not run again.
+ */
+function measure(
+  runs: number,
+  contenders: Partial<Record<Contender, Runner>>,
+  warm: Contender[] = [],
+): { results: Partial<Record<Contender, Measurement>>; first: Partial<Record<Contender, number>> } {
+  const active = Object.entries(contenders) as [Contender, Runner][];
+  const times = new Map<Contender, number[]>(active.map(([c]) => [c, []]));
+  const errors = new Map<Contender, string>();
+  const first: Partial<Record<Contender, number>> = {};
+  const once = (c: Contender, fn: Runner): number | null => {
+    if (errors.has(c)) return null;
+    try {
+      return fn();
+    } catch (e) {
+      if (!(e instanceof CheckFailed)) throw e;
+      errors.set(c, e.message);
+      return null;
+    }
+  };
+  for (const [c, fn] of active) {
+    if (!warm.includes(c)) continue;
+    const t = once(c, fn);
+    if (t !== null) first[c] = t;
+  }
+  for (let i = 0; i < runs; i++) {
+    for (const [c, fn] of active) {
+      const t = once(c, fn);
+      if (t !== null) times.get(c)!.push(t);
+    }
+  }
+  const results: Partial<Record<Contender, Measurement>> = {};
+  for (const [c] of active) {
+    const err = errors.get(c);
+    results[c] = err ? { median: NaN, runs: [], error: err } : measurement(times.get(c)!);
+  }
+  return { results, first };
+}
+
+function which(cmd: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const p = join(dir, cmd);
+    if (dir && existsSync(p)) return p;
+  }
+  return null;
+}
+
+const HOST_ARCH: Arch | null = process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : null;
+
+/** A guest workload, runnable by all three engines. */
+interface Workload {
+  program: string;
+  args: string[];
+  /** Host directory the guest works in (mounted read-only at /bench for tslinux). */
+  dir?: string;
+  want: Expect;
+}
+
+interface Engines {
+  arch: Arch;
+  qemu: string | null;
+  native: boolean;
+}
+
+function nativeCommand(w: Workload): Command {
+  return { cmd: w.program, args: w.args, cwd: w.dir };
+}
+
+function qemuCommand(e: Engines, w: Workload): Command {
+  return { cmd: e.qemu!, args: [w.program, ...w.args], cwd: w.dir };
+}
+
+function cliCommand(w: Workload): Command {
+  const mount = w.dir ? ['--mount', `${w.dir}:/bench:ro`, '--cwd', '/bench'] : [];
+  return {
+    cmd: process.execPath,
+    args: [CLI, 'run', '--clear-env', '--env', 'LANG=C', '--no-warn', ...mount, w.program, ...w.args],
+    env: process.env,
+  };
+}
+
+function inProcessOptions(w: Workload): RunOptions {
+  return {
+    args: w.args,
+    env: { LANG: 'C' },
+    ...(w.dir ? { mounts: [{ host: w.dir, guest: '/bench', readOnly: true }], cwd: '/bench' } : {}),
+  };
+}
+
+/** The runners for one workload: native and qemu when they apply, tslinux in-process, and the CLI if asked. */
+function contenders(e: Engines, w: Workload, cli: boolean, inProcess = true): Partial<Record<Contender, Runner>> {
+  const c: Partial<Record<Contender, Runner>> = {};
+  if (e.native) c.native = () => timeProcess(nativeCommand(w), w.want);
+  if (e.qemu) c.qemu = () => timeProcess(qemuCommand(e, w), w.want);
+  if (inProcess) c.tslinux = () => timeInProcess(w.program, inProcessOptions(w), w.want);
+  if (cli) c.cli = () => timeProcess(cliCommand(w), w.want);
+  return c;
+}
+
+// ---- the workloads ---------------------------------------------------------------------------
+
+const GETUID_CALLS = 1_000_000;
+
+/** Deterministic pseudo-random bytes (xorshift32), so every run hashes the same file. */
+function deterministicBytes(size: number): Buffer {
+  const buf = Buffer.alloc(size);
+  const words = new Uint32Array(buf.buffer, buf.byteOffset, size >>> 2);
+  let x = 0x2545f491;
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    words[i] = x >>> 0;
+  }
+  return buf;
+}
+
+function fmtValue(m: Measurement | null, unit: 's' | 'ns'): string {
+  if (!m) return '—';
+  if (m.error) return 'FAIL';
+  const v = m.median;
+  if (unit === 'ns') return v >= 10_000 ? `${(v / 1000).toFixed(1)} µs` : `${v.toFixed(0)} ns`;
+  if (v < 0.001) return `${(v * 1e6).toFixed(0)} µs`;
+  if (v < 1) return `${(v * 1000).toFixed(1)} ms`;
+  return `${v.toFixed(2)} s`;
+}
+
+function ratio(a: Measurement | null, b: Measurement | null): number | null {
+  if (!a || !b || a.error || b.error || !(b.median > 0)) return null;
+  return a.median / b.median;
+}
+
+function fmtRatio(r: number | null): string {
+  if (r === null) return '—';
+  return r >= 10 ? `${r.toFixed(0)}x` : `${r.toFixed(2)}x`;
+}
+
+function printTable(rows: Row[]): void {
+  const header = ['benchmark', 'arch', 'native', 'qemu', 'tslinux', 'tslinux/qemu', 'tslinux/native'];
+  const body = rows.map((r) => [
+    r.benchmark,
+    r.arch,
+    fmtValue(r.native, r.unit),
+    fmtValue(r.qemu, r.unit),
+    fmtValue(r.tslinux, r.unit),
+    fmtRatio(ratio(r.tslinux, r.qemu)),
+    fmtRatio(ratio(r.tslinux, r.native)),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]): string =>
+    '| ' + cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';
+  console.log(line(header));
+  console.log('|' + widths.map((w, i) => (i < 2 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|');
+  for (const b of body) console.log(line(b));
+}
+
+// ---- main ------------------------------------------------------------------------------------
+
+function main(): number {
+  const opts = parseArgs(process.argv.slice(2));
+  const startupRuns = opts.runs ?? (opts.quick ? 3 : 10);
+  const workRuns = opts.runs ?? (opts.quick ? 1 : 5);
+  const shaSize = (opts.quick ? 8 : 64) << 20;
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const unicorn = loadUnicorn();
+  const loadBefore = os.loadavg();
+  if (loadBefore[0]! > 0.5) {
+    process.stderr.write(`bench: the host is busy (load average ${loadBefore[0]!.toFixed(2)}); timings will be noisy\n`);
+  }
+  const progress = (s: string): void => {
+    process.stderr.write(`bench: ${s}\n`);
+  };
+
+  const tmp = mkdtempSync(join(os.tmpdir(), 'tslinux-bench-'));
+  try {
+    let shaFile: { dir: string; name: string; digest: string } | null = null;
+    if (opts.only.has('sha256sum')) {
+      const bytes = deterministicBytes(shaSize);
+      writeFileSync(join(tmp, 'data.bin'), bytes);
+      shaFile = { dir: tmp, name: 'data.bin', digest: createHash('sha256').update(bytes).digest('hex') };
+    }
+
+    for (const arch of opts.arches) {
+      const qemuName = `qemu-${arch}`;
+      const e: Engines = { arch, qemu: which(qemuName), native: HOST_ARCH === arch };
+      if (!e.qemu) notes.push(`${qemuName} not found: no qemu column for ${arch}`);
+      const guest = (name: string): string => join(root, 'guest-binaries', arch, name);
+      const row = (benchmark: string, r: Partial<Record<Contender, Measurement>>, tslinux: Contender = 'tslinux'): Row => ({
+        benchmark,
+        arch,
+        unit: 's',
+        native: r.native ?? null,
+        qemu: r.qemu ?? null,
+        tslinux: r[tslinux] ?? null,
+      });
+
+      // -- start-up (also the baseline for the per-syscall cost)
+      const hello: Workload = { program: guest('hello'), args: [], want: { stdout: 'hello, world\n' } };
+      let helloRuns: Partial<Record<Contender, Measurement>> = {};
+      const wantInProcess = opts.only.has('startup-inproc') || opts.only.has('getuid');
+      if (opts.only.has('startup-cli') || wantInProcess) {
+        progress(`${arch}: hello start-up`);
+        // Everyone runs once untimed first: the page cache, tsx's compile cache, V8's JIT.
+        const m = measure(startupRuns, contenders(e, hello, opts.only.has('startup-cli'), wantInProcess), [
+          'native',
+          'qemu',
+          'tslinux',
+          'cli',
+        ]);
+        helloRuns = m.results;
+        if (opts.only.has('startup-cli')) rows.push(row('hello start-up (cli)', m.results, 'cli'));
+        if (opts.only.has('startup-inproc')) {
+          const r = row('hello start-up (in-process)', m.results);
+          if (m.first.tslinux !== undefined) {
+            r.notes = [`first in-process run for this arch (cold JIT, Unicorn set-up): ${fmtValue(measurement([m.first.tslinux]), 's')}`];
+          }
+          rows.push(r);
+        }
+      }
+
+      // -- syscall-bound
+      if (opts.only.has('getuid')) {
+        const loop: Workload = {
+          program: guest('getuid_loop'),
+          args: [String(GETUID_CALLS)],
+          want: { stdout: `getuid calls: ${GETUID_CALLS}\nall equal: yes\n` },
+        };
+        progress(`${arch}: getuid_loop ${GETUID_CALLS}`);
+        const { results } = measure(workRuns, contenders(e, loop, opts.cli));
+        const name = `getuid x${GETUID_CALLS / 1e6}M`;
+        rows.push(row(name, results));
+        if (opts.cli) rows.push(row(`${name} (cli)`, results, 'cli'));
+        const perCall = (total: Measurement | undefined, base: Measurement | undefined): Measurement | null => {
+          if (!total || !base) return null;
+          if (total.error || base.error) return { median: NaN, runs: [], error: total.error ?? base.error };
+          return { median: ((total.median - base.median) / GETUID_CALLS) * 1e9, runs: [] };
+        };
+        rows.push({
+          benchmark: 'getuid ns/call',
+          arch,
+          unit: 'ns',
+          native: perCall(results.native, helloRuns.native),
+          qemu: perCall(results.qemu, helloRuns.qemu),
+          tslinux: perCall(results.tslinux, helloRuns.tslinux),
+          notes: [`(${name} - hello) / ${GETUID_CALLS}, both timed the same way`],
+        });
+      }
+
+      // -- CPU- and memory-bound
+      if (opts.only.has('sieve')) {
+        const passes = [1, 2, 3].map((i) => `pass ${i}: 1270607 primes below 20000000\n`).join('');
+        const sieve: Workload = { program: guest('sieve'), args: [], want: { stdout: passes } };
+        progress(`${arch}: sieve`);
+        const { results } = measure(workRuns, contenders(e, sieve, opts.cli));
+        rows.push(row('sieve', results));
+        if (opts.cli) rows.push(row('sieve (cli)', results, 'cli'));
+      }
+
+      // -- busybox sha256sum
+      if (shaFile) {
+        const busybox = join(root, '.cache', 'debian', 'bin', arch, 'busybox');
+        if (!existsSync(busybox)) {
+          notes.push(`${busybox} missing (npm run fetch:debian-bins): no sha256sum for ${arch}`);
+        } else {
+          const w: Workload = {
+            program: busybox,
+            args: ['sha256sum', shaFile.name],
+            dir: shaFile.dir,
+            want: { stdout: `${shaFile.digest}  ${shaFile.name}\n` },
+          };
+          progress(`${arch}: busybox sha256sum ${shaSize >> 20} MB`);
+          const { results } = measure(workRuns, contenders(e, w, opts.cli));
+          const name = `sha256sum ${shaSize >> 20} MB`;
+          rows.push(row(name, results));
+          if (opts.cli) rows.push(row(`${name} (cli)`, results, 'cli'));
+        }
+      }
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+
+  console.log();
+  printTable(rows);
+  console.log();
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  console.log(
+    `Medians of ${startupRuns} start-up / ${workRuns} workload runs. Host: ${cpu}, ${os.cpus().length} CPUs, ${process.platform}-${process.arch}, ` +
+      `Node ${process.version}, Unicorn ${unicorn.version.major}.${unicorn.version.minor}.${unicorn.version.patch}.`,
+  );
+  const loadAfter = os.loadavg();
+  console.log(`Load average (1 min) at start ${loadBefore[0]!.toFixed(2)}, at end ${loadAfter[0]!.toFixed(2)}.`);
+  console.log('native and qemu are whole processes (spawn to exit). tslinux: workloads in-process (runSync), start-up both ways.');
+  for (const r of rows) for (const n of r.notes ?? []) console.log(`${r.benchmark} (${r.arch}): ${n}`);
+  for (const n of notes) console.log(n);
+  const failures = rows.flatMap((r) =>
+    (['native', 'qemu', 'tslinux'] as Engine[]).flatMap((eng) => (r[eng]?.error ? [`${r.benchmark} ${r.arch} ${eng}: ${r[eng]!.error}`] : [])),
+  );
+  for (const f of failures) console.log(`FAIL ${f}`);
+
+  if (opts.json) {
+    const report = {
+      date: new Date().toISOString(),
+      quick: opts.quick,
+      runs: { startup: startupRuns, workload: workRuns },
+      host: {
+        cpu,
+        cpus: os.cpus().length,
+        platform: process.platform,
+        arch: process.arch,
+        node: process.version,
+        loadavg: { start: loadBefore, end: loadAfter },
+      },
+      unicorn: { path: unicorn.path, version: unicorn.version },
+      results: rows.map((r) => ({
+        ...r,
+        ratios: { tslinuxOverQemu: ratio(r.tslinux, r.qemu), tslinuxOverNative: ratio(r.tslinux, r.native) },
+      })),
+      notes,
+    };
+    writeFileSync(opts.json, JSON.stringify(report, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+    console.log(`results written to ${opts.json}`);
+  }
+  return failures.length > 0 ? 1 : 0;
+}
+
+process.exitCode = main();

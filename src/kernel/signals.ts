@@ -1,0 +1,212 @@
+// Signals: generation (kill, faults, SIGCHLD, SIGPIPE), and delivery when a
+// task is about to run: the default action (terminate, core, ignore, stop),
+// or a handler, for which a Linux rt_sigframe is pushed on the guest stack
+// (see signal(7) and sigaction(2)).
+import { pushSignalFrame, restoreSignalFrame, SA_RESTORER } from '../arch/sigframe.ts';
+import { PROT_EXEC, PROT_READ } from './memory.ts';
+import type { CpuFault } from '../cpu/engine.ts';
+import type { Kernel } from './kernel.ts';
+import { LinuxError } from './errors.ts';
+import type { Process } from './process.ts';
+import type { Task } from './task.ts';
+
+export const SIGHUP = 1;
+export const SIGINT = 2;
+export const SIGKILL = 9;
+export const SIGSEGV = 11;
+export const SIGPIPE = 13;
+export const SIGCHLD = 17;
+export const SIGCONT = 18;
+export const SIGSTOP = 19;
+export const NSIG = 64;
+
+const SIG_DFL = 0n;
+const SIG_IGN = 1n;
+
+export const SA_SIGINFO = 0x4;
+export const SA_ONSTACK = 0x0800_0000;
+export const SA_RESTART = 0x1000_0000;
+export const SA_NODEFER = 0x4000_0000;
+export const SA_RESETHAND = 0x8000_0000;
+
+/** What siginfo_t carries for one signal (the fields Linux fills for its si_code). */
+export interface SigInfo {
+  signo: number;
+  code: number;
+  errno?: number;
+  pid?: number;
+  uid?: number;
+  /** SIGCHLD: exit code or signal number. */
+  status?: number;
+  /** SIGSEGV/SIGBUS/SIGILL/SIGFPE: the fault address. */
+  addr?: number;
+}
+
+/** si_code values (include/uapi/asm-generic/siginfo.h). */
+export const SI_USER = 0;
+export const SI_KERNEL = 0x80;
+export const SI_TKILL = -6;
+
+type DefaultAction = 'term' | 'core' | 'ignore' | 'stop' | 'cont';
+
+/** Default actions from signal(7). */
+export function defaultAction(sig: number): DefaultAction {
+  switch (sig) {
+    case 3: case 4: case 5: case 6: case 7: case 8: case 11: case 24: case 25: case 31:
+      return 'core';
+    case 17: case 23: case 28:
+      return 'ignore';
+    case 18:
+      return 'cont';
+    case 19: case 20: case 21: case 22:
+      return 'stop';
+    default:
+      return 'term';
+  }
+}
+
+/** Calls that are never restarted after a handler, whatever SA_RESTART says (signal(7)). */
+const NEVER_RESTARTED = new Set([
+  'nanosleep', 'clock_nanosleep', 'pause', 'rt_sigsuspend', 'rt_sigtimedwait', 'poll', 'ppoll', 'select',
+  'pselect6', 'epoll_wait', 'epoll_pwait', 'epoll_pwait2', 'io_getevents', 'semop', 'semtimedop', 'msgrcv', 'msgsnd',
+]);
+
+const bit = (sig: number): bigint => 1n << BigInt(sig - 1);
+
+export class SignalState {
+  constructor(private readonly kernel: Kernel) {}
+
+  /** Would this signal be discarded on arrival (ignored and not blocked)? */
+  private ignored(p: Process, sig: number): boolean {
+    if (sig === SIGKILL || sig === SIGSTOP) return false;
+    const handler = p.sigactions.get(sig)?.handler ?? SIG_DFL;
+    if (handler === SIG_IGN) return true;
+    return handler === SIG_DFL && defaultAction(sig) === 'ignore';
+  }
+
+  /** A process-directed signal (kill, SIGCHLD, SIGPIPE...). */
+  send(p: Process, info: SigInfo): void {
+    const sig = info.signo;
+    if (p.exited || sig < 1 || sig > NSIG) return;
+    if (sig === SIGCONT || defaultAction(sig) === 'stop') {
+      // Job control (stopping and continuing) is not emulated yet; SIGCONT continues nothing.
+      if (p.sigactions.get(sig)?.handler === undefined || p.sigactions.get(sig)!.handler <= SIG_IGN) return;
+    }
+    if (this.ignored(p, sig) && !(p.sigmask & bit(sig))) return;
+    // Standard signals do not queue: a second one while pending merges with the first.
+    if (!(p.sigpending & bit(sig))) p.siginfo.set(sig, info);
+    p.sigpending |= bit(sig);
+    if (sig === SIGKILL || !(p.sigmask & bit(sig))) this.kernel.interrupt(this.kernel.taskOf(p));
+  }
+
+  /**
+   * A synchronous fault. Linux's force_sig: a blocked or ignored fault
+   * signal cannot be held off, so the task dies of it; a handler runs.
+   */
+  sendFault(task: Task, fault: CpuFault): void {
+    const p = task.process;
+    const sig = { SIGSEGV: 11, SIGBUS: 7, SIGILL: 4, SIGFPE: 8, SIGTRAP: 5 }[fault.signal];
+    const action = p.sigactions.get(sig);
+    if (p.sigmask & bit(sig) || !action || action.handler <= SIG_IGN) {
+      p.sigactions.delete(sig);
+      p.sigmask &= ~bit(sig);
+    }
+    p.siginfo.set(sig, { signo: sig, code: fault.code, addr: fault.addr });
+    p.sigpending |= bit(sig);
+  }
+
+  /** Deliver what is pending and unblocked before `task` runs again. */
+  deliver(task: Task): void {
+    const p = task.process;
+    for (let guard = 0; guard < NSIG && !p.exited; guard++) {
+      const ready = p.sigpending & ~(p.sigmask & ~(bit(SIGKILL) | bit(SIGSTOP)));
+      if (ready === 0n) return;
+      const sig = ready & bit(SIGKILL) ? SIGKILL : lowestSignal(ready);
+      p.sigpending &= ~bit(sig);
+      const info = p.siginfo.get(sig) ?? { signo: sig, code: SI_KERNEL };
+      p.siginfo.delete(sig);
+      const action = p.sigactions.get(sig);
+      const handler = sig === SIGKILL || sig === SIGSTOP ? SIG_DFL : (action?.handler ?? SIG_DFL);
+      if (handler === SIG_IGN) continue;
+      if (handler === SIG_DFL) {
+        const what = defaultAction(sig);
+        if (what === 'term' || what === 'core') {
+          p.killBySignal(sig, what === 'core' && p.rlimits.get(4)!.cur > 0n);
+          return;
+        }
+        continue; // ignore; stop and continue need job control
+      }
+      this.runHandler(task, sig, info, action!);
+      return; // one frame at a time: the next signal is delivered when the task runs again
+    }
+  }
+
+  private runHandler(task: Task, sig: number, info: SigInfo, action: { handler: bigint; flags: bigint; restorer: bigint; mask: bigint }): void {
+    const p = task.process;
+    const cpu = p.cpu!;
+    const flags = Number(action.flags & 0xffff_ffffn);
+    // A call interrupted while blocked either restarts after the handler or fails with EINTR.
+    if (task.blockedOn) {
+      const restart = (flags & SA_RESTART) !== 0 && !NEVER_RESTARTED.has(task.blockedSyscall);
+      if (!restart) {
+        this.kernel.setReturnValue(task, -4 /* EINTR */);
+        task.pc += task.arch.name === 'x86_64' ? 2 : 4;
+      }
+      task.blockedOn = null;
+      task.syscallState = undefined;
+    }
+    this.kernel.setPc(task, task.pc);
+    const alt = p.altstack.flags & 2 /* SS_DISABLE */ ? null : { sp: p.altstack.sp, size: p.altstack.size, flags: p.altstack.flags };
+    try {
+      const frame = pushSignalFrame(task.arch.name, cpu, p.mem, {
+        sig,
+        info,
+        handler: Number(action.handler),
+        flags,
+        restorer: Number(action.restorer),
+        blockedMask: p.sigmask,
+        altStack: alt,
+        sigreturnTrampoline: task.arch.name === 'aarch64' && !(flags & SA_RESTORER) ? this.trampolinePage(p) : undefined,
+        fault: info.addr !== undefined && info.code > 0 ? { addr: Number(info.addr) } : undefined,
+      });
+      if (frame.disarmAltStack) p.altstack = { sp: 0, flags: 2, size: 0 };
+    } catch (e) {
+      if (!(e instanceof LinuxError)) throw e;
+      // No room for the frame: Linux kills with SIGSEGV (force_sigsegv).
+      p.killBySignal(SIGSEGV, false);
+      return;
+    }
+    task.pc = cpu.pc();
+    let mask = p.sigmask | action.mask;
+    if (!(flags & SA_NODEFER)) mask |= bit(sig);
+    p.sigmask = mask & ~(bit(SIGKILL) | bit(SIGSTOP));
+    if (flags & SA_RESETHAND) p.sigactions.delete(sig);
+  }
+
+  /**
+   * arm64 handlers return through the vdso's sigreturn trampoline when libc
+   * gives no SA_RESTORER; tslinux has no vdso, so it maps one page for it.
+   */
+  private trampolinePage(p: Process): number {
+    if (p.sigreturnPage) return p.sigreturnPage;
+    const at = p.mem.findFree(4096);
+    p.mem.map(at, 4096, PROT_READ | PROT_EXEC, { name: '[vdso]' });
+    p.sigreturnPage = at;
+    return at;
+  }
+
+  /** rt_sigreturn: registers, mask and alternate stack back from the frame at the stack pointer. */
+  sigreturn(task: Task): void {
+    const p = task.process;
+    const restored = restoreSignalFrame(task.arch.name, p.cpu!, p.mem);
+    p.sigmask = restored.mask & ~(bit(SIGKILL) | bit(SIGSTOP));
+    const onIt = p.altstack.flags & 1;
+    if (!onIt) p.altstack = { ...restored.altStack };
+    task.pc = p.cpu!.pc();
+  }
+}
+
+function lowestSignal(set: bigint): number {
+  for (let s = 1; s <= NSIG; s++) if (set & bit(s)) return s;
+  return 0;
+}

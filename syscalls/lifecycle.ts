@@ -1,0 +1,312 @@
+// A process's life: fork, vfork and clone (without CLONE_VM sharing), execve
+// and execveat, wait4 and waitid, and rt_sigreturn (see fork(2), vfork(2),
+// clone(2), execve(2), wait(2), sigreturn(2)).
+import { ElfError, parseElf } from '../src/loader/elf.ts';
+import { ARCHES } from '../src/arch/index.ts';
+import { fail } from '../src/kernel/errors.ts';
+import type { Process } from '../src/kernel/process.ts';
+import { NoReturn, Waitable, WouldBlock } from '../src/kernel/wait.ts';
+import { S_IFMT, S_IFREG } from '../src/kernel/vfs/types.ts';
+import { readPath, resolveAt, statOf, type Place } from './fs.ts';
+import { family, type SyscallContext } from './types.ts';
+
+const AT_FDCWD = -100;
+
+// ---- fork, vfork, clone ---------------------------------------------------------------
+
+function fork(ctx: SyscallContext): number {
+  return ctx.kernel.forkProcess(ctx.task, ctx.task.pc).pid;
+}
+
+/**
+ * vfork(2): the parent is suspended until the child execs or exits. The
+ * child gets a copy of the memory rather than a loan of it, which gives the
+ * same results for the only things a vfork child may do.
+ */
+function vfork(ctx: SyscallContext): number {
+  const state = ctx.task.syscallState as { child: Process; done: Waitable } | undefined;
+  if (state) {
+    if (state.child.vforkDone === null) return state.child.pid;
+    throw new WouldBlock([state.done]);
+  }
+  const child = ctx.kernel.forkProcess(ctx.task, ctx.task.pc);
+  const done = new Waitable();
+  child.vforkDone = done;
+  ctx.task.syscallState = { child, done };
+  throw new WouldBlock([done]);
+}
+
+const CLONE = {
+  VM: 0x100,
+  FS: 0x200,
+  FILES: 0x400,
+  SIGHAND: 0x800,
+  PIDFD: 0x1000,
+  VFORK: 0x4000,
+  PARENT: 0x8000,
+  THREAD: 0x10000,
+  NEWNS: 0x20000,
+  SYSVSEM: 0x40000,
+  SETTLS: 0x80000,
+  PARENT_SETTID: 0x100000,
+  CHILD_CLEARTID: 0x200000,
+  CHILD_SETTID: 0x1000000,
+  NEWUSER: 0x10000000,
+  NEWPID: 0x20000000,
+  NEWNET: 0x40000000,
+} as const;
+
+/**
+ * clone(2) without shared memory: a fork with a new stack, TLS and tid
+ * words as asked. x86-64 passes (flags, stack, parent_tid, child_tid, tls);
+ * arm64 passes tls before child_tid (CONFIG_CLONE_BACKWARDS).
+ */
+function clone(ctx: SyscallContext, flags: number, stack: number, parentTid: number, a4: number, a5: number): number {
+  const [childTid, tls] = ctx.arch.name === 'x86_64' ? [a4, a5] : [a5, a4];
+  if (flags & CLONE.THREAD) fail('ENOSYS', 'threads (CLONE_THREAD) are not implemented yet');
+  if (flags & (CLONE.NEWNS | CLONE.NEWUSER | CLONE.NEWPID | CLONE.NEWNET)) fail('EPERM');
+  if (flags & CLONE.SIGHAND && !(flags & CLONE.VM)) fail('EINVAL');
+  if (flags & CLONE.VFORK) {
+    // posix_spawn's clone(CLONE_VM|CLONE_VFORK): a vfork running on its own stack.
+    const state = ctx.task.syscallState as { child: Process; done: Waitable } | undefined;
+    if (state) {
+      if (state.child.vforkDone === null) return state.child.pid;
+      throw new WouldBlock([state.done]);
+    }
+  }
+  const child = ctx.kernel.forkProcess(ctx.task, ctx.task.pc);
+  child.exitSignal = flags & 0xff;
+  const childTask = ctx.kernel.taskOf(child);
+  if (stack && child.cpu) {
+    const sp = child.cpu.registers([ctx.arch.spReg]);
+    sp.setNumber(0, stack);
+    sp.write();
+  }
+  if (flags & CLONE.SETTLS && child.cpu) setTls(ctx, child, tls);
+  if (flags & CLONE.PARENT_SETTID) ctx.mem.writeU32(parentTid, child.pid);
+  if (flags & CLONE.CHILD_SETTID) child.mem.writeU32(childTid, childTask.tid);
+  if (flags & CLONE.CHILD_CLEARTID) child.tidAddress = childTid;
+  if (flags & CLONE.VFORK) {
+    const done = new Waitable();
+    child.vforkDone = done;
+    ctx.task.syscallState = { child, done };
+    throw new WouldBlock([done]);
+  }
+  return child.pid;
+}
+
+function setTls(ctx: SyscallContext, child: Process, tls: number): void {
+  const reg = ctx.arch.name === 'x86_64' ? 250 /* UC_X86_REG_FS_BASE */ : 262; /* UC_ARM64_REG_TPIDR_EL0 */
+  const r = child.cpu!.registers([reg]);
+  r.setNumber(0, tls);
+  r.write();
+}
+
+// ---- execve -------------------------------------------------------------------------
+
+/** Linux's limits on exec arguments (see execve(2), "Limits on size of arguments"). */
+const MAX_ARG_STRLEN = 131072;
+const MAX_ARG_TOTAL = 2 * 1024 * 1024;
+/** How many #! interpreters may chain (BINPRM_MAX_RECURSION). */
+const MAX_INTERPRETER_DEPTH = 4;
+
+function readStringArray(ctx: SyscallContext, ptr: number): string[] {
+  const out: string[] = [];
+  if (ptr === 0) return out; // Linux treats a NULL argv or envp as empty
+  let total = 0;
+  for (let i = 0; ; i++) {
+    const p = ctx.mem.readU64(ptr + 8 * i);
+    if (p === 0) return out;
+    const bytes = ctx.mem.readCStringBytes(p, MAX_ARG_STRLEN);
+    total += bytes.length + 1 + 8;
+    if (total > MAX_ARG_TOTAL) fail('E2BIG');
+    out.push(Buffer.from(bytes).toString('utf8'));
+  }
+}
+
+/** May the caller execute this file? Regular, on an exec-allowed mount, with an x bit for it. */
+function checkExecutable(ctx: SyscallContext, place: Place): void {
+  const st = statOf(place);
+  if ((st.mode & S_IFMT) !== S_IFREG) fail('EACCES');
+  const mount = ctx.kernel.vfs.mounts().find((m) => m.fs === place.fs);
+  if (mount?.options.split(',').includes('noexec')) fail('EACCES');
+  const c = ctx.proc.creds;
+  const bits = c.euid === 0 ? (st.mode & 0o111 ? 1 : 0) : (st.mode >> (st.uid === c.euid ? 6 : st.gid === c.egid ? 3 : 0)) & 1;
+  if (!bits) fail('EACCES');
+}
+
+function readWhole(place: Place): Uint8Array {
+  const file = place.fs.open(place.node, { read: true, write: false, append: false, truncate: false, nonblock: false });
+  try {
+    const out = new Uint8Array(file.size());
+    let done = 0;
+    while (done < out.length) {
+      const n = file.read(out.subarray(done), done);
+      if (n <= 0) break;
+      done += n;
+    }
+    return out.subarray(0, done);
+  } finally {
+    file.close();
+  }
+}
+
+/** The "#!interpreter [arg]" line of a script, as Linux's binfmt_script reads it. */
+function parseShebang(bytes: Uint8Array): { interp: string; arg: string | null } | null {
+  if (bytes[0] !== 0x23 || bytes[1] !== 0x21) return null;
+  const head = Buffer.from(bytes.subarray(2, 256)).toString('latin1');
+  const line = head.split('\n')[0]!.replace(/[ \t]+$/, '').replace(/^[ \t]+/, '');
+  if (!line) fail('ENOEXEC');
+  const sep = line.search(/[ \t]/);
+  if (sep < 0) return { interp: line, arg: null };
+  return { interp: line.slice(0, sep), arg: line.slice(sep).trim() || null };
+}
+
+function execveat(ctx: SyscallContext, dirfd: number, pathPtr: number, argvPtr: number, envpPtr: number, flags: number): number {
+  const c = ctx.arch.c;
+  if (flags & ~(c.AT_EMPTY_PATH | c.AT_SYMLINK_NOFOLLOW)) fail('EINVAL');
+  let path = readPath(ctx, pathPtr, (flags & c.AT_EMPTY_PATH) !== 0);
+  let argv = readStringArray(ctx, argvPtr);
+  const envp = readStringArray(ctx, envpPtr);
+  let place: Place;
+  if (path === '') {
+    const ofd = ctx.fds.get(dirfd);
+    place = { node: ofd.node, fs: ofd.fs, path: ofd.path };
+    path = ofd.path;
+  } else {
+    place = resolveAt(ctx, dirfd, path, (flags & c.AT_SYMLINK_NOFOLLOW) === 0);
+  }
+  for (let depth = 0; ; depth++) {
+    checkExecutable(ctx, place);
+    const bytes = readWhole(place);
+    const script = parseShebang(bytes);
+    if (script) {
+      if (depth >= MAX_INTERPRETER_DEPTH) fail('ELOOP');
+      // The script's path replaces argv[0]; the interpreter and its one optional argument come first.
+      argv = [script.interp, ...(script.arg ? [script.arg] : []), path, ...argv.slice(1)];
+      path = script.interp;
+      place = resolveAt(ctx, AT_FDCWD, script.interp, true);
+      continue;
+    }
+    let arch;
+    try {
+      arch = ARCHES[parseElf(bytes).arch];
+    } catch (e) {
+      if (e instanceof ElfError) fail('ENOEXEC', e.message);
+      throw e;
+    }
+    ctx.kernel.stagedExecs.set(ctx.proc, { bytes, arch, argv, envp, exePath: place.path, execfn: path });
+    return 0;
+  }
+}
+
+function execve(ctx: SyscallContext, pathPtr: number, argvPtr: number, envpPtr: number): number {
+  return execveat(ctx, AT_FDCWD, pathPtr, argvPtr, envpPtr, 0);
+}
+
+// ---- wait ------------------------------------------------------------------------------
+
+const WNOHANG = 1;
+const WUNTRACED = 2;
+const WCONTINUED = 8;
+const WEXITED = 4;
+const WNOWAIT = 0x0100_0000;
+const __WNOTHREAD = 0x2000_0000;
+const __WALL = 0x4000_0000;
+const __WCLONE = 0x8000_0000;
+
+/** The children a wait selects: pid > 0 that one, -1 any, 0 our group, < -1 group -pid. */
+function selectChildren(ctx: SyscallContext, pid: number): Process[] {
+  const all = [...ctx.proc.children];
+  if (pid > 0) return all.filter((p) => p.pid === pid);
+  if (pid === -1) return all;
+  const group = pid === 0 ? ctx.proc.pgid : -pid;
+  return all.filter((p) => p.pgid === group);
+}
+
+function wait4(ctx: SyscallContext, pid: number, wstatus: number, options: number, rusage: number): number {
+  if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE)) fail('EINVAL');
+  if (pid === -0x8000_0000) fail('ESRCH'); // INT_MIN cannot be negated (see wait(2))
+  const candidates = selectChildren(ctx, pid);
+  if (candidates.length === 0) fail('ECHILD');
+  const zombie = candidates.find((p) => p.exited);
+  if (!zombie) {
+    if (options & WNOHANG) return 0;
+    throw new WouldBlock([ctx.proc.childEvents]);
+  }
+  if (wstatus) ctx.mem.writeU32(wstatus, zombie.exitStatus!);
+  if (rusage) ctx.mem.write(rusage, new Uint8Array(144));
+  ctx.kernel.reap(zombie);
+  return zombie.pid;
+}
+
+function waitid(ctx: SyscallContext, idtype: number, id: number, infop: number, options: number, rusage: number): number {
+  const P_ALL = 0;
+  const P_PID = 1;
+  const P_PGID = 2;
+  if (options & ~(WNOHANG | WEXITED | WUNTRACED | WCONTINUED | WNOWAIT | __WNOTHREAD | __WALL | __WCLONE)) fail('EINVAL');
+  if (!(options & (WEXITED | WUNTRACED | WCONTINUED))) fail('EINVAL');
+  let pid: number;
+  if (idtype === P_ALL) pid = -1;
+  else if (idtype === P_PID) pid = id > 0 ? id : fail('EINVAL');
+  else if (idtype === P_PGID) pid = id === 0 ? 0 : -id;
+  else fail('EINVAL');
+  const candidates = selectChildren(ctx, pid);
+  if (candidates.length === 0) fail('ECHILD');
+  const zombie = options & WEXITED ? candidates.find((p) => p.exited) : undefined;
+  if (!zombie) {
+    if (options & WNOHANG) {
+      if (infop) ctx.mem.write(infop, new Uint8Array(128));
+      return 0;
+    }
+    throw new WouldBlock([ctx.proc.childEvents]);
+  }
+  if (infop) ctx.mem.write(infop, childSiginfo(zombie));
+  if (rusage) ctx.mem.write(rusage, new Uint8Array(144));
+  if (!(options & WNOWAIT)) ctx.kernel.reap(zombie);
+  return 0;
+}
+
+/** siginfo_t for SIGCHLD: si_signo, si_errno, si_code, then pid, uid, status. */
+function childSiginfo(p: Process): Uint8Array {
+  const b = new Uint8Array(128);
+  const v = new DataView(b.buffer);
+  const status = p.exitStatus!;
+  const sig = status & 0x7f;
+  v.setInt32(0, 17, true);
+  v.setInt32(8, sig === 0 ? 1 : status & 0x80 ? 3 : 2, true); // CLD_EXITED, CLD_KILLED, CLD_DUMPED
+  v.setInt32(16, p.pid, true);
+  v.setUint32(20, p.creds.uid, true);
+  v.setInt32(24, sig === 0 ? (status >> 8) & 0xff : sig, true);
+  return b;
+}
+
+function rtSigreturn(ctx: SyscallContext): number {
+  ctx.kernel.signals.sigreturn(ctx.task);
+  throw new NoReturn('sigreturn');
+}
+
+export const lifecycleFamily = family('lifecycle', [
+  { name: 'fork', args: {}, ret: 'int', handler: fork },
+  { name: 'vfork', args: {}, ret: 'int', handler: vfork, note: 'the child gets a copy of memory, not a loan' },
+  {
+    name: 'clone',
+    args: { flags: 'hex', stack: 'ptr', parent_tid: 'ptr', arg4: 'ptr', arg5: 'ptr' },
+    handler: clone,
+    note: 'processes only: CLONE_THREAD gives ENOSYS; CLONE_VM children get a copy',
+  },
+  {
+    name: 'execve',
+    args: { pathname: 'path', argv: 'ptr', envp: 'ptr' },
+    handler: execve,
+    note: '#! scripts resolved through the VFS; static ELF only',
+  },
+  {
+    name: 'execveat',
+    args: { dirfd: 'dirfd', pathname: 'path', argv: 'ptr', envp: 'ptr', flags: 'at_flags' },
+    handler: execveat,
+  },
+  { name: 'wait4', args: { pid: 'int', wstatus: 'ptr', options: 'hex', rusage: 'ptr' }, handler: wait4 },
+  { name: 'waitid', args: { idtype: 'int', id: 'int', infop: 'ptr', options: 'hex', rusage: 'ptr' }, handler: waitid },
+  { name: 'rt_sigreturn', args: {}, ret: 'noreturn', handler: rtSigreturn },
+]);
