@@ -3,8 +3,21 @@
 import * as fs from 'node:fs';
 import { createKernel, KernelBug, LaunchError, UnicornUnavailableError } from './index.ts';
 import type { MountSpec } from './kernel/namespace.ts';
-import { StraceTracer } from './trace/strace.ts';
 import { supportTable } from './support.ts';
+import type { ExitInfo } from './kernel/kernel.ts';
+import {
+  TraceOptionError,
+  applyQualifier,
+  defaultTraceConfig,
+  finishTraceConfig,
+  parseColumns,
+  parseCount,
+  parseSortBy,
+  type TraceConfig,
+} from './trace/options.ts';
+import { TraceSession } from './trace/session.ts';
+import type { Kernel } from './kernel/kernel.ts';
+import { explainCommand } from './explain.ts';
 import type { SyscallGate } from './kernel/dispatch.ts';
 import { PolicyError, ProfileRecorder, parseProfileText } from './policy/index.ts';
 import { PolicyGate, RecordingGate } from './policy/gate.ts';
@@ -14,9 +27,6 @@ export const RUN_HELP = `usage: tslinux run [options] <binary> [args...]
 Run a static Linux ELF binary (x86-64 or aarch64) on this host.
 
 options:
-  --trace               log every syscall, strace style, to stderr
-  -o FILE               write the trace to FILE instead (implies --trace)
-  -s N                  show at most N bytes of each string in the trace (default 32)
   --env K=V             set an environment variable (repeatable)
   --clear-env           start from an empty environment instead of the host's
   --mount HOST:GUEST[:ro]
@@ -33,6 +43,42 @@ options:
   --no-warn             do not warn about unimplemented syscalls
   -h, --help            show this help
 
+tracing (strace's options; any of them turns the trace on):
+  --trace               log every syscall, strace style, to stderr
+  --trace=SET           ... only the calls in SET (as -e trace=SET)
+  -o FILE, --output=FILE
+                        write the trace to FILE instead of stderr
+  -f, --follow-forks    trace child processes too (default: only the first process)
+  -ff, --output-separately
+                        with -o FILE: one file per process, FILE.<pid>
+  -e trace=SET          trace only these calls: NAME,NAME,... classes %file %desc
+                        %process %network (%net) %signal %ipc %memory %creds %clock
+                        %stat %lstat %fstat %%stat %statfs %fstatfs %%statfs %pure,
+                        /REGEX, all, none; a leading ! negates (-e NAME is -e trace=NAME)
+  -e status=SET, --status=SET
+                        show only calls that ended so: successful, failed, unfinished
+  -z, --successful-only show only calls that succeeded (status=successful)
+  -Z, --failed-only     show only calls that failed (status=failed)
+  -s N, --string-limit=N
+                        show at most N bytes of each string (default 32)
+  -a COLUMN, --columns=COLUMN
+                        align results at COLUMN (strace's default is 40; default: no padding)
+  -y, --decode-fds      print the path behind each fd: read(3</tmp/a.txt>, ...)
+  -t, -tt, -ttt         prefix lines with the time of day, with microseconds,
+                        or as seconds since the epoch
+  -T, --syscall-times   show the time spent in each call
+  -c, --summary-only    count calls, errors and time; print only the table at the end
+  -C, --summary         print the trace and the table
+  -S SORTBY, --summary-sort-by=SORTBY
+                        sort the table by time (default), calls, errors, name,
+                        min-time, max-time, avg-time, or nothing
+  -U COLUMNS, --summary-columns=COLUMNS
+                        the table's columns: time-percent, total-time, min-time,
+                        max-time, avg-time, calls, errors, name
+  -w, --summary-wall-clock
+                        count wall-clock time in the table
+  --trace-format=FORMAT text (default) or json: one JSON object per line
+
 The exit code is the guest's exit status, or 128+signal when it is killed.
 The guest sees the host's stdin, stdout and stderr, the current directory,
 a private /tmp, a synthetic /dev and /proc/self; nothing else of the host.`;
@@ -42,14 +88,14 @@ const TOP_HELP = `usage: tslinux <command> [...]
 commands:
   run [options] <binary> [args...]   run a static Linux binary (see tslinux run --help)
   syscalls [--arch x86_64|aarch64]   print the supported-syscall table (markdown)
+  explain NAME                       what a syscall is: numbers, arguments, support, handler
   help                               show this help`;
 
 export interface ParsedRun {
   program: string;
   args: string[];
-  trace: boolean;
-  traceFile: string | null;
-  strSize: number;
+  /** The strace options (see parseTraceArg). */
+  trace: TraceConfig;
   env: Map<string, string>;
   clearEnv: boolean;
   mounts: MountSpec[];
@@ -85,9 +131,7 @@ export function parseRunArgs(argv: string[]): ParsedRun | 'help' {
   const r: ParsedRun = {
     program: '',
     args: [],
-    trace: false,
-    traceFile: null,
-    strSize: 32,
+    trace: defaultTraceConfig(),
     env: new Map(),
     clearEnv: false,
     mounts: [],
@@ -117,19 +161,6 @@ export function parseRunArgs(argv: string[]): ParsedRun | 'help' {
       case '-h':
       case '--help':
         return 'help';
-      case '--trace':
-        r.trace = true;
-        break;
-      case '-o':
-        r.traceFile = value(a);
-        r.trace = true;
-        break;
-      case '-s': {
-        const n = Number(value(a));
-        if (!Number.isInteger(n) || n < 0) throw new UsageError('-s wants a non-negative number');
-        r.strSize = n;
-        break;
-      }
       case '--env': {
         const kv = value(a);
         const eq = kv.indexOf('=');
@@ -168,15 +199,201 @@ export function parseRunArgs(argv: string[]): ParsedRun | 'help' {
       case '--record-profile':
         r.recordProfile = value(a);
         break;
-      default:
-        throw new UsageError(`unknown option ${a} (see tslinux run --help)`);
+      default: {
+        const next = parseTraceArg(argv, i, r.trace);
+        if (next < 0) throw new UsageError(`unknown option ${a} (see tslinux run --help)`);
+        i = next;
+      }
     }
   }
   const program = argv[i];
   if (!program) throw new UsageError('missing <binary> (see tslinux run --help)');
   r.program = program;
   r.args = argv.slice(i + 1);
+  try {
+    finishTraceConfig(r.trace);
+  } catch (e) {
+    if (e instanceof TraceOptionError) throw new UsageError(e.message);
+    throw e;
+  }
   return r;
+}
+
+/** Short strace flags that take no value and may be grouped (-fT, -ttt). */
+const TRACE_FLAGS = 'fcCTtwyzZ';
+/** Short strace options that take a value (-o FILE, -s64, -e trace=open). */
+const TRACE_VALUE_OPTIONS = 'oseSUa';
+
+/**
+ * One strace-style option at argv[i] (its value may be the next word):
+ * applies it to `t` and returns the index of the last word used, or -1
+ * when argv[i] is not a tracing option. Short flags group as with getopt
+ * (-ff, -tt, -fTy, -s64).
+ */
+export function parseTraceArg(argv: string[], i: number, t: TraceConfig): number {
+  const a = argv[i]!;
+  let at = i;
+  const next = (flag: string): string => {
+    const v = argv[++at];
+    if (v === undefined) throw new UsageError(`${flag} needs a value`);
+    return v;
+  };
+  try {
+    if (/^-[a-zA-Z]/.test(a) && !a.startsWith('--')) {
+      // getopt-style: flags, then possibly one option whose value is the rest or the next word.
+      for (let k = 1; k < a.length; k++) {
+        const c = a[k]!;
+        if (TRACE_FLAGS.includes(c)) {
+          applyTraceFlag(c, t);
+          continue;
+        }
+        if (!TRACE_VALUE_OPTIONS.includes(c)) return -1;
+        const v = k + 1 < a.length ? a.slice(k + 1) : next(`-${c}`);
+        applyTraceOption(`-${c}`, v, t);
+        break;
+      }
+      t.enabled = true;
+      return at;
+    }
+    const eq = a.indexOf('=');
+    const name = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+    const inline = name === a ? undefined : a.slice(eq + 1);
+    const val = (): string => inline ?? next(name);
+    switch (name) {
+      case '--trace':
+        if (inline !== undefined) applyQualifier(t, `trace=${inline}`);
+        break;
+      case '--output':
+        t.output = val();
+        break;
+      case '--follow-forks':
+        t.followForks = true;
+        break;
+      case '--output-separately':
+        t.outputSeparately = true;
+        break;
+      case '--status':
+        applyQualifier(t, `status=${val()}`);
+        break;
+      case '--successful-only':
+        applyTraceFlag('z', t);
+        break;
+      case '--failed-only':
+        applyTraceFlag('Z', t);
+        break;
+      case '--string-limit':
+        t.strSize = parseCount(name, val());
+        break;
+      case '--columns':
+        t.align = parseCount(name, val());
+        break;
+      case '--decode-fds':
+        applyQualifier(t, `decode-fds=${inline ?? 'path'}`);
+        break;
+      case '--syscall-times':
+        t.syscallTimes = true;
+        break;
+      case '--summary-only':
+        t.summary = 'only';
+        break;
+      case '--summary':
+        t.summary = 'also';
+        break;
+      case '--summary-sort-by':
+        t.sortBy = parseSortBy(val());
+        break;
+      case '--summary-columns':
+        t.columns = parseColumns(val());
+        break;
+      case '--summary-wall-clock':
+        t.wallClock = true;
+        break;
+      case '--trace-format': {
+        const f = val();
+        if (f !== 'text' && f !== 'json') throw new UsageError(`--trace-format is text or json, got "${f}"`);
+        t.format = f;
+        break;
+      }
+      default:
+        return -1;
+    }
+    t.enabled = true;
+    return at;
+  } catch (e) {
+    if (e instanceof TraceOptionError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** A short strace flag without a value; repeated ones count (-ff, -tt, -ttt). */
+function applyTraceFlag(c: string, t: TraceConfig): void {
+  switch (c) {
+    case 'f':
+      if (t.followForks) t.outputSeparately = true;
+      t.followForks = true;
+      break;
+    case 'c':
+      t.summary = 'only';
+      break;
+    case 'C':
+      t.summary = 'also';
+      break;
+    case 'T':
+      t.syscallTimes = true;
+      break;
+    case 't':
+      t.timestamps = t.timestamps === false ? 't' : t.timestamps === 't' ? 'tt' : 'ttt';
+      break;
+    case 'w':
+      t.wallClock = true;
+      break;
+    case 'y':
+      t.decodeFds = true;
+      break;
+    case 'z':
+      applyQualifier(t, 'status=successful');
+      break;
+    case 'Z':
+      applyQualifier(t, 'status=failed');
+      break;
+  }
+}
+
+/** A short strace option with its value. */
+function applyTraceOption(flag: string, v: string, t: TraceConfig): void {
+  switch (flag) {
+    case '-o':
+      t.output = v;
+      break;
+    case '-s':
+      t.strSize = parseCount(flag, v);
+      break;
+    case '-e':
+      applyQualifier(t, v);
+      break;
+    case '-S':
+      t.sortBy = parseSortBy(v);
+      break;
+    case '-U':
+      t.columns = parseColumns(v);
+      break;
+    case '-a':
+      t.align = parseCount(flag, v);
+      break;
+  }
+}
+
+/** Attach the tracer the options ask for (null when there is none). */
+function startTracing(t: TraceConfig, kernel: Kernel): TraceSession | null {
+  if (!t.enabled) return null;
+  let session: TraceSession;
+  try {
+    session = new TraceSession(kernel, t);
+  } catch (e) {
+    throw new LaunchError(`-o ${t.output}: ${(e as Error).message}`);
+  }
+  kernel.setObserver(session);
+  return session;
 }
 
 function splitNames(list: string): string[] {
@@ -223,6 +440,29 @@ function saveProfile(file: string, recorder: ProfileRecorder): void {
   fs.writeFileSync(file, recorder.toJSON(existing));
 }
 
+/**
+ * Run with Ctrl-C, SIGTERM, SIGHUP and SIGQUIT sent to tslinux passed on to
+ * the guest's foreground process group, as a terminal would deliver them.
+ */
+async function runForwardingSignals(kernel: Kernel): Promise<ExitInfo> {
+  const forwarded: [NodeJS.Signals, number][] = [
+    ['SIGINT', 2],
+    ['SIGTERM', 15],
+    ['SIGHUP', 1],
+    ['SIGQUIT', 3],
+  ];
+  const handlers = forwarded.map(([name, signo]) => {
+    const h = (): void => kernel.hostSignal(signo);
+    process.on(name, h);
+    return [name, h] as const;
+  });
+  try {
+    return await kernel.runAsync();
+  } finally {
+    for (const [name, h] of handlers) process.off(name, h);
+  }
+}
+
 function buildEnv(p: ParsedRun): string[] {
   const env = new Map<string, string>();
   if (!p.clearEnv) for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env.set(k, v);
@@ -230,26 +470,14 @@ function buildEnv(p: ParsedRun): string[] {
   return [...env].map(([k, v]) => `${k}=${v}`);
 }
 
-function runCommand(argv: string[]): number {
+async function runCommand(argv: string[]): Promise<number> {
   const parsed = parseRunArgs(argv);
   if (parsed === 'help') {
     process.stdout.write(RUN_HELP + '\n');
     return 0;
   }
   const { gate, recorder } = buildGate(parsed);
-  let traceFd: number | null = null;
-  let write: ((line: string) => void) | undefined;
-  if (parsed.traceFile) {
-    try {
-      traceFd = fs.openSync(parsed.traceFile, 'w');
-    } catch (e) {
-      throw new LaunchError(`-o ${parsed.traceFile}: ${(e as Error).message}`);
-    }
-    const fd = traceFd;
-    write = (line) => fs.writeSync(fd, line + '\n');
-  } else if (parsed.trace) {
-    write = (line) => fs.writeSync(2, line + '\n');
-  }
+  let tracing: TraceSession | null = null;
   try {
     const kernel = createKernel(parsed.program, {
       args: parsed.args,
@@ -264,21 +492,21 @@ function runCommand(argv: string[]): number {
       warnUnimplemented: parsed.warn,
       warn: (line) => fs.writeSync(2, line + '\n'),
     });
-    if (write) kernel.setObserver(new StraceTracer({ write, strSize: parsed.strSize }));
+    tracing = startTracing(parsed.trace, kernel);
     if (gate) kernel.setGate(gate);
-    const result = kernel.run();
+    const result = await runForwardingSignals(kernel);
     if (recorder && parsed.recordProfile) saveProfile(parsed.recordProfile, recorder);
+    // The trace's "+++ exited with N +++" and the -c table.
+    tracing?.finish();
+    tracing?.close();
     if (result.signal) {
       const f = result.fault;
       const where = f ? ` (${f.reason}) at pc 0x${f.pc.toString(16)}, fault address 0x${f.addr.toString(16)}` : '';
-      write?.(`+++ killed by ${result.signal} +++`);
       fs.writeSync(2, `tslinux: ${parsed.program}: killed by ${result.signal}${where}\n`);
-    } else {
-      write?.(`+++ exited with ${result.exitCode} +++`);
     }
     return result.exitCode;
   } finally {
-    if (traceFd !== null) fs.closeSync(traceFd);
+    tracing?.close();
   }
 }
 
@@ -296,9 +524,11 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case 'run':
-        return runCommand(rest);
+        return await runCommand(rest);
       case 'syscalls':
         return syscallsCommand(rest);
+      case 'explain':
+        return explainCommand(rest);
       case undefined:
       case 'help':
       case '-h':

@@ -6,6 +6,7 @@ import { WouldBlock } from '../src/kernel/wait.ts';
 import type { OpenFileDescription } from '../src/kernel/fdtable.ts';
 import { PROT_READ, PROT_WRITE } from '../src/kernel/memory.ts';
 import { PipeNode } from '../src/kernel/pipe.ts';
+import { TERMIOS_SIZE } from '../src/kernel/terminal.ts';
 import { S_IFREG, dtypeOfMode } from '../src/kernel/vfs/types.ts';
 import { family, type SyscallContext } from './types.ts';
 
@@ -361,22 +362,18 @@ function fcntl(ctx: SyscallContext, fd: number, cmd: number, arg: number): numbe
       ofd.statusFlags = (ofd.statusFlags & ~changeable) | (argi & changeable);
       return 0;
     }
+    case c.F_GETPIPE_SZ:
+      if (!(ofd.node instanceof PipeNode)) fail('EBADF');
+      return ofd.node.pipe.capacity;
+    case c.F_SETPIPE_SZ:
+      if (!(ofd.node instanceof PipeNode)) fail('EBADF');
+      if (argi < 0) fail('EINVAL');
+      return ofd.node.pipe.resize(argi);
     default:
       fail('EINVAL');
   }
 }
 
-/** struct termios as Linux's default tty leaves it (c_iflag, c_oflag, c_cflag, c_lflag, c_line, c_cc[19]). */
-function defaultTermios(): Uint8Array {
-  const b = new Uint8Array(36);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, 0x500, true); // ICRNL | IXON
-  v.setUint32(4, 0x5, true); // OPOST | ONLCR
-  v.setUint32(8, 0xbf, true); // B38400 | CS8 | CREAD
-  v.setUint32(12, 0x8a3b, true); // ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | IEXTEN
-  b.set([3, 0x1c, 0x7f, 0x15, 4, 0, 1, 0, 0x11, 0x13, 0x1a, 0, 0x12, 0x0f, 0x17, 0x16, 0], 17);
-  return b;
-}
 
 /**
  * ioctl(2). TCGETS and TIOCGWINSZ answer honestly whether the fd is a
@@ -390,14 +387,27 @@ function ioctl(ctx: SyscallContext, fd: number, request: number, arg: number): n
   switch (request) {
     case c.TCGETS:
       if (!isTty) fail('ENOTTY');
-      ctx.mem.write(arg, defaultTermios());
+      ctx.mem.write(arg, ctx.kernel.terminal.termios);
       return 0;
     case c.TCSETS:
     case c.TCSETSW:
     case c.TCSETSF:
       if (!isTty) fail('ENOTTY');
-      ctx.mem.read(arg, 36);
+      ctx.kernel.terminal.set(ctx.mem.read(arg, TERMIOS_SIZE));
       return 0;
+    case c.TIOCGPGRP:
+      if (!isTty) fail('ENOTTY');
+      ctx.mem.writeU32(arg, ctx.kernel.terminal.foregroundPgrp || ctx.kernel.proc.pgid);
+      return 0;
+    case c.TIOCSPGRP: {
+      // tcsetpgrp(3): the group must exist in the caller's session.
+      if (!isTty) fail('ENOTTY');
+      const pgrp = ctx.mem.readI32(arg);
+      if (pgrp < 0) fail('EINVAL');
+      if (!ctx.kernel.liveProcesses().some((p) => p.pgid === pgrp && p.sid === ctx.proc.sid)) fail('EPERM');
+      ctx.kernel.terminal.foregroundPgrp = pgrp;
+      return 0;
+    }
     case c.TIOCGWINSZ: {
       if (!isTty) fail('ENOTTY');
       const size = hostWindowSize(ofd.file?.hostFd);

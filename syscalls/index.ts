@@ -3,11 +3,14 @@
 import { fileFamily } from './file.ts';
 import { fsFamily } from './fs.ts';
 import { idsFamily } from './ids.ts';
+import { itimerFamily } from './itimer.ts';
+import { sigwaitFamily } from './sigwait.ts';
 import { lifecycleFamily } from './lifecycle.ts';
 import { miscFamily } from './misc.ts';
 import { mmFamily } from './mm.ts';
 import { netFamily } from './net.ts';
 import { pipeFamily } from './pipe.ts';
+import { pollFamily } from './poll.ts';
 import { processFamily } from './process.ts';
 import { signalFamily } from './signal.ts';
 import { timeFamily } from './time.ts';
@@ -19,11 +22,14 @@ export const FAMILIES: readonly SyscallFamily[] = [
   mmFamily,
   processFamily,
   lifecycleFamily,
+  sigwaitFamily,
+  itimerFamily,
   signalFamily,
   timeFamily,
   idsFamily,
   miscFamily,
   pipeFamily,
+  pollFamily,
   netFamily,
 ];
 

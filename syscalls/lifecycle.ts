@@ -231,6 +231,17 @@ function wait4(ctx: SyscallContext, pid: number, wstatus: number, options: numbe
   if (candidates.length === 0) fail('ECHILD');
   const zombie = candidates.find((p) => p.exited);
   if (!zombie) {
+    // Stops and continues are reported once each, when asked for (see wait(2)).
+    const changed = candidates.find(
+      (p) => (options & WUNTRACED && typeof p.waitReport === 'number') || (options & WCONTINUED && p.waitReport === 'continued'),
+    );
+    if (changed) {
+      const report = changed.waitReport!;
+      changed.waitReport = null;
+      if (wstatus) ctx.mem.writeU32(wstatus, report === 'continued' ? 0xffff : (report << 8) | 0x7f);
+      if (rusage) ctx.mem.write(rusage, new Uint8Array(144));
+      return changed.pid;
+    }
     if (options & WNOHANG) return 0;
     throw new WouldBlock([ctx.proc.childEvents]);
   }
@@ -255,6 +266,15 @@ function waitid(ctx: SyscallContext, idtype: number, id: number, infop: number, 
   if (candidates.length === 0) fail('ECHILD');
   const zombie = options & WEXITED ? candidates.find((p) => p.exited) : undefined;
   if (!zombie) {
+    const changed = candidates.find(
+      (p) => (options & WUNTRACED && typeof p.waitReport === 'number') || (options & WCONTINUED && p.waitReport === 'continued'),
+    );
+    if (changed) {
+      const report = changed.waitReport!;
+      if (!(options & WNOWAIT)) changed.waitReport = null;
+      if (infop) ctx.mem.write(infop, stateSiginfo(changed, report === 'continued' ? 6 : 5, report === 'continued' ? 18 : report));
+      return 0;
+    }
     if (options & WNOHANG) {
       if (infop) ctx.mem.write(infop, new Uint8Array(128));
       return 0;
@@ -265,6 +285,18 @@ function waitid(ctx: SyscallContext, idtype: number, id: number, infop: number, 
   if (rusage) ctx.mem.write(rusage, new Uint8Array(144));
   if (!(options & WNOWAIT)) ctx.kernel.reap(zombie);
   return 0;
+}
+
+/** siginfo_t for a stopped (CLD_STOPPED) or continued (CLD_CONTINUED) child. */
+function stateSiginfo(p: Process, code: number, status: number): Uint8Array {
+  const b = new Uint8Array(128);
+  const v = new DataView(b.buffer);
+  v.setInt32(0, 17, true);
+  v.setInt32(8, code, true);
+  v.setInt32(16, p.pid, true);
+  v.setUint32(20, p.creds.uid, true);
+  v.setInt32(24, status, true);
+  return b;
 }
 
 /** siginfo_t for SIGCHLD: si_signo, si_errno, si_code, then pid, uid, status. */

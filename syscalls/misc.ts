@@ -11,15 +11,21 @@ const GRND_INSECURE = 4;
 function getrandom(ctx: SyscallContext, buf: number, len: number, flags: number): number {
   if (flags & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE)) fail('EINVAL');
   if ((flags & GRND_RANDOM) && (flags & GRND_INSECURE)) fail('EINVAL');
-  // Linux returns at most 32 MiB - 1 per call (INT_MAX >> 6 rounded); short reads are allowed.
-  const n = Math.min(len, 33554431);
-  const view = ctx.mem.view(buf, n, PROT_WRITE);
-  if (view) randomFillSync(view);
-  else {
-    const tmp = new Uint8Array(n);
-    randomFillSync(tmp);
-    ctx.mem.write(buf, tmp);
+  // At most 32 MiB - 1 per call (see getrandom(2)); short reads are allowed.
+  let n = Math.min(len, 33554431);
+  // Like a copy to user space, fill up to the first unwritable byte; only
+  // nothing at all writable is EFAULT.
+  let cursor = buf;
+  while (cursor < buf + n) {
+    const m = ctx.mem.mappingAt(cursor);
+    if (!m || !m.bytes || !(m.prot & PROT_WRITE)) break;
+    cursor = m.end;
   }
+  n = Math.min(n, cursor - buf);
+  if (n === 0 && len > 0) fail('EFAULT');
+  const tmp = new Uint8Array(n);
+  randomFillSync(tmp);
+  ctx.mem.write(buf, tmp);
   return n;
 }
 

@@ -65,6 +65,15 @@ function mmap(ctx: SyscallContext, addr: number, length: number, prot: number, f
       if (n <= 0) break;
       done += n;
     }
+    // Whole pages past the end of the file are not backed by it: touching
+    // them is SIGBUS (see mmap(2), "SIGBUS"). The CPU gets no access there;
+    // the kernel turns that fault into SIGBUS.
+    const eofEnd = start + pageUp(Math.max(0, io.size() - offset));
+    const end = start + pageUp(length);
+    if (eofEnd < end && io.seekable) {
+      ctx.mem.protect(eofEnd, end - eofEnd, 0);
+      ctx.proc.beyondEof.push({ start: eofEnd, end, name });
+    }
   }
   return start;
 }

@@ -1,7 +1,7 @@
 // Process-wide calls: exit, ids, limits, uname, sysinfo, and the start-up
 // calls that libc makes (set_tid_address, set_robust_list, rseq, arch_prctl).
 import { fail } from '../src/kernel/errors.ts';
-import { RLIM_INFINITY, type Rlimit } from '../src/kernel/process.ts';
+import { RLIM_INFINITY, type Process, type Rlimit } from '../src/kernel/process.ts';
 import * as UC from '../src/cpu/unicorn-constants.ts';
 import { family, type SyscallContext } from './types.ts';
 
@@ -23,22 +23,40 @@ function writeRlimit(ctx: SyscallContext, addr: number, r: Rlimit): void {
   ctx.mem.writeU64(addr + 8, r.max);
 }
 
-/** prlimit64(2) on ourselves: pid 0 or our own pid; others do not exist (ESRCH). */
+/** The emulated init: the parent of the first process, leader of group and session 1. */
+const INIT_PID = 1;
+
+/** A process that exists (not yet reaped), by pid; 0 is the caller. ESRCH otherwise. */
+function lookup(ctx: SyscallContext, pid: number): Process {
+  if (pid === 0) return ctx.proc;
+  const p = ctx.kernel.processes.get(pid);
+  if (!p || p.reaped) fail('ESRCH');
+  return p;
+}
+
+/**
+ * prlimit64(2): our own limits or those of a process with our user ids
+ * (else EPERM, unless we are root); raising a hard limit needs root too.
+ */
 function prlimit64(ctx: SyscallContext, pid: number, resource: number, newLimit: number, oldLimit: number): number {
-  if (pid !== 0 && pid !== ctx.proc.pid) fail('ESRCH');
-  if (resource < 0 || resource >= RLIMIT_NLIMITS) fail('EINVAL');
-  const current = ctx.proc.rlimits.get(resource)!;
   const next = newLimit ? readRlimit(ctx, newLimit) : null;
+  const target = lookup(ctx, pid);
+  const me = ctx.proc.creds;
+  const them = target.creds;
+  const sameUser = me.uid === them.uid && me.uid === them.euid && me.uid === them.suid && me.gid === them.gid && me.gid === them.egid && me.gid === them.sgid;
+  if (target !== ctx.proc && !sameUser && me.euid !== 0) fail('EPERM');
+  if (resource < 0 || resource >= RLIMIT_NLIMITS) fail('EINVAL');
+  const current = target.rlimits.get(resource)!;
   if (next) {
     if (next.cur > next.max) fail('EINVAL');
     if (resource === ctx.arch.c.RLIMIT_NOFILE && next.max > BigInt(NR_OPEN)) fail('EPERM');
     // Raising the hard limit needs CAP_SYS_RESOURCE; the guest is unprivileged unless uid 0.
-    if (next.max > current.max && ctx.proc.creds.euid !== 0) fail('EPERM');
+    if (next.max > current.max && me.euid !== 0) fail('EPERM');
   }
   if (oldLimit) writeRlimit(ctx, oldLimit, current);
   if (next) {
-    ctx.proc.rlimits.set(resource, next);
-    if (resource === ctx.arch.c.RLIMIT_NOFILE) ctx.fds.limit = Number(next.cur);
+    target.rlimits.set(resource, next);
+    if (resource === ctx.arch.c.RLIMIT_NOFILE) target.fds.limit = Number(next.cur);
   }
   return 0;
 }
@@ -68,7 +86,7 @@ function sysinfo(ctx: SyscallContext, addr: number): number {
   const total = 8n << 30n;
   v.setBigUint64(32, total, true); // totalram
   v.setBigUint64(40, total - BigInt(ctx.mem.committed), true); // freeram
-  v.setUint16(80, 1, true); // procs
+  v.setUint16(80, Math.min(ctx.kernel.liveProcesses().length, 0xffff), true); // procs
   v.setUint32(104, 1, true); // mem_unit
   ctx.mem.write(addr, buf);
   return 0;
@@ -164,31 +182,35 @@ function prctl(ctx: SyscallContext, option: number, arg2: number, arg3: number, 
   }
 }
 
-/** Only our own process exists for now: pid 0 or our pid, else ESRCH. */
-function self(ctx: SyscallContext, pid: number): void {
-  if (pid !== 0 && pid !== ctx.proc.pid) fail('ESRCH');
+/** Whether process group `pgid` exists in session `sid` (the emulated init leads group 1 of session 1). */
+function groupExists(ctx: SyscallContext, pgid: number, sid: number): boolean {
+  if (pgid === INIT_PID && sid === INIT_PID) return true;
+  return ctx.kernel.liveProcesses().some((p) => p.pgid === pgid && p.sid === sid && !p.exited);
 }
 
+/**
+ * setpgid(2): move ourselves or a child into a new group (pgid 0: its own
+ * pid) or an existing group of our session. ESRCH for anyone else, EPERM
+ * for a session leader, a child in another session, or a group that does
+ * not exist in our session.
+ */
 function setpgid(ctx: SyscallContext, pid: number, pgid: number): number {
-  self(ctx, pid);
+  const me = ctx.proc;
   if (pgid < 0) fail('EINVAL');
-  // A session leader cannot change its group (see setpgid(2), EPERM).
-  if (ctx.proc.sid === ctx.proc.pid) fail('EPERM');
-  const target = pgid === 0 ? ctx.proc.pid : pgid;
-  // The group must exist in our session: our own (new) group, the one we are
-  // in, or the group we were started in (the emulated parent's, whose id is
-  // its pid) as long as we are still in its session.
-  const startGroup = ctx.proc.ppid;
-  const known = target === ctx.proc.pid || target === ctx.proc.pgid || (target === startGroup && ctx.proc.sid === startGroup);
-  if (!known) fail('EPERM');
-  ctx.proc.pgid = target;
+  const target = pid === 0 ? me : ctx.kernel.processes.get(pid);
+  if (!target || target.reaped || (target !== me && target.parent !== me)) fail('ESRCH');
+  if (target !== me && target.sid !== me.sid) fail('EPERM');
+  if (target.sid === target.pid) fail('EPERM');
+  const group = pgid === 0 ? target.pid : pgid;
+  if (group !== target.pid && !groupExists(ctx, group, me.sid)) fail('EPERM');
+  target.pgid = group;
   return 0;
 }
 
-/** setsid(2): fails with EPERM for a process group leader. */
+/** setsid(2): EPERM when a process group with our pid exists (we lead one, or did). */
 function setsid(ctx: SyscallContext): number {
   const p = ctx.proc;
-  if (p.pgid === p.pid) fail('EPERM');
+  if (p.pgid === p.pid || ctx.kernel.liveProcesses().some((q) => q.pgid === p.pid)) fail('EPERM');
   p.sid = p.pgid = p.pid;
   return p.sid;
 }
@@ -203,12 +225,12 @@ export const processFamily = family('process', [
   {
     name: 'getpgid',
     args: { pid: 'int' },
-    handler: (ctx: SyscallContext, pid: number) => (self(ctx, pid), ctx.proc.pgid),
+    handler: (ctx: SyscallContext, pid: number) => lookup(ctx, pid).pgid,
   },
   {
     name: 'getsid',
     args: { pid: 'int' },
-    handler: (ctx: SyscallContext, pid: number) => (self(ctx, pid), ctx.proc.sid),
+    handler: (ctx: SyscallContext, pid: number) => lookup(ctx, pid).sid,
   },
   { name: 'setpgid', args: { pid: 'int', pgid: 'int' }, handler: setpgid },
   { name: 'setsid', args: {}, handler: setsid },

@@ -1,7 +1,9 @@
-// Signal bookkeeping: rt_sigaction, rt_sigprocmask, sigaltstack. Delivery
-// (frames, handlers running) comes with the processes and signals work; for
-// now the kernel records what the guest asks so libc start-up works.
+// Signal calls: rt_sigaction, rt_sigprocmask and sigaltstack keep the
+// process's signal state; kill, tkill and tgkill queue signals. Delivery
+// (default actions, handler frames) happens before a task runs again, in
+// src/kernel/signals.ts.
 import { fail } from '../src/kernel/errors.ts';
+import type { Process } from '../src/kernel/process.ts';
 import { family, type SyscallContext } from './types.ts';
 
 const SIGKILL = 9;
@@ -39,7 +41,10 @@ function rtSigaction(ctx: SyscallContext, sig: number, act: number, oldact: numb
   if (next) {
     p.sigactions.set(sig, next);
     // A pending signal whose action becomes "ignore" is discarded (POSIX; see sigaction(2)).
-    if (ignoredBy(sig, next.handler)) p.sigpending &= ~bitOf(sig);
+    if (ignoredBy(sig, next.handler)) {
+      p.sigpending &= ~bitOf(sig);
+      p.siginfo.delete(sig);
+    }
   }
   if (oldact) {
     const out = new Uint8Array(32);
@@ -66,7 +71,7 @@ function rtSigprocmask(ctx: SyscallContext, how: number, set: number, oldset: nu
     else if (how === c.SIG_SETMASK) next = value;
     else fail('EINVAL');
     ctx.proc.sigmask = next & ~UNBLOCKABLE;
-    actOnUnblocked(ctx);
+    deliverUnblocked(ctx);
   }
   if (oldset) ctx.mem.writeU64(oldset, old);
   return 0;
@@ -79,6 +84,10 @@ function sigaltstack(ctx: SyscallContext, ss: number, oldss: number): number {
   const SS_AUTODISARM = 1 << 31;
   const next = ss ? { sp: ctx.mem.readU64(ss), flags: ctx.mem.readI32(ss + 8), size: ctx.mem.readU64(ss + 16) } : null;
   const old = ctx.proc.altstack;
+  // Running on the alternate stack: it reads back with SS_ONSTACK and cannot be changed (EPERM).
+  const sp = currentSp(ctx);
+  const onIt = !(old.flags & SS_DISABLE) && old.size > 0 && sp !== null && sp > old.sp && sp <= old.sp + old.size;
+  if (next && onIt) fail('EPERM');
   if (next) {
     // Besides SS_AUTODISARM, the mode is exactly one of 0, SS_ONSTACK or SS_DISABLE.
     const mode = next.flags & ~SS_AUTODISARM;
@@ -94,18 +103,29 @@ function sigaltstack(ctx: SyscallContext, ss: number, oldss: number): number {
     const out = new Uint8Array(24);
     const v = new DataView(out.buffer);
     v.setBigUint64(0, BigInt(old.sp), true);
-    v.setInt32(8, old.flags, true);
+    v.setInt32(8, onIt ? (old.flags & ~SS_DISABLE) | SS_ONSTACK : old.flags, true);
     v.setBigUint64(16, BigInt(old.size), true);
     ctx.mem.write(oldss, out);
   }
   return 0;
 }
 
-/** Signals whose default action is to be ignored (see signal(7)); the rest terminate (or stop). */
+/** The caller's stack pointer (null without a CPU, in headless tests). */
+function currentSp(ctx: SyscallContext): number | null {
+  const cpu = ctx.proc.cpu;
+  if (!cpu) return null;
+  const r = cpu.registers([ctx.arch.spReg]);
+  r.read();
+  return r.number(0);
+}
+
+/** Signals whose default action is to be ignored (see signal(7)). */
 const IGNORED_BY_DEFAULT = new Set([17 /* SIGCHLD */, 18 /* SIGCONT */, 23 /* SIGURG */, 28 /* SIGWINCH */]);
-const STOP_SIGNALS = new Set([19, 20, 21, 22]);
-/** Default action "core": SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGXCPU, SIGXFSZ, SIGSYS. */
-const CORE_SIGNALS = new Set([3, 4, 5, 6, 7, 8, 11, 24, 25, 31]);
+/** si_code of kill(2) and of tkill(2)/tgkill(2). */
+const SI_USER = 0;
+const SI_TKILL = -6;
+/** The emulated init: the first process's parent. It is no entry of the process table. */
+const INIT_PID = 1;
 
 function bitOf(sig: number): bigint {
   return 1n << BigInt(sig - 1);
@@ -117,71 +137,64 @@ function ignoredBy(sig: number, handler: bigint): boolean {
 }
 
 /**
- * Send a signal to ourselves. Until delivery to handlers lands, only the
- * default actions run: terminate (with a core flag when RLIMIT_CORE allows),
- * or ignore. A blocked signal stays pending, even an ignored one (it may be
- * handled by the time it is unblocked); one with a handler installed stays
- * pending too, as handlers are not delivered yet.
+ * Pending signals that a mask change unblocked are delivered before the
+ * task returns to its code (the scheduler runs delivery; see src/kernel/signals.ts).
  */
-function sendToSelf(ctx: SyscallContext, sig: number): number {
+function deliverUnblocked(ctx: SyscallContext): void {
+  if (ctx.proc.sigpending & ~ctx.proc.sigmask) ctx.kernel.interrupt(ctx.task);
+}
+
+/** The processes that exist for kill(2): not yet reaped (a zombie can be signalled, to no effect). */
+function liveProcesses(ctx: SyscallContext): Process[] {
+  return ctx.kernel.liveProcesses();
+}
+
+/** Queue `sig` for each target (signal 0 only checks that they exist). */
+function send(ctx: SyscallContext, targets: Process[], sig: number, code: number): number {
+  if (targets.length === 0) fail('ESRCH');
   if (sig < 0 || sig > NSIG) fail('EINVAL');
   if (sig === 0) return 0;
-  const p = ctx.proc;
-  const handler = p.sigactions.get(sig)?.handler ?? SIG_DFL;
-  const bit = bitOf(sig);
-  // SIGKILL and SIGSTOP are never in the mask and never have a handler.
-  if (p.sigmask & bit) {
-    p.sigpending |= bit;
-    return 0;
-  }
-  if (ignoredBy(sig, handler)) return 0;
-  if (handler !== SIG_DFL) {
-    p.sigpending |= bit;
-    return 0;
-  }
-  if (STOP_SIGNALS.has(sig)) return 0; // stopping needs job control (a later issue)
-  p.killBySignal(sig, CORE_SIGNALS.has(sig) && p.rlimits.get(4)!.cur > 0n);
+  const me = ctx.proc;
+  for (const p of targets) ctx.kernel.sendSignal(p, { signo: sig, code, pid: me.pid, uid: me.creds.uid });
   return 0;
 }
 
 /**
- * Pending signals that become unblocked: ignored ones are dropped, default
- * actions run now; those with a handler wait for handler delivery (a later issue).
- */
-function actOnUnblocked(ctx: SyscallContext): void {
-  const p = ctx.proc;
-  const ready = p.sigpending & ~p.sigmask;
-  for (let sig = 1; sig <= NSIG && ready; sig++) {
-    const bit = bitOf(sig);
-    if (!(ready & bit)) continue;
-    const handler = p.sigactions.get(sig)?.handler ?? SIG_DFL;
-    if (handler !== SIG_DFL && handler !== SIG_IGN) continue;
-    p.sigpending &= ~bit;
-    sendToSelf(ctx, sig);
-    if (p.exited) return;
-  }
-}
-
-/**
- * kill(2): our pid, 0 (our group) or -pgid reach only us now. -1 means every
- * process we may signal except ourselves and init: there is none (ESRCH).
+ * kill(2): pid > 0 is that process; 0 is our process group; -1 is every
+ * process but ourselves and init; < -1 is the process group -pid.
  */
 function kill(ctx: SyscallContext, pid: number, sig: number): number {
-  const p = ctx.proc;
-  if (pid === p.pid || pid === 0 || pid === -p.pgid) return sendToSelf(ctx, sig);
-  fail('ESRCH');
+  const me = ctx.proc;
+  if (pid === INIT_PID) {
+    // The emulated init exists, but only root may signal it, and it ignores
+    // every signal it has no handler for.
+    if (sig < 0 || sig > NSIG) fail('EINVAL');
+    if (me.creds.euid !== 0) fail('EPERM');
+    return 0;
+  }
+  let targets: Process[];
+  if (pid > 0) targets = liveProcesses(ctx).filter((p) => p.pid === pid);
+  else if (pid === 0) targets = liveProcesses(ctx).filter((p) => p.pgid === me.pgid);
+  else if (pid === -1) targets = liveProcesses(ctx).filter((p) => p !== me && p.pid !== INIT_PID);
+  else targets = liveProcesses(ctx).filter((p) => p.pgid === -pid);
+  return send(ctx, targets, sig, SI_USER);
 }
 
+/** The process whose (only) thread has id `tid`, if it is alive. */
+function byTid(ctx: SyscallContext, tid: number): Process[] {
+  return liveProcesses(ctx).filter((p) => p.tid === tid && !p.exited);
+}
+
+/** tgkill(2): the thread `tid` of thread group `tgid`. */
 function tgkill(ctx: SyscallContext, tgid: number, tid: number, sig: number): number {
   if (tgid <= 0 || tid <= 0) fail('EINVAL');
-  if (tgid !== ctx.proc.pid || tid !== ctx.proc.tid) fail('ESRCH');
-  return sendToSelf(ctx, sig);
+  return send(ctx, byTid(ctx, tid).filter((p) => p.pid === tgid), sig, SI_TKILL);
 }
 
+/** tkill(2): the thread `tid`. */
 function tkill(ctx: SyscallContext, tid: number, sig: number): number {
   if (tid <= 0) fail('EINVAL');
-  if (tid !== ctx.proc.tid) fail('ESRCH');
-  return sendToSelf(ctx, sig);
+  return send(ctx, byTid(ctx, tid), sig, SI_TKILL);
 }
 
 export const signalFamily = family('signal', [
@@ -189,7 +202,6 @@ export const signalFamily = family('signal', [
     name: 'rt_sigaction',
     args: { signum: 'signal', act: 'struct_sigaction_in', oldact: 'struct_sigaction_out', sigsetsize: 'size' },
     handler: rtSigaction,
-    note: 'bookkeeping only; handlers are not delivered yet',
   },
   {
     name: 'rt_sigprocmask',
@@ -197,7 +209,7 @@ export const signalFamily = family('signal', [
     handler: rtSigprocmask,
   },
   { name: 'sigaltstack', args: { ss: 'ptr', old_ss: 'ptr' }, handler: sigaltstack },
-  { name: 'kill', args: { pid: 'int', sig: 'signal' }, handler: kill, note: 'to itself only; default actions, no handler delivery yet' },
-  { name: 'tkill', args: { tid: 'int', sig: 'signal' }, handler: tkill, note: 'to itself only' },
-  { name: 'tgkill', args: { tgid: 'int', tid: 'int', sig: 'signal' }, handler: tgkill, note: 'to itself only' },
+  { name: 'kill', args: { pid: 'int', sig: 'signal' }, handler: kill, note: 'no permission checks (every guest process has the same ids)' },
+  { name: 'tkill', args: { tid: 'int', sig: 'signal' }, handler: tkill },
+  { name: 'tgkill', args: { tgid: 'int', tid: 'int', sig: 'signal' }, handler: tgkill },
 ]);

@@ -1,7 +1,8 @@
-// Clocks and sleeps (see clock_gettime(2), nanosleep(2)). Sleeping blocks
-// the whole emulator for now; the scheduler (processes issue) will park only
-// the sleeping task.
+// Clocks and sleeps (see clock_gettime(2), nanosleep(2)). A sleeping task
+// waits in the scheduler until its deadline, so other tasks go on running;
+// a headless kernel (no CPU, no scheduler) sleeps in place.
 import { fail } from '../src/kernel/errors.ts';
+import { WouldBlock } from '../src/kernel/wait.ts';
 import { family, type SyscallContext } from './types.ts';
 
 const NS = 1_000_000_000n;
@@ -70,7 +71,7 @@ function readTimespec(ctx: SyscallContext, addr: number): bigint {
   return sec * NS + nsec;
 }
 
-/** Block for at least `ns` nanoseconds (never less: a sub-millisecond sleep still sleeps). */
+/** Block the host for at least `ns` nanoseconds (never less: a sub-millisecond sleep still sleeps). */
 function sleepNs(ns: bigint): void {
   if (ns <= 0n) return;
   const deadline = process.hrtime.bigint() + ns;
@@ -113,15 +114,30 @@ function time(ctx: SyscallContext, tloc: number): number {
   return secs;
 }
 
-/** nanosleep(2). `rem` is only written when a signal interrupts the sleep, which cannot happen yet. */
+/**
+ * Sleep `ns` nanoseconds from the first attempt of this call: the deadline
+ * (on the monotonic clock) survives the scheduler's retries in
+ * task.syscallState; until it passes, the task is parked (WouldBlock).
+ */
+function sleepFor(ctx: SyscallContext, ns: () => bigint): void {
+  const state = ctx.task.syscallState as { sleepUntil: bigint } | undefined;
+  const now = ctx.kernel.monotonicNs();
+  const deadline = state?.sleepUntil ?? now + ns();
+  if (now >= deadline) return;
+  if (!ctx.proc.cpu) return sleepNs(deadline - now);
+  ctx.task.syscallState = { sleepUntil: deadline };
+  throw new WouldBlock([], deadline);
+}
+
+/** nanosleep(2). `rem` should be written when a signal interrupts the sleep (EINTR); it is not yet. */
 function nanosleep(ctx: SyscallContext, req: number, _rem: number): number {
-  sleepNs(readTimespec(ctx, req));
+  sleepFor(ctx, () => readTimespec(ctx, req));
   return 0;
 }
 
 /**
  * clock_nanosleep(2): the clock must support sleeping (EINVAL for unknown
- * ids, EOPNOTSUPP for the raw, coarse and thread CPU clocks). Sleeping on
+ * ids, EOPNOTSUPP for the raw, coarse and thread CPU-time clocks). Sleeping on
  * the process CPU clock waits wall time, the guest being idle meanwhile.
  */
 function clockNanosleep(ctx: SyscallContext, clock: number, flags: number, req: number, _rem: number): number {
@@ -129,9 +145,13 @@ function clockNanosleep(ctx: SyscallContext, clock: number, flags: number, req: 
   const TIMER_ABSTIME = 1;
   const now = clockNs(ctx, clock);
   if (clock === c.CLOCK_MONOTONIC_RAW || clock === c.CLOCK_MONOTONIC_COARSE || clock === c.CLOCK_REALTIME_COARSE) fail('EOPNOTSUPP');
-  if (clock === c.CLOCK_THREAD_CPUTIME_ID || (clock < 0 && clock & 4)) fail('EOPNOTSUPP');
-  const target = readTimespec(ctx, req);
-  sleepNs(flags & TIMER_ABSTIME ? (target > now ? target - now : 0n) : target);
+  if (clock === c.CLOCK_THREAD_CPUTIME_ID) fail('EOPNOTSUPP');
+  if (clock < 0 && clock & 4) fail('EINVAL'); // a thread's CPU clock (posix_cpu_nsleep refuses it)
+  // An absolute time on any clock becomes a duration from now, and so a monotonic deadline.
+  sleepFor(ctx, () => {
+    const target = readTimespec(ctx, req);
+    return flags & TIMER_ABSTIME ? (target > now ? target - now : 0n) : target;
+  });
   return 0;
 }
 
@@ -140,10 +160,16 @@ export const timeFamily = family('time', [
   { name: 'clock_getres', args: { clockid: 'clockid', res: 'struct_timespec_out' }, handler: clockGetres },
   { name: 'gettimeofday', args: { tv: 'ptr', tz: 'ptr' }, handler: gettimeofday },
   { name: 'time', args: { tloc: 'ptr' }, handler: time },
-  { name: 'nanosleep', args: { req: 'struct_timespec_in', rem: 'struct_timespec_out' }, handler: nanosleep },
+  {
+    name: 'nanosleep',
+    args: { req: 'struct_timespec_in', rem: 'struct_timespec_out' },
+    handler: nanosleep,
+    note: 'the remaining time is not written back when a signal interrupts it',
+  },
   {
     name: 'clock_nanosleep',
     args: { clockid: 'clockid', flags: 'int', request: 'struct_timespec_in', remain: 'struct_timespec_out' },
     handler: clockNanosleep,
+    note: 'as nanosleep; CPU-time clocks sleep wall time',
   },
 ]);

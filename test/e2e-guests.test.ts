@@ -107,6 +107,15 @@ describe('the case list', () => {
   });
 });
 
+/**
+ * Guests that execute themselves again (fork + exec of /proc/self/exe). Under
+ * plain qemu-aarch64 that needs binfmt_misc to route aarch64 binaries through
+ * qemu; without it the live reference cannot run them, and the recorded
+ * outputs (made with binfmt_misc) are the reference.
+ */
+const REEXECS = new Set(['forkexec', 'pipes']);
+const qemuCanReexec = ['qemu-aarch64', 'aarch64-binfmt-P'].some((n) => fs.existsSync(`/proc/sys/fs/binfmt_misc/${n}`));
+
 for (const arch of ARCHES) {
   const refName = arch === 'x86_64' ? 'native' : 'qemu-aarch64';
   describe(`${arch} guests`, () => {
@@ -115,7 +124,8 @@ for (const arch of ARCHES) {
       it(title, () => {
         const want = recorded(arch, c.name);
         const tsl = runTslinux(spec(arch, c));
-        const ref = runReference(spec(arch, c));
+        const live = !(arch === 'aarch64' && REEXECS.has(c.bin) && !qemuCanReexec);
+        const ref = live ? runReference(spec(arch, c)) : null;
         if (ref) {
           // The reference run and the recorded files must agree...
           expect({ stdout: ref.stdout, exitCode: ref.exitCode }, `${refName} vs expected/${arch}/${c.name}`).toEqual(want);

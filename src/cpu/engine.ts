@@ -94,6 +94,10 @@ function unicornApi(): UnicornApi {
 
 export class CpuError extends Error {}
 
+/** An `until` address execution never reaches: 2^64 - 1 (misaligned on arm64, non-canonical on x86-64). */
+const NEVER_REACHED = -1;
+const NEVER_REACHED_BIG = 0xffff_ffff_ffff_ffffn;
+
 /**
  * Hooks are registered with koffi once for the whole process (koffi has a
  * limited number of callback slots) and forward to the engine that is
@@ -294,7 +298,10 @@ export class CpuEngine {
    */
   /** Run from `pc` until a stop, a fault, or (when timeoutUs > 0) the time slice ends. */
   run(pc: number, timeoutUs = 0): RunResult {
-    return this.runUntil(pc, 0, timeoutUs);
+    // Unicorn stops (without an error) when execution reaches `until`; 0 would
+    // make a jump to address 0 look like a clean stop instead of a fault, so
+    // use an address no instruction can start at.
+    return this.runUntil(pc, NEVER_REACHED, timeoutUs);
   }
 
   /** Run from `pc` until the pc reaches `until` (0: no such address), a stop, a fault or the timeout. */
@@ -305,7 +312,7 @@ export class CpuEngine {
     runningEngine = this;
     let err: number;
     try {
-      err = unicornApi().emuStart(this.handle, BigInt(pc), BigInt(until), BigInt(timeoutUs), 0);
+      err = unicornApi().emuStart(this.handle, BigInt(pc), until === NEVER_REACHED ? NEVER_REACHED_BIG : BigInt(until), BigInt(timeoutUs), 0);
     } finally {
       runningEngine = previous;
     }

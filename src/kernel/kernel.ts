@@ -18,7 +18,9 @@ import { OpenFileDescription } from './fdtable.ts';
 import { AddressSpace } from './memory.ts';
 import { Process } from './process.ts';
 import { SignalState, type SigInfo } from './signals.ts';
-import { BufferInputFile, CaptureOutputFile, HostStreamFile, StreamNode, hostFdStat } from './stdio.ts';
+import { BufferInputFile, CaptureOutputFile, HostStreamFile, StreamNode, hostFdMayBlock, hostFdStat } from './stdio.ts';
+import { HostInput } from './host-input.ts';
+import { Terminal } from './terminal.ts';
 import { buildFilesystem, type MountSpec, type Overlays } from './namespace.ts';
 import { Task } from './task.ts';
 import type { Vfs } from './vfs/vfs.ts';
@@ -86,8 +88,15 @@ export class LaunchError extends Error {}
 /** The first guest process's pid; its parent is the emulated init. */
 const FIRST_PID = 1000;
 const INIT_PID = 1;
-/** A time slice when other tasks are ready (Unicorn's emu_start timeout, in microseconds). */
-const SLICE_US = 20_000;
+/**
+ * A task's time slice. Pre-emption happens at syscall boundaries: Unicorn's
+ * own emu_start timeout stops the CPU from another thread at any moment,
+ * and measured here that loses syscall results (and can crash) when the stop
+ * lands inside a syscall hook, so it is not used.
+ */
+const SLICE_MS = 20;
+/** How often (in syscalls) the hook looks at the clock for the end of the slice. */
+const SLICE_CHECK_EVERY = 64;
 
 interface EngineRegs {
   /** nr, six arguments, then the pc. */
@@ -423,7 +432,7 @@ export class Kernel {
   // ---- blocking and waking -----------------------------------------------------------
 
   makeReady(task: Task): void {
-    if (task.state === 'dead') return;
+    if (task.state === 'dead' || task.state === 'stopped') return;
     this.cancelWaits(task);
     if (task.state === 'ready' && this.runQueue.includes(task)) return;
     task.state = 'ready';
@@ -439,6 +448,9 @@ export class Kernel {
     const why = task.blockedOn!;
     task.state = 'blocked';
     task.cancelWait = why.on.map((w) => w.subscribe(() => this.makeReady(task)));
+    // A signal that is already pending and deliverable interrupts the wait at once.
+    const p = task.process;
+    if (p.sigpending & ~p.sigmask) this.makeReady(task);
   }
 
   /** Wake a blocked task so a signal can interrupt its call (see signal(7), "Interruption of system calls"). */
@@ -484,11 +496,21 @@ export class Kernel {
         out.words[1] = 0xffffffff;
       }
       out.write();
-      if (this.rescheduleRequested) this.stopInHook(task, engine);
+      if (this.rescheduleRequested || this.sliceOver()) this.stopInHook(task, engine);
     } catch (e) {
       this.bug = e instanceof KernelBug ? e : new KernelBug(`kernel bug: ${(e as Error)?.stack ?? String(e)}`, e);
       engine.stop();
     }
+  }
+
+  private syscallsThisSlice = 0;
+  private sliceEndsAt = 0;
+
+  /** The slice is used up and someone else should run (or the event loop needs a turn). */
+  private sliceOver(): boolean {
+    if (++this.syscallsThisSlice % SLICE_CHECK_EVERY !== 0) return false;
+    if (performance.now() < this.sliceEndsAt) return false;
+    return this.asyncMode || this.runQueue.some((t) => t.state === 'ready') || this.hasTimedWaiters() || this.pendingHostInput() !== null;
   }
 
   /** Stop the engine from inside a syscall hook; task.pc already says where to resume. */
@@ -563,18 +585,26 @@ export class Kernel {
           if (!this.idle()) break;
           continue;
         }
-        try {
-          this.runSlice(task);
-        } catch (e) {
-          if (e instanceof KernelBug) throw e;
-          throw new KernelBug(`kernel bug while scheduling pid ${task.process.pid}: ${(e as Error)?.stack ?? String(e)}`, e);
-        }
-        this.closeRetiredEngines();
-        if (this.bug) throw this.bug;
+        this.runScheduled(task);
       }
     } finally {
       this.shutdown();
     }
+    return this.exitInfo();
+  }
+
+  private runScheduled(task: Task): void {
+    try {
+      this.runSlice(task);
+    } catch (e) {
+      if (e instanceof KernelBug) throw e;
+      throw new KernelBug(`kernel bug while scheduling pid ${task.process.pid}: ${(e as Error)?.stack ?? String(e)}`, e);
+    }
+    this.closeRetiredEngines();
+    if (this.bug) throw this.bug;
+  }
+
+  private exitInfo(): ExitInfo {
     const status = this.proc.exitStatus ?? 0;
     const signo = status & 0x7f;
     return {
@@ -588,12 +618,39 @@ export class Kernel {
   }
 
   private nextReady(): Task | null {
+    this.pollHostInput();
+    this.fireTimers();
     this.wakeExpired();
     while (this.runQueue.length > 0) {
       const t = this.runQueue.shift()!;
       if (t.state === 'ready') return t;
     }
     return null;
+  }
+
+  /** ITIMER_REAL timers that are due send SIGALRM (and re-arm when periodic). */
+  private fireTimers(): void {
+    const now = this.monotonicNs();
+    for (const p of this.processes.values()) {
+      const t = p.itimerReal;
+      if (!t || p.exited || t.deadlineNs > now) continue;
+      p.itimerReal = t.intervalNs > 0n ? { deadlineNs: t.deadlineNs + t.intervalNs * (1n + (now - t.deadlineNs) / t.intervalNs), intervalNs: t.intervalNs } : null;
+      this.signals.send(p, { signo: 14 /* SIGALRM */, code: 0x80 /* SI_KERNEL */ });
+    }
+  }
+
+  /** The earliest moment something timed happens: a sleeper's deadline or a process timer. */
+  private earliestDeadline(): bigint | null {
+    let earliest: bigint | null = null;
+    for (const t of this.tasks.values()) {
+      const d = t.blockedOn?.deadlineNs;
+      if (t.state === 'blocked' && d !== null && d !== undefined && (earliest === null || d < earliest)) earliest = d;
+    }
+    for (const p of this.processes.values()) {
+      const d = p.itimerReal?.deadlineNs;
+      if (d !== undefined && !p.exited && (earliest === null || d < earliest)) earliest = d;
+    }
+    return earliest;
   }
 
   /** Tasks whose timed wait has passed its deadline become ready. */
@@ -611,20 +668,86 @@ export class Kernel {
    * stop, rather than hang.
    */
   private idle(): boolean {
-    let earliest: bigint | null = null;
-    for (const t of this.tasks.values()) {
-      const d = t.blockedOn?.deadlineNs;
-      if (t.state === 'blocked' && d !== null && d !== undefined && (earliest === null || d < earliest)) earliest = d;
-    }
-    if (earliest === null) {
+    const plan = this.idlePlan();
+    if (!plan) return false;
+    if (plan.input) plan.input.waitSync(plan.ms);
+    else if (plan.ms > 0) Atomics.wait(idleSleeper, 0, 0, plan.ms);
+    return true;
+  }
+
+  /**
+   * What to wait for when nothing is ready: the earliest timed wait and/or a
+   * host read in flight. Neither: every task waits on another forever, so
+   * report the deadlock and stop rather than hang.
+   */
+  private idlePlan(): { ms: number; input: HostInput | null } | null {
+    const earliest = this.earliestDeadline();
+    const input = this.pendingHostInput();
+    if (earliest === null && !input) {
       this.warn('tslinux: every guest task is blocked and nothing can wake them (deadlock); stopping');
       this.proc.killBySignal(9, false);
-      return false;
+      return null;
     }
-    const waitMs = Number((earliest - this.monotonicNs()) / 1_000_000n);
-    if (waitMs > 0) Atomics.wait(idleSleeper, 0, 0, waitMs);
-    else if (earliest > this.monotonicNs()) Atomics.wait(idleSleeper, 0, 0, 1);
-    return true;
+    if (earliest === null) return { ms: 1000, input };
+    const ns = earliest - this.monotonicNs();
+    const ms = ns <= 0n ? 0 : Math.max(1, Number(ns / 1_000_000n));
+    return { ms, input };
+  }
+
+  /**
+   * run(), for callers that keep Node's event loop alive (the CLI): idle
+   * waits and long CPU stretches yield to the event loop, so host signals
+   * (Ctrl-C) reach the guest through hostSignal().
+   */
+  async runAsync(): Promise<ExitInfo> {
+    if (!this.proc.cpu) throw new Error('a headless kernel has no program to run');
+    this.asyncMode = true;
+    this.makeReady(this.taskOf(this.proc));
+    let lastYield = Date.now();
+    try {
+      while (!this.proc.exited) {
+        const task = this.nextReady();
+        if (!task) {
+          const plan = this.idlePlan();
+          if (!plan) break;
+          if (plan.input) await plan.input.waitAsync(plan.ms);
+          else await new Promise((r) => setTimeout(r, plan.ms));
+          lastYield = Date.now();
+          continue;
+        }
+        this.runScheduled(task);
+        if (Date.now() - lastYield > 50) {
+          await new Promise((r) => setImmediate(r));
+          lastYield = Date.now();
+        }
+      }
+    } finally {
+      this.shutdown();
+    }
+    return this.exitInfo();
+  }
+
+  /** Set in runAsync: every slice has a timeout so control comes back to the event loop. */
+  private asyncMode = false;
+
+  /** The host terminal as the guest sees it: termios and the foreground process group (host Ctrl-C goes there). */
+  readonly terminal = new Terminal();
+
+  /**
+   * A signal the host sent to tslinux (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT):
+   * it goes to the guest's foreground process group, as the terminal would
+   * send it (see termios(3), ISIG).
+   */
+  hostSignal(signo: number): void {
+    const group = this.terminal.foregroundPgrp || this.proc.pgid;
+    let sent = false;
+    for (const p of this.liveProcesses()) {
+      if (!p.exited && p.pgid === group) {
+        this.signals.send(p, { signo, code: 0x80 /* SI_KERNEL */ });
+        sent = true;
+      }
+    }
+    if (!sent) this.signals.send(this.proc, { signo, code: 0x80 });
   }
 
   private runSlice(task: Task): void {
@@ -635,9 +758,10 @@ export class Kernel {
       this.signals.deliver(task);
       if (p.exited || task.state !== 'ready') return;
       const cpu = p.cpu!;
-      const others = this.runQueue.some((t) => t.state === 'ready') || this.hasTimedWaiters();
       task.stoppedInHook = false;
-      const r = cpu.run(task.pc, others ? SLICE_US : 0);
+      this.syscallsThisSlice = 0;
+      this.sliceEndsAt = performance.now() + SLICE_MS;
+      const r = cpu.run(task.pc);
       if (this.bug || p.exited) return;
       const staged = this.stagedExecs.get(p);
       if (staged) {
@@ -646,12 +770,13 @@ export class Kernel {
         if (!p.exited) this.runQueue.push(task);
         return;
       }
-      if (r.kind === 'fault') {
-        this.firstFault ??= r.fault;
-        task.pc = r.fault.pc;
-        this.signals.sendFault(task, r.fault);
-      } else if (task.state === 'ready' && !task.stoppedInHook) {
-        task.pc = cpu.pc(); // pre-empted at the end of its time slice
+      let fault = r.kind === 'fault' ? r.fault : null;
+      if (!fault && !task.stoppedInHook && !p.exited) fault = this.unexpectedStop(task, cpu.pc());
+      if (fault) fault = beyondEofFault(p, fault);
+      if (fault) {
+        this.firstFault ??= fault;
+        task.pc = fault.pc;
+        this.signals.sendFault(task, fault);
       }
       if (task.state === 'ready') this.runQueue.push(task);
     } finally {
@@ -659,9 +784,23 @@ export class Kernel {
     }
   }
 
+  /**
+   * The CPU stopped though no hook asked it to: on x86-64 that is `hlt`,
+   * which Unicorn treats as the end of emulation. In user mode Linux gives a
+   * general protection fault: SIGSEGV with si_code SI_KERNEL.
+   */
+  private unexpectedStop(task: Task, pc: number): CpuFault {
+    let at = pc;
+    try {
+      if (task.arch.name === 'x86_64' && task.process.mem.read(pc - 1, 1)[0] === 0xf4) at = pc - 1;
+    } catch {
+      // pc - 1 unmapped: report pc itself
+    }
+    return { signal: 'SIGSEGV', code: 0x80, addr: 0, pc: at, reason: 'privileged instruction (hlt) or unexpected CPU stop' };
+  }
+
   private hasTimedWaiters(): boolean {
-    for (const t of this.tasks.values()) if (t.state === 'blocked' && t.blockedOn?.deadlineNs != null) return true;
-    return false;
+    return this.earliestDeadline() !== null;
   }
 
   private closeRetiredEngines(): void {
@@ -675,6 +814,8 @@ export class Kernel {
     }
     this.closeRetiredEngines();
     for (const p of this.processes.values()) if (p.cpu) p.cpu.close();
+    for (const input of this.hostInputs.values()) input.close();
+    this.terminal.restore();
   }
 
   // ---- stdio -------------------------------------------------------------------------------
@@ -686,7 +827,7 @@ export class Kernel {
       const fsys = this.vfs.mounts()[0]!.fs;
       const node = new StreamNode(fsys, () => hostFdStat(typeof spec === 'number' ? spec : -1, 0), name);
       let file: OpenFile;
-      if (typeof spec === 'number') file = new HostStreamFile(node, spec);
+      if (typeof spec === 'number') file = new HostStreamFile(node, spec, fd === 0 ? this.hostInputFor(spec) : null);
       else if (spec === 'capture') {
         const cap = new CaptureOutputFile(node, this.options.maxOutput, (chunk) => this.options.onOutput?.(name as 'stdout' | 'stderr', chunk));
         this.captured[name as 'stdout' | 'stderr'] = cap;
@@ -698,6 +839,29 @@ export class Kernel {
       const ofd = new OpenFileDescription(file, node, fsys, `/dev/${name}`, access, flags, false);
       this.proc.fds.installAt(fd, ofd);
     });
+  }
+
+  private readonly hostInputs = new Map<number, HostInput>();
+
+  /** The shared reader of a host fd whose reads may block (a tty or pipe), or null for files. */
+  hostInputFor(hostFd: number): HostInput | null {
+    let input = this.hostInputs.get(hostFd);
+    if (!input) {
+      if (!hostFdMayBlock(hostFd)) return null;
+      input = new HostInput(hostFd);
+      this.hostInputs.set(hostFd, input);
+    }
+    return input;
+  }
+
+  /** Wake tasks whose host read has completed. */
+  private pollHostInput(): void {
+    for (const input of this.hostInputs.values()) input.poll();
+  }
+
+  private pendingHostInput(): HostInput | null {
+    for (const input of this.hostInputs.values()) if (input.pending) return input;
+    return null;
   }
 
   /** The nanoseconds since boot, for CLOCK_MONOTONIC and friends. */
@@ -741,6 +905,13 @@ function copyAddressSpace(from: AddressSpace, to: AddressSpace): void {
   }
   to.brkStart = from.brkStart;
   to.brkCurrent = from.brkCurrent;
+}
+
+/** A fault in the part of a file mapping past the file's end is SIGBUS with BUS_ADRERR. */
+function beyondEofFault(p: Process, fault: CpuFault): CpuFault {
+  if (fault.signal !== 'SIGSEGV') return fault;
+  const hit = p.beyondEof.find((r) => fault.addr >= r.start && fault.addr < r.end && p.mem.mappingAt(fault.addr)?.name === r.name);
+  return hit ? { ...fault, signal: 'SIGBUS', code: 2, reason: 'access beyond the end of a mapped file' } : fault;
 }
 
 /** SIGCHLD's si_code for a child's new state (CLD_EXITED=1, CLD_KILLED=2, CLD_DUMPED=3). */

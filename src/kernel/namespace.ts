@@ -78,7 +78,7 @@ export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions, overlays
       throw e;
     }
   };
-  vfs.mount('/dev', new DevFs({ dev: DEV.dev, tty: () => openHostTty(rootfs) }), 'devtmpfs', 'nosuid');
+  vfs.mount('/dev', new DevFs({ dev: DEV.dev, tty: () => openHostTty(rootfs, kernel) }), 'devtmpfs', 'nosuid');
   vfs.mount(
     '/proc',
     new ProcFs(DEV.proc, {
@@ -119,10 +119,10 @@ function isDirectory(p: string): boolean {
 }
 
 /** /dev/tty: the first of the host's stdio fds that is a terminal. */
-function openHostTty(rootfs: FileSystem): HostStreamFile {
+function openHostTty(rootfs: FileSystem, kernel: Kernel): HostStreamFile {
   const fd = [0, 1, 2].find((n) => isatty(n));
   if (fd === undefined) fail('ENXIO', 'no controlling terminal');
-  return new HostStreamFile(new StreamNode(rootfs, () => hostFdStat(fd, 0), 'tty'), fd);
+  return new HostStreamFile(new StreamNode(rootfs, () => hostFdStat(fd, 0), 'tty'), fd, kernel.hostInputFor(fd));
 }
 
 /** passwd, group, hostname, hosts and nsswitch.conf that agree with the guest's uid and gid. */

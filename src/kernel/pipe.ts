@@ -48,6 +48,30 @@ export class PipeNode implements Node {
 
 export class Pipe {
   private buf = new Uint8Array(PIPE_CAPACITY);
+  /** The capacity (F_GETPIPE_SZ); F_SETPIPE_SZ changes it. */
+  get capacity(): number {
+    return this.buf.length;
+  }
+
+  /**
+   * F_SETPIPE_SZ: the size rounds up to a power-of-two number of pages
+   * (at least one); EBUSY when the data already in the pipe would not fit
+   * (see fcntl(2), "Changing the capacity of a pipe").
+   */
+  resize(requested: number): number {
+    const MAX = 1 << 20; // /proc/sys/fs/pipe-max-size
+    if (requested > MAX) fail('EPERM');
+    let size = 4096;
+    while (size < requested) size *= 2;
+    if (this.length > size) fail('EBUSY');
+    const next = new Uint8Array(size);
+    const old = this.buf;
+    for (let i = 0; i < this.length; i++) next[i] = old[(this.head + i) % old.length]!;
+    this.buf = next;
+    this.head = 0;
+    this.writable.notify();
+    return size;
+  }
   private head = 0;
   private length = 0;
   readers = 0;
@@ -68,10 +92,11 @@ export class Pipe {
       throw new WouldBlock([this.readable]);
     }
     const n = Math.min(out.length, this.length);
-    const first = Math.min(n, PIPE_CAPACITY - this.head);
+    const cap = this.buf.length;
+    const first = Math.min(n, cap - this.head);
     out.set(this.buf.subarray(this.head, this.head + first));
     if (first < n) out.set(this.buf.subarray(0, n - first), first);
-    this.head = (this.head + n) % PIPE_CAPACITY;
+    this.head = (this.head + n) % cap;
     this.length -= n;
     this.writable.notify();
     return n;
@@ -80,12 +105,13 @@ export class Pipe {
   write(data: Uint8Array): number {
     if (data.length === 0) return 0; // before the reader check, as pipe_write does
     if (this.readers === 0) fail('EPIPE');
-    const room = PIPE_CAPACITY - this.length;
+    const cap = this.buf.length;
+    const room = cap - this.length;
     // A write of at most PIPE_BUF bytes goes in whole or not at all.
     if (room === 0 || (data.length <= PIPE_BUF && room < data.length)) throw new WouldBlock([this.writable]);
     const n = Math.min(room, data.length);
-    const tail = (this.head + this.length) % PIPE_CAPACITY;
-    const first = Math.min(n, PIPE_CAPACITY - tail);
+    const tail = (this.head + this.length) % cap;
+    const first = Math.min(n, cap - tail);
     this.buf.set(data.subarray(0, first), tail);
     if (first < n) this.buf.set(data.subarray(first, n), 0);
     this.length += n;

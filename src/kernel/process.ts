@@ -65,8 +65,18 @@ export class Process {
   sigmask = 0n;
   /** Signals sent but not delivered (blocked, or waiting for handler delivery). */
   sigpending = 0n;
-  /** The siginfo of each pending signal. */
-  readonly siginfo = new Map<number, import('./signals.ts').SigInfo>();
+  /** The siginfo of each pending signal: one for a standard signal, a queue for a real-time one. */
+  readonly siginfo = new Map<number, import('./signals.ts').SigInfo[]>();
+  /** Notified whenever a signal is sent to this process (pause, sigsuspend and sigtimedwait wait on it). */
+  readonly signalEvents = new Waitable();
+  /** ITIMER_REAL (alarm, setitimer): when it fires next (monotonic ns) and its interval (0: one-shot). */
+  itimerReal: { deadlineNs: bigint; intervalNs: bigint } | null = null;
+  /** Pages of file mappings past the end of their file: a fault there is SIGBUS, not SIGSEGV. */
+  beyondEof: { start: number; end: number; name: string }[] = [];
+  /** Stopped by a stop signal (job control) until SIGCONT. */
+  stopped = false;
+  /** A state change not yet reported to wait4/waitid: the stop signal, or 'continued'. */
+  waitReport: number | 'continued' | null = null;
   /** arm64: the page holding the sigreturn trampoline (a stand-in for the vdso), once mapped. */
   sigreturnPage = 0;
   /** The signal the parent gets when this process dies (clone's low byte; SIGCHLD for fork). */

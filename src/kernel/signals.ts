@@ -19,6 +19,7 @@ export const SIGCHLD = 17;
 export const SIGCONT = 18;
 export const SIGSTOP = 19;
 export const NSIG = 64;
+export const SIGRTMIN = 32;
 
 const SIG_DFL = 0n;
 const SIG_IGN = 1n;
@@ -88,14 +89,23 @@ export class SignalState {
   send(p: Process, info: SigInfo): void {
     const sig = info.signo;
     if (p.exited || sig < 1 || sig > NSIG) return;
-    if (sig === SIGCONT || defaultAction(sig) === 'stop') {
-      // Job control (stopping and continuing) is not emulated yet; SIGCONT continues nothing.
-      if (p.sigactions.get(sig)?.handler === undefined || p.sigactions.get(sig)!.handler <= SIG_IGN) return;
+    // Stop and continue signals cancel each other's pending instances, and
+    // SIGCONT (and SIGKILL) resume a stopped process when sent, whatever its
+    // disposition (see signal(7), "Stopping and continuing").
+    if (defaultAction(sig) === 'stop') {
+      p.sigpending &= ~bit(SIGCONT);
+    } else if (sig === SIGCONT || sig === SIGKILL) {
+      p.sigpending &= ~(bit(SIGSTOP) | bit(20) | bit(21) | bit(22));
+      if (p.stopped) this.resume(p, sig === SIGCONT);
     }
     if (this.ignored(p, sig) && !(p.sigmask & bit(sig))) return;
-    // Standard signals do not queue: a second one while pending merges with the first.
-    if (!(p.sigpending & bit(sig))) p.siginfo.set(sig, info);
+    // Standard signals do not queue: a second one while pending merges with
+    // the first. Real-time signals (32 and up) queue, each with its own siginfo.
+    const queue = p.siginfo.get(sig) ?? [];
+    if (sig >= SIGRTMIN || queue.length === 0) queue.push(info);
+    p.siginfo.set(sig, queue);
     p.sigpending |= bit(sig);
+    p.signalEvents.notify();
     if (sig === SIGKILL || !(p.sigmask & bit(sig))) this.kernel.interrupt(this.kernel.taskOf(p));
   }
 
@@ -111,7 +121,7 @@ export class SignalState {
       p.sigactions.delete(sig);
       p.sigmask &= ~bit(sig);
     }
-    p.siginfo.set(sig, { signo: sig, code: fault.code, addr: fault.addr });
+    p.siginfo.set(sig, [{ signo: sig, code: fault.code, addr: fault.addr }]);
     p.sigpending |= bit(sig);
   }
 
@@ -122,9 +132,7 @@ export class SignalState {
       const ready = p.sigpending & ~(p.sigmask & ~(bit(SIGKILL) | bit(SIGSTOP)));
       if (ready === 0n) return;
       const sig = ready & bit(SIGKILL) ? SIGKILL : lowestSignal(ready);
-      p.sigpending &= ~bit(sig);
-      const info = p.siginfo.get(sig) ?? { signo: sig, code: SI_KERNEL };
-      p.siginfo.delete(sig);
+      const info = this.dequeue(p, sig);
       const action = p.sigactions.get(sig);
       const handler = sig === SIGKILL || sig === SIGSTOP ? SIG_DFL : (action?.handler ?? SIG_DFL);
       if (handler === SIG_IGN) continue;
@@ -134,11 +142,58 @@ export class SignalState {
           p.killBySignal(sig, what === 'core' && p.rlimits.get(4)!.cur > 0n);
           return;
         }
-        continue; // ignore; stop and continue need job control
+        if (what === 'stop') {
+          this.stop(task, sig);
+          return;
+        }
+        continue; // ignored, or SIGCONT (which did its work when sent)
       }
       this.runHandler(task, sig, info, action!);
       return; // one frame at a time: the next signal is delivered when the task runs again
     }
+  }
+
+  /** Take one pending instance of `sig` (its siginfo); the pending bit clears with the last one. */
+  dequeue(p: Process, sig: number): SigInfo {
+    const queue = p.siginfo.get(sig);
+    const info = queue?.shift() ?? { signo: sig, code: SI_KERNEL };
+    if (!queue || queue.length === 0) {
+      p.siginfo.delete(sig);
+      p.sigpending &= ~bit(sig);
+    }
+    return info;
+  }
+
+  /** A stop signal's default action: the process stops; its parent hears of it. */
+  private stop(task: Task, sig: number): void {
+    const p = task.process;
+    p.stopped = true;
+    p.waitReport = sig;
+    task.state = 'stopped';
+    this.notifyParent(p, 5 /* CLD_STOPPED */, sig);
+  }
+
+  private resume(p: Process, report: boolean): void {
+    p.stopped = false;
+    const task = this.kernel.taskOf(p);
+    if (task.state === 'stopped') {
+      task.state = 'blocked';
+      this.kernel.makeReady(task);
+    }
+    if (report) {
+      p.waitReport = 'continued';
+      this.notifyParent(p, 6 /* CLD_CONTINUED */, SIGCONT);
+    }
+  }
+
+  /** SIGCHLD for a stop or continue, unless the parent asked for none (SA_NOCLDSTOP). */
+  private notifyParent(p: Process, code: number, status: number): void {
+    const parent = p.parent;
+    if (!parent || parent.exited) return;
+    parent.childEvents.notify();
+    const SA_NOCLDSTOP = 1n;
+    if ((parent.sigactions.get(SIGCHLD)?.flags ?? 0n) & SA_NOCLDSTOP) return;
+    this.send(parent, { signo: SIGCHLD, code, pid: p.pid, uid: p.creds.uid, status });
   }
 
   private runHandler(task: Task, sig: number, info: SigInfo, action: { handler: bigint; flags: bigint; restorer: bigint; mask: bigint }): void {
@@ -164,7 +219,8 @@ export class SignalState {
         handler: Number(action.handler),
         flags,
         restorer: Number(action.restorer),
-        blockedMask: p.sigmask,
+        // After rt_sigsuspend the frame keeps the caller's own mask, not the temporary one.
+        blockedMask: task.savedSigmask ?? p.sigmask,
         altStack: alt,
         sigreturnTrampoline: task.arch.name === 'aarch64' && !(flags & SA_RESTORER) ? this.trampolinePage(p) : undefined,
         fault: info.addr !== undefined && info.code > 0 ? { addr: Number(info.addr) } : undefined,
@@ -177,6 +233,10 @@ export class SignalState {
       return;
     }
     task.pc = cpu.pc();
+    if (task.savedSigmask !== null) {
+      p.sigmask = task.savedSigmask;
+      task.savedSigmask = null;
+    }
     let mask = p.sigmask | action.mask;
     if (!(flags & SA_NODEFER)) mask |= bit(sig);
     p.sigmask = mask & ~(bit(SIGKILL) | bit(SIGSTOP));

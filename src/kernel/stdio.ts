@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import { isatty } from 'node:tty';
 import { LinuxError, fromHostError } from './errors.ts';
+import type { HostInput } from './host-input.ts';
 import { S_IFCHR, S_IFIFO, S_IFREG, type FileSystem, type Node, type OpenFile, type StatInfo } from './vfs/types.ts';
 
 /** A node that stands for a stream outside any filesystem ("pipe:[…]", a host tty). */
@@ -26,11 +27,19 @@ export class HostStreamFile implements OpenFile {
   constructor(
     readonly node: Node,
     readonly hostFd: number,
+    /** For ttys and pipes: reads go through a worker so other tasks keep running (null: read directly). */
+    private readonly input: HostInput | null = null,
   ) {
     this.isTty = isatty(hostFd);
   }
 
+  /** For poll(2): whether a read would not block now, and what to wait on if it would. */
+  get pollInput(): HostInput | null {
+    return this.input;
+  }
+
   read(buf: Uint8Array): number {
+    if (this.input) return this.input.read(buf);
     for (;;) {
       try {
         return fs.readSync(this.hostFd, buf, 0, buf.length, null);
@@ -126,6 +135,16 @@ export class CaptureOutputFile implements OpenFile {
   close(): void {}
   text(): Buffer {
     return Buffer.concat(this.chunks);
+  }
+}
+
+/** Reads from this host fd can block (a tty, pipe or socket), unlike a regular file or /dev/null. */
+export function hostFdMayBlock(hostFd: number): boolean {
+  try {
+    const st = fs.fstatSync(hostFd);
+    return !(st.isFile() || st.isBlockDevice() || (st.isCharacterDevice() && !isatty(hostFd)));
+  } catch {
+    return false;
   }
 }
 

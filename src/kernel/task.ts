@@ -8,7 +8,8 @@ import type { Kernel } from './kernel.ts';
 import type { Process } from './process.ts';
 import type { WouldBlock } from './wait.ts';
 
-export type TaskState = 'ready' | 'blocked' | 'dead';
+/** 'stopped': by SIGSTOP and friends, until SIGCONT (job control). */
+export type TaskState = 'ready' | 'blocked' | 'stopped' | 'dead';
 
 export class Task implements SyscallContext {
   state: TaskState = 'ready';
@@ -23,6 +24,8 @@ export class Task implements SyscallContext {
   interruptedBy = 0;
   /** The syscall the task is blocked in (restart rules depend on it). */
   blockedSyscall = '';
+  /** rt_sigsuspend's caller mask, to go into the handler's frame instead of the temporary one. */
+  savedSigmask: bigint | null = null;
   /** The engine stopped inside this task's syscall hook, which already set `pc`. */
   stoppedInHook = false;
 

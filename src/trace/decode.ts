@@ -19,6 +19,8 @@ export interface FormatArgOptions {
   next?: number;
   /** The syscall's name, for the few decodings that depend on the call (mmap's hex offset, statx's flags...). */
   syscall?: string;
+  /** The argument's position (0-based), for decodings that depend on it (wait4's status and options). */
+  index?: number;
 }
 
 type Mem = SyscallContext['mem'];
@@ -695,6 +697,8 @@ export function formatFcntlArg(arch: Arch, cmd: number, v: number): string {
     case 'F_NOTIFY':
     case 'F_ADD_SEALS':
       return sdec(v | 0);
+    case undefined:
+      return hex(v);
     default:
       return addr(v);
   }
@@ -734,6 +738,10 @@ function decode(kind: ArgKind, v: number, ctx: SyscallContext, opts: FormatArgOp
   const arch = ctx.arch;
   const strSize = Math.max(0, opts.strSize);
   const ok = opts.ret >= 0 || opts.ret <= -4096;
+  if (opts.syscall !== undefined) {
+    const special = decodeByCall(opts.syscall, kind, v, ctx, opts, ok);
+    if (special !== undefined) return special;
+  }
   switch (kind) {
     case 'int':
     case 'fd':
@@ -754,9 +762,9 @@ function decode(kind: ArgKind, v: number, ctx: SyscallContext, opts: FormatArgOp
     case 'signal':
       return signalName(arch, v);
     case 'whence':
-      return named(SEEK_NAMES, v);
+      return SEEK_NAMES.get(v) ?? `${hex(v >>> 0)} /* SEEK_??? */`;
     case 'fcntl_cmd':
-      return named(tablesFor(arch).fcntlCmds, v);
+      return tablesFor(arch).fcntlCmds.get(v) ?? `${hex(v >>> 0)} /* F_??? */`;
     case 'clockid':
       return named(tablesFor(arch).clocks, v);
     case 'rlimit_resource':
@@ -863,5 +871,165 @@ function decodeStruct(kind: ArgKind, v: number, ctx: SyscallContext, opts: Forma
       return formatSigaction(ctx, v);
     default:
       return raw(kind, v);
+  }
+}
+
+// ---- decodings that depend on the call, not only on the kind ------------------------
+
+const MS_FLAGS: Entries = [
+  ['MS_ASYNC', 1],
+  ['MS_INVALIDATE', 2],
+  ['MS_SYNC', 4],
+];
+
+const WAIT_FLAGS: Entries = [
+  ['WNOHANG', 1],
+  ['WUNTRACED', 2],
+  ['WEXITED', 4],
+  ['WCONTINUED', 8],
+  ['WNOWAIT', 0x0100_0000],
+  ['__WNOTHREAD', 0x2000_0000],
+  ['__WALL', 0x4000_0000],
+  ['__WCLONE', 0x8000_0000],
+];
+
+/** clone(2) flags above the exit signal, in strace's order. */
+export const CLONE_FLAGS: Entries = [
+  ['CLONE_VM', 0x100],
+  ['CLONE_FS', 0x200],
+  ['CLONE_FILES', 0x400],
+  ['CLONE_SIGHAND', 0x800],
+  ['CLONE_PIDFD', 0x1000],
+  ['CLONE_PTRACE', 0x2000],
+  ['CLONE_VFORK', 0x4000],
+  ['CLONE_PARENT', 0x8000],
+  ['CLONE_THREAD', 0x1_0000],
+  ['CLONE_NEWNS', 0x2_0000],
+  ['CLONE_SYSVSEM', 0x4_0000],
+  ['CLONE_SETTLS', 0x8_0000],
+  ['CLONE_PARENT_SETTID', 0x10_0000],
+  ['CLONE_CHILD_CLEARTID', 0x20_0000],
+  ['CLONE_DETACHED', 0x40_0000],
+  ['CLONE_UNTRACED', 0x80_0000],
+  ['CLONE_CHILD_SETTID', 0x100_0000],
+  ['CLONE_NEWCGROUP', 0x200_0000],
+  ['CLONE_NEWUTS', 0x400_0000],
+  ['CLONE_NEWIPC', 0x800_0000],
+  ['CLONE_NEWUSER', 0x1000_0000],
+  ['CLONE_NEWPID', 0x2000_0000],
+  ['CLONE_NEWNET', 0x4000_0000],
+  ['CLONE_IO', 0x8000_0000],
+];
+
+/** clone's flags word: the CLONE_* names, then the exit signal (strace: CLONE_VM|CLONE_VFORK|SIGCHLD). */
+export function cloneFlagsToString(arch: Arch, flags: number): string {
+  const sig = flags & 0xff;
+  const rest = (flags & ~0xff) >>> 0;
+  const parts: string[] = [];
+  if (rest) parts.push(flagsToString(rest, CLONE_FLAGS));
+  if (sig) parts.push(signalName(arch, sig));
+  return parts.length ? parts.join('|') : '0';
+}
+
+/** A wait status as strace prints it: [{WIFEXITED(s) && WEXITSTATUS(s) == 0}]. */
+export function waitStatusToString(arch: Arch, s: number): string {
+  const sig = s & 0x7f;
+  let inner: string;
+  if (sig === 0) inner = `WIFEXITED(s) && WEXITSTATUS(s) == ${(s >> 8) & 0xff}`;
+  else if (sig === 0x7f) {
+    inner = `WIFSTOPPED(s) && WSTOPSIG(s) == ${signalName(arch, (s >> 8) & 0xff)}`;
+    if (s >>> 16) inner += ` && s>>16 == ${hex(s >>> 16)}`;
+  } else if (s === 0xffff) inner = 'WIFCONTINUED(s)';
+  else {
+    inner = `WIFSIGNALED(s) && WTERMSIG(s) == ${signalName(arch, sig)}`;
+    if (s & 0x80) inner += ' && WCOREDUMP(s)';
+  }
+  return `[{${inner}}]`;
+}
+
+/** The number of linux_dirent64 records in a buffer getdents64 filled. */
+function countDirents(mem: Mem, p: number, len: number): number {
+  const bytes = mem.read(p, len);
+  const v = dv(bytes);
+  let n = 0;
+  for (let off = 0; off + 19 <= len; n++) {
+    const reclen = v.getUint16(off + 16, true);
+    if (reclen === 0) break;
+    off += reclen;
+  }
+  return n;
+}
+
+/** An array of string pointers (execve's argv): ["a", "b"], at most strSize elements. */
+function printStringArray(mem: Mem, p: number, strSize: number): string {
+  if (p === 0) return 'NULL';
+  const parts: string[] = [];
+  for (let i = 0; ; i++) {
+    const sp = mem.readU64(p + 8 * i);
+    if (sp === 0) break;
+    if (i >= strSize) {
+      parts.push('...');
+      break;
+    }
+    parts.push(printStringLimited(mem, sp, strSize));
+  }
+  return `[${parts.join(', ')}]`;
+}
+
+/** A NUL-terminated string cut at strSize bytes ("..." after the quote when cut), as strace's printstr does. */
+function printStringLimited(mem: Mem, p: number, strSize: number): string {
+  try {
+    const { bytes, cut } = readCStr(mem, p, strSize);
+    return quoteBytes(bytes) + (cut ? '...' : '');
+  } catch {
+    return hex(p);
+  }
+}
+
+/** Count the entries of a NULL-terminated pointer array (execve's envp). */
+function countPointers(mem: Mem, p: number): number {
+  let n = 0;
+  while (n < 1 << 20 && mem.readU64(p + 8 * n) !== 0) n++;
+  return n;
+}
+
+/** Decodings strace does for particular calls; undefined: decode by kind. */
+function decodeByCall(
+  syscall: string,
+  kind: ArgKind,
+  v: number,
+  ctx: SyscallContext,
+  opts: FormatArgOptions,
+  ok: boolean,
+): string | undefined {
+  switch (syscall) {
+    case 'getdents64':
+    case 'getdents':
+      if (kind !== 'ptr') return undefined;
+      if (v === 0 || !ok) return addr(v);
+      return `${hex(v)} /* ${countDirents(ctx.mem, v, opts.ret)} entries */`;
+    case 'pipe':
+    case 'pipe2':
+      if (kind !== 'ptr') return undefined;
+      if (v === 0 || !ok) return addr(v);
+      return `[${ctx.mem.readI32(v)}, ${ctx.mem.readI32(v + 4)}]`;
+    case 'msync':
+      return opts.index === 2 ? flagsToString(v, MS_FLAGS) : undefined;
+    case 'wait4':
+      if (opts.index === 1) {
+        if (v === 0 || !ok || opts.ret === 0) return addr(v);
+        return waitStatusToString(ctx.arch, ctx.mem.readI32(v));
+      }
+      if (opts.index === 2) return flagsToString(v, WAIT_FLAGS);
+      return undefined;
+    case 'execve':
+    case 'execveat': {
+      const argvAt = syscall === 'execve' ? 1 : 2;
+      if (opts.index === argvAt) return printStringArray(ctx.mem, v, opts.strSize);
+      if (opts.index === argvAt + 1) return v === 0 ? 'NULL' : `${hex(v)} /* ${countPointers(ctx.mem, v)} vars */`;
+      return undefined;
+    }
+    default:
+      return undefined;
   }
 }

@@ -2,13 +2,9 @@
 // the command line into a TraceConfig with the helpers here; the library
 // builds one directly (see session.ts).
 import { FilterError, SyscallSet, parseStatusSet, parseSyscallSet, type StatusValue } from './filter.ts';
+import { DEFAULT_COLUMNS, type SortBy, type SummaryColumn, type TimestampMode } from './strace.ts';
 
-export type TimestampMode = false | 't' | 'tt' | 'ttt';
-
-/** strace -U column names (count.c's), in their canonical spelling. */
-export type SummaryColumn = 'time-percent' | 'total-time' | 'min-time' | 'max-time' | 'avg-time' | 'calls' | 'errors' | 'name';
-/** strace -S criteria. */
-export type SortBy = SummaryColumn | 'nothing';
+export type { SortBy, SummaryColumn, TimestampMode };
 
 export interface TraceConfig {
   /** Anything to print at all (--trace, -o, -c, ... set it). */
@@ -44,8 +40,6 @@ export interface TraceConfig {
   /** -a COLUMN: the column results are aligned at; 0 leaves them unaligned (tslinux's default). */
   align: number;
 }
-
-export const DEFAULT_COLUMNS: readonly SummaryColumn[] = ['time-percent', 'total-time', 'avg-time', 'calls', 'errors', 'name'];
 
 export function defaultTraceConfig(): TraceConfig {
   return {
@@ -139,9 +133,9 @@ export function parseCount(flag: string, s: string): number {
  * fault, inject, quiet, decode-fds, decode-pids, kvm) are refused by name.
  */
 export function applyQualifier(cfg: TraceConfig, expr: string): void {
-  const eq = expr.indexOf('=');
-  const qual = eq > 0 && /^[a-z-]+$/.test(expr.slice(0, eq)) ? expr.slice(0, eq) : 'trace';
-  const value = eq > 0 && qual === expr.slice(0, eq) ? expr.slice(eq + 1) : expr;
+  const m = /^([a-z-]+)=(.*)$/s.exec(expr);
+  const qual = m ? m[1]! : 'trace';
+  const value = m ? m[2]! : expr;
   try {
     switch (qual) {
       case 'trace':
@@ -171,7 +165,4 @@ export function finishTraceConfig(cfg: TraceConfig): void {
   // -ff without -o FILE is the same as -f (strace.c).
   if (cfg.outputSeparately && !cfg.output) cfg.outputSeparately = false;
   if (cfg.outputSeparately && cfg.summary !== 'none') throw new TraceOptionError('-c and -ff are mutually exclusive');
-  if (cfg.format === 'json' && cfg.summary === 'only') {
-    // The summary is a table whatever the line format; -c prints no lines, so json changes nothing.
-  }
 }

@@ -1,10 +1,14 @@
 // The strace-style tracer: one line per syscall, `name(args) = result`, with
-// strace's optional prefixes (-f's [pid N], -t/-tt/-ttt) and suffix (-T),
-// and a -c style summary table. Arguments are decoded by kind in decode.ts.
-import type { SyscallContext, SyscallDecl } from '../../syscalls/types.ts';
+// strace's optional prefixes (-f's [pid N], -t/-tt/-ttt), -y's fd paths,
+// -a's alignment and -T's suffix, and a -c style summary table. Arguments
+// are decoded by kind in decode.ts. session.ts puts these together for the
+// command line (filters, -f, -o/-ff, --trace-format=json).
+import type { ArgKind, SyscallContext, SyscallDecl } from '../../syscalls/types.ts';
 import type { SyscallObserver, SyscallRecord } from '../kernel/dispatch.ts';
+import type { FdTable } from '../kernel/fdtable.ts';
 import { errnoMessage, errnoName } from '../kernel/errors.ts';
 import {
+  cloneFlagsToString,
   fcntlTakesNoArg,
   formatArg,
   formatFcntlArg,
@@ -19,14 +23,20 @@ export type TimestampMode = false | 't' | 'tt' | 'ttt';
 export interface FormatOptions {
   /** -s: bytes of strings and buffers shown (default 32). */
   strSize?: number;
-  /** Prefix each line with `[pid N] ` (strace pads N to 5 columns, as it does with -f). */
+  /** Prefix each line with `[pid N] ` (strace pads N to 5 columns, as it does with -f on stderr). */
   showPid?: boolean;
+  /** How the pid prefix looks: `[pid  1000] ` (stderr) or `1000  ` (strace -f -o FILE). Default bracket. */
+  pidStyle?: 'bracket' | 'plain';
   /** -t (HH:MM:SS), -tt (with microseconds), -ttt (seconds since the epoch). */
   timestamps?: TimestampMode;
   /** -T: append the time spent in the call, ` <0.000012>`. */
   showTime?: boolean;
   /** Wall clock in nanoseconds since the epoch, for -t/-tt/-ttt (default: the host clock). */
   wallClockNs?: () => bigint;
+  /** -a: the column the ` = ` goes to (strace's default is 40); 0 or unset: no padding. */
+  align?: number;
+  /** -y: print the path behind fd arguments and fd results, `3</tmp/a.txt>`. */
+  decodeFds?: boolean;
 }
 
 export interface StraceOptions extends FormatOptions {
@@ -52,89 +62,287 @@ function formatTimestamp(mode: 't' | 'tt' | 'ttt', ns: bigint): string {
 }
 
 /** Seconds with six decimals, truncated like strace's "%ld.%06ld". */
-function formatDuration(ns: bigint): string {
+export function formatDuration(ns: bigint): string {
   const d = ns < 0n ? 0n : ns;
   return `${d / 1_000_000_000n}.${String((d % 1_000_000_000n) / 1000n).padStart(6, '0')}`;
 }
 
-/** The decoded arguments of a declared call; open's mode and fcntl's argument only when the call uses them. */
-function formatArgs(ctx: SyscallContext, decl: SyscallDecl, rec: SyscallRecord, strSize: number): string[] {
-  const kinds = Object.values(decl.args);
-  const out: string[] = [];
-  for (let i = 0; i < kinds.length; i++) {
-    const kind = kinds[i]!;
-    const v = rec.args[i] ?? 0;
-    const prevKind = i > 0 ? kinds[i - 1] : undefined;
-    const prev = i > 0 ? (rec.args[i - 1] ?? 0) : 0;
-    try {
-      if (kind === 'mode' && prevKind === 'open_flags' && !openTakesMode(ctx.arch, prev)) continue;
-      if (prevKind === 'fcntl_cmd') {
-        if (fcntlTakesNoArg(ctx.arch, prev)) continue;
-        out.push(formatFcntlArg(ctx.arch, prev, v));
-        continue;
-      }
-    } catch {
-      // fall through to the generic decoding
+// ---- declarations, cached ----------------------------------------------------------------
+
+interface DeclInfo {
+  names: string[];
+  kinds: ArgKind[];
+  /** The index of a `fcntl_cmd` argument, -1 if none. */
+  fcntlCmd: number;
+}
+
+const declInfo = new WeakMap<SyscallDecl, DeclInfo>();
+
+export function infoOf(decl: SyscallDecl): DeclInfo {
+  let info = declInfo.get(decl);
+  if (!info) {
+    const names = Object.keys(decl.args);
+    const kinds = names.map((n) => decl.args[n]!);
+    info = { names, kinds, fcntlCmd: kinds.indexOf('fcntl_cmd') };
+    declInfo.set(decl, info);
+  }
+  return info;
+}
+
+// ---- -y: the path behind an fd ---------------------------------------------------------------
+
+/**
+ * Paths of fds as last seen, per fd table: the tracer sees a call after it
+ * ran, so close(3) no longer finds fd 3 in the table; strace (which decodes
+ * on entry) still prints its path.
+ */
+const lastPaths = new WeakMap<FdTable, Map<number, string>>();
+
+/** The path behind `fd` in the calling process, or undefined (not an fd, or unknown). */
+export function fdPath(ctx: SyscallContext, fd: number): string | undefined {
+  if (!(fd >= 0)) return undefined;
+  let fds: FdTable;
+  try {
+    fds = ctx.fds;
+    if (fds.has(fd)) {
+      const p = fds.get(fd).path;
+      let m = lastPaths.get(fds);
+      if (!m) lastPaths.set(fds, (m = new Map()));
+      m.set(fd, p);
+      return p;
     }
-    out.push(formatArg(kind, v, ctx, { strSize, ret: rec.ret, next: rec.args[i + 1], syscall: decl.name }));
+  } catch {
+    return undefined;
+  }
+  return lastPaths.get(fds)?.get(fd);
+}
+
+/** Forget a closed fd's path (after close(2) was printed). */
+export function forgetFd(ctx: SyscallContext, fd: number): void {
+  try {
+    if (!ctx.fds.has(fd)) lastPaths.get(ctx.fds)?.delete(fd);
+  } catch {
+    // a stub context
+  }
+}
+
+/** A path inside -y's angle brackets: non-printable bytes and the brackets themselves escaped. */
+function fdPathText(path: string): string {
+  let out = '';
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c < 0x20 || c >= 0x7f || c === 0x3c || c === 0x3e || c === 0x5c) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else out += path[i];
   }
   return out;
 }
 
-/** The result as strace prints it: `-1 ENOENT (No such file or directory)`, `?`, hex for addresses. */
-export function formatReturn(ctx: SyscallContext, rec: SyscallRecord): string {
+function withFdPath(ctx: SyscallContext, text: string, fd: number): string {
+  const p = fdPath(ctx, fd);
+  return p === undefined ? text : `${text}<${fdPathText(p)}>`;
+}
+
+// ---- arguments ------------------------------------------------------------------------------------
+
+export interface ArgFormatOptions {
+  strSize: number;
+  decodeFds?: boolean;
+}
+
+/**
+ * The decoded text of each declared argument, or undefined for the ones
+ * strace leaves out (open's mode without O_CREAT, fcntl's unused argument,
+ * mremap's new address without MREMAP_FIXED). Undeclared calls show six
+ * hex values.
+ */
+export function decodeArgs(ctx: SyscallContext, rec: SyscallRecord, opts: ArgFormatOptions): (string | undefined)[] {
   const decl = rec.decl;
-  if (decl?.ret === 'noreturn') return '?';
-  const r = rec.ret;
-  if (r < 0 && r > -4096) return `-1 ${errnoName(-r)} (${errnoMessage(-r)})`;
-  if (decl?.name === 'fcntl') {
+  if (!decl) return rec.args.slice(0, 6).map((a) => hex(a));
+  const info = infoOf(decl);
+  const kinds = info.kinds;
+  const n = kinds.length;
+  const out = new Array<string | undefined>(n);
+  if (decl.name === 'clone') return decodeClone(ctx, rec, out);
+  const argOpts = { strSize: opts.strSize, ret: rec.ret, next: undefined as number | undefined, syscall: decl.name, index: 0 };
+  for (let i = 0; i < n; i++) {
+    const kind = kinds[i]!;
+    const v = rec.args[i] ?? 0;
+    if (i > 0) {
+      const prevKind = kinds[i - 1];
+      const prev = rec.args[i - 1] ?? 0;
+      try {
+        if (kind === 'mode' && prevKind === 'open_flags' && !openTakesMode(ctx.arch, prev)) continue;
+        if (prevKind === 'fcntl_cmd') {
+          if (fcntlTakesNoArg(ctx.arch, prev)) continue;
+          out[i] = formatFcntlArg(ctx.arch, prev, v);
+          continue;
+        }
+      } catch {
+        // fall through to the generic decoding
+      }
+      // mremap's fifth argument exists only with MREMAP_MAYMOVE|MREMAP_FIXED (strace's rule).
+      if (decl.name === 'mremap' && i === 4 && ((rec.args[3] ?? 0) & 3) !== 3) continue;
+    }
+    argOpts.next = rec.args[i + 1];
+    argOpts.index = i;
+    let text = formatArg(kind, v, ctx, argOpts);
+    if (opts.decodeFds) {
+      if (kind === 'fd') text = withFdPath(ctx, text, v);
+      else if (kind === 'dirfd') {
+        if (v === -100) {
+          try {
+            text = `${text}<${fdPathText(ctx.proc.cwd)}>`;
+          } catch {
+            // no process
+          }
+        } else text = withFdPath(ctx, text, v);
+      } else if ((decl.name === 'pipe' || decl.name === 'pipe2') && i === 0 && text.startsWith('[')) {
+        try {
+          const r = ctx.mem.readI32(v);
+          const w = ctx.mem.readI32(v + 4);
+          text = `[${withFdPath(ctx, String(r), r)}, ${withFdPath(ctx, String(w), w)}]`;
+        } catch {
+          // keep the plain array
+        }
+      }
+    }
+    out[i] = text;
+  }
+  return out;
+}
+
+/** clone(2) as strace prints it: child_stack=..., flags=..., then the pointers the flags use. */
+function decodeClone(ctx: SyscallContext, rec: SyscallRecord, out: (string | undefined)[]): (string | undefined)[] {
+  const a = rec.args;
+  const flags = a[0] ?? 0;
+  // x86-64: flags, stack, parent_tid, child_tid, tls; arm64 (CLONE_BACKWARDS): flags, stack, parent_tid, tls, child_tid.
+  const x86 = ctx.arch.name === 'x86_64';
+  const childTid = x86 ? a[3] : a[4];
+  const tls = x86 ? a[4] : a[3];
+  const parts = [`child_stack=${a[1] ? hex(a[1]) : 'NULL'}`, `flags=${cloneFlagsToString(ctx.arch, flags)}`];
+  if (flags & 0x10_0000 /* CLONE_PARENT_SETTID */) {
+    let shown = a[2] ? hex(a[2]) : 'NULL';
+    if (rec.ret > 0 && a[2]) {
+      try {
+        shown = `[${ctx.mem.readI32(a[2])}]`;
+      } catch {
+        // the address
+      }
+    }
+    parts.push(`parent_tid=${shown}`);
+  }
+  if (flags & 0x8_0000 /* CLONE_SETTLS */) parts.push(`tls=${tls ? hex(tls) : 'NULL'}`);
+  if (flags & 0x120_0000 /* CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID */) parts.push(`child_tidptr=${childTid ? hex(childTid) : 'NULL'}`);
+  for (let i = 0; i < out.length; i++) out[i] = parts[i];
+  return out;
+}
+
+function joinArgs(args: (string | undefined)[]): string {
+  let s = '';
+  let first = true;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === undefined) continue;
+    s += first ? a : ', ' + a;
+    first = false;
+  }
+  return s;
+}
+
+// ---- results ----------------------------------------------------------------------------------------
+
+/** Whether a record is a call that did not return to the caller (exit, a kill by a policy). */
+export function isUnfinished(ctx: SyscallContext, rec: SyscallRecord): boolean {
+  if (rec.decl?.ret === 'noreturn') return true;
+  if (rec.note !== undefined) {
     try {
-      const kinds = Object.values(decl.args);
-      const at = kinds.indexOf('fcntl_cmd');
-      const special = at >= 0 ? formatFcntlResult(ctx.arch, rec.args[at] ?? 0, r) : undefined;
-      if (special !== undefined) return special;
+      return ctx.proc.exited;
     } catch {
-      // plain number below
+      return false;
     }
   }
-  if (decl?.ret === 'addr') return hex(r);
-  if (decl?.name === 'umask') return octalMode(r);
+  return false;
+}
+
+/** The result as strace prints it: `-1 ENOENT (No such file or directory)`, `?`, hex for addresses. */
+export function formatReturn(ctx: SyscallContext, rec: SyscallRecord, decodeFds = false): string {
+  let s = formatReturnValue(ctx, rec, decodeFds);
+  // strace marks injected results `(INJECTED)`; tslinux names the policy that answered.
+  if (rec.note !== undefined) s += ` (${rec.note})`;
+  return s;
+}
+
+function formatReturnValue(ctx: SyscallContext, rec: SyscallRecord, decodeFds: boolean): string {
+  const decl = rec.decl;
+  if (isUnfinished(ctx, rec)) return '?';
+  const r = rec.ret;
+  if (r < 0 && r > -4096) return `-1 ${errnoName(-r)} (${errnoMessage(-r)})`;
+  if (decl) {
+    const info = infoOf(decl);
+    if (info.fcntlCmd >= 0) {
+      try {
+        const special = formatFcntlResult(ctx.arch, rec.args[info.fcntlCmd] ?? 0, r);
+        if (special !== undefined) return special;
+      } catch {
+        // plain number below
+      }
+    }
+    if (decl.ret === 'addr') return hex(r);
+    if (decl.name === 'umask') return octalMode(r);
+    if (decodeFds && decl.ret === 'fd') return withFdPath(ctx, String(r), r);
+  }
   return Number.isSafeInteger(r) ? String(r) : Number.isFinite(r) ? BigInt(Math.trunc(r)).toString() : String(r);
+}
+
+// ---- lines -----------------------------------------------------------------------------------------
+
+/** The pid strace prints: the calling thread's id. */
+export function tidOf(ctx: SyscallContext): number | string {
+  try {
+    const t = (ctx.task as { tid?: number } | undefined)?.tid;
+    if (typeof t === 'number') return t;
+    return ctx.proc.tid ?? ctx.proc.pid;
+  } catch {
+    return '?';
+  }
+}
+
+/** `[pid  1000] ` (strace's "[pid %5u] ") or `1000  ` ("%-5d "). */
+export function pidPrefix(pid: number | string, style: 'bracket' | 'plain' = 'bracket'): string {
+  return style === 'plain' ? `${String(pid).padEnd(5)} ` : `[pid ${String(pid).padStart(5)}] `;
+}
+
+/** `name(args)` padded for -a, then ` = result`. */
+export function alignResult(head: string, ret: string, align: number | undefined): string {
+  if (align && head.length < align - 1) return head.padEnd(align - 1) + ' = ' + ret;
+  return head + ' = ' + ret;
 }
 
 /** One trace line for a finished (or, for exit_group, starting) syscall. Never throws. */
 export function formatSyscall(ctx: SyscallContext, rec: SyscallRecord, opts: FormatOptions = {}): string {
   const strSize = opts.strSize ?? DEFAULT_STRSIZE;
   let prefix = '';
-  if (opts.showPid) {
-    let pid: number | string = '?';
-    try {
-      pid = ctx.proc.tid ?? ctx.proc.pid;
-    } catch {
-      // a stub context without a process
-    }
-    prefix += `[pid ${String(pid).padStart(5)}] `;
-  }
+  if (opts.showPid) prefix += pidPrefix(tidOf(ctx), opts.pidStyle);
   if (opts.timestamps) {
     const now = (opts.wallClockNs ?? hostWallClockNs)();
     const elapsed = rec.endNs - rec.startNs;
     prefix += `${formatTimestamp(opts.timestamps, now - (elapsed > 0n ? elapsed : 0n))} `;
   }
-  let args: string[];
-  if (rec.decl) {
-    args = formatArgs(ctx, rec.decl, rec, strSize);
-  } else {
-    args = rec.args.slice(0, 6).map((a) => hex(a));
+  let args: string;
+  try {
+    args = joinArgs(decodeArgs(ctx, rec, { strSize, decodeFds: opts.decodeFds }));
+  } catch {
+    args = rec.args.map((a) => hex(a)).join(', ');
   }
   let ret: string;
   try {
-    ret = formatReturn(ctx, rec);
+    ret = formatReturn(ctx, rec, opts.decodeFds);
   } catch {
     ret = String(rec.ret);
   }
   const name = rec.decl?.name ?? rec.name;
-  let line = `${prefix}${name}(${args.join(', ')}) = ${ret}`;
-  if (opts.showTime && rec.decl?.ret !== 'noreturn') line += ` <${formatDuration(rec.endNs - rec.startNs)}>`;
+  let line = alignResult(`${prefix}${name}(${args})`, ret, opts.align);
+  if (opts.showTime && !isUnfinished(ctx, rec)) line += ` <${formatDuration(rec.endNs - rec.startNs)}>`;
   return line;
 }
 
@@ -148,9 +356,12 @@ export class StraceTracer implements SyscallObserver {
     this.format = {
       strSize: opts.strSize ?? DEFAULT_STRSIZE,
       showPid: opts.showPid ?? false,
+      pidStyle: opts.pidStyle ?? 'bracket',
       timestamps: opts.timestamps ?? false,
       showTime: opts.showTime ?? false,
       wallClockNs: opts.wallClockNs,
+      align: opts.align ?? 0,
+      decodeFds: opts.decodeFds ?? false,
     };
   }
 
@@ -161,12 +372,35 @@ export class StraceTracer implements SyscallObserver {
 
 // ---- strace -c ------------------------------------------------------------------------
 
+/** strace -U column names (count.c's canonical spellings). */
+export type SummaryColumn = 'time-percent' | 'total-time' | 'min-time' | 'max-time' | 'avg-time' | 'calls' | 'errors' | 'name';
+/** strace -S criteria. */
+export type SortBy = SummaryColumn | 'nothing';
+
+export const DEFAULT_COLUMNS: readonly SummaryColumn[] = ['time-percent', 'total-time', 'avg-time', 'calls', 'errors', 'name'];
+
+export interface SummaryOptions {
+  /** -S (default time). */
+  sortBy?: SortBy;
+  /** -U (default: % time, seconds, usecs/call, calls, errors, syscall). */
+  columns?: readonly SummaryColumn[];
+  /**
+   * -w: summarise wall-clock time. tslinux's kernel runs each call
+   * synchronously in this process, so the time a handler takes is both its
+   * system time and its wall-clock time: the two measures agree (a call
+   * that blocked is timed from the start of the attempt that completed).
+   */
+  wallClock?: boolean;
+}
+
 interface CallStats {
   name: string;
   nr: number;
   calls: number;
   errors: number;
   ns: bigint;
+  minNs: bigint;
+  maxNs: bigint;
 }
 
 /** strace's ts_float: seconds as a double. */
@@ -185,67 +419,195 @@ function fixed(x: number, digits: number): string {
   return x.toFixed(digits);
 }
 
+/** count.c's column descriptions: header, minimum width, left-aligned. */
+const COLUMN_DESC: Readonly<Record<SummaryColumn, { header: string; width: number; left?: boolean }>> = {
+  'time-percent': { header: '% time', width: 6 },
+  'total-time': { header: 'seconds', width: 11 },
+  'min-time': { header: 'shortest', width: 8 },
+  'max-time': { header: 'longest', width: 7 },
+  'avg-time': { header: 'usecs/call', width: 11 },
+  calls: { header: 'calls', width: 9 },
+  errors: { header: 'errors', width: 9 },
+  name: { header: 'syscall', width: 16, left: true },
+};
+
+/** ts_div: total / n rounded to the nearest nanosecond. */
+function avgNs(s: CallStats): bigint {
+  const n = BigInt(s.calls);
+  return (s.ns + n / 2n) / n;
+}
+
+const usecs = (ns: bigint): number => Math.trunc(tsFloat(ns) * 1e6);
+
 /**
  * strace -c: calls, errors and time per syscall, rendered in strace's
- * table layout (columns as in strace's count.c: the widths grow with the
- * numbers, rows sorted by time spent, most first). Calls that do not
- * return (exit_group) are not counted, as in strace.
+ * table layout (count.c: the widths grow with the numbers; rows sorted by
+ * -S, time spent by default, ties in syscall-number order; columns chosen
+ * by -U). Calls that do not return (exit_group) are not counted, as in
+ * strace.
  */
 export class SummaryCollector implements SyscallObserver {
   private readonly stats = new Map<string, CallStats>();
+  private readonly sortBy: SortBy;
+  private readonly columns: readonly SummaryColumn[];
 
-  onSyscall(_ctx: SyscallContext, rec: SyscallRecord): void {
+  constructor(opts: SummaryOptions = {}) {
+    this.sortBy = opts.sortBy ?? 'time-percent';
+    this.columns = opts.columns ?? DEFAULT_COLUMNS;
+  }
+
+  onSyscall(ctx: SyscallContext, rec: SyscallRecord): void {
     if (rec.decl?.ret === 'noreturn') return;
+    if (rec.note !== undefined && isUnfinished(ctx, rec)) return;
+    this.count(rec);
+  }
+
+  /**
+   * Count one finished call (the session has already decided it is one).
+   * Numbers no table names (syscall_0x3e8) are not counted, as strace
+   * counts only numbers in its table's range.
+   */
+  count(rec: SyscallRecord): void {
+    if (!rec.decl && rec.name.startsWith('syscall_')) return;
     const name = rec.decl?.name ?? rec.name;
     let s = this.stats.get(name);
     if (!s) {
-      s = { name, nr: rec.nr, calls: 0, errors: 0, ns: 0n };
+      s = { name, nr: rec.nr, calls: 0, errors: 0, ns: 0n, minNs: -1n, maxNs: 0n };
       this.stats.set(name, s);
     }
     s.calls++;
     if (rec.ret < 0 && rec.ret > -4096) s.errors++;
-    const d = rec.endNs - rec.startNs;
-    if (d > 0n) s.ns += d;
+    let d = rec.endNs - rec.startNs;
+    if (d < 0n) d = 0n;
+    s.ns += d;
+    if (s.minNs < 0n || d < s.minNs) s.minNs = d;
+    if (d > s.maxNs) s.maxNs = d;
+  }
+
+  private sorted(): CallStats[] {
+    const rows = [...this.stats.values()].filter((s) => s.calls > 0);
+    const byNr = (a: CallStats, b: CallStats): number => a.nr - b.nr || (a.name < b.name ? -1 : 1);
+    const desc = (x: bigint | number, y: bigint | number): number => (x === y ? 0 : x > y ? -1 : 1);
+    let cmp: (a: CallStats, b: CallStats) => number;
+    switch (this.sortBy) {
+      case 'time-percent':
+      case 'total-time':
+        cmp = (a, b) => desc(a.ns, b.ns);
+        break;
+      case 'min-time':
+        cmp = (a, b) => desc(a.minNs, b.minNs);
+        break;
+      case 'max-time':
+        cmp = (a, b) => desc(a.maxNs, b.maxNs);
+        break;
+      case 'avg-time':
+        cmp = (a, b) => desc(avgNs(a), avgNs(b));
+        break;
+      case 'calls':
+        cmp = (a, b) => desc(a.calls, b.calls);
+        break;
+      case 'errors':
+        cmp = (a, b) => desc(a.errors, b.errors);
+        break;
+      case 'name':
+        cmp = (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+        break;
+      default:
+        cmp = () => 0;
+    }
+    return rows.sort((a, b) => cmp(a, b) || byNr(a, b));
   }
 
   /** The table, each line ending in a newline. */
   render(): string {
-    const rows = [...this.stats.values()].filter((s) => s.calls > 0);
-    rows.sort((a, b) => (a.ns === b.ns ? a.nr - b.nr : a.ns > b.ns ? -1 : 1));
+    const rows = this.sorted();
     let totalNs = 0n;
     let calls = 0;
     let errors = 0;
-    let maxAvg = 0;
+    let minOfAll = -1n;
+    let minMax = 0n;
+    let maxOfAll = 0n;
+    let avgMax = 0n;
     let nameMax = 0;
-    const avgUs = (s: CallStats): number => Math.trunc(tsFloat(s.ns / BigInt(s.calls)) * 1e6);
     for (const s of rows) {
       totalNs += s.ns;
       calls += s.calls;
       errors += s.errors;
-      maxAvg = Math.max(maxAvg, avgUs(s));
+      if (minOfAll < 0n || s.minNs < minOfAll) minOfAll = s.minNs;
+      if (s.minNs > minMax) minMax = s.minNs;
+      if (s.maxNs > maxOfAll) maxOfAll = s.maxNs;
+      const avg = avgNs(s);
+      if (avg > avgMax) avgMax = avg;
       nameMax = Math.max(nameMax, s.name.length);
     }
+    if (minOfAll < 0n) minOfAll = 0n;
     const total = tsFloat(totalNs);
-    const w = [
-      6,
-      Math.max(11, total.toFixed(6).length),
-      Math.max(11, String(maxAvg).length),
-      Math.max(9, String(calls).length),
-      Math.max(9, String(errors).length),
-      Math.max(16, nameMax + 1),
-    ];
-    const line = (cells: string[]): string =>
-      cells.map((c, i) => (i === cells.length - 1 ? c : c.padStart(w[i]!))).join(' ') + '\n';
-    const dashes = w.map((n) => '-'.repeat(n)).join(' ') + '\n';
-    let out = line(['% time', 'seconds', 'usecs/call', 'calls', 'errors', 'syscall']) + dashes;
+    const secWidth = (ns: bigint): number => `${ns / 1_000_000_000n}.000000`.length;
+    const widthOf: Record<SummaryColumn, number> = {
+      'time-percent': 6,
+      'total-time': Math.max(11, total.toFixed(6).length),
+      'min-time': Math.max(8, secWidth(minMax)),
+      'max-time': Math.max(7, secWidth(maxOfAll)),
+      'avg-time': Math.max(11, String(usecs(avgMax)).length),
+      calls: Math.max(9, String(calls).length),
+      errors: Math.max(9, String(errors).length),
+      name: Math.max(16, nameMax + 1),
+    };
+    const cols = this.columns;
+    const last = cols.length - 1;
+    const cell = (c: SummaryColumn, i: number, text: string): string => {
+      const width = widthOf[c];
+      if (COLUMN_DESC[c].left) return i === last ? text : text.padEnd(width);
+      return text.padStart(width);
+    };
+    const line = (cells: (c: SummaryColumn) => string): string => cols.map((c, i) => cell(c, i, cells(c))).join(' ') + '\n';
+    const dashes = cols.map((c) => '-'.repeat(widthOf[c])).join(' ') + '\n';
+    let out = line((c) => COLUMN_DESC[c].header) + dashes;
     for (const s of rows) {
       const t = tsFloat(s.ns);
       const percent = t === 0 ? 0 : (100 * t) / total;
-      out += line([fixed(percent, 2), fixed(t, 6), String(avgUs(s)), String(s.calls), s.errors ? String(s.errors) : '', s.name]);
+      out += line((c) => {
+        switch (c) {
+          case 'time-percent':
+            return fixed(percent, 2);
+          case 'total-time':
+            return fixed(t, 6);
+          case 'min-time':
+            return fixed(tsFloat(s.minNs), 6);
+          case 'max-time':
+            return fixed(tsFloat(s.maxNs), 6);
+          case 'avg-time':
+            return String(usecs(avgNs(s)));
+          case 'calls':
+            return String(s.calls);
+          case 'errors':
+            return s.errors ? String(s.errors) : '';
+          case 'name':
+            return s.name;
+        }
+      });
     }
     out += dashes;
-    const totalAvg = calls ? Math.trunc((total / calls) * 1e6) : 0;
-    out += line(['100.00', fixed(total, 6), String(totalAvg), String(calls), errors ? String(errors) : '', 'total']);
+    out += line((c) => {
+      switch (c) {
+        case 'time-percent':
+          return '100.00';
+        case 'total-time':
+          return fixed(total, 6);
+        case 'min-time':
+          return fixed(tsFloat(minOfAll), 6);
+        case 'max-time':
+          return fixed(tsFloat(maxOfAll), 6);
+        case 'avg-time':
+          return String(calls ? Math.trunc((total / calls) * 1e6) : 0);
+        case 'calls':
+          return String(calls);
+        case 'errors':
+          return errors ? String(errors) : '';
+        case 'name':
+          return 'total';
+      }
+    });
     return out;
   }
 }

@@ -1,0 +1,118 @@
+// Waiting for signals: pause, rt_sigsuspend, rt_sigpending, rt_sigtimedwait,
+// and sending with data: rt_sigqueueinfo, rt_tgsigqueueinfo (see pause(2),
+// sigsuspend(2), sigpending(2), sigtimedwait(2), rt_sigqueueinfo(2)).
+import { encodeSigInfo } from '../src/arch/sigframe.ts';
+import { fail } from '../src/kernel/errors.ts';
+import type { Process } from '../src/kernel/process.ts';
+import { NSIG, type SigInfo } from '../src/kernel/signals.ts';
+import { WouldBlock } from '../src/kernel/wait.ts';
+import { family, type SyscallContext } from './types.ts';
+
+const UNBLOCKABLE = (1n << 8n) | (1n << 18n); // SIGKILL, SIGSTOP
+const NS = 1_000_000_000n;
+
+/**
+ * pause(2): sleep until a signal runs a handler or ends the process. Ignored
+ * signals do not end the wait: the call is simply made again. When a
+ * handler runs, the kernel makes the call fail with EINTR.
+ */
+function pause(ctx: SyscallContext): number {
+  throw new WouldBlock([ctx.proc.signalEvents]);
+}
+
+/** rt_sigsuspend(2): wait with a temporary mask; the caller's mask comes back when the handler returns. */
+function rtSigsuspend(ctx: SyscallContext, maskPtr: number, sigsetsize: number): number {
+  if (sigsetsize !== 8) fail('EINVAL');
+  const task = ctx.task;
+  if (task.savedSigmask === null) {
+    const mask = ctx.mem.readBigU64(maskPtr);
+    task.savedSigmask = ctx.proc.sigmask;
+    ctx.proc.sigmask = mask & ~UNBLOCKABLE;
+  }
+  throw new WouldBlock([ctx.proc.signalEvents]);
+}
+
+function rtSigpending(ctx: SyscallContext, setPtr: number, sigsetsize: number): number {
+  if (sigsetsize > 8) fail('EINVAL');
+  // Pending and blocked: what is pending but unblocked is being delivered.
+  const pending = ctx.proc.sigpending & ctx.proc.sigmask;
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, pending, true);
+  ctx.mem.write(setPtr, out.subarray(0, sigsetsize));
+  return 0;
+}
+
+/**
+ * rt_sigtimedwait(2): take a pending signal from `set` without running its
+ * handler; EAGAIN when the timeout passes first (or at once for a zero
+ * timeout). A handled signal outside `set` interrupts the wait (EINTR).
+ */
+function rtSigtimedwait(ctx: SyscallContext, setPtr: number, infoPtr: number, timeoutPtr: number, sigsetsize: number): number {
+  if (sigsetsize !== 8) fail('EINVAL');
+  const set = ctx.mem.readBigU64(setPtr) & ~UNBLOCKABLE;
+  const p = ctx.proc;
+  const ready = p.sigpending & set;
+  if (ready) {
+    let sig = 1;
+    while (!(ready & (1n << BigInt(sig - 1)))) sig++;
+    const info = ctx.kernel.signals.dequeue(p, sig);
+    if (infoPtr) ctx.mem.write(infoPtr, encodeSigInfo(info));
+    return sig;
+  }
+  const state = ctx.task.syscallState as { deadline: bigint | null } | undefined;
+  let deadline = state?.deadline ?? null;
+  if (!state) {
+    if (timeoutPtr) {
+      const sec = BigInt(ctx.mem.readI64(timeoutPtr));
+      const nsec = BigInt(ctx.mem.readI64(timeoutPtr + 8));
+      if (sec < 0n || nsec < 0n || nsec >= NS) fail('EINVAL');
+      deadline = ctx.kernel.monotonicNs() + sec * NS + nsec;
+    }
+    ctx.task.syscallState = { deadline };
+  }
+  if (deadline !== null && ctx.kernel.monotonicNs() >= deadline) fail('EAGAIN');
+  throw new WouldBlock([p.signalEvents], deadline);
+}
+
+/** The siginfo a guest passes to rt_sigqueueinfo: code, and the sigval for SI_QUEUE. */
+function readQueuedInfo(ctx: SyscallContext, target: Process, sig: number, infoPtr: number): SigInfo {
+  const raw = ctx.mem.read(infoPtr, 128);
+  const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const code = v.getInt32(8, true);
+  // Only the kernel may send with si_code >= 0 or SI_TKILL, except to oneself (see rt_sigqueueinfo(2), EPERM).
+  if ((code >= 0 || code === -6) && target !== ctx.proc) fail('EPERM');
+  return { signo: sig, code, pid: v.getInt32(16, true), uid: v.getUint32(20, true), value: v.getBigUint64(24, true) } as SigInfo;
+}
+
+function findProcess(ctx: SyscallContext, pid: number): Process {
+  const p = ctx.kernel.processes.get(pid);
+  if (!p || p.exited) fail('ESRCH');
+  return p;
+}
+
+function rtSigqueueinfo(ctx: SyscallContext, tgid: number, sig: number, infoPtr: number): number {
+  if (sig < 0 || sig > NSIG) fail('EINVAL');
+  const target = findProcess(ctx, tgid);
+  const info = readQueuedInfo(ctx, target, sig, infoPtr);
+  if (sig !== 0) ctx.kernel.sendSignal(target, info);
+  return 0;
+}
+
+function rtTgsigqueueinfo(ctx: SyscallContext, tgid: number, tid: number, sig: number, infoPtr: number): number {
+  if (tgid <= 0 || tid <= 0) fail('EINVAL');
+  if (tid !== tgid) fail('ESRCH'); // one task per process for now
+  return rtSigqueueinfo(ctx, tgid, sig, infoPtr);
+}
+
+export const sigwaitFamily = family('sigwait', [
+  { name: 'pause', args: {}, handler: pause },
+  { name: 'rt_sigsuspend', args: { mask: 'sigset_in', sigsetsize: 'size' }, handler: rtSigsuspend },
+  { name: 'rt_sigpending', args: { set: 'sigset_out', sigsetsize: 'size' }, handler: rtSigpending },
+  {
+    name: 'rt_sigtimedwait',
+    args: { set: 'sigset_in', info: 'ptr', timeout: 'struct_timespec_in', sigsetsize: 'size' },
+    handler: rtSigtimedwait,
+  },
+  { name: 'rt_sigqueueinfo', args: { tgid: 'int', sig: 'signal', info: 'ptr' }, handler: rtSigqueueinfo },
+  { name: 'rt_tgsigqueueinfo', args: { tgid: 'int', tid: 'int', sig: 'signal', info: 'ptr' }, handler: rtTgsigqueueinfo },
+]);
