@@ -38,6 +38,18 @@ options:
   --policy FILE         enforce a Docker/OCI seccomp profile (JSON) on every syscall
   --allow NAME,...      allow only these syscalls (others fail with EPERM)
   --deny NAME,...       make these syscalls fail with EPERM
+  --root DIR            use host directory DIR as the guest's root filesystem
+                        (the current directory is still mounted, unless --no-cwd)
+  --no-cwd              do not mount the host's current directory
+  --ro                  make every host mount read-only
+  --overlay             copy-on-write over every host mount: the guest's writes
+                        stay in memory and the host is never changed
+  --diff                with --overlay: print what the guest created (A), changed
+                        (M) and deleted (D) when it exits
+  --tmpfs PATH          an in-memory filesystem at guest path PATH (repeatable)
+  --timeout SECONDS     kill the guest after SECONDS (exit 137, one line on stderr)
+  --max-tasks N         at most N guest processes at once (fork fails with EAGAIN)
+  --memory-limit SIZE   at most SIZE bytes (K, M, G suffixes) of memory per process
   --record-profile FILE write the minimal seccomp profile that allows exactly the
                         syscalls this run made (merged into FILE if it exists)
   --no-warn             do not warn about unimplemented syscalls
@@ -107,6 +119,15 @@ export interface ParsedRun {
   allow: string[];
   deny: string[];
   recordProfile: string | null;
+  root: string | undefined;
+  noCwd: boolean;
+  readOnly: boolean;
+  overlay: boolean;
+  diff: boolean;
+  tmpfs: string[];
+  timeoutSec: number | undefined;
+  maxTasks: number | undefined;
+  memoryLimit: number | undefined;
 }
 
 export class UsageError extends Error {}
@@ -143,6 +164,15 @@ export function parseRunArgs(argv: string[]): ParsedRun | 'help' {
     allow: [],
     deny: [],
     recordProfile: null,
+    root: undefined,
+    noCwd: false,
+    readOnly: false,
+    overlay: false,
+    diff: false,
+    tmpfs: [],
+    timeoutSec: undefined,
+    maxTasks: undefined,
+    memoryLimit: undefined,
   };
   let i = 0;
   const value = (flag: string): string => {
@@ -186,6 +216,42 @@ export function parseRunArgs(argv: string[]): ParsedRun | 'help' {
         break;
       case '--no-warn':
         r.warn = false;
+        break;
+      case '--root':
+        r.root = value(a);
+        break;
+      case '--no-cwd':
+        r.noCwd = true;
+        break;
+      case '--ro':
+        r.readOnly = true;
+        break;
+      case '--overlay':
+        r.overlay = true;
+        break;
+      case '--diff':
+        r.diff = true;
+        break;
+      case '--tmpfs': {
+        const t = value(a);
+        if (!t.startsWith('/')) throw new UsageError('--tmpfs wants an absolute guest path');
+        r.tmpfs.push(t);
+        break;
+      }
+      case '--timeout': {
+        const n = Number(value(a));
+        if (!(n > 0)) throw new UsageError('--timeout wants a positive number of seconds');
+        r.timeoutSec = n;
+        break;
+      }
+      case '--max-tasks': {
+        const n = Number(value(a));
+        if (!Number.isInteger(n) || n < 1) throw new UsageError('--max-tasks wants a positive whole number');
+        r.maxTasks = n;
+        break;
+      }
+      case '--memory-limit':
+        r.memoryLimit = parseSize(a, value(a));
         break;
       case '--policy':
         r.policy = value(a);
@@ -396,6 +462,14 @@ function startTracing(t: TraceConfig, kernel: Kernel): TraceSession | null {
   return session;
 }
 
+/** "512M", "2G", "65536" as bytes. */
+function parseSize(flag: string, v: string): number {
+  const m = /^(\d+(?:\.\d+)?)([KMGT]?)i?B?$/i.exec(v.trim());
+  if (!m) throw new UsageError(`${flag} wants a size like 512M or 2G, got "${v}"`);
+  const scale = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G' | 'T'];
+  return Math.floor(Number(m[1]) * scale);
+}
+
 function splitNames(list: string): string[] {
   const names = list.split(',').map((n) => n.trim()).filter(Boolean);
   if (names.length === 0) throw new UsageError('--allow and --deny want NAME[,NAME...]');
@@ -484,6 +558,14 @@ async function runCommand(argv: string[]): Promise<number> {
       env: buildEnv(parsed),
       cwd: parsed.cwd,
       mounts: parsed.mounts,
+      mountCwd: parsed.noCwd ? false : parsed.cwd === undefined || undefined,
+      root: parsed.root,
+      readOnly: parsed.readOnly,
+      overlay: parsed.overlay,
+      tmpfs: parsed.tmpfs,
+      timeoutMs: parsed.timeoutSec !== undefined ? parsed.timeoutSec * 1000 : undefined,
+      maxTasks: parsed.maxTasks,
+      memoryLimit: parsed.memoryLimit,
       stdin: 0,
       stdout: 1,
       stderr: 2,
@@ -499,6 +581,11 @@ async function runCommand(argv: string[]): Promise<number> {
     // The trace's "+++ exited with N +++" and the -c table.
     tracing?.finish();
     tracing?.close();
+    if (parsed.diff) printDiff(kernel.overlayDiff());
+    if (result.timedOut) {
+      fs.writeSync(2, `tslinux: ${parsed.program}: timed out after ${parsed.timeoutSec} s, killed\n`);
+      return 137;
+    }
     if (result.signal) {
       const f = result.fault;
       const where = f ? ` (${f.reason}) at pc 0x${f.pc.toString(16)}, fault address 0x${f.addr.toString(16)}` : '';
@@ -508,6 +595,11 @@ async function runCommand(argv: string[]): Promise<number> {
   } finally {
     tracing?.close();
   }
+}
+
+function printDiff(d: { created: string[]; changed: string[]; deleted: string[] }): void {
+  const lines = [...d.created.map((p) => `A ${p}`), ...d.changed.map((p) => `M ${p}`), ...d.deleted.map((p) => `D ${p}`)];
+  if (lines.length) fs.writeSync(2, lines.join('\n') + '\n');
 }
 
 function syscallsCommand(argv: string[]): number {

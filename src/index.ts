@@ -31,6 +31,8 @@ export interface RunOptions {
   maxTasks?: number;
   /** Per-process limit on memory backing guest mappings, in bytes. */
   memoryLimit?: number;
+  /** Kill the guest (SIGKILL) after this many milliseconds; the result says timedOut. */
+  timeoutMs?: number;
   /** A host fd, or bytes to read (default: empty input). */
   stdin?: number | Uint8Array | string;
   /** A host fd, or 'capture' (default) to collect the bytes in the result. */
@@ -73,6 +75,7 @@ export function createKernel(program: string, opts: RunOptions = {}): Kernel {
     tmpfs: opts.tmpfs,
     maxTasks: opts.maxTasks,
     memoryLimit: opts.memoryLimit,
+    timeoutMs: opts.timeoutMs,
     stdin: toStdio(opts.stdin, new Uint8Array(0)),
     stdout: toStdio(opts.stdout, 'capture'),
     stderr: toStdio(opts.stderr, 'capture'),

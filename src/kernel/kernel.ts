@@ -70,11 +70,19 @@ export interface KernelOptions {
   warn?: (line: string) => void;
   /** Most processes alive at once (fork gives EAGAIN beyond it). */
   maxTasks?: number;
+  /**
+   * Wall-clock limit for the whole run, in milliseconds: the guest is killed
+   * with SIGKILL when it passes. Checked between slices and at syscalls (a
+   * loop that makes no syscall at all is not interrupted).
+   */
+  timeoutMs?: number;
 }
 
 export interface ExitInfo {
   /** Shell-style exit code: the status, or 128 + signal. */
   exitCode: number;
+  /** The run was stopped by its timeout (and killed with SIGKILL). */
+  timedOut: boolean;
   /** The raw wait(2) status. */
   status: number;
   signal: string | null;
@@ -167,6 +175,7 @@ export class Kernel {
     this.observer = options.observer ?? null;
     this.gate = options.gate ?? null;
     this.maxTasks = options.maxTasks ?? 512;
+    if (options.timeoutMs) this.deadlineAt = performance.now() + options.timeoutMs;
     this.signals = new SignalState(this);
     const cwd = options.cwd ?? toGuestPath(process.cwd());
     this.vfs = buildFilesystem(
@@ -505,10 +514,22 @@ export class Kernel {
 
   private syscallsThisSlice = 0;
   private sliceEndsAt = 0;
+  private deadlineAt = Infinity;
+  private timedOut = false;
+
+  /** Past the run's timeout: kill everything (the scheduler loop then ends). */
+  private checkTimeout(): boolean {
+    if (this.timedOut) return true;
+    if (performance.now() < this.deadlineAt) return false;
+    this.timedOut = true;
+    for (const p of this.processes.values()) if (!p.exited) p.killBySignal(9, false);
+    return true;
+  }
 
   /** The slice is used up and someone else should run (or the event loop needs a turn). */
   private sliceOver(): boolean {
     if (++this.syscallsThisSlice % SLICE_CHECK_EVERY !== 0) return false;
+    if (this.checkTimeout()) return true;
     if (performance.now() < this.sliceEndsAt) return false;
     return this.asyncMode || this.runQueue.some((t) => t.state === 'ready') || this.hasTimedWaiters() || this.pendingHostInput() !== null;
   }
@@ -612,12 +633,14 @@ export class Kernel {
       status,
       signal: signo ? signalName(signo) : null,
       fault: signo ? this.firstFault : null,
+      timedOut: this.timedOut,
       stdout: this.captured.stdout?.text() ?? Buffer.alloc(0),
       stderr: this.captured.stderr?.text() ?? Buffer.alloc(0),
     };
   }
 
   private nextReady(): Task | null {
+    if (this.checkTimeout()) return null;
     this.pollHostInput();
     this.fireTimers();
     this.wakeExpired();
@@ -681,6 +704,14 @@ export class Kernel {
    * report the deadlock and stop rather than hang.
    */
   private idlePlan(): { ms: number; input: HostInput | null } | null {
+    if (this.checkTimeout()) return null;
+    const plan = this.idlePlanInner();
+    // Never sleep past the run's timeout.
+    if (plan && this.deadlineAt !== Infinity) plan.ms = Math.max(1, Math.min(plan.ms, Math.ceil(this.deadlineAt - performance.now())));
+    return plan;
+  }
+
+  private idlePlanInner(): { ms: number; input: HostInput | null } | null {
     const earliest = this.earliestDeadline();
     const input = this.pendingHostInput();
     if (earliest === null && !input) {

@@ -137,8 +137,8 @@ function spawnNow(cmd: string, args: string[], cwd: string, env: Record<string, 
         child.kill('SIGKILL');
       }
     }, timeoutMs);
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e) => {
       clearTimeout(timer);
       reject(e);
