@@ -505,7 +505,54 @@ function getdents64(ctx: SyscallContext, fd: number, dirp: number, count: number
   return used;
 }
 
+/**
+ * sendfile(2): copy between two fds inside the kernel, from `offset` (left
+ * unchanged in the file) or from in_fd's own position.
+ */
+function sendfile(ctx: SyscallContext, outFd: number, inFd: number, offsetPtr: number, count: number): number {
+  const input = readable(ctx, inFd);
+  const output = writable(ctx, outFd);
+  const inIo = input.io();
+  const outIo = output.io();
+  let pos = offsetPtr ? ctx.mem.readI64(offsetPtr) : input.offset;
+  if (pos < 0) fail('EINVAL');
+  const chunk = new Uint8Array(Math.min(Math.max(count, 0), 1 << 16));
+  let total = 0;
+  const append = (output.statusFlags & ctx.arch.c.O_APPEND) !== 0;
+  try {
+    while (total < Math.min(count, MAX_RW_COUNT)) {
+      const want = Math.min(chunk.length, count - total);
+      const n = inIo.read(chunk.subarray(0, want), pos);
+      if (n <= 0) break;
+      let written = 0;
+      while (written < n) {
+        const at = append ? outIo.size() : output.offset;
+        const w = outIo.write(chunk.subarray(written, n), at);
+        if (outIo.seekable) output.offset = at + w;
+        written += w;
+      }
+      pos += n;
+      total += n;
+    }
+  } catch (e) {
+    if (total === 0) {
+      if (e instanceof LinuxError && e.code === 'EPIPE') ctx.kernel.sendSignal(ctx.proc, { signo: 13, code: 0, pid: ctx.proc.pid, uid: ctx.proc.creds.uid });
+      if (e instanceof WouldBlock && output.statusFlags & ctx.arch.c.O_NONBLOCK) fail('EAGAIN');
+      throw e;
+    }
+  }
+  if (offsetPtr) ctx.mem.writeU64(offsetPtr, pos);
+  else if (inIo.seekable) input.offset = pos;
+  return total;
+}
+
 export const fileFamily = family('file', [
+  {
+    name: 'sendfile',
+    args: { out_fd: 'fd', in_fd: 'fd', offset: 'ptr', count: 'size' },
+    ret: 'size',
+    handler: sendfile,
+  },
   { name: 'read', args: { fd: 'fd', buf: 'outbuf', count: 'size' }, ret: 'size', handler: read },
   { name: 'write', args: { fd: 'fd', buf: 'inbuf', count: 'size' }, ret: 'size', handler: write },
   { name: 'pread64', args: { fd: 'fd', buf: 'outbuf', count: 'size', offset: 'off' }, ret: 'size', handler: pread64 },

@@ -489,14 +489,15 @@ export class Kernel {
         this.stopInHook(task, engine);
         return;
       }
-      task.blockedOn = null;
-      task.syscallState = undefined;
-      task.interruptedBy = 0;
       if (ret === SYSCALL_NORETURN || task.process.exited || this.stagedExecs.has(task.process)) {
-        // rt_sigreturn set task.pc itself; exit and execve do not come back here.
+        // rt_sigreturn set task.pc (and any interrupted call's state) itself;
+        // exit and execve do not come back here.
         this.stopInHook(task, engine);
         return;
       }
+      task.blockedOn = null;
+      task.syscallState = undefined;
+      task.interruptedBy = 0;
       if (ret === -38 /* ENOSYS */) this.noteUnimplemented(task, regs);
       if (ret >= 0) out.setNumber(0, ret);
       else {

@@ -82,8 +82,8 @@ export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions, overlays
   vfs.mount(
     '/proc',
     new ProcFs(DEV.proc, {
-      processes: () => [kernel.proc],
-      current: () => kernel.proc,
+      processes: () => kernel.liveProcesses(),
+      current: () => kernel.currentTask.process,
       vfs: () => vfs,
       hostname: kernel.hostname,
       bootNs: () => kernel.monotonicNs(),

@@ -72,6 +72,9 @@ const NEVER_RESTARTED = new Set([
   'pselect6', 'epoll_wait', 'epoll_pwait', 'epoll_pwait2', 'io_getevents', 'semop', 'semtimedop', 'msgrcv', 'msgsnd',
 ]);
 
+/** Waits that a handler never interrupts: the call carries on afterwards. */
+const ALWAYS_RESUMED = new Set(['vfork', 'clone', 'clone3']);
+
 const bit = (sig: number): bigint => 1n << BigInt(sig - 1);
 
 export class SignalState {
@@ -201,15 +204,24 @@ export class SignalState {
     const cpu = p.cpu!;
     const flags = Number(action.flags & 0xffff_ffffn);
     // A call interrupted while blocked either restarts after the handler or fails with EINTR.
+    // A call interrupted while blocked either restarts after the handler or
+    // fails with EINTR. Whatever retry state the task holds (a restarted
+    // call's, or a vfork wait's) waits in the frame stack until rt_sigreturn,
+    // so the handler's own syscalls cannot clear it.
+    let resumeState: unknown = task.syscallState;
     if (task.blockedOn) {
-      const restart = (flags & SA_RESTART) !== 0 && !NEVER_RESTARTED.has(task.blockedSyscall);
+      // A vfork parent's wait is not interruptible: the call resumes after the
+      // handler and still returns the child's pid.
+      const keep = ALWAYS_RESUMED.has(task.blockedSyscall);
+      const restart = keep || ((flags & SA_RESTART) !== 0 && !NEVER_RESTARTED.has(task.blockedSyscall));
       if (!restart) {
         this.kernel.setReturnValue(task, -4 /* EINTR */);
         task.pc += task.arch.name === 'x86_64' ? 2 : 4;
+        resumeState = undefined;
       }
       task.blockedOn = null;
-      task.syscallState = undefined;
     }
+    task.syscallState = undefined;
     this.kernel.setPc(task, task.pc);
     const alt = p.altstack.flags & 2 /* SS_DISABLE */ ? null : { sp: p.altstack.sp, size: p.altstack.size, flags: p.altstack.flags };
     try {
@@ -226,6 +238,7 @@ export class SignalState {
         fault: info.addr !== undefined && info.code > 0 ? { addr: Number(info.addr) } : undefined,
       });
       if (frame.disarmAltStack) p.altstack = { sp: 0, flags: 2, size: 0 };
+      task.interruptedStates.push(resumeState);
     } catch (e) {
       if (!(e instanceof LinuxError)) throw e;
       // No room for the frame: Linux kills with SIGSEGV (force_sigsegv).
@@ -263,6 +276,7 @@ export class SignalState {
     const onIt = p.altstack.flags & 1;
     if (!onIt) p.altstack = { ...restored.altStack };
     task.pc = p.cpu!.pc();
+    task.syscallState = task.interruptedStates.pop();
   }
 }
 

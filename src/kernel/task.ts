@@ -24,6 +24,8 @@ export class Task implements SyscallContext {
   interruptedBy = 0;
   /** The syscall the task is blocked in (restart rules depend on it). */
   blockedSyscall = '';
+  /** The retry state of calls interrupted by handlers, one per frame, back in place at rt_sigreturn. */
+  interruptedStates: unknown[] = [];
   /** rt_sigsuspend's caller mask, to go into the handler's frame instead of the temporary one. */
   savedSigmask: bigint | null = null;
   /** The engine stopped inside this task's syscall hook, which already set `pc`. */
