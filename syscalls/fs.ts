@@ -480,6 +480,57 @@ function fchmod(ctx: SyscallContext, fd: number, mode: number): number {
   return chmodPlace({ node: ofd.node, fs: ofd.fs, path: ofd.path }, mode);
 }
 
+const UTIME_NOW = 0x3fff_ffff;
+const UTIME_OMIT = 0x3fff_fffe;
+
+/** One timespec of utimensat: a time, UTIME_NOW (now) or UTIME_OMIT (null: leave it). */
+function readUtime(ctx: SyscallContext, addr: number, now: bigint): bigint | null {
+  const sec = BigInt(ctx.mem.readI64(addr));
+  const nsec = ctx.mem.readI64(addr + 8);
+  if (nsec === UTIME_OMIT) return null;
+  if (nsec === UTIME_NOW) return now;
+  if (nsec < 0 || nsec >= 1_000_000_000) fail('EINVAL');
+  return sec * 1_000_000_000n + BigInt(nsec);
+}
+
+/**
+ * utimensat(2): set access and modification times; NULL times means now for
+ * both. A NULL path with a dirfd is futimens (the fd's file itself).
+ */
+function utimensat(ctx: SyscallContext, dirfd: number, pathPtr: number, timesPtr: number, flags: number): number {
+  const c = ctx.arch.c;
+  if (flags & ~(c.AT_SYMLINK_NOFOLLOW | c.AT_EMPTY_PATH)) fail('EINVAL');
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const atime = timesPtr ? readUtime(ctx, timesPtr, now) : now;
+  const mtime = timesPtr ? readUtime(ctx, timesPtr + 16, now) : now;
+  let place: Place;
+  if (pathPtr === 0) {
+    if (dirfd === AT_FDCWD) fail('EFAULT');
+    const ofd = ctx.fds.get(dirfd);
+    place = { node: ofd.node, fs: ofd.fs, path: ofd.path };
+  } else {
+    place = targetAt(ctx, dirfd, pathPtr, flags);
+  }
+  if (atime === null && mtime === null) return 0;
+  if (place.fs.readOnly) fail('EROFS');
+  place.fs.utimes(place.node, atime, mtime);
+  return 0;
+}
+
+/** utimes(2), x86-64 only: struct timeval pairs (microseconds), NULL for now. */
+function utimes(ctx: SyscallContext, pathPtr: number, timesPtr: number): number {
+  const place = resolveAt(ctx, AT_FDCWD, readPath(ctx, pathPtr), true);
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const tv = (at: number): bigint => {
+    const usec = ctx.mem.readI64(at + 8);
+    if (usec < 0 || usec >= 1_000_000) fail('EINVAL');
+    return BigInt(ctx.mem.readI64(at)) * 1_000_000_000n + BigInt(usec) * 1000n;
+  };
+  if (place.fs.readOnly) fail('EROFS');
+  place.fs.utimes(place.node, timesPtr ? tv(timesPtr) : now, timesPtr ? tv(timesPtr + 16) : now);
+  return 0;
+}
+
 function umask(ctx: SyscallContext, mask: number): number {
   const old = ctx.proc.umask;
   ctx.proc.umask = mask & 0o777;
@@ -566,6 +617,12 @@ export const fsFamily = family('fs', [
     handler: (ctx: SyscallContext, a: number, b: number) => linkat(ctx, cwdFd, a, cwdFd, b, 0),
   },
   { name: 'umask', args: { mask: 'mode' }, handler: umask },
+  {
+    name: 'utimensat',
+    args: { dirfd: 'dirfd', pathname: 'path', times: 'ptr', flags: 'at_flags' },
+    handler: utimensat,
+  },
+  { name: 'utimes', args: { filename: 'path', times: 'ptr' }, handler: utimes },
   {
     name: 'fchmodat',
     args: { dirfd: 'dirfd', pathname: 'path', mode: 'mode' },

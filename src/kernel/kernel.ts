@@ -372,6 +372,7 @@ export class Kernel {
       memoryLimit: parent.mem.memoryLimit,
     });
     child.creds = { ...parent.creds };
+    child.groups = [...parent.groups];
     child.umask = parent.umask;
     child.rlimits = new Map([...parent.rlimits].map(([k, v]) => [k, { ...v }]));
     child.sigactions = new Map([...parent.sigactions].map(([k, v]) => [k, { ...v }]));

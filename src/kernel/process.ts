@@ -60,6 +60,8 @@ export class Process {
   cwd: string;
   umask = 0o022;
   creds: Credentials;
+  /** Supplementary group ids (getgroups): the primary group, like a fresh login. */
+  groups: number[] = [];
   rlimits = defaultRlimits();
   sigactions = new Map<number, SigAction>();
   sigmask = 0n;
@@ -125,6 +127,7 @@ export class Process {
     this.mem = new AddressSpace(arch.layout, cpu, opts.memoryLimit);
     this.fds = new FdTable(Number(this.rlimits.get(7)!.cur));
     this.cwd = opts.cwd;
+    this.groups = [opts.gid];
     this.creds = { uid: opts.uid, euid: opts.uid, suid: opts.uid, gid: opts.gid, egid: opts.gid, sgid: opts.gid };
   }
 
