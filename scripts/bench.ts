@@ -7,6 +7,13 @@
 //   getuid ns/call              (getuid x1M - hello) / 1e6, each measured the same way
 //   sieve                       20 MB .bss array, 3 passes: CPU- and memory-bound
 //   sha256sum NN MB             Debian's static busybox over a deterministic file
+//   shell spawn x500            busybox sh running a loop of 500 `true` processes (fork + exec + wait)
+//   pipe NN MB through cat      busybox sh: `cat FILE | cat | wc -c` over the deterministic file
+//   fork+exec+wait x1000        the forkexec C guest: 1000 children, each exec'ed and reaped
+//
+// The process benchmarks compare with native only: under qemu-user the
+// children a guest execs need binfmt_misc (and an x86-64 qemu's children
+// would run natively), so a qemu column would not measure the same thing.
 //
 // qemu runs as qemu-x86_64 / qemu-aarch64 when installed, native only when
 // the guest arch is the host's. The workloads run in-process under tslinux
@@ -20,7 +27,7 @@
 //   NAME: startup, startup-cli, startup-inproc, getuid, sieve, sha256sum
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +40,7 @@ type Engine = 'native' | 'qemu' | 'tslinux';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(root, 'bin', 'tslinux.js');
-const BENCH_NAMES = ['startup-cli', 'startup-inproc', 'getuid', 'sieve', 'sha256sum'] as const;
+const BENCH_NAMES = ['startup-cli', 'startup-inproc', 'getuid', 'sieve', 'sha256sum', 'spawn', 'pipe', 'forkexec'] as const;
 type BenchName = (typeof BENCH_NAMES)[number];
 
 // ---- options ---------------------------------------------------------------------------------
@@ -469,6 +476,47 @@ function main(): number {
         const { results } = measure(workRuns, contenders(e, sieve, opts.cli));
         rows.push(row('sieve', results));
         if (opts.cli) rows.push(row('sieve (cli)', results, 'cli'));
+      }
+
+      // -- processes: a shell loop, a pipe, fork+exec+wait
+      const busyboxPath = join(root, '.cache', 'debian', 'bin', arch, 'busybox');
+      if ((opts.only.has('spawn') || opts.only.has('pipe')) && existsSync(busyboxPath)) {
+        // A directory with busybox and applet links next to it, the same for the guest (/bench) and natively.
+        const dir = mkdtempSync(join(tmp, `sh-${arch}-`));
+        copyFileSync(busyboxPath, join(dir, 'busybox'));
+        chmodSync(join(dir, 'busybox'), 0o755);
+        for (const applet of ['sh', 'true', 'cat', 'wc']) symlinkSync('busybox', join(dir, applet));
+        const noQemu: Engines = { ...e, qemu: null };
+        const shell = (script: string, want: Expect): Workload => ({ program: join(dir, 'busybox'), args: ['sh', '-c', script], dir, want });
+        const inGuest = (w: Workload): Workload => ({ ...w, args: w.args.map((a) => a.replaceAll(dir, '/bench')) });
+        const run = (label: string, w: Workload): void => {
+          progress(`${arch}: ${label}`);
+          const c = contenders(noQemu, w, opts.cli);
+          const g = inGuest(w);
+          c.tslinux = () => timeInProcess(g.program, inProcessOptions(g), g.want);
+          rows.push(row(label, measure(workRuns, c).results));
+        };
+        if (opts.only.has('spawn')) {
+          run('shell spawn x500', shell(`i=0; while [ $i -lt 500 ]; do ${dir}/true; i=$((i+1)); done; echo $i`, { stdout: '500\n' }));
+        }
+        if (opts.only.has('pipe')) {
+          const size = (opts.quick ? 8 : 200) << 20;
+          writeFileSync(join(dir, 'pipe.bin'), deterministicBytes(size));
+          run(`pipe ${size >> 20} MB through cat`, shell(`${dir}/cat ${dir}/pipe.bin | ${dir}/cat | ${dir}/wc -c`, { stdout: new RegExp(`^\\s*${size}\\n$`) }));
+        }
+      }
+      if (opts.only.has('forkexec')) {
+        const dir = mkdtempSync(join(tmp, `fe-${arch}-`));
+        copyFileSync(guest('forkexec'), join(dir, 'forkexec'));
+        chmodSync(join(dir, 'forkexec'), 0o755);
+        const n = opts.quick ? 100 : 1000;
+        const w: Workload = { program: join(dir, 'forkexec'), args: [String(n)], dir, want: { stdout: new RegExp(`exec loop: ${n} of ${n} children`) } };
+        progress(`${arch}: fork+exec+wait x${n}`);
+        const c = contenders({ ...e, qemu: null }, w, opts.cli);
+        // forkexec writes scratch files, so its directory is mounted writable.
+        c.tslinux = () =>
+          timeInProcess(w.program, { ...inProcessOptions(w), mounts: [{ host: dir, guest: '/bench' }], argv0: '/bench/forkexec' }, w.want);
+        rows.push(row(`fork+exec+wait x${n}`, measure(workRuns, c).results));
       }
 
       // -- busybox sha256sum

@@ -299,13 +299,24 @@ export class Kernel {
         arch: p.arch,
         argv,
         envp: this.options.env,
-        exePath: toGuestPath(path.resolve(program)),
+        exePath: this.guestPathOf(path.resolve(program)),
         execfn: argv[0]!,
       });
     } catch (e) {
       if (e instanceof ElfError) throw new LaunchError(`${program}: ${e.message}`);
       throw e;
     }
+  }
+
+  /** Where a host file appears in the guest: under the mount that holds it, else its own path. */
+  private guestPathOf(hostPath: string): string {
+    const mounts = [...(this.options.mounts ?? [])].map((m) => ({ host: path.resolve(m.host), guest: m.guest }));
+    if (this.options.mountCwd ?? this.options.cwd === undefined) mounts.push({ host: process.cwd(), guest: toGuestPath(process.cwd()) });
+    for (const m of mounts) {
+      const rel = path.relative(m.host, hostPath);
+      if (!rel.startsWith('..') && !path.isAbsolute(rel)) return path.posix.join(m.guest, ...rel.split(path.sep));
+    }
+    return toGuestPath(hostPath);
   }
 
   /** Map a new image into `p` (whose engine and address space are fresh) and point its task at the entry. */
