@@ -132,10 +132,17 @@ export class HostInput {
     Atomics.wait(this.ctrl, STATE, REQUESTED, ms);
   }
 
-  /** The same, without blocking Node's event loop (so host signals get through). */
+  /**
+   * The same, without blocking Node's event loop (so host signals get
+   * through). A timer runs alongside: Atomics.waitAsync alone does not keep
+   * Node alive, and Node would end the run as an unsettled await.
+   */
   async waitAsync(ms: number): Promise<void> {
     const r = Atomics.waitAsync(this.ctrl, STATE, REQUESTED, ms);
-    if (r.async) await r.value;
+    if (!r.async) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([r.value, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
   }
 
   close(): void {

@@ -754,8 +754,15 @@ export class Kernel {
         if (!task) {
           const plan = this.idlePlan();
           if (!plan) break;
-          if (plan.input) await plan.input.waitAsync(plan.ms);
-          else await new Promise((r) => setTimeout(r, plan.ms));
+          // A host signal (hostSignal) ends the wait early.
+          const woken = new Promise<void>((r) => (this.wakeIdle = r));
+          if (plan.input) await Promise.race([plan.input.waitAsync(plan.ms), woken]);
+          else {
+            let timer: NodeJS.Timeout | undefined;
+            await Promise.race([new Promise((r) => (timer = setTimeout(r, plan.ms))), woken]);
+            clearTimeout(timer);
+          }
+          this.wakeIdle = null;
           lastYield = Date.now();
           continue;
         }
@@ -771,8 +778,10 @@ export class Kernel {
     return this.exitInfo();
   }
 
-  /** Set in runAsync: every slice has a timeout so control comes back to the event loop. */
+  /** Set in runAsync: slices end at syscalls every so often so the event loop gets turns. */
   private asyncMode = false;
+  /** Resolves runAsync's idle wait (set while it waits). */
+  private wakeIdle: (() => void) | null = null;
 
   /** The host terminal as the guest sees it: termios and the foreground process group (host Ctrl-C goes there). */
   readonly terminal = new Terminal();
@@ -792,6 +801,7 @@ export class Kernel {
       }
     }
     if (!sent) this.signals.send(this.proc, { signo, code: 0x80 });
+    this.wakeIdle?.();
   }
 
   private runSlice(task: Task): void {
