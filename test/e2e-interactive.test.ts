@@ -49,7 +49,7 @@ describe.each(['x86_64', 'aarch64'] as const)('interactive busybox sh on %s', (a
           join(busyboxDir, 'busybox'),
           'sh',
         ],
-        { encoding: 'utf8', timeout: 60_000 },
+        { encoding: 'utf8', timeout: 90_000 },
       );
       const screen = r.stdout;
       expect(screen).toContain('gsh$ ');
@@ -57,9 +57,9 @@ describe.each(['x86_64', 'aarch64'] as const)('interactive busybox sh on %s', (a
       expect(screen).toContain('back 130');
       expect(screen).toContain('EXIT 3');
       // Ctrl-C really ended the sleep: nowhere near 100 seconds went by.
-      expect(Date.now() - started).toBeLessThan(40_000);
+      expect(Date.now() - started).toBeLessThan(80_000);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 100_000);
 });
