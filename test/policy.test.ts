@@ -56,7 +56,8 @@ function decideBoth(p: Policy, name: string, args: readonly bigint[]): Decision 
   return d;
 }
 
-const fixture = join(import.meta.dirname, '..', '..', 'shared', 'fixtures', 'docker-default-seccomp.json');
+// Docker's published default profile (public data, copied from the project's shared fixtures).
+const fixture = join(import.meta.dirname, 'fixtures', 'docker-default-seccomp.json');
 const dockerText = readFileSync(fixture, 'utf8');
 
 describe('parseProfile: validation names the JSON path', () => {
