@@ -206,6 +206,7 @@ export const SUMMARIES: Readonly<Record<string, string>> = {
   memfd_create: 'Creates an anonymous file that lives in memory and returns a descriptor for it.',
   mincore: 'Reports, one byte per page, which pages of a range are resident in memory.',
   mlock: 'Locks a range of pages in memory so they are not paged out.',
+  mlock2: 'Like mlock, with flags (MLOCK_ONFAULT locks pages only as they are touched).',
   munlock: 'Unlocks a range of pages locked with mlock.',
   mlockall: 'Locks all current and/or future pages of the process in memory.',
   munlockall: 'Unlocks all pages of the process.',

@@ -13,7 +13,10 @@ import { pipeFamily } from './pipe.ts';
 import { pollFamily } from './poll.ts';
 import { processFamily } from './process.ts';
 import { signalFamily } from './signal.ts';
+import { storageFamily } from './storage.ts';
 import { timeFamily } from './time.ts';
+import { schedFamily } from './sched.ts';
+import { credsFamily } from './creds.ts';
 import type { SyscallDecl, SyscallFamily } from './types.ts';
 
 export const FAMILIES: readonly SyscallFamily[] = [
@@ -31,6 +34,9 @@ export const FAMILIES: readonly SyscallFamily[] = [
   pipeFamily,
   pollFamily,
   netFamily,
+  storageFamily,
+  schedFamily,
+  credsFamily,
 ];
 
 export const ALL_SYSCALLS: readonly SyscallDecl[] = FAMILIES.flatMap((f) => f.syscalls);
