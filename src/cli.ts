@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import { createKernel, KernelBug, LaunchError, UnicornUnavailableError } from './index.ts';
 import type { MountSpec } from './kernel/namespace.ts';
-import { supportTable } from './support.ts';
+import { supportEntries, supportTable } from './support.ts';
 import type { ExitInfo } from './kernel/kernel.ts';
 import {
   TraceOptionError,
@@ -99,7 +99,9 @@ const TOP_HELP = `usage: tslinux <command> [...]
 
 commands:
   run [options] <binary> [args...]   run a static Linux binary (see tslinux run --help)
-  syscalls [--arch x86_64|aarch64]   print the supported-syscall table (markdown)
+  syscalls [--arch x86_64|aarch64] [--json]
+                                     print the supported-syscall table (markdown), or every
+                                     syscall number with its status as JSON
   explain NAME                       what a syscall is: numbers, arguments, support, handler
   help                               show this help`;
 
@@ -604,8 +606,15 @@ function printDiff(d: { created: string[]; changed: string[]; deleted: string[] 
 
 function syscallsCommand(argv: string[]): number {
   const i = argv.indexOf('--arch');
-  const arch = i >= 0 ? argv[i + 1] : undefined;
-  if (arch !== undefined && arch !== 'x86_64' && arch !== 'aarch64') throw new UsageError('--arch is x86_64 or aarch64');
+  const given = i >= 0 ? argv[i + 1] : undefined;
+  if (given !== undefined && given !== 'x86_64' && given !== 'aarch64') throw new UsageError('--arch is x86_64 or aarch64');
+  const arch = given as 'x86_64' | 'aarch64' | undefined;
+  if (argv.includes('--json')) {
+    const arches: ('x86_64' | 'aarch64')[] = arch ? [arch] : ['x86_64', 'aarch64'];
+    const out = Object.fromEntries(arches.map((a) => [a, supportEntries(a)]));
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    return 0;
+  }
   process.stdout.write(supportTable(arch));
   return 0;
 }

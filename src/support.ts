@@ -24,3 +24,23 @@ export function supportTable(only?: 'x86_64' | 'aarch64'): string {
   const summary = arches.map((a, i) => `${a.name}: ${counts[i]} of ${Object.keys(a.syscallNumbers).length}`).join('; ');
   return [`Implemented syscalls (${summary}). A number is the syscall number on that arch; — means the arch has no such call.`, '', header, rule, ...rows, ''].join('\n');
 }
+
+export interface SupportEntry {
+  nr: number;
+  name: string;
+  status: 'implemented' | 'missing';
+  family: string | null;
+  note: string | null;
+}
+
+/** Every syscall number of an arch, implemented or not (`tslinux syscalls --arch A --json`). */
+export function supportEntries(arch: 'x86_64' | 'aarch64'): SupportEntry[] {
+  const a = ARCHES[arch];
+  const declared = new Map(FAMILIES.flatMap((f) => f.syscalls.map((d) => [d.name, { family: f.family, note: d.note ?? null }] as const)));
+  return Object.entries(a.syscallNames)
+    .map(([nr, name]) => {
+      const d = declared.get(name);
+      return { nr: Number(nr), name, status: d ? 'implemented' : 'missing', family: d?.family ?? null, note: d?.note ?? null } as SupportEntry;
+    })
+    .sort((x, y) => x.nr - y.nr);
+}

@@ -17,3 +17,20 @@ describe('README', () => {
     expect(lines[lines.length - 1]).toBe('npm test');
   });
 });
+
+describe('support table', () => {
+  it('lists every syscall number of each arch with its status, agreeing with the declarations', async () => {
+    const { supportEntries } = await import('../src/support.ts');
+    const { ARCHES } = await import('../src/arch/index.ts');
+    const { ALL_SYSCALLS } = await import('../syscalls/index.ts');
+    for (const arch of ['x86_64', 'aarch64'] as const) {
+      const entries = supportEntries(arch);
+      expect(entries).toHaveLength(Object.keys(ARCHES[arch].syscallNames).length);
+      const implemented = new Set(entries.filter((e) => e.status === 'implemented').map((e) => e.name));
+      for (const d of ALL_SYSCALLS) {
+        if (ARCHES[arch].syscallNumbers[d.name] !== undefined) expect(implemented.has(d.name), d.name).toBe(true);
+      }
+      expect(entries.find((e) => e.name === 'io_setup')?.status).toBe('missing');
+    }
+  });
+});
