@@ -287,7 +287,7 @@ function waitid(ctx: SyscallContext, idtype: number, id: number, infop: number, 
   return 0;
 }
 
-/** siginfo_t for a stopped (CLD_STOPPED) or continued (CLD_CONTINUED) child. */
+/** siginfo_t for SIGCHLD (si_signo, si_errno, si_code, then pid, uid, status), as waitid fills it. */
 function stateSiginfo(p: Process, code: number, status: number): Uint8Array {
   const b = new Uint8Array(128);
   const v = new DataView(b.buffer);
@@ -299,18 +299,11 @@ function stateSiginfo(p: Process, code: number, status: number): Uint8Array {
   return b;
 }
 
-/** siginfo_t for SIGCHLD: si_signo, si_errno, si_code, then pid, uid, status. */
+/** siginfo_t for an exited or killed child (CLD_EXITED, CLD_KILLED, CLD_DUMPED). */
 function childSiginfo(p: Process): Uint8Array {
-  const b = new Uint8Array(128);
-  const v = new DataView(b.buffer);
   const status = p.exitStatus!;
   const sig = status & 0x7f;
-  v.setInt32(0, 17, true);
-  v.setInt32(8, sig === 0 ? 1 : status & 0x80 ? 3 : 2, true); // CLD_EXITED, CLD_KILLED, CLD_DUMPED
-  v.setInt32(16, p.pid, true);
-  v.setUint32(20, p.creds.uid, true);
-  v.setInt32(24, sig === 0 ? (status >> 8) & 0xff : sig, true);
-  return b;
+  return stateSiginfo(p, sig === 0 ? 1 : status & 0x80 ? 3 : 2, sig === 0 ? (status >> 8) & 0xff : sig);
 }
 
 function rtSigreturn(ctx: SyscallContext): number {
