@@ -17,6 +17,8 @@ import { storageFamily } from './storage.ts';
 import { timeFamily } from './time.ts';
 import { schedFamily } from './sched.ts';
 import { credsFamily } from './creds.ts';
+import { selectFamily } from './select.ts';
+import { fdextraFamily } from './fdextra.ts';
 import type { SyscallDecl, SyscallFamily } from './types.ts';
 
 export const FAMILIES: readonly SyscallFamily[] = [
@@ -37,6 +39,8 @@ export const FAMILIES: readonly SyscallFamily[] = [
   storageFamily,
   schedFamily,
   credsFamily,
+  selectFamily,
+  fdextraFamily,
 ];
 
 export const ALL_SYSCALLS: readonly SyscallDecl[] = FAMILIES.flatMap((f) => f.syscalls);

@@ -1,0 +1,209 @@
+// More fd calls: copy_file_range, memfd_create and the legacy getdents
+// (see copy_file_range(2), memfd_create(2), getdents(2)).
+import { LinuxError, fail } from '../src/kernel/errors.ts';
+import { OpenFileDescription } from '../src/kernel/fdtable.ts';
+import { PROT_WRITE } from '../src/kernel/memory.ts';
+import { MemFs } from '../src/kernel/vfs/memfs.ts';
+import { S_IFMT, S_IFREG, dtypeOfMode } from '../src/kernel/vfs/types.ts';
+import { statOf } from './fs.ts';
+import { family, type SyscallContext } from './types.ts';
+
+const MAX_RW_COUNT = 0x7fff_f000;
+
+// ---- copy_file_range ----------------------------------------------------------
+
+function fdOf(ctx: SyscallContext, fd: number): OpenFileDescription {
+  const ofd = ctx.fds.get(fd);
+  if (ofd.access === 'path') fail('EBADF');
+  return ofd;
+}
+
+function isRegular(ofd: OpenFileDescription): boolean {
+  return (statOf(ofd).mode & S_IFMT) === S_IFREG;
+}
+
+/**
+ * copy_file_range(2), in Linux's order (fs/read_write.c): EINVAL for flags,
+ * EBADF for the fds, EFAULT for the offset pointers, then
+ * generic_file_rw_checks (EISDIR, EINVAL for non-regular files, EBADF for
+ * the access modes and an O_APPEND output), EINVAL for negative offsets; the
+ * copy is shortened to the end of the input, and then the same file with
+ * overlapping ranges is EINVAL. Offsets pointed to are updated and the
+ * files' own offsets left alone; otherwise the files' offsets advance.
+ */
+function copyFileRange(ctx: SyscallContext, fdIn: number, offInPtr: number, fdOut: number, offOutPtr: number, len: number, flags: number): number {
+  if (flags !== 0) fail('EINVAL');
+  const input = fdOf(ctx, fdIn);
+  const output = fdOf(ctx, fdOut);
+  let posIn = offInPtr ? ctx.mem.readI64(offInPtr) : input.offset;
+  let posOut = offOutPtr ? ctx.mem.readI64(offOutPtr) : output.offset;
+  if (input.isDirectory || output.isDirectory) fail('EISDIR');
+  if (!isRegular(input) || !isRegular(output)) fail('EINVAL');
+  if (!input.canRead || !output.canWrite) fail('EBADF');
+  if (output.statusFlags & ctx.arch.c.O_APPEND) fail('EBADF');
+  if (posIn < 0 || posOut < 0) fail('EINVAL');
+  const inIo = input.io();
+  const outIo = output.io();
+  const sizeIn = inIo.size();
+  let count = Math.min(len, MAX_RW_COUNT);
+  count = posIn >= sizeIn ? 0 : Math.min(count, sizeIn - posIn);
+  const a = statOf(input);
+  const b = statOf(output);
+  if (a.dev === b.dev && a.ino === b.ino && posOut + count > posIn && posOut < posIn + count) fail('EINVAL');
+  if (output.fs.readOnly) fail('EROFS');
+  const chunk = new Uint8Array(Math.min(count, 1 << 16));
+  let total = 0;
+  try {
+    while (total < count) {
+      const n = inIo.read(chunk.subarray(0, Math.min(chunk.length, count - total)), posIn);
+      if (n <= 0) break;
+      let written = 0;
+      while (written < n) written += outIo.write(chunk.subarray(written, n), posOut + written);
+      posIn += n;
+      posOut += n;
+      total += n;
+    }
+  } catch (e) {
+    // A short copy reports what was copied (EFBIG, ENOSPC past the first byte).
+    if (!(e instanceof LinuxError) || total === 0) throw e;
+  }
+  if (offInPtr) ctx.mem.writeU64(offInPtr, posIn);
+  else input.offset = posIn;
+  if (offOutPtr) ctx.mem.writeU64(offOutPtr, posOut);
+  else output.offset = posOut;
+  return total;
+}
+
+// ---- memfd_create ---------------------------------------------------------------
+
+const MFD_CLOEXEC = 0x1;
+const MFD_ALLOW_SEALING = 0x2;
+const MFD_HUGETLB = 0x4;
+const MFD_NOEXEC_SEAL = 0x8;
+const MFD_EXEC = 0x10;
+/** NAME_MAX minus the "memfd:" prefix (mm/memfd.c). */
+const MFD_NAME_MAX_LEN = 249;
+/** The internal tmpfs memfds live on (Linux's shm_mnt); never mounted anywhere. */
+const SHM_DEV = 0x1e;
+let shm: MemFs | undefined;
+let memfdSerial = 0;
+
+/**
+ * memfd_create(2): an anonymous regular file in memory, open read-write,
+ * whose /proc/self/fd link reads "/memfd:NAME (deleted)". MFD_HUGETLB is
+ * EINVAL (no hugetlbfs), as are unknown flags and MFD_EXEC with
+ * MFD_NOEXEC_SEAL; names past 249 bytes are EINVAL.
+ */
+function memfdCreate(ctx: SyscallContext, namePtr: number, flags: number): number {
+  if (flags & ~(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_NOEXEC_SEAL | MFD_EXEC)) fail('EINVAL');
+  if (flags & MFD_HUGETLB) fail('EINVAL');
+  if (flags & MFD_EXEC && flags & MFD_NOEXEC_SEAL) fail('EINVAL');
+  let name: string;
+  try {
+    name = ctx.mem.readCString(namePtr, MFD_NAME_MAX_LEN + 1);
+  } catch (e) {
+    if (e instanceof LinuxError && e.code === 'ENAMETOOLONG') fail('EINVAL');
+    throw e;
+  }
+  shm ??= new MemFs({ type: 'tmpfs', dev: SHM_DEV });
+  const root = shm.root();
+  const slot = `memfd${++memfdSerial}`;
+  const node = shm.create(root, slot, 0o777);
+  const file = shm.open(node, { read: true, write: true, append: false, truncate: false, nonblock: false });
+  // Unlinked at once: the open file keeps the node, and closing the last fd frees it.
+  shm.unlink(root, slot);
+  // Linux's memfd inode keeps a link count of 1 although no directory holds it.
+  node.nlink = 1;
+  const c = ctx.arch.c;
+  const ofd = new OpenFileDescription(file, node, shm, `/memfd:${name} (deleted)`, 'rw', c.O_LARGEFILE, false);
+  try {
+    return ctx.fds.install(ofd, (flags & MFD_CLOEXEC) !== 0);
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+}
+
+// ---- getdents ---------------------------------------------------------------------
+
+function spanOf(ctx: SyscallContext, addr: number, len: number, prot: number): number {
+  let cursor = addr;
+  const end = addr + len;
+  while (cursor < end) {
+    const m = ctx.mem.mappingAt(cursor);
+    if (!m || !m.bytes || (m.prot & prot) !== prot) break;
+    cursor = m.end;
+  }
+  return Math.min(cursor, end) - addr;
+}
+
+/**
+ * getdents(2), x86-64's legacy call: struct linux_dirent records (d_ino u64,
+ * d_off u64, d_reclen u16, d_name NUL-terminated, padding, and d_type in the
+ * record's last byte), each 8-byte aligned (fs/readdir.c filldir). It shares
+ * the listing and position with getdents64 (the same dirCursor).
+ */
+function getdents(ctx: SyscallContext, fd: number, dirp: number, count: number): number {
+  const ofd = fdOf(ctx, fd);
+  if (!ofd.isDirectory) fail('ENOTDIR');
+  if (!ofd.dirCursor) {
+    const self = statOf(ofd);
+    const entries = [
+      { name: '.', ino: self.ino, type: dtypeOfMode(self.mode) },
+      { name: '..', ino: self.ino, type: dtypeOfMode(self.mode) },
+      ...ofd.fs.readdir(ofd.node),
+    ];
+    ofd.dirCursor = { entries, index: ofd.offset };
+  }
+  const cursor = ofd.dirCursor;
+  const out = new Uint8Array(Math.min(count, 1 << 20));
+  const writable = spanOf(ctx, dirp, out.length, PROT_WRITE);
+  const v = new DataView(out.buffer);
+  let used = 0;
+  let index = cursor.index;
+  while (index < cursor.entries.length) {
+    const e = cursor.entries[index]!;
+    const name = Buffer.from(e.name, 'latin1');
+    // offsetof(d_name) + name + NUL + d_type, rounded up to 8.
+    const reclen = (18 + name.length + 2 + 7) & ~7;
+    if (used + reclen > out.length) {
+      if (used === 0) fail('EINVAL');
+      break;
+    }
+    if (used + reclen > writable) {
+      if (used === 0) fail('EFAULT');
+      break;
+    }
+    v.setBigUint64(used, BigInt(e.ino), true);
+    v.setBigUint64(used + 8, BigInt(index + 1), true);
+    v.setUint16(used + 16, reclen, true);
+    out.set(name, used + 18);
+    out[used + 18 + name.length] = 0;
+    out.fill(0, used + 19 + name.length, used + reclen - 1);
+    out[used + reclen - 1] = e.type;
+    used += reclen;
+    index++;
+  }
+  if (used > 0) ctx.mem.write(dirp, out.subarray(0, used));
+  cursor.index = index;
+  ofd.offset = index;
+  return used;
+}
+
+export const fdextraFamily = family('fdextra', [
+  {
+    name: 'copy_file_range',
+    args: { fd_in: 'fd', off_in: 'ptr', fd_out: 'fd', off_out: 'ptr', len: 'size', flags: 'uint' },
+    ret: 'size',
+    handler: copyFileRange,
+    note: 'regular files, through the open files; EINVAL for overlapping ranges of one file',
+  },
+  {
+    name: 'memfd_create',
+    args: { name: 'path', flags: 'uint' },
+    ret: 'fd',
+    handler: memfdCreate,
+    note: 'MFD_CLOEXEC, MFD_ALLOW_SEALING (no seals), MFD_EXEC/MFD_NOEXEC_SEAL accepted; MFD_HUGETLB EINVAL',
+  },
+  { name: 'getdents', args: { fd: 'fd', dirp: 'ptr', count: 'size' }, ret: 'size', handler: getdents, note: 'x86-64 only' },
+]);
