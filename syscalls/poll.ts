@@ -6,21 +6,23 @@ import { fail } from '../src/kernel/errors.ts';
 import { PipeEnd, PipeNode, PIPE_BUF } from '../src/kernel/pipe.ts';
 import { HostStreamFile } from '../src/kernel/stdio.ts';
 import { WouldBlock, type Waitable } from '../src/kernel/wait.ts';
+import { readTimespec } from './time.ts';
 import { family, type SyscallContext } from './types.ts';
 
-const POLLIN = 0x1;
-const POLLPRI = 0x2;
-const POLLOUT = 0x4;
-const POLLERR = 0x8;
-const POLLHUP = 0x10;
+export const POLLIN = 0x1;
+export const POLLOUT = 0x4;
+export const POLLERR = 0x8;
+export const POLLHUP = 0x10;
 const POLLNVAL = 0x20;
 const POLLRDNORM = 0x40;
 const POLLWRNORM = 0x100;
-const NS = 1_000_000_000n;
 const UNBLOCKABLE = (1n << 8n) | (1n << 18n);
 
-/** What an fd would report now, and what to wait on if nothing it asks for is ready. */
-function readiness(ctx: SyscallContext, fd: number, events: number, waits: Waitable[]): number {
+/**
+ * What an fd would report now (POLL* bits), pushing what to wait on when
+ * nothing it asks for is ready. poll, ppoll, select and pselect6 all ask here.
+ */
+export function fdReadiness(ctx: SyscallContext, fd: number, events: number, waits: Waitable[]): number {
   if (fd < 0) return 0; // negative fds are skipped (see poll(2))
   if (!ctx.fds.has(fd)) return POLLNVAL;
   const ofd = ctx.fds.get(fd);
@@ -67,7 +69,7 @@ function doPoll(ctx: SyscallContext, fdsPtr: number, nfds: number, deadlineOf: (
     const fd = v.getInt32(i * 8, true);
     const events = v.getInt16(i * 8 + 4, true);
     // POLLERR, POLLHUP and POLLNVAL are reported whether asked for or not.
-    const revents = readiness(ctx, fd, events | POLLERR | POLLHUP, waits) & (events | POLLERR | POLLHUP | POLLNVAL);
+    const revents = fdReadiness(ctx, fd, events | POLLERR | POLLHUP, waits) & (events | POLLERR | POLLHUP | POLLNVAL);
     ov.setInt16(i * 8 + 6, revents, true);
     if (revents) ready++;
   }
@@ -85,27 +87,31 @@ function poll(ctx: SyscallContext, fdsPtr: number, nfds: number, timeoutMs: numb
   return doPoll(ctx, fdsPtr, nfds, () => (timeoutMs < 0 ? null : ctx.kernel.monotonicNs() + BigInt(timeoutMs) * 1_000_000n));
 }
 
-/** ppoll(2): a timespec timeout (NULL: none) and a signal mask held while waiting. */
-function ppoll(ctx: SyscallContext, fdsPtr: number, nfds: number, tmo: number, sigmaskPtr: number, sigsetsize: number): number {
-  const deadlineOf = (): bigint | null => {
-    if (!tmo) return null;
-    const sec = BigInt(ctx.mem.readI64(tmo));
-    const nsec = BigInt(ctx.mem.readI64(tmo + 8));
-    if (sec < 0n || nsec < 0n || nsec >= NS) fail('EINVAL');
-    return ctx.kernel.monotonicNs() + sec * NS + nsec;
-  };
-  if (sigmaskPtr && ctx.task.savedSigmask === null) {
-    if (sigsetsize !== 8) fail('EINVAL');
-    const mask = ctx.mem.readBigU64(sigmaskPtr);
-    ctx.task.savedSigmask = ctx.proc.sigmask;
-    ctx.proc.sigmask = mask & ~UNBLOCKABLE;
+/** A relative timespec timeout (NULL: none) as an absolute CLOCK_MONOTONIC deadline. */
+export function deadlineAfter(ctx: SyscallContext, timespecPtr: number): bigint | null {
+  return timespecPtr ? ctx.kernel.monotonicNs() + readTimespec(ctx, timespecPtr) : null;
+}
+
+/**
+ * Run a wait with a temporary signal mask (ppoll, pselect6): `readMask`
+ * gives it on the first attempt (null: keep the current mask). The caller's
+ * mask comes back when the call completes or fails; while it waits the
+ * temporary one stays, and a handler that interrupts the wait puts the
+ * caller's mask in its frame and restores it (see task.savedSigmask).
+ */
+export function holdingMask<T>(ctx: SyscallContext, readMask: () => bigint | null, wait: () => T): T {
+  if (ctx.task.savedSigmask === null) {
+    const mask = readMask();
+    if (mask !== null) {
+      ctx.task.savedSigmask = ctx.proc.sigmask;
+      ctx.proc.sigmask = mask & ~UNBLOCKABLE;
+    }
   }
   try {
-    const n = doPoll(ctx, fdsPtr, nfds, deadlineOf);
+    const n = wait();
     restoreMask(ctx);
     return n;
   } catch (e) {
-    // While it waits the temporary mask stays; a handler that interrupts the wait restores it.
     if (!(e instanceof WouldBlock)) restoreMask(ctx);
     throw e;
   }
@@ -116,6 +122,16 @@ function restoreMask(ctx: SyscallContext): void {
     ctx.proc.sigmask = ctx.task.savedSigmask;
     ctx.task.savedSigmask = null;
   }
+}
+
+/** ppoll(2): a timespec timeout (NULL: none) and a signal mask held while waiting. */
+function ppoll(ctx: SyscallContext, fdsPtr: number, nfds: number, tmo: number, sigmaskPtr: number, sigsetsize: number): number {
+  const readMask = (): bigint | null => {
+    if (!sigmaskPtr) return null;
+    if (sigsetsize !== 8) fail('EINVAL');
+    return ctx.mem.readBigU64(sigmaskPtr);
+  };
+  return holdingMask(ctx, readMask, () => doPoll(ctx, fdsPtr, nfds, () => deadlineAfter(ctx, tmo)));
 }
 
 export const pollFamily = family('poll', [

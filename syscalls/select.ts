@@ -3,13 +3,11 @@
 // POLLIN_SET), a write-set bit POLLOUT|POLLERR (POLLOUT_SET), an except-set
 // bit POLLPRI (POLLEX_SET) — fs/select.c.
 import { fail } from '../src/kernel/errors.ts';
-import { PipeEnd, PipeNode, PIPE_BUF } from '../src/kernel/pipe.ts';
-import { HostStreamFile } from '../src/kernel/stdio.ts';
 import { WouldBlock, type Waitable } from '../src/kernel/wait.ts';
+import { POLLERR, POLLHUP, POLLIN, POLLOUT, deadlineAfter, fdReadiness, holdingMask } from './poll.ts';
 import { family, type SyscallContext } from './types.ts';
 
 const NS = 1_000_000_000n;
-const UNBLOCKABLE = (1n << 8n) | (1n << 18n);
 
 interface Ready {
   read: boolean;
@@ -17,33 +15,15 @@ interface Ready {
   except: boolean;
 }
 
-/** What an open fd reports now; pushes what to wait on for the asked-for sets that are not ready (poll.ts's readiness, as select sees it). */
+/**
+ * What an open fd reports, as select sees poll's answer: readable for
+ * POLLIN or POLLHUP (end of file), writable for POLLOUT or POLLERR (a pipe
+ * without readers: write gives EPIPE at once); except is never reported.
+ */
 function readiness(ctx: SyscallContext, fd: number, wantR: boolean, wantW: boolean, waits: Waitable[]): Ready {
-  const ofd = ctx.fds.get(fd);
-  const file = ofd.file;
-  if (ofd.node instanceof PipeNode && file instanceof PipeEnd) {
-    const pipe = ofd.node.pipe;
-    if (file.end === 'read') {
-      // End of file (no writers) is readable: read returns 0 without blocking.
-      const r = pipe.available > 0 || pipe.writers === 0;
-      if (wantR && !r) waits.push(pipe.readable);
-      return { read: r, write: false, except: false };
-    }
-    // No readers: POLLERR, which select reports in the write set (write gives EPIPE at once).
-    const w = pipe.readers === 0 || pipe.capacity - pipe.available >= PIPE_BUF;
-    if (wantW && !w) waits.push(pipe.writable);
-    return { read: false, write: w, except: false };
-  }
-  if (file instanceof HostStreamFile && file.pollInput && ofd.canRead) {
-    let r = false;
-    if (wantR) {
-      r = file.pollInput.probe();
-      if (!r) waits.push(file.pollInput.ready);
-    }
-    return { read: r, write: ofd.canWrite, except: false };
-  }
-  // Files and devices are always ready for reading and writing.
-  return { read: true, write: true, except: false };
+  const events = (wantR ? POLLIN : 0) | (wantW ? POLLOUT : 0) | POLLERR | POLLHUP;
+  const revents = fdReadiness(ctx, fd, events, waits);
+  return { read: (revents & (POLLIN | POLLHUP)) !== 0, write: (revents & (POLLOUT | POLLERR)) !== 0, except: false };
 }
 
 interface SelectState {
@@ -149,39 +129,15 @@ function select(ctx: SyscallContext, nfds: number, rp: number, wp: number, ep: n
  * select(2), "C library/kernel differences").
  */
 function pselect6(ctx: SyscallContext, nfds: number, rp: number, wp: number, ep: number, tsp: number, sigArg: number): number {
-  const deadlineOf = (): bigint | null => {
-    if (!tsp) return null;
-    const sec = BigInt(ctx.mem.readI64(tsp));
-    const nsec = BigInt(ctx.mem.readI64(tsp + 8));
-    if (sec < 0n || nsec < 0n || nsec >= NS) fail('EINVAL');
-    return ctx.kernel.monotonicNs() + sec * NS + nsec;
-  };
-  if (sigArg && ctx.task.savedSigmask === null) {
+  const readMask = (): bigint | null => {
+    if (!sigArg) return null;
     const ss = Number(ctx.mem.readBigU64(sigArg));
     const ssLen = Number(ctx.mem.readBigU64(sigArg + 8));
-    if (ss) {
-      if (ssLen !== 8) fail('EINVAL');
-      const mask = ctx.mem.readBigU64(ss);
-      ctx.task.savedSigmask = ctx.proc.sigmask;
-      ctx.proc.sigmask = mask & ~UNBLOCKABLE;
-    }
-  }
-  try {
-    const n = doSelect(ctx, nfds, rp, wp, ep, deadlineOf);
-    restoreMask(ctx);
-    return n;
-  } catch (e) {
-    // While it waits the temporary mask stays; a handler that interrupts the wait restores it.
-    if (!(e instanceof WouldBlock)) restoreMask(ctx);
-    throw e;
-  }
-}
-
-function restoreMask(ctx: SyscallContext): void {
-  if (ctx.task.savedSigmask !== null) {
-    ctx.proc.sigmask = ctx.task.savedSigmask;
-    ctx.task.savedSigmask = null;
-  }
+    if (!ss) return null;
+    if (ssLen !== 8) fail('EINVAL');
+    return ctx.mem.readBigU64(ss);
+  };
+  return holdingMask(ctx, readMask, () => doSelect(ctx, nfds, rp, wp, ep, () => deadlineAfter(ctx, tsp)));
 }
 
 export const selectFamily = family('select', [

@@ -6,10 +6,10 @@ import { fail } from '../src/kernel/errors.ts';
 import type { Process } from '../src/kernel/process.ts';
 import { NSIG, type SigInfo } from '../src/kernel/signals.ts';
 import { WouldBlock } from '../src/kernel/wait.ts';
+import { deadlineAfter } from './poll.ts';
 import { family, type SyscallContext } from './types.ts';
 
 const UNBLOCKABLE = (1n << 8n) | (1n << 18n); // SIGKILL, SIGSTOP
-const NS = 1_000_000_000n;
 
 /**
  * pause(2): sleep until a signal runs a handler or ends the process. Ignored
@@ -62,12 +62,7 @@ function rtSigtimedwait(ctx: SyscallContext, setPtr: number, infoPtr: number, ti
   const state = ctx.task.syscallState as { deadline: bigint | null } | undefined;
   let deadline = state?.deadline ?? null;
   if (!state) {
-    if (timeoutPtr) {
-      const sec = BigInt(ctx.mem.readI64(timeoutPtr));
-      const nsec = BigInt(ctx.mem.readI64(timeoutPtr + 8));
-      if (sec < 0n || nsec < 0n || nsec >= NS) fail('EINVAL');
-      deadline = ctx.kernel.monotonicNs() + sec * NS + nsec;
-    }
+    deadline = deadlineAfter(ctx, timeoutPtr);
     ctx.task.syscallState = { deadline };
   }
   if (deadline !== null && ctx.kernel.monotonicNs() >= deadline) fail('EAGAIN');

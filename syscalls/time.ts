@@ -64,7 +64,7 @@ function writeTimespec(ctx: SyscallContext, addr: number, ns: bigint): void {
 }
 
 /** A struct timespec from the guest; EINVAL when tv_nsec is outside [0, 1e9) or tv_sec < 0. */
-function readTimespec(ctx: SyscallContext, addr: number): bigint {
+export function readTimespec(ctx: SyscallContext, addr: number): bigint {
   const sec = BigInt(ctx.mem.readI64(addr));
   const nsec = BigInt(ctx.mem.readI64(addr + 8));
   if (nsec < 0n || nsec >= NS || sec < 0n) fail('EINVAL');
