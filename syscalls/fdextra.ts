@@ -1,10 +1,10 @@
-// More fd calls: copy_file_range, memfd_create and the legacy getdents
-// (see copy_file_range(2), memfd_create(2), getdents(2)).
+// More fd calls: copy_file_range and memfd_create (see copy_file_range(2),
+// memfd_create(2)).
 import { LinuxError, fail } from '../src/kernel/errors.ts';
 import { OpenFileDescription } from '../src/kernel/fdtable.ts';
-import { PROT_WRITE } from '../src/kernel/memory.ts';
 import { MemFs } from '../src/kernel/vfs/memfs.ts';
-import { S_IFMT, S_IFREG, dtypeOfMode } from '../src/kernel/vfs/types.ts';
+import { S_IFMT, S_IFREG } from '../src/kernel/vfs/types.ts';
+import { ioFd } from './file.ts';
 import { statOf } from './fs.ts';
 import { family, type SyscallContext } from './types.ts';
 
@@ -12,11 +12,6 @@ const MAX_RW_COUNT = 0x7fff_f000;
 
 // ---- copy_file_range ----------------------------------------------------------
 
-function fdOf(ctx: SyscallContext, fd: number): OpenFileDescription {
-  const ofd = ctx.fds.get(fd);
-  if (ofd.access === 'path') fail('EBADF');
-  return ofd;
-}
 
 function isRegular(ofd: OpenFileDescription): boolean {
   return (statOf(ofd).mode & S_IFMT) === S_IFREG;
@@ -33,8 +28,8 @@ function isRegular(ofd: OpenFileDescription): boolean {
  */
 function copyFileRange(ctx: SyscallContext, fdIn: number, offInPtr: number, fdOut: number, offOutPtr: number, len: number, flags: number): number {
   if (flags !== 0) fail('EINVAL');
-  const input = fdOf(ctx, fdIn);
-  const output = fdOf(ctx, fdOut);
+  const input = ioFd(ctx, fdIn);
+  const output = ioFd(ctx, fdOut);
   let posIn = offInPtr ? ctx.mem.readI64(offInPtr) : input.offset;
   let posOut = offOutPtr ? ctx.mem.readI64(offOutPtr) : output.offset;
   if (input.isDirectory || output.isDirectory) fail('EISDIR');
@@ -124,72 +119,6 @@ function memfdCreate(ctx: SyscallContext, namePtr: number, flags: number): numbe
   }
 }
 
-// ---- getdents ---------------------------------------------------------------------
-
-function spanOf(ctx: SyscallContext, addr: number, len: number, prot: number): number {
-  let cursor = addr;
-  const end = addr + len;
-  while (cursor < end) {
-    const m = ctx.mem.mappingAt(cursor);
-    if (!m || !m.bytes || (m.prot & prot) !== prot) break;
-    cursor = m.end;
-  }
-  return Math.min(cursor, end) - addr;
-}
-
-/**
- * getdents(2), x86-64's legacy call: struct linux_dirent records (d_ino u64,
- * d_off u64, d_reclen u16, d_name NUL-terminated, padding, and d_type in the
- * record's last byte), each 8-byte aligned (fs/readdir.c filldir). It shares
- * the listing and position with getdents64 (the same dirCursor).
- */
-function getdents(ctx: SyscallContext, fd: number, dirp: number, count: number): number {
-  const ofd = fdOf(ctx, fd);
-  if (!ofd.isDirectory) fail('ENOTDIR');
-  if (!ofd.dirCursor) {
-    const self = statOf(ofd);
-    const entries = [
-      { name: '.', ino: self.ino, type: dtypeOfMode(self.mode) },
-      { name: '..', ino: self.ino, type: dtypeOfMode(self.mode) },
-      ...ofd.fs.readdir(ofd.node),
-    ];
-    ofd.dirCursor = { entries, index: ofd.offset };
-  }
-  const cursor = ofd.dirCursor;
-  const out = new Uint8Array(Math.min(count, 1 << 20));
-  const writable = spanOf(ctx, dirp, out.length, PROT_WRITE);
-  const v = new DataView(out.buffer);
-  let used = 0;
-  let index = cursor.index;
-  while (index < cursor.entries.length) {
-    const e = cursor.entries[index]!;
-    const name = Buffer.from(e.name, 'latin1');
-    // offsetof(d_name) + name + NUL + d_type, rounded up to 8.
-    const reclen = (18 + name.length + 2 + 7) & ~7;
-    if (used + reclen > out.length) {
-      if (used === 0) fail('EINVAL');
-      break;
-    }
-    if (used + reclen > writable) {
-      if (used === 0) fail('EFAULT');
-      break;
-    }
-    v.setBigUint64(used, BigInt(e.ino), true);
-    v.setBigUint64(used + 8, BigInt(index + 1), true);
-    v.setUint16(used + 16, reclen, true);
-    out.set(name, used + 18);
-    out[used + 18 + name.length] = 0;
-    out.fill(0, used + 19 + name.length, used + reclen - 1);
-    out[used + reclen - 1] = e.type;
-    used += reclen;
-    index++;
-  }
-  if (used > 0) ctx.mem.write(dirp, out.subarray(0, used));
-  cursor.index = index;
-  ofd.offset = index;
-  return used;
-}
-
 export const fdextraFamily = family('fdextra', [
   {
     name: 'copy_file_range',
@@ -205,5 +134,4 @@ export const fdextraFamily = family('fdextra', [
     handler: memfdCreate,
     note: 'MFD_CLOEXEC, MFD_ALLOW_SEALING (no seals), MFD_EXEC/MFD_NOEXEC_SEAL accepted; MFD_HUGETLB EINVAL',
   },
-  { name: 'getdents', args: { fd: 'fd', dirp: 'ptr', count: 'size' }, ret: 'size', handler: getdents, note: 'x86-64 only' },
 ]);

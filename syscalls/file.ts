@@ -20,7 +20,7 @@ const IOV_MAX = 1024;
  * O_PATH descriptor is EBADF for all of those, directories included (see
  * open(2), O_PATH).
  */
-function ioFd(ctx: SyscallContext, fd: number): OpenFileDescription {
+export function ioFd(ctx: SyscallContext, fd: number): OpenFileDescription {
   const ofd = ctx.fds.get(fd);
   if (ofd.access === 'path') fail('EBADF');
   return ofd;
@@ -452,12 +452,20 @@ function hostWindowSize(hostFd: number | undefined): { rows: number; cols: numbe
   return { rows: any?.rows ?? 24, cols: any?.columns ?? 80 };
 }
 
+/** How one directory entry is laid out: the record's length for a name, and how to fill it. */
+interface DirentLayout {
+  reclen(nameLength: number): number;
+  /** Fill the record at `at` in a zeroed buffer; `next` is the d_off of the entry after it. */
+  fill(v: DataView, out: Uint8Array, at: number, e: { ino: number; type: number }, next: number, name: Uint8Array, reclen: number): void;
+}
+
 /**
- * getdents64(2): struct linux_dirent64 records (d_ino u64, d_off s64,
- * d_reclen u16, d_type u8, d_name NUL-terminated), each 8-byte aligned. The
- * listing is taken at the first call and served from there.
+ * Serve a directory listing as getdents records in `layout`. The listing is
+ * taken at the first call and served from there; records go out whole up to
+ * the first unwritable byte, as Linux's filldir copies them, and the
+ * position moves only past entries the guest received.
  */
-function getdents64(ctx: SyscallContext, fd: number, dirp: number, count: number): number {
+function readDirents(ctx: SyscallContext, fd: number, dirp: number, count: number, layout: DirentLayout): number {
   const ofd = ioFd(ctx, fd);
   if (!ofd.isDirectory) fail('ENOTDIR');
   if (!ofd.dirCursor) {
@@ -472,7 +480,6 @@ function getdents64(ctx: SyscallContext, fd: number, dirp: number, count: number
   }
   const cursor = ofd.dirCursor;
   const out = new Uint8Array(Math.min(count, 1 << 20));
-  // Records go out whole up to the first unwritable byte, as Linux's filldir64 copies them.
   const writable = spanOf(ctx, dirp, out.length, PROT_WRITE);
   const v = new DataView(out.buffer);
   let used = 0;
@@ -481,7 +488,7 @@ function getdents64(ctx: SyscallContext, fd: number, dirp: number, count: number
     const e = cursor.entries[index]!;
     // Names are guest byte strings (one char per byte).
     const name = Buffer.from(e.name, 'latin1');
-    const reclen = (19 + name.length + 1 + 7) & ~7;
+    const reclen = layout.reclen(name.length);
     if (used + reclen > out.length) {
       if (used === 0) fail('EINVAL'); // the buffer cannot hold even one entry
       break;
@@ -490,19 +497,51 @@ function getdents64(ctx: SyscallContext, fd: number, dirp: number, count: number
       if (used === 0) fail('EFAULT');
       break;
     }
-    v.setBigUint64(used, BigInt(e.ino), true);
-    v.setBigInt64(used + 8, BigInt(index + 1), true);
-    v.setUint16(used + 16, reclen, true);
-    v.setUint8(used + 18, e.type);
-    out.set(name, used + 19);
+    layout.fill(v, out, used, e, index + 1, name, reclen);
     used += reclen;
     index++;
   }
-  // The position moves only past entries the guest received.
   if (used > 0) ctx.mem.write(dirp, out.subarray(0, used));
   cursor.index = index;
   ofd.offset = index;
   return used;
+}
+
+/** struct linux_dirent64: d_ino u64, d_off s64, d_reclen u16, d_type u8, d_name with its NUL, 8-byte aligned. */
+const DIRENT64: DirentLayout = {
+  reclen: (n) => (19 + n + 1 + 7) & ~7,
+  fill(v, out, at, e, next, name, reclen) {
+    v.setBigUint64(at, BigInt(e.ino), true);
+    v.setBigInt64(at + 8, BigInt(next), true);
+    v.setUint16(at + 16, reclen, true);
+    v.setUint8(at + 18, e.type);
+    out.set(name, at + 19);
+  },
+};
+
+/**
+ * x86-64's legacy struct linux_dirent: d_ino u64, d_off u64, d_reclen u16,
+ * d_name with its NUL, padding, and d_type in the record's last byte
+ * (fs/readdir.c filldir).
+ */
+const DIRENT_LEGACY: DirentLayout = {
+  reclen: (n) => (18 + n + 2 + 7) & ~7,
+  fill(v, out, at, e, next, name, reclen) {
+    v.setBigUint64(at, BigInt(e.ino), true);
+    v.setBigUint64(at + 8, BigInt(next), true);
+    v.setUint16(at + 16, reclen, true);
+    out.set(name, at + 18);
+    out[at + reclen - 1] = e.type;
+  },
+};
+
+function getdents64(ctx: SyscallContext, fd: number, dirp: number, count: number): number {
+  return readDirents(ctx, fd, dirp, count, DIRENT64);
+}
+
+/** getdents(2): the same listing and position as getdents64 (one dirCursor), in the legacy layout. */
+function getdents(ctx: SyscallContext, fd: number, dirp: number, count: number): number {
+  return readDirents(ctx, fd, dirp, count, DIRENT_LEGACY);
 }
 
 /**
@@ -579,4 +618,5 @@ export const fileFamily = family('file', [
     note: 'TCGETS, TCSETS*, TIOCGWINSZ on host ttys, FIOCLEX, FIONCLEX, FIONBIO, FIONREAD (files, pipes); ENOTTY otherwise',
   },
   { name: 'getdents64', args: { fd: 'fd', dirp: 'ptr', count: 'size' }, ret: 'size', handler: getdents64 },
+  { name: 'getdents', args: { fd: 'fd', dirp: 'ptr', count: 'size' }, ret: 'size', handler: getdents, note: 'x86-64 only' },
 ]);
