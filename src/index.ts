@@ -59,13 +59,10 @@ function toStdio(spec: number | Uint8Array | string | 'capture' | undefined, fal
   return spec;
 }
 
-/** Build the kernel for one run without starting it (tests use this to look inside). */
-export function createKernel(program: string, opts: RunOptions = {}): Kernel {
-  const env = Array.isArray(opts.env) ? opts.env : Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
-  const options: KernelOptions = {
-    program,
-    argv: [opts.argv0 ?? program, ...(opts.args ?? [])],
-    env,
+/** The kernel options every kind of run shares, from the library's RunOptions. */
+function kernelOptions(opts: Omit<RunOptions, 'args' | 'argv0'>): Omit<KernelOptions, 'argv'> {
+  return {
+    env: Array.isArray(opts.env) ? opts.env : Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
     cwd: opts.cwd,
     mounts: opts.mounts,
     mountCwd: opts.mountCwd,
@@ -86,32 +83,21 @@ export function createKernel(program: string, opts: RunOptions = {}): Kernel {
     warnUnimplemented: opts.warnUnimplemented ?? false,
     warn: opts.warn,
   };
-  return new Kernel(options);
+}
+
+/** Build the kernel for one run without starting it (tests use this to look inside). */
+export function createKernel(program: string, opts: RunOptions = {}): Kernel {
+  return new Kernel({ ...kernelOptions(opts), program, argv: [opts.argv0 ?? program, ...(opts.args ?? [])] });
 }
 
 /**
  * A kernel with no CPU and no program, for calling handlers directly
  * (unit tests, fuzzing): `k.invoke('openat', [...])` returns what the guest
- * would get. Allocate guest memory with `k.proc.mem.map(...)`.
+ * would get. Allocate guest memory with `k.proc.mem.map(...)`. The host's
+ * cwd is not mounted unless asked for.
  */
-export function createHeadlessKernel(arch: 'x86_64' | 'aarch64', opts: Omit<RunOptions, 'args' | 'argv0'> & { memoryLimit?: number } = {}): Kernel {
-  const env = Array.isArray(opts.env) ? opts.env : Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
-  return new Kernel({
-    arch,
-    argv: ['headless'],
-    env,
-    cwd: opts.cwd,
-    mounts: opts.mounts,
-    mountCwd: opts.mountCwd ?? false,
-    stdin: toStdio(opts.stdin, new Uint8Array(0)),
-    stdout: toStdio(opts.stdout, 'capture'),
-    stderr: toStdio(opts.stderr, 'capture'),
-    maxOutput: opts.maxOutput,
-    observer: opts.trace ? new StraceTracer({ write: opts.trace, strSize: opts.traceStringSize }) : null,
-    uid: opts.uid,
-    gid: opts.gid,
-    memoryLimit: opts.memoryLimit,
-  });
+export function createHeadlessKernel(arch: 'x86_64' | 'aarch64', opts: Omit<RunOptions, 'args' | 'argv0'> = {}): Kernel {
+  return new Kernel({ ...kernelOptions(opts), arch, argv: ['headless'], mountCwd: opts.mountCwd ?? false });
 }
 
 /** Run a static Linux binary to completion. */
