@@ -76,7 +76,7 @@ function readQueuedInfo(ctx: SyscallContext, target: Process, sig: number, infoP
   const code = v.getInt32(8, true);
   // Only the kernel may send with si_code >= 0 or SI_TKILL, except to oneself (see rt_sigqueueinfo(2), EPERM).
   if ((code >= 0 || code === -6) && target !== ctx.proc) fail('EPERM');
-  return { signo: sig, code, pid: v.getInt32(16, true), uid: v.getUint32(20, true), value: v.getBigUint64(24, true) } as SigInfo;
+  return { signo: sig, code, pid: v.getInt32(16, true), uid: v.getUint32(20, true), value: v.getBigUint64(24, true) };
 }
 
 function findProcess(ctx: SyscallContext, pid: number): Process {

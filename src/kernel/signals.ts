@@ -2,7 +2,18 @@
 // task is about to run: the default action (terminate, core, ignore, stop),
 // or a handler, for which a Linux rt_sigframe is pushed on the guest stack
 // (see signal(7) and sigaction(2)).
-import { pushSignalFrame, restoreSignalFrame, SA_RESTORER } from '../arch/sigframe.ts';
+import {
+  pushSignalFrame,
+  restoreSignalFrame,
+  SA_NODEFER,
+  SA_RESETHAND,
+  SA_RESTART,
+  SA_RESTORER,
+  SI_KERNEL,
+  type SigInfo,
+} from '../arch/sigframe.ts';
+
+export type { SigInfo };
 import { PROT_EXEC, PROT_READ } from './memory.ts';
 import type { CpuFault } from '../cpu/engine.ts';
 import type { Kernel } from './kernel.ts';
@@ -24,29 +35,7 @@ export const SIGRTMIN = 32;
 const SIG_DFL = 0n;
 const SIG_IGN = 1n;
 
-export const SA_SIGINFO = 0x4;
-export const SA_ONSTACK = 0x0800_0000;
-export const SA_RESTART = 0x1000_0000;
-export const SA_NODEFER = 0x4000_0000;
-export const SA_RESETHAND = 0x8000_0000;
 
-/** What siginfo_t carries for one signal (the fields Linux fills for its si_code). */
-export interface SigInfo {
-  signo: number;
-  code: number;
-  errno?: number;
-  pid?: number;
-  uid?: number;
-  /** SIGCHLD: exit code or signal number. */
-  status?: number;
-  /** SIGSEGV/SIGBUS/SIGILL/SIGFPE: the fault address. */
-  addr?: number;
-}
-
-/** si_code values (include/uapi/asm-generic/siginfo.h). */
-export const SI_USER = 0;
-export const SI_KERNEL = 0x80;
-export const SI_TKILL = -6;
 
 type DefaultAction = 'term' | 'core' | 'ignore' | 'stop' | 'cont';
 
