@@ -93,15 +93,9 @@ interface Arm64Regs {
   fp: RegisterBatch;
 }
 
-const batches = new WeakMap<CpuEngine, Arm64Regs>();
-
+/** The engine keeps one batch per register list, so asking again costs nothing. */
 function regsOf(cpu: CpuEngine): Arm64Regs {
-  let r = batches.get(cpu);
-  if (!r) {
-    r = { gregs: cpu.registers(GREGS), fp: cpu.registers(FPREGS) };
-    batches.set(cpu, r);
-  }
-  return r;
+  return { gregs: cpu.registers(GREGS), fp: cpu.registers(FPREGS) };
 }
 
 const roundDown16 = (n: number): number => Math.floor(n / 16) * 16;

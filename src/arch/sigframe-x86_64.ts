@@ -147,15 +147,9 @@ interface X86Regs {
   fp: RegisterBatch;
 }
 
-const batches = new WeakMap<CpuEngine, X86Regs>();
-
+/** The engine keeps one batch per register list, so asking again costs nothing. */
 function regsOf(cpu: CpuEngine): X86Regs {
-  let r = batches.get(cpu);
-  if (!r) {
-    r = { gregs: cpu.registers(GREGS), fp: cpu.registers(FPREGS) };
-    batches.set(cpu, r);
-  }
-  return r;
+  return { gregs: cpu.registers(GREGS), fp: cpu.registers(FPREGS) };
 }
 
 const roundDown = (n: number, to: number): number => Math.floor(n / to) * to;

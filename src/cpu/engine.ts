@@ -131,6 +131,8 @@ export class RegisterBatch {
   readonly values: BigUint64Array;
   private readonly ids: Int32Array;
   private readonly slots: BigUint64Array;
+  /** The native memory behind `words`, freed with the engine. */
+  readonly storage: bigint;
 
   constructor(
     private readonly engine: CpuEngine,
@@ -138,6 +140,7 @@ export class RegisterBatch {
   ) {
     this.ids = Int32Array.from(regIds);
     const storage = koffi.alloc('uint64_t', regIds.length) as bigint;
+    this.storage = storage;
     const view = koffi.view(storage, 8 * regIds.length);
     this.words = new Uint32Array(view);
     this.values = new BigUint64Array(view);
@@ -202,7 +205,7 @@ export class CpuEngine {
       // AT_HWCAP is one Unicorn emulates completely.
       this.check(uc.ctl(this.handle, UC.UC_CTL_CPU_MODEL_WRITE, 'int', UC.UC_CPU_ARM64_A72), 'set cpu model');
     }
-    this.pcBatch = new RegisterBatch(this, [arch === 'x86_64' ? UC.UC_X86_REG_RIP : UC.UC_ARM64_REG_PC]);
+    this.pcBatch = this.registers([arch === 'x86_64' ? UC.UC_X86_REG_RIP : UC.UC_ARM64_REG_PC]);
     this.installHooks();
   }
 
@@ -273,8 +276,21 @@ export class CpuEngine {
     this.check(unicornApi().memProtect(this.handle, BigInt(addr), size, prot & 7), `mem_protect 0x${addr.toString(16)}`);
   }
 
+  private readonly batches = new Map<string, RegisterBatch>();
+
+  /**
+   * The batch for these registers, made once per engine and reused (its
+   * values live in native memory): callers set or read its values and
+   * write or read it at once, never holding values across other calls.
+   */
   registers(regIds: readonly number[]): RegisterBatch {
-    return new RegisterBatch(this, regIds);
+    const key = regIds.join(',');
+    let batch = this.batches.get(key);
+    if (!batch) {
+      batch = new RegisterBatch(this, regIds);
+      this.batches.set(key, batch);
+    }
+    return batch;
   }
 
   /** Read one register of up to 64 bytes (vector registers, CP registers) into `out`. */
@@ -369,5 +385,7 @@ export class CpuEngine {
     if (this.closed) return;
     this.closed = true;
     unicornApi().close(this.handle);
+    for (const batch of this.batches.values()) koffi.free(batch.storage);
+    this.batches.clear();
   }
 }
