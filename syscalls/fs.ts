@@ -7,8 +7,23 @@ import { OpenFileDescription, type AccessMode } from '../src/kernel/fdtable.ts';
 import { PipeEnd, PipeNode } from '../src/kernel/pipe.ts';
 import { StreamNode } from '../src/kernel/stdio.ts';
 import { DirectoryFile } from '../src/kernel/vfs/memfs.ts';
+import {
+  MAY_READ,
+  MAY_WRITE,
+  checkCreate,
+  checkDelete,
+  checkPermission,
+  checkUtimes,
+  chmodMode,
+  chownOwner,
+  identityOf,
+  modeAfterChown,
+  newDirMode,
+  ownerOfNew,
+  type Identity,
+} from '../src/kernel/vfs/permission.ts';
 import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, type FileSystem, type Node, type OpenFile, type StatInfo } from '../src/kernel/vfs/types.ts';
-import { joinPath, type ParentOp } from '../src/kernel/vfs/vfs.ts';
+import { joinPath, type ParentOp, type ResolvedParent } from '../src/kernel/vfs/vfs.ts';
 import { family, type SyscallContext } from './types.ts';
 
 const PATH_MAX = 4096;
@@ -63,6 +78,16 @@ export function statOf(place: { node: Node; fs: FileSystem }): StatInfo {
   return place.fs.stat(place.node);
 }
 
+/** The calling process's ids for permission checks (permission.ts). */
+function caller(ctx: SyscallContext): Identity {
+  return identityOf(ctx.proc);
+}
+
+/** The directory of a ResolvedParent as a place. */
+function dirPlace(p: { dir: Node; fs: FileSystem; dirPath: string }): Place {
+  return { node: p.dir, fs: p.fs, path: p.dirPath };
+}
+
 function isDir(place: Place): boolean {
   return (statOf(place).mode & S_IFMT) === S_IFDIR;
 }
@@ -97,8 +122,11 @@ function accessOf(ctx: SyscallContext, flags: number): AccessMode {
   }
 }
 
-/** Find or create the file an open(2) names, following O_CREAT/O_EXCL/O_NOFOLLOW rules. */
-function openTarget(ctx: SyscallContext, dirfd: number, path: string, flags: number, mode: number): Place {
+/**
+ * Find or create the file an open(2) names, following O_CREAT/O_EXCL/O_NOFOLLOW
+ * rules. `created`: made by this call (its own mode does not limit this open).
+ */
+function openTarget(ctx: SyscallContext, dirfd: number, path: string, flags: number, mode: number): Place & { created?: boolean } {
   const c = ctx.arch.c;
   const base = baseDir(ctx, dirfd, path);
   const vfs = ctx.kernel.vfs;
@@ -118,19 +146,58 @@ function openTarget(ctx: SyscallContext, dirfd: number, path: string, flags: num
   }
   const parent = lookup.missing;
   if (parent.trailingSlash) fail('EISDIR');
-  const node = parent.fs.create(parent.dir, parent.name, mode & ~ctx.proc.umask & 0o7777);
-  return { node, fs: parent.fs, path: joinPath(parent.dirPath, parent.name) };
+  const owner = newOwner(ctx, parent);
+  const node = parent.fs.create(parent.dir, parent.name, mode & ~ctx.proc.umask & 0o7777, owner);
+  return { node, fs: parent.fs, path: joinPath(parent.dirPath, parent.name), created: true };
+}
+
+/** may_create() on the directory of a new name; the owner the new node gets. EACCES, or EROFS first. */
+function newOwner(ctx: SyscallContext, parent: { dir: Node; fs: FileSystem; dirPath: string }) {
+  const dirSt = statOf(dirPlace(parent));
+  const who = caller(ctx);
+  // A read-only mount answers EROFS before the directory's permissions are
+  // looked at (mnt_want_write comes first): leave that to the filesystem.
+  if (!parent.fs.readOnly) checkCreate(dirSt, who);
+  return ownerOfNew(dirSt, who);
+}
+
+/** may_open(): the file's own read and write bits, for everything that is not a pipe or stream. */
+function checkOpen(ctx: SyscallContext, place: Place, access: AccessMode, truncate: boolean): void {
+  if (isStream(place)) return;
+  const mask = (access !== 'w' ? MAY_READ : 0) | (access !== 'r' || truncate ? MAY_WRITE : 0);
+  const st = statOf(place);
+  // sb_permission(): writing a file on a read-only mount is EROFS, before the mode is looked at.
+  if (mask & MAY_WRITE && place.fs.readOnly && (st.mode & S_IFMT) === S_IFREG) fail('EROFS');
+  checkPermission(st, caller(ctx), mask);
+}
+
+/**
+ * open(2) O_TMPFILE: an unnamed regular file in the directory `path` names,
+ * on filesystems that can make one (tmpfs); EOPNOTSUPP elsewhere. Without
+ * O_EXCL, linkat(fd, "", AT_EMPTY_PATH) or linkat of /proc/self/fd/N may
+ * name it later.
+ */
+function openTmpfile(ctx: SyscallContext, dirfd: number, path: string, flags: number, mode: number, access: AccessMode): number {
+  const c = ctx.arch.c;
+  if (access !== 'w' && access !== 'rw') fail('EINVAL');
+  const dir = ctx.kernel.vfs.resolve(path, { base: baseDir(ctx, dirfd, path), follow: true, mustBeDir: true });
+  if (!dir.fs.tmpfile) fail('EOPNOTSUPP', `O_TMPFILE is not supported on ${dir.fs.type}`);
+  const owner = newOwner(ctx, { dir: dir.node, fs: dir.fs, dirPath: dir.path });
+  const linkable = (flags & c.O_EXCL) === 0;
+  const node = dir.fs.tmpfile(dir.node, mode & ~ctx.proc.umask & 0o7777, owner, linkable);
+  const st = dir.fs.stat(node);
+  // Linux names it "/dir/#<ino> (deleted)" in /proc/self/fd.
+  const place = { node, fs: dir.fs, path: `${joinPath(dir.path, `#${st.ino}`)} (deleted)` };
+  const file = dir.fs.open(node, { read: access === 'rw', write: true, append: (flags & c.O_APPEND) !== 0, truncate: false, nonblock: false });
+  return install(ctx, place, file, access, flags & ~c.O_TMPFILE, (flags & c.O_CLOEXEC) !== 0, false);
 }
 
 export function openFile(ctx: SyscallContext, dirfd: number, pathPtr: number, flags: number, mode: number): number {
   const c = ctx.arch.c;
   const path = readPath(ctx, pathPtr);
   const access = accessOf(ctx, flags);
-  if ((flags & c.O_TMPFILE) === c.O_TMPFILE) {
-    // open(2): O_TMPFILE needs O_WRONLY or O_RDWR (EINVAL); no filesystem here supports it.
-    if (access !== 'w' && access !== 'rw') fail('EINVAL');
-    fail('EOPNOTSUPP', 'O_TMPFILE is not supported');
-  }
+  // open(2): O_TMPFILE needs O_WRONLY or O_RDWR (EINVAL).
+  if ((flags & c.O_TMPFILE) === c.O_TMPFILE) return openTmpfile(ctx, dirfd, path, flags, mode, access);
   const cloexec = (flags & c.O_CLOEXEC) !== 0;
   const place = openTarget(ctx, dirfd, path, flags, mode);
   const st = statOf(place);
@@ -147,8 +214,11 @@ export function openFile(ctx: SyscallContext, dirfd: number, pathPtr: number, fl
   const truncate = (flags & c.O_TRUNC) !== 0;
   if (directory) {
     if (access !== 'r' || flags & c.O_CREAT || truncate) fail('EISDIR');
+    checkOpen(ctx, place, 'r', false);
     return install(ctx, place, new DirectoryFile(place.node), 'r', flags, cloexec, true);
   }
+  // A file this open created is not held to its own (maybe read-only) mode.
+  if (!place.created) checkOpen(ctx, place, access, truncate && type === S_IFREG);
   if (place.node instanceof StreamNode && place.node.file) {
     return install(ctx, place, place.node.file, access, flags, cloexec, false);
   }
@@ -297,25 +367,19 @@ function statx(ctx: SyscallContext, dirfd: number, pathPtr: number, flags: numbe
 
 // ---- access, readlink, cwd ---------------------------------------------------------
 
-const R_OK = 4;
 const W_OK = 2;
-const X_OK = 1;
 
-/** Permission check as access(2) does it, with the real (or, with AT_EACCESS, effective) ids. */
+/**
+ * Permission check as access(2) does it, with the real (or, with AT_EACCESS,
+ * effective) ids, by the rules open and exec use (permission.ts).
+ */
 function checkAccess(ctx: SyscallContext, place: Place, mode: number, effective: boolean): void {
   const st = statOf(place);
-  if (mode & W_OK && place.fs.readOnly) fail('EROFS');
+  // access(2): W_OK on a read-only mount is EROFS, for files, directories and links only.
+  const fileLike = [S_IFREG, S_IFDIR, S_IFLNK].includes(st.mode & S_IFMT);
+  if (mode & W_OK && place.fs.readOnly && fileLike && !isStream(place)) fail('EROFS');
   if (mode === 0) return;
-  const uid = effective ? ctx.proc.creds.euid : ctx.proc.creds.uid;
-  const gid = effective ? ctx.proc.creds.egid : ctx.proc.creds.gid;
-  if (uid === 0) {
-    // root passes every check except X_OK on a file with no x bit at all.
-    if (mode & X_OK && (st.mode & S_IFMT) !== S_IFDIR && (st.mode & 0o111) === 0) fail('EACCES');
-    return;
-  }
-  const shift = st.uid === uid ? 6 : st.gid === gid ? 3 : 0;
-  const granted = (st.mode >> shift) & 7;
-  if ((granted & mode) !== mode) fail('EACCES');
+  checkPermission(st, identityOf(ctx.proc, !effective), mode);
 }
 
 function faccessat2(ctx: SyscallContext, dirfd: number, pathPtr: number, mode: number, flags: number): number {
@@ -381,8 +445,23 @@ function parentAt(ctx: SyscallContext, dirfd: number, pathPtr: number, op: Paren
 /** mkdir(2): the mode gives the permission bits and the sticky bit only (S_IRWXUGO | S_ISVTX), less the umask. */
 function mkdirat(ctx: SyscallContext, dirfd: number, pathPtr: number, mode: number): number {
   const p = parentAt(ctx, dirfd, pathPtr, 'mkdir');
-  p.fs.mkdir(p.dir, p.name, mode & ~ctx.proc.umask & 0o1777);
+  if (childExists(ctx, p)) fail('EEXIST'); // filename_create: an existing name before permissions
+  const owner = newOwner(ctx, p);
+  p.fs.mkdir(p.dir, p.name, newDirMode(statOf(dirPlace(p)), mode & ~ctx.proc.umask & 0o1777), owner);
   return 0;
+}
+
+/** may_delete() for `name` in the directory of `p`, if that name exists (else the filesystem gives ENOENT). */
+function checkRemovable(ctx: SyscallContext, p: { dir: Node; fs: FileSystem; dirPath: string; name: string }): void {
+  if (p.fs.readOnly) return; // EROFS comes first, from the filesystem
+  const dir = dirPlace(p);
+  let victim: Place;
+  try {
+    victim = ctx.kernel.vfs.child(dir, p.name);
+  } catch {
+    return;
+  }
+  checkDelete(statOf(dir), statOf(victim), caller(ctx));
 }
 
 function unlinkat(ctx: SyscallContext, dirfd: number, pathPtr: number, flags: number): number {
@@ -390,9 +469,11 @@ function unlinkat(ctx: SyscallContext, dirfd: number, pathPtr: number, flags: nu
   if (flags & ~c.AT_REMOVEDIR) fail('EINVAL');
   if (flags & c.AT_REMOVEDIR) {
     const p = parentAt(ctx, dirfd, pathPtr, 'rmdir');
+    checkRemovable(ctx, p);
     p.fs.rmdir(p.dir, p.name);
   } else {
     const p = parentAt(ctx, dirfd, pathPtr, 'unlink');
+    checkRemovable(ctx, p);
     p.fs.unlink(p.dir, p.name);
   }
   return 0;
@@ -415,6 +496,7 @@ function renameat2(ctx: SyscallContext, olddirfd: number, oldPtr: number, newdir
     if (!isDir(source)) fail('ENOTDIR');
   }
   if (!vfs.sameFs(from, to)) fail('EXDEV');
+  checkRenamable(ctx, from, to);
   from.fs.rename(from.dir, from.name, to.dir, to.name, {
     noReplace: (flags & RENAME_NOREPLACE) !== 0,
     exchange: (flags & RENAME_EXCHANGE) !== 0,
@@ -422,11 +504,27 @@ function renameat2(ctx: SyscallContext, olddirfd: number, oldPtr: number, newdir
   return 0;
 }
 
+/**
+ * rename(2)'s permissions (vfs_rename): the source's name may be deleted, the
+ * target's name created (or deleted, when it replaces one); a directory that
+ * changes parent needs write permission on itself, for its "..".
+ */
+function checkRenamable(ctx: SyscallContext, from: ResolvedParent, to: ResolvedParent): void {
+  const vfs = ctx.kernel.vfs;
+  if (from.fs.readOnly) return; // the filesystem gives EROFS
+  const source = vfs.child(dirPlace(from), from.name);
+  checkRemovable(ctx, from);
+  if (childExists(ctx, to)) checkRemovable(ctx, to);
+  else checkCreate(statOf(dirPlace(to)), caller(ctx));
+  if (isDir(source) && from.dirPath !== to.dirPath) checkPermission(statOf(source), caller(ctx), MAY_WRITE);
+}
+
 /** symlink(2): the target is stored as given, never resolved; an empty target is ENOENT. */
 function symlinkat(ctx: SyscallContext, targetPtr: number, newdirfd: number, linkPtr: number): number {
   const target = readPath(ctx, targetPtr);
   const p = parentAt(ctx, newdirfd, linkPtr, 'create');
-  p.fs.symlink(p.dir, p.name, target);
+  if (childExists(ctx, p)) fail('EEXIST');
+  p.fs.symlink(p.dir, p.name, target, newOwner(ctx, p));
   return 0;
 }
 
@@ -440,6 +538,7 @@ function linkat(ctx: SyscallContext, olddirfd: number, oldPtr: number, newdirfd:
   if (isDir(source) && childExists(ctx, p)) fail('EEXIST');
   if (isStream(source) || !ctx.kernel.vfs.sameFs(source, p)) fail('EXDEV');
   if (isDir(source)) fail('EPERM');
+  if (!childExists(ctx, p)) newOwner(ctx, p);
   p.fs.link(source.node, p.dir, p.name);
   return 0;
 }
@@ -455,15 +554,44 @@ function childExists(ctx: SyscallContext, p: { dir: Node; fs: FileSystem; dirPat
 
 /**
  * chmod(2): only the permission and set-id bits change; EROFS on a read-only
- * mount. A pipe or stdio stream belongs to no filesystem here: nothing to
- * change. (No EPERM for non-owners yet: MemFs does not record who made a
- * file, so a non-root guest would be refused its own files in /tmp.)
+ * mount, EPERM unless the caller owns the file or is root. A pipe or stdio
+ * stream belongs to no filesystem here: nothing to change.
  */
-function chmodPlace(place: Place, mode: number): number {
+function chmodPlace(ctx: SyscallContext, place: Place, mode: number): number {
   if (isStream(place)) return 0;
   if (place.fs.readOnly) fail('EROFS');
-  place.fs.chmod(place.node, mode & 0o7777);
+  place.fs.chmod(place.node, chmodMode(statOf(place), caller(ctx), mode));
   return 0;
+}
+
+/**
+ * chown(2): EROFS on a read-only mount, then EPERM unless permission.ts
+ * allows it. The filesystem records the owner (a host file's owner is
+ * emulated, never changed on the host) and drops set-id bits as chown(2)
+ * says; S_ISGID also goes when the caller is not in the file's group.
+ */
+function chownPlace(ctx: SyscallContext, place: Place, uid: number, gid: number): number {
+  if (isStream(place)) return 0;
+  if (place.fs.readOnly) fail('EROFS');
+  const before = statOf(place);
+  const who = caller(ctx);
+  chownOwner(before, who, uid, gid);
+  place.fs.chown(place.node, uid, gid);
+  const want = modeAfterChown(before.mode, { who, gid: before.gid });
+  if ((statOf(place).mode & 0o7777) !== (want & 0o7777)) place.fs.chmod(place.node, want & 0o7777);
+  return 0;
+}
+
+function fchownat(ctx: SyscallContext, dirfd: number, pathPtr: number, uid: number, gid: number, flags: number): number {
+  const c = ctx.arch.c;
+  if (flags & ~(c.AT_SYMLINK_NOFOLLOW | c.AT_EMPTY_PATH)) fail('EINVAL');
+  return chownPlace(ctx, targetAt(ctx, dirfd, pathPtr, flags), uid, gid);
+}
+
+function fchown(ctx: SyscallContext, fd: number, uid: number, gid: number): number {
+  const ofd = ctx.fds.get(fd);
+  if (ofd.access === 'path') fail('EBADF');
+  return chownPlace(ctx, { node: ofd.node, fs: ofd.fs, path: ofd.path }, uid, gid);
 }
 
 function fchmodat(ctx: SyscallContext, dirfd: number, pathPtr: number, mode: number, flags: number): number {
@@ -471,13 +599,13 @@ function fchmodat(ctx: SyscallContext, dirfd: number, pathPtr: number, mode: num
   // Linux does not support changing a symlink's own mode (see fchmodat(2), AT_SYMLINK_NOFOLLOW).
   if (flags & c.AT_SYMLINK_NOFOLLOW) fail('EOPNOTSUPP');
   if (flags & ~c.AT_EMPTY_PATH) fail('EINVAL');
-  return chmodPlace(targetAt(ctx, dirfd, pathPtr, flags), mode);
+  return chmodPlace(ctx, targetAt(ctx, dirfd, pathPtr, flags), mode);
 }
 
 function fchmod(ctx: SyscallContext, fd: number, mode: number): number {
   const ofd = ctx.fds.get(fd);
   if (ofd.access === 'path') fail('EBADF');
-  return chmodPlace({ node: ofd.node, fs: ofd.fs, path: ofd.path }, mode);
+  return chmodPlace(ctx, { node: ofd.node, fs: ofd.fs, path: ofd.path }, mode);
 }
 
 const UTIME_NOW = 0x3fff_ffff;
@@ -513,8 +641,16 @@ function utimensat(ctx: SyscallContext, dirfd: number, pathPtr: number, timesPtr
   }
   if (atime === null && mtime === null) return 0;
   if (place.fs.readOnly) fail('EROFS');
+  const nsecs = timesPtr ? [ctx.mem.readI64(timesPtr + 8), ctx.mem.readI64(timesPtr + 24)] : [UTIME_NOW, UTIME_NOW];
+  const explicit = nsecs.some((n) => n !== UTIME_NOW && n !== UTIME_OMIT);
+  // Only "both now" (or NULL) and explicit times are checked; now plus omit is not (vfs_utimes).
+  if (explicit || nsecs.every((n) => n === UTIME_NOW)) checkUtimesOf(ctx, place, explicit);
   place.fs.utimes(place.node, atime, mtime);
   return 0;
+}
+
+function checkUtimesOf(ctx: SyscallContext, place: Place, explicit: boolean): void {
+  if (!isStream(place)) checkUtimes(statOf(place), caller(ctx), explicit);
 }
 
 /** utimes(2), x86-64 only: struct timeval pairs (microseconds), NULL for now. */
@@ -527,6 +663,7 @@ function utimes(ctx: SyscallContext, pathPtr: number, timesPtr: number): number 
     return BigInt(ctx.mem.readI64(at)) * 1_000_000_000n + BigInt(usec) * 1000n;
   };
   if (place.fs.readOnly) fail('EROFS');
+  checkUtimesOf(ctx, place, timesPtr !== 0);
   place.fs.utimes(place.node, timesPtr ? tv(timesPtr) : now, timesPtr ? tv(timesPtr + 16) : now);
   return 0;
 }
@@ -545,7 +682,7 @@ export const fsFamily = family('fs', [
     args: { dirfd: 'dirfd', pathname: 'path', flags: 'open_flags', mode: 'mode' },
     ret: 'fd',
     handler: openFile,
-    note: 'O_TMPFILE gives EOPNOTSUPP',
+    note: 'O_TMPFILE on tmpfs only; EOPNOTSUPP on host and overlay mounts',
   },
   {
     name: 'open',
@@ -634,6 +771,23 @@ export const fsFamily = family('fs', [
     handler: (ctx: SyscallContext, p: number, m: number) => fchmodat(ctx, cwdFd, p, m, 0),
   },
   { name: 'fchmod', args: { fd: 'fd', mode: 'mode' }, handler: fchmod },
+  {
+    name: 'fchownat',
+    args: { dirfd: 'dirfd', pathname: 'path', owner: 'uint', group: 'uint', flags: 'at_flags' },
+    handler: fchownat,
+    note: 'owners are emulated: a host file keeps its owner on the host',
+  },
+  {
+    name: 'chown',
+    args: { pathname: 'path', owner: 'uint', group: 'uint' },
+    handler: (ctx: SyscallContext, p: number, u: number, g: number) => fchownat(ctx, cwdFd, p, u, g, 0),
+  },
+  {
+    name: 'lchown',
+    args: { pathname: 'path', owner: 'uint', group: 'uint' },
+    handler: (ctx: SyscallContext, p: number, u: number, g: number) => fchownat(ctx, cwdFd, p, u, g, ctx.arch.c.AT_SYMLINK_NOFOLLOW),
+  },
+  { name: 'fchown', args: { fd: 'fd', owner: 'uint', group: 'uint' }, handler: fchown },
   {
     name: 'renameat2',
     args: { olddirfd: 'dirfd', oldpath: 'path', newdirfd: 'dirfd', newpath: 'path', flags: 'rename_flags' },

@@ -657,7 +657,7 @@ describe('explain', () => {
     expect(t).toContain('  1. dirfd (dirfd: a directory descriptor, or AT_FDCWD)');
     expect(t).toContain('  4. mode (mode: permission bits, shown in octal)');
     expect(t).toContain('returns:   fd: a new file descriptor, or -1 with errno');
-    expect(t).toContain('status:    implemented (O_TMPFILE gives EOPNOTSUPP)');
+    expect(t).toContain('status:    implemented (O_TMPFILE on tmpfs only; EOPNOTSUPP on host and overlay mounts)');
     expect(t).toContain('handler:   syscalls/fs.ts (family "fs")');
     expect(t).toContain('classes:   %file %desc');
     expect(t).toMatch(/Opens \(and with O_CREAT creates\)/);

@@ -51,7 +51,9 @@ export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions, overlays
   let dev = DEV.firstHost;
   /** A host directory as the guest sees it: plain, read-only, or under a copy-on-write overlay. */
   const hostView = (guestPath: string, hostRoot: string, readOnly: boolean): FileSystem => {
-    const host = new HostFs({ hostRoot, dev: dev++, readOnly: readOnly || opts.readOnly || opts.overlay });
+    // The host user's own files show as the guest's (--uid/--gid), as in a user namespace.
+    const ids = { guestUid: kernel.options.uid, guestGid: kernel.options.gid };
+    const host = new HostFs({ hostRoot, dev: dev++, readOnly: readOnly || opts.readOnly || opts.overlay, ...ids });
     if (!opts.overlay) return host;
     const ov = new OverlayFs({ lower: host, dev: dev++, uid: kernel.options.uid, gid: kernel.options.gid });
     overlays.list.push({ path: guestPath, fs: ov });
@@ -84,6 +86,7 @@ export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions, overlays
     new ProcFs(DEV.proc, {
       processes: () => kernel.liveProcesses(),
       current: () => kernel.currentTask.process,
+      currentTid: () => kernel.currentTask.tid,
       vfs: () => vfs,
       hostname: kernel.hostname,
       bootNs: () => kernel.monotonicNs(),

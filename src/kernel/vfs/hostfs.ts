@@ -9,6 +9,19 @@
 // process racing to swap a directory for a symlink between two calls is not
 // defended against, beyond O_NOFOLLOW on the final component at open.)
 //
+// Ownership is emulated, never applied to the host. As in a user namespace
+// that maps one id, files the invoking host user owns show as owned by the
+// guest's uid (and its host group as the guest's gid), so `--uid 0` sees the
+// user's files as root's, like fakeroot; a host file owned by the guest's
+// uid itself (another host user) shows as 65534, the overflow id, so the two
+// never look alike; other ids show as they are. chown, and creations by a
+// guest whose ids differ from that mapping, are recorded in a table kept per
+// HostFs and keyed by the host's dev and inode, so hard links share it. The
+// table also keeps permission bits the host would not take (a chmod the host
+// refuses with EPERM, or set-id bits it silently drops): stat shows the
+// guest's bits, the host file keeps its own. The table lives as long as the
+// HostFs (one run); nothing is written to the host for it.
+//
 // Names: the guest's are byte strings (one char per byte); the host's are
 // Unicode. A guest name maps to the host name whose UTF-8 bytes it is; names
 // that are not valid UTF-8 do not exist here (a host entry whose name is not
@@ -18,14 +31,32 @@ import * as path from 'node:path';
 import { isatty } from 'node:tty';
 import { LinuxError, fail, fromHostError } from '../errors.ts';
 import { DirectoryFile } from './memfs.ts';
-import type { DirEntry, FileSystem, Node, OpenFile, OpenIntent, StatInfo } from './types.ts';
+import { KEEP_ID, modeAfterChown } from './permission.ts';
+import type { DirEntry, FileSystem, Node, OpenFile, OpenIntent, Owner, StatInfo } from './types.ts';
 import { S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, dtypeOfMode } from './types.ts';
 
 export interface HostFsOptions {
   hostRoot: string;
   dev: number;
   readOnly?: boolean;
+  /** The guest's uid and gid that the host user's own ids show as (default: the same ids, no mapping). */
+  guestUid?: number;
+  guestGid?: number;
+  /** The host user's ids (default: this process's; 0 on Windows, which reports no owners). */
+  hostUid?: number;
+  hostGid?: number;
 }
+
+/** What a guest changed of a host inode's metadata, kept here instead of on the host. */
+interface EmulatedMeta {
+  uid?: number;
+  gid?: number;
+  /** Permission bits (07777) the host could not be made to hold. */
+  perm?: number;
+}
+
+/** What an id nobody is mapped to shows as (/proc/sys/kernel/overflowuid). */
+const OVERFLOW_ID = 65534;
 
 const IS_WINDOWS = process.platform === 'win32';
 const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
@@ -52,10 +83,19 @@ export class HostFs implements FileSystem {
   /** The real (symlink-free) absolute host path of the exposed directory. */
   readonly hostRoot: string;
   private readonly rootNode: HostNode;
+  /** Emulated metadata by host "dev:ino". */
+  private readonly emulated = new Map<string, EmulatedMeta>();
+  private readonly hostIds: Owner;
+  private readonly guestIds: Owner;
 
   constructor(opts: HostFsOptions) {
     this.dev = opts.dev;
     this.readOnly = opts.readOnly ?? false;
+    this.hostIds = {
+      uid: opts.hostUid ?? (IS_WINDOWS ? 0 : (process.getuid?.() ?? 0)),
+      gid: opts.hostGid ?? (IS_WINDOWS ? 0 : (process.getgid?.() ?? 0)),
+    };
+    this.guestIds = { uid: opts.guestUid ?? this.hostIds.uid, gid: opts.guestGid ?? this.hostIds.gid };
     // realpath so the containment check compares real paths (macOS /tmp is a symlink).
     this.hostRoot = fs.realpathSync(path.resolve(opts.hostRoot));
     if (!fs.statSync(this.hostRoot).isDirectory()) throw new Error(`hostfs: ${this.hostRoot} is not a directory`);
@@ -81,13 +121,15 @@ export class HostFs implements FileSystem {
     const st = this.lstat(this.own(node));
     const size = Number(st.size);
     const blksize = Number(st.blksize) || 4096;
+    const mode = Number(st.mode);
+    const e = this.emulated.get(inodeKey(st));
     return {
       dev: this.dev,
       ino: foldIno(st.ino),
-      mode: Number(st.mode),
+      mode: e?.perm === undefined ? mode : (mode & S_IFMT) | e.perm,
       nlink: Number(st.nlink),
-      uid: IS_WINDOWS ? 0 : Number(st.uid),
-      gid: IS_WINDOWS ? 0 : Number(st.gid),
+      uid: e?.uid ?? mapId(IS_WINDOWS ? 0 : Number(st.uid), this.hostIds.uid, this.guestIds.uid),
+      gid: e?.gid ?? mapId(IS_WINDOWS ? 0 : Number(st.gid), this.hostIds.gid, this.guestIds.gid),
       rdev: Number(st.rdev),
       size,
       blksize,
@@ -169,22 +211,26 @@ export class HostFs implements FileSystem {
 
   // ---- creation ----------------------------------------------------------------
 
-  create(dir: Node, name: string, mode: number): HostNode {
+  create(dir: Node, name: string, mode: number, owner?: Owner): HostNode {
     const p = this.newChild(dir, name);
     const fd = host(() => fs.openSync(p.hostPath, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY | O_NOFOLLOW, mode & 0o777));
     host(() => fs.closeSync(fd));
-    this.setExactMode(p.hostPath, mode);
-    return new HostNode(this, p.relPath, p.hostPath, S_IFREG);
+    const n = new HostNode(this, p.relPath, p.hostPath, S_IFREG);
+    this.setExactMode(n, mode);
+    this.recordOwner(n, owner);
+    return n;
   }
 
-  mkdir(dir: Node, name: string, mode: number): HostNode {
+  mkdir(dir: Node, name: string, mode: number, owner?: Owner): HostNode {
     const p = this.newChild(dir, name);
     host(() => fs.mkdirSync(p.hostPath, { mode: mode & 0o777 }));
-    this.setExactMode(p.hostPath, mode);
-    return new HostNode(this, p.relPath, p.hostPath, S_IFDIR);
+    const n = new HostNode(this, p.relPath, p.hostPath, S_IFDIR);
+    this.setExactMode(n, mode);
+    this.recordOwner(n, owner);
+    return n;
   }
 
-  symlink(dir: Node, name: string, target: string): HostNode {
+  symlink(dir: Node, name: string, target: string, owner?: Owner): HostNode {
     // symlink(2): an empty target is ENOENT; at most PATH_MAX-1 bytes.
     if (target === '') fail('ENOENT');
     if (target.length > SYMLINK_MAX) fail('ENAMETOOLONG');
@@ -193,7 +239,9 @@ export class HostFs implements FileSystem {
     const p = this.newChild(dir, name);
     // Type 'file' on Windows stops Node from stat-ing the target on the host.
     host(() => fs.symlinkSync(hostTarget, p.hostPath, IS_WINDOWS ? 'file' : undefined));
-    return new HostNode(this, p.relPath, p.hostPath, S_IFLNK);
+    const n = new HostNode(this, p.relPath, p.hostPath, S_IFLNK);
+    this.recordOwner(n, owner);
+    return n;
   }
 
   link(target: Node, dir: Node, name: string): void {
@@ -210,13 +258,16 @@ export class HostFs implements FileSystem {
     const n = this.lookup(dir, name);
     // unlink(2): EISDIR for a directory (macOS would say EPERM).
     if (n.fileType === S_IFDIR) fail('EISDIR');
+    const last = this.lastNameOf(n);
     host(() => fs.unlinkSync(n.hostPath));
+    this.forget(last);
   }
 
   rmdir(dir: Node, name: string): void {
     this.checkWritable();
     const n = this.lookup(dir, name);
     if (n.fileType !== S_IFDIR) fail('ENOTDIR');
+    const key = inodeKey(this.lstat(n));
     try {
       fs.rmdirSync(n.hostPath);
     } catch (e) {
@@ -224,6 +275,7 @@ export class HostFs implements FileSystem {
       const err = fromHostError(e);
       throw err.code === 'EEXIST' ? new LinuxError('ENOTEMPTY') : err;
     }
+    this.forget(key);
   }
 
   rename(fromDir: Node, fromName: string, toDir: Node, toName: string, flags: { noReplace: boolean; exchange: boolean }): void {
@@ -253,6 +305,7 @@ export class HostFs implements FileSystem {
     // Windows cannot rename over a directory; Linux replaces an empty one.
     if (IS_WINDOWS && replaced?.isDirectory()) host(() => fs.rmdirSync(target.hostPath));
     host(() => fs.renameSync(moving.hostPath, target.hostPath));
+    if (replaced && (replaced.isDirectory() || replaced.nlink <= 1n)) this.forget(inodeKey(replaced));
   }
 
   private checkReplaceable(moving: HostNode, target: HostNode, targetType: number): void {
@@ -289,14 +342,19 @@ export class HostFs implements FileSystem {
     this.checkWritable();
     // fchmodat(2): symlinks have no mode of their own on Linux.
     if (n.fileType === S_IFLNK) fail('EOPNOTSUPP');
-    host(() => fs.chmodSync(n.hostPath, mode & 0o7777));
+    this.setPerm(n, mode & 0o7777);
   }
 
+  /** Recorded in the emulated table only: the host file keeps its owner. */
   chown(node: Node, uid: number, gid: number): void {
     const n = this.own(node);
     this.checkWritable();
-    const keep = (id: number) => (id === 0xffffffff ? -1 : id);
-    host(() => fs.lchownSync(n.hostPath, keep(uid), keep(gid)));
+    const before = this.stat(n);
+    const e = this.entryFor(n);
+    if (uid !== -1 && uid !== KEEP_ID) e.uid = uid;
+    if (gid !== -1 && gid !== KEEP_ID) e.gid = gid;
+    const mode = modeAfterChown(before.mode);
+    if (mode !== before.mode) this.setPerm(n, mode & 0o7777);
   }
 
   utimes(node: Node, atimeNs: bigint | null, mtimeNs: bigint | null): void {
@@ -322,6 +380,48 @@ export class HostFs implements FileSystem {
 
   private lstat(n: HostNode): fs.BigIntStats {
     return host(() => fs.lstatSync(n.hostPath, { bigint: true }));
+  }
+
+  /** The emulated entry of a node's inode, made empty if it has none. */
+  private entryFor(n: HostNode): EmulatedMeta {
+    const key = inodeKey(this.lstat(n));
+    let e = this.emulated.get(key);
+    if (!e) this.emulated.set(key, (e = {}));
+    return e;
+  }
+
+  /** A new node's owner, recorded when it is not what the host's own ids show as. */
+  private recordOwner(n: HostNode, owner: Owner | undefined): void {
+    if (!owner) return;
+    const st = this.stat(n);
+    if (st.uid === owner.uid && st.gid === owner.gid) return;
+    Object.assign(this.entryFor(n), { uid: owner.uid, gid: owner.gid });
+  }
+
+  /**
+   * chmod on the host; bits the host refuses (EPERM: not the host user's
+   * file) or drops (set-id bits) are kept in the table instead.
+   */
+  private setPerm(n: HostNode, perm: number): void {
+    try {
+      fs.chmodSync(n.hostPath, perm);
+    } catch (e) {
+      if (fromHostError(e).code !== 'EPERM') throw fromHostError(e);
+    }
+    const st = this.lstat(n);
+    if ((Number(st.mode) & 0o7777) !== perm && !IS_WINDOWS) this.entryFor(n).perm = perm;
+    else delete this.emulated.get(inodeKey(st))?.perm;
+  }
+
+  /** The inode key of a node about to lose a name, if that is its last one (else null). */
+  private lastNameOf(n: HostNode): string | null {
+    const st = this.lstat(n);
+    return st.nlink <= 1n ? inodeKey(st) : null;
+  }
+
+  /** Drop the entry of an inode that is gone, so a new file reusing the number starts clean. */
+  private forget(key: string | null): void {
+    if (key !== null) this.emulated.delete(key);
   }
 
   private checkWritable(): void {
@@ -376,8 +476,8 @@ export class HostFs implements FileSystem {
   }
 
   /** The host umask must not change the guest's mode (the guest already applied its own). */
-  private setExactMode(hostPath: string, mode: number): void {
-    if (!IS_WINDOWS) host(() => fs.chmodSync(hostPath, mode & 0o7777));
+  private setExactMode(n: HostNode, mode: number): void {
+    if (!IS_WINDOWS) this.setPerm(n, mode & 0o7777);
   }
 }
 
@@ -452,6 +552,17 @@ export function isInside(root: string, p: string): boolean {
   const rel = path.relative(root, p);
   if (rel === '') return true;
   return rel !== '..' && !rel.startsWith('..' + path.sep) && !path.isAbsolute(rel);
+}
+
+/** The emulated table's key: the host's device and inode, shared by every hard link. */
+function inodeKey(st: fs.BigIntStats): string {
+  return `${st.dev}:${st.ino}`;
+}
+
+/** A host id as the guest sees it (see the header): the host user's becomes the guest's. */
+function mapId(hostId: number, hostUser: number, guestUser: number): number {
+  if (hostId === hostUser) return guestUser;
+  return hostId === guestUser ? OVERFLOW_ID : hostId;
 }
 
 /** Host inode numbers are 64-bit; keep them unique-ish within 53 bits. */

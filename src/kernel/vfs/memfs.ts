@@ -5,7 +5,8 @@
 // Names are guest byte strings (one char per byte, as Memory.readCString
 // decodes them); MemFs stores them as given.
 import { fail } from '../errors.ts';
-import type { DirEntry, FileSystem, Node, OpenFile, OpenIntent, StatInfo } from './types.ts';
+import { KEEP_ID, modeAfterChown } from './permission.ts';
+import type { DirEntry, FileSystem, Node, OpenFile, OpenIntent, Owner, StatInfo } from './types.ts';
 import { S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, dtypeOfMode } from './types.ts';
 
 export interface MemFsOptions {
@@ -15,9 +16,11 @@ export interface MemFsOptions {
   readOnly?: boolean;
   /** Clock for timestamps, nanoseconds since the epoch. */
   now?: () => bigint;
-  /** Owner of the root and of every node created later (there are no credentials at this layer). */
+  /** Owner of the root and of nodes made without an explicit owner (set-up code). */
   uid?: number;
   gid?: number;
+  /** Mode of the root directory: 01777 for a tmpfs (as Linux mounts one), 0755 otherwise. */
+  rootMode?: number;
   /**
    * Opens FIFOs and device nodes made with mknod(2) that have no built-in
    * opener. Without it they give ENXIO, as Linux does for a device with no driver.
@@ -60,6 +63,8 @@ export class MemNode implements Node {
   parent?: MemNode;
   target?: string;
   opener?: DeviceOpener;
+  /** An O_TMPFILE file opened without O_EXCL: linkat may give it a name although nlink is 0. */
+  linkable = false;
 
   constructor(
     readonly fs: MemFs,
@@ -109,7 +114,7 @@ export class MemFs implements FileSystem {
     this.uid = opts.uid ?? 0;
     this.gid = opts.gid ?? 0;
     this.openSpecial = opts.openSpecial;
-    this.rootNode = this.newNode(S_IFDIR | 0o755);
+    this.rootNode = this.newNode(S_IFDIR | (opts.rootMode ?? (this.type === 'tmpfs' ? 0o1777 : 0o755)));
     this.rootNode.parent = this.rootNode;
   }
 
@@ -207,29 +212,40 @@ export class MemFs implements FileSystem {
 
   // ---- creation ------------------------------------------------------------
 
-  create(dir: Node, name: string, mode: number): MemNode {
-    return this.insertNew(dir, name, S_IFREG | (mode & 0o7777));
+  create(dir: Node, name: string, mode: number, owner?: Owner): MemNode {
+    return this.insertNew(dir, name, S_IFREG | (mode & 0o7777), owner);
   }
 
-  mkdir(dir: Node, name: string, mode: number): MemNode {
-    return this.insertNew(dir, name, S_IFDIR | (mode & 0o7777));
+  mkdir(dir: Node, name: string, mode: number, owner?: Owner): MemNode {
+    return this.insertNew(dir, name, S_IFDIR | (mode & 0o7777), owner);
   }
 
-  mknod(dir: Node, name: string, mode: number, rdev: number): MemNode {
+  mknod(dir: Node, name: string, mode: number, rdev: number, owner?: Owner): MemNode {
     const type = mode & S_IFMT;
     if (type === S_IFDIR || type === S_IFLNK) fail('EINVAL');
-    const n = this.insertNew(dir, name, (type || S_IFREG) | (mode & 0o7777));
+    const n = this.insertNew(dir, name, (type || S_IFREG) | (mode & 0o7777), owner);
     if (type !== S_IFREG && type !== 0) n.rdev = rdev;
     return n;
   }
 
-  symlink(dir: Node, name: string, target: string): MemNode {
+  symlink(dir: Node, name: string, target: string, owner?: Owner): MemNode {
     // symlink(2): an empty target is ENOENT; targets are at most PATH_MAX-1 bytes.
     if (target === '') fail('ENOENT');
     if (target.length > SYMLINK_MAX) fail('ENAMETOOLONG');
-    const n = this.insertNew(dir, name, S_IFLNK | 0o777);
+    const n = this.insertNew(dir, name, S_IFLNK | 0o777, owner);
     n.target = target;
     n.size = target.length;
+    return n;
+  }
+
+  /** O_TMPFILE: a regular file in no directory (nlink 0) until linkat names it, if `linkable`. */
+  tmpfile(dir: Node, mode: number, owner: Owner, linkable: boolean): MemNode {
+    const d = this.dirOf(dir);
+    if (d.nlink === 0) fail('ENOENT');
+    this.checkWritable();
+    const n = this.newNode(S_IFREG | (mode & 0o7777), owner);
+    n.nlink = 0;
+    n.linkable = linkable;
     return n;
   }
 
@@ -237,11 +253,13 @@ export class MemFs implements FileSystem {
     const t = this.own(target);
     const d = this.dirOf(dir);
     this.checkNewName(d, name);
-    // link(2): EPERM for directories; a file already unlinked (nlink 0) cannot regain a name.
+    // link(2): EPERM for directories; a file already unlinked (nlink 0) cannot
+    // regain a name, unless it is an O_TMPFILE file made without O_EXCL (open(2)).
     if (t.isDir) fail('EPERM');
-    if (t.nlink === 0) fail('ENOENT');
+    if (t.nlink === 0 && !t.linkable) fail('ENOENT');
     d.entries!.set(name, t);
     t.nlink++;
+    t.linkable = false;
     const now = this.now();
     t.ctimeNs = now;
     this.touchDir(d, now);
@@ -344,13 +362,9 @@ export class MemFs implements FileSystem {
   chown(node: Node, uid: number, gid: number): void {
     const n = this.own(node);
     this.checkWritable();
-    if (uid !== -1 && uid !== 0xffffffff) n.uid = uid;
-    if (gid !== -1 && gid !== 0xffffffff) n.gid = gid;
-    // chown(2): a regular file loses set-user-ID, and set-group-ID when group-executable.
-    if (n.isRegular) {
-      n.mode &= ~0o4000;
-      if (n.mode & 0o010) n.mode &= ~0o2000;
-    }
+    if (uid !== -1 && uid !== KEEP_ID) n.uid = uid;
+    if (gid !== -1 && gid !== KEEP_ID) n.gid = gid;
+    n.mode = modeAfterChown(n.mode);
     n.ctimeNs = this.now();
   }
 
@@ -432,8 +446,13 @@ export class MemFs implements FileSystem {
 
   // ---- internals ---------------------------------------------------------------
 
-  private newNode(mode: number): MemNode {
-    return new MemNode(this, this.nextIno++, mode, this.now());
+  private newNode(mode: number, owner?: Owner): MemNode {
+    const n = new MemNode(this, this.nextIno++, mode, this.now());
+    if (owner) {
+      n.uid = owner.uid;
+      n.gid = owner.gid;
+    }
+    return n;
   }
 
   private own(node: Node): MemNode {
@@ -462,10 +481,10 @@ export class MemFs implements FileSystem {
     this.checkWritable();
   }
 
-  private insertNew(dir: Node, name: string, mode: number): MemNode {
+  private insertNew(dir: Node, name: string, mode: number, owner?: Owner): MemNode {
     const d = this.dirOf(dir);
     this.checkNewName(d, name);
-    return this.attach(d, name, this.newNode(mode));
+    return this.attach(d, name, this.newNode(mode, owner));
   }
 
   private attach(d: MemNode, name: string, n: MemNode): MemNode {

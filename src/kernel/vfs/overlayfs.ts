@@ -26,7 +26,7 @@
 // without the "index" feature.)
 import { LinuxError, fail } from '../errors.ts';
 import { DirectoryFile, MEMFS_MAX_FILE_SIZE, MemFs, type MemNode } from './memfs.ts';
-import type { DirEntry, FileSystem, Node, OpenFile, OpenIntent, StatInfo } from './types.ts';
+import type { DirEntry, FileSystem, Node, OpenFile, OpenIntent, Owner, StatInfo } from './types.ts';
 import { DT_DIR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, dtypeOfMode } from './types.ts';
 
 export interface OverlayFsOptions {
@@ -248,41 +248,41 @@ export class OverlayFs implements FileSystem {
 
   // ---- creation --------------------------------------------------------------------
 
-  create(dir: Node, name: string, mode: number): OverlayNode {
+  create(dir: Node, name: string, mode: number, owner?: Owner): OverlayNode {
     const d = this.dirOf(dir);
     this.checkAbsent(d, name);
     const pu = this.copyUpDir(d);
-    const u = this.upper.create(pu, name, mode);
+    const u = this.upper.create(pu, name, mode, owner);
     this.metaOf(pu).whiteouts.delete(name);
     return this.adopt(u, d, name);
   }
 
-  mkdir(dir: Node, name: string, mode: number): OverlayNode {
+  mkdir(dir: Node, name: string, mode: number, owner?: Owner): OverlayNode {
     const d = this.dirOf(dir);
     this.checkAbsent(d, name);
     const pu = this.copyUpDir(d);
-    const u = this.upper.mkdir(pu, name, mode);
+    const u = this.upper.mkdir(pu, name, mode, owner);
     const wm = this.metaOf(pu);
     // Made over a whiteout: the lower directory of that name stays hidden.
     if (wm.whiteouts.delete(name)) this.metaOf(u).opaque = true;
     return this.adopt(u, d, name);
   }
 
-  mknod(dir: Node, name: string, mode: number, rdev: number): OverlayNode {
+  mknod(dir: Node, name: string, mode: number, rdev: number, owner?: Owner): OverlayNode {
     const d = this.dirOf(dir);
     this.checkAbsent(d, name);
     const pu = this.copyUpDir(d);
-    const u = this.upper.mknod(pu, name, mode, rdev);
+    const u = this.upper.mknod(pu, name, mode, rdev, owner);
     this.metaOf(pu).whiteouts.delete(name);
     return this.adopt(u, d, name);
   }
 
-  symlink(dir: Node, name: string, target: string): OverlayNode {
+  symlink(dir: Node, name: string, target: string, owner?: Owner): OverlayNode {
     const d = this.dirOf(dir);
     if (target === '') fail('ENOENT');
     this.checkAbsent(d, name);
     const pu = this.copyUpDir(d);
-    const u = this.upper.symlink(pu, name, target);
+    const u = this.upper.symlink(pu, name, target, owner);
     this.metaOf(pu).whiteouts.delete(name);
     return this.adopt(u, d, name);
   }

@@ -5,6 +5,7 @@
 //
 // Guest paths are POSIX strings. Host paths never leave the filesystem that
 // maps them (hostfs.ts), so nothing above this layer can name a host file.
+import type { Waitable } from '../wait.ts';
 
 /** File type bits of st_mode (see inode(7)). */
 export const S_IFMT = 0o170000;
@@ -71,6 +72,12 @@ export interface Node {
   jump?(): { node: Node; fs: FileSystem; path: string };
 }
 
+/** Who owns a node: the ids stat reports. */
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
 /** Flags the VFS passes to FileSystem.open (already decoded from the arch's O_* bits). */
 export interface OpenIntent {
   read: boolean;
@@ -95,11 +102,19 @@ export interface FileSystem {
   /** Entries other than "." and "..", in a stable order. */
   readdir(dir: Node): DirEntry[];
   open(node: Node, intent: OpenIntent): OpenFile;
-  /** Create a regular file (EEXIST if present). */
-  create(dir: Node, name: string, mode: number): Node;
-  mkdir(dir: Node, name: string, mode: number): Node;
-  mknod?(dir: Node, name: string, mode: number, rdev: number): Node;
-  symlink(dir: Node, name: string, target: string): Node;
+  /**
+   * Create a regular file (EEXIST if present). `owner` is the creating
+   * process's (permission.ts ownerOfNew); without it the filesystem's default.
+   */
+  create(dir: Node, name: string, mode: number, owner?: Owner): Node;
+  mkdir(dir: Node, name: string, mode: number, owner?: Owner): Node;
+  mknod?(dir: Node, name: string, mode: number, rdev: number, owner?: Owner): Node;
+  symlink(dir: Node, name: string, target: string, owner?: Owner): Node;
+  /**
+   * open(2) O_TMPFILE: a regular file with no name in `dir`. `linkable`
+   * (no O_EXCL) lets linkat give it one. Filesystems without it: EOPNOTSUPP.
+   */
+  tmpfile?(dir: Node, mode: number, owner: Owner, linkable: boolean): Node;
   link(target: Node, dir: Node, name: string): void;
   /** Remove a non-directory (EISDIR for a directory). */
   unlink(dir: Node, name: string): void;
@@ -109,6 +124,11 @@ export interface FileSystem {
   rename(fromDir: Node, fromName: string, toDir: Node, toName: string, flags: { noReplace: boolean; exchange: boolean }): void;
   truncate(node: Node, length: number): void;
   chmod(node: Node, mode: number): void;
+  /**
+   * Set the owner ((uid_t)-1 leaves an id as it is) and, for a non-directory,
+   * drop S_ISUID, and S_ISGID when group-executable, as chown(2) says. Who
+   * may do it is the caller's business (permission.ts); never the host's.
+   */
   chown(node: Node, uid: number, gid: number): void;
   /** null leaves that time unchanged. */
   utimes(node: Node, atimeNs: bigint | null, mtimeNs: bigint | null): void;
@@ -135,4 +155,11 @@ export interface OpenFile {
   /** For ttys: window size, if the host knows it. */
   isTty?: boolean;
   sync?(): void;
+  /**
+   * For poll, select and epoll (readiness.ts): the POLL* bits that hold now
+   * among `events` (POLLERR and POLLHUP unasked), pushing the Waitables that
+   * fire when that may change. Without it a file is always ready and an
+   * epoll refuses it (EPERM), as a regular file.
+   */
+  poll?(events: number, waits: Waitable[]): number;
 }
