@@ -8,6 +8,7 @@ import { PipeEnd, PipeNode } from '../src/kernel/pipe.ts';
 import { StreamNode } from '../src/kernel/stdio.ts';
 import { DirectoryFile } from '../src/kernel/vfs/memfs.ts';
 import {
+  MAY_EXEC,
   MAY_READ,
   MAY_WRITE,
   checkCreate,
@@ -23,7 +24,7 @@ import {
   type Identity,
 } from '../src/kernel/vfs/permission.ts';
 import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, type FileSystem, type Node, type OpenFile, type StatInfo } from '../src/kernel/vfs/types.ts';
-import { joinPath, type ParentOp, type ResolvedParent } from '../src/kernel/vfs/vfs.ts';
+import { joinPath, type MayLookup, type ParentOp, type ResolvedParent } from '../src/kernel/vfs/vfs.ts';
 import { family, type SyscallContext } from './types.ts';
 
 const PATH_MAX = 4096;
@@ -56,7 +57,17 @@ export function baseDir(ctx: SyscallContext, dirfd: number, path: string): strin
 }
 
 export function resolveAt(ctx: SyscallContext, dirfd: number, path: string, follow: boolean): Place {
-  return ctx.kernel.vfs.resolve(path, { base: baseDir(ctx, dirfd, path), follow });
+  return ctx.kernel.vfs.resolve(path, { base: baseDir(ctx, dirfd, path), follow, mayLookup: searchCheck(ctx) });
+}
+
+/**
+ * The search (x) permission check for each directory a path walks through,
+ * or nothing for root, who may search any directory (CAP_DAC_READ_SEARCH).
+ */
+export function searchCheck(ctx: SyscallContext): MayLookup | undefined {
+  const who = caller(ctx);
+  if (who.uid === 0) return undefined;
+  return (dir) => checkPermission(statOf(dir), who, MAY_EXEC);
 }
 
 /** An *at() call's target: the path, or with AT_EMPTY_PATH and "" the dirfd itself. */
@@ -131,15 +142,16 @@ function openTarget(ctx: SyscallContext, dirfd: number, path: string, flags: num
   const base = baseDir(ctx, dirfd, path);
   const vfs = ctx.kernel.vfs;
   const nofollow = (flags & c.O_NOFOLLOW) !== 0;
-  if (!(flags & c.O_CREAT)) return vfs.resolve(path, { base, follow: !nofollow });
+  const mayLookup = searchCheck(ctx);
+  if (!(flags & c.O_CREAT)) return vfs.resolve(path, { base, follow: !nofollow, mayLookup });
   // O_CREAT|O_EXCL never follows a final symlink: any existing name is EEXIST (see open(2), O_EXCL).
   const exclusive = (flags & c.O_EXCL) !== 0;
   if (path.endsWith('/')) {
     // open(2): O_CREAT on a path ending in "/" is EISDIR, once the directories before it resolve.
-    vfs.resolveParent(path, base);
+    vfs.resolveParent(path, base, undefined, mayLookup);
     fail('EISDIR');
   }
-  const lookup = vfs.resolveForCreate(path, { base, follow: !exclusive && !nofollow });
+  const lookup = vfs.resolveForCreate(path, { base, follow: !exclusive && !nofollow, mayLookup });
   if (lookup.found) {
     if (exclusive) fail('EEXIST');
     return lookup.found;
@@ -180,7 +192,7 @@ function checkOpen(ctx: SyscallContext, place: Place, access: AccessMode, trunca
 function openTmpfile(ctx: SyscallContext, dirfd: number, path: string, flags: number, mode: number, access: AccessMode): number {
   const c = ctx.arch.c;
   if (access !== 'w' && access !== 'rw') fail('EINVAL');
-  const dir = ctx.kernel.vfs.resolve(path, { base: baseDir(ctx, dirfd, path), follow: true, mustBeDir: true });
+  const dir = ctx.kernel.vfs.resolve(path, { base: baseDir(ctx, dirfd, path), follow: true, mustBeDir: true, mayLookup: searchCheck(ctx) });
   if (!dir.fs.tmpfile) fail('EOPNOTSUPP', `O_TMPFILE is not supported on ${dir.fs.type}`);
   const owner = newOwner(ctx, { dir: dir.node, fs: dir.fs, dirPath: dir.path });
   const linkable = (flags & c.O_EXCL) === 0;
@@ -420,8 +432,10 @@ function getcwd(ctx: SyscallContext, buf: number, size: number): number {
   return cwd.length;
 }
 
+/** chdir(2): a directory the caller may search (EACCES). */
 function changeDir(ctx: SyscallContext, place: Place): number {
   if (!isDir(place)) fail('ENOTDIR');
+  checkPermission(statOf(place), caller(ctx), MAY_EXEC);
   ctx.proc.cwd = place.path;
   return 0;
 }
@@ -439,7 +453,7 @@ function fchdir(ctx: SyscallContext, fd: number): number {
 
 function parentAt(ctx: SyscallContext, dirfd: number, pathPtr: number, op: ParentOp) {
   const path = readPath(ctx, pathPtr);
-  return ctx.kernel.vfs.resolveParent(path, baseDir(ctx, dirfd, path), op);
+  return ctx.kernel.vfs.resolveParent(path, baseDir(ctx, dirfd, path), op, searchCheck(ctx));
 }
 
 /** mkdir(2): the mode gives the permission bits and the sticky bit only (S_IRWXUGO | S_ISVTX), less the umask. */

@@ -66,7 +66,17 @@ export interface ResolveOptions {
   follow: boolean;
   /** The result must be a directory (O_DIRECTORY, chdir): ENOTDIR otherwise. */
   mustBeDir?: boolean;
+  /** Called with each directory a name is looked up in (search permission, see MayLookup). */
+  mayLookup?: MayLookup;
 }
+
+/**
+ * may_lookup(): throws (EACCES) when the caller may not search `dir`. The
+ * Vfs knows no credentials; the syscall layer passes this in. A relative
+ * walk's starting directory (the cwd, a dirfd) is not re-checked from the
+ * root: the caller already holds it.
+ */
+export type MayLookup = (dir: Resolved) => void;
 
 /**
  * The call resolveParent works for, so it can give that call's errors for
@@ -146,7 +156,7 @@ export class Vfs {
   resolve(path: string, opts: ResolveOptions): Resolved {
     const p = parsePath(path);
     const walk = this.startWalk(p.absolute, opts.base);
-    const result = walk.run(p.names, { follow: opts.follow, trailingSlash: p.trailingSlash, mustBeDir: !!opts.mustBeDir, allowMissing: false });
+    const result = walk.run(p.names, { follow: opts.follow, trailingSlash: p.trailingSlash, mustBeDir: !!opts.mustBeDir, allowMissing: false, mayLookup: opts.mayLookup });
     return result.found!;
   }
 
@@ -158,10 +168,10 @@ export class Vfs {
    * path ending in "/" with O_CREAT is EISDIR; O_EXCL means follow=false and
    * EEXIST for anything found, symlink or not.
    */
-  resolveForCreate(path: string, opts: { base: string | Resolved; follow: boolean }): CreateLookup {
+  resolveForCreate(path: string, opts: { base: string | Resolved; follow: boolean; mayLookup?: MayLookup }): CreateLookup {
     const p = parsePath(path);
     const walk = this.startWalk(p.absolute, opts.base);
-    return walk.run(p.names, { follow: opts.follow, trailingSlash: p.trailingSlash, mustBeDir: false, allowMissing: true });
+    return walk.run(p.names, { follow: opts.follow, trailingSlash: p.trailingSlash, mustBeDir: false, allowMissing: true, mayLookup: opts.mayLookup });
   }
 
   /**
@@ -181,11 +191,13 @@ export class Vfs {
    *                           source is not a directory and either path has one.
    *   a mount point:          rmdir, rename: EBUSY.
    */
-  resolveParent(path: string, base: string | Resolved, op?: ParentOp): ResolvedParent {
+  resolveParent(path: string, base: string | Resolved, op?: ParentOp, mayLookup?: MayLookup): ResolvedParent {
     const p = parsePath(path);
     const name = p.names.length > 0 ? p.names[p.names.length - 1]! : '/';
     const walk = this.startWalk(p.absolute, base);
-    const dir = walk.run(p.names.slice(0, -1), { follow: true, trailingSlash: false, mustBeDir: true, allowMissing: false }).found!;
+    const dir = walk.run(p.names.slice(0, -1), { follow: true, trailingSlash: false, mustBeDir: true, allowMissing: false, mayLookup }).found!;
+    // The last name is looked up (or made) in `dir` too.
+    mayLookup?.(dir);
     const parent: ResolvedParent = { dir: dir.node, fs: dir.fs, dirPath: dir.path, name, trailingSlash: p.trailingSlash };
     if (!isSpecialName(name) && name.length > NAME_MAX) fail('ENAMETOOLONG');
     if (op) this.checkParentOp(parent, op);
@@ -279,6 +291,7 @@ interface WalkRule {
   mustBeDir: boolean;
   /** A missing final component is an answer (resolveForCreate), not ENOENT. */
   allowMissing: boolean;
+  mayLookup?: MayLookup;
 }
 
 /**
@@ -305,8 +318,10 @@ class Walk {
     while (pending.length > 0) {
       const name = pending.pop()!;
       const last = pending.length === 0;
-      // Every component is looked up in the one before it, which must be a directory.
+      // Every component is looked up in the one before it, which must be a
+      // directory the caller may search ("." and ".." too, as link_path_walk does).
       if (typeOf(this.here) !== S_IFDIR) fail('ENOTDIR');
+      rule.mayLookup?.(this.here);
       if (name === '.') continue;
       if (name === '..') {
         this.up();
