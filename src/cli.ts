@@ -18,7 +18,9 @@ import {
 import { TraceSession } from './trace/session.ts';
 import type { Kernel } from './kernel/kernel.ts';
 import { explainCommand } from './explain.ts';
-import type { SyscallGate } from './kernel/dispatch.ts';
+import { chainGates, combineObservers, type SyscallGate } from './kernel/dispatch.ts';
+import { InjectionGate } from './trace/inject.ts';
+import { ReportCollector } from './trace/report.ts';
 import { PolicyError, ProfileRecorder, parseProfileText } from './policy/index.ts';
 import { PolicyGate, RecordingGate } from './policy/gate.ts';
 
@@ -52,6 +54,12 @@ options:
   --memory-limit SIZE   at most SIZE bytes (K, M, G suffixes) of memory per process
   --record-profile FILE write the minimal seccomp profile that allows exactly the
                         syscalls this run made (merged into FILE if it exists)
+  --report FILE.html    write an HTML report of the run: process tree, calls and
+                        time per syscall, a timeline per task, errors, files touched
+  --inject SET:error=ERRNO[:when=EXPR], --inject SET:retval=N[:when=EXPR]
+                        make calls in SET fail with ERRNO (or return N) without
+                        running them, as strace's -e inject= (which also traces);
+                        when=FIRST[..LAST][+[STEP]] picks calls, counted per task
   --no-warn             do not warn about unimplemented syscalls
   -h, --help            show this help
 
@@ -67,6 +75,8 @@ tracing (strace's options; any of them turns the trace on):
                         %process %network (%net) %signal %ipc %memory %creds %clock
                         %stat %lstat %fstat %%stat %statfs %fstatfs %%statfs %pure,
                         /REGEX, all, none; a leading ! negates (-e NAME is -e trace=NAME)
+  -e inject=SPEC, -e fault=SET[:error=ERRNO][:when=EXPR]
+                        tamper with calls as --inject does (fault: ENOSYS by default)
   -e status=SET, --status=SET
                         show only calls that ended so: successful, failed, unfinished
   -z, --successful-only show only calls that succeeded (status=successful)
@@ -121,6 +131,8 @@ export interface ParsedRun {
   allow: string[];
   deny: string[];
   recordProfile: string | null;
+  /** --report FILE.html */
+  report: string | null;
   root: string | undefined;
   noCwd: boolean;
   readOnly: boolean;
@@ -166,6 +178,7 @@ export function parseRunArgs(argv: string[]): ParsedRun | 'help' {
     allow: [],
     deny: [],
     recordProfile: null,
+    report: null,
     root: undefined,
     noCwd: false,
     readOnly: false,
@@ -266,6 +279,9 @@ export function parseRunArgs(argv: string[]): ParsedRun | 'help' {
         break;
       case '--record-profile':
         r.recordProfile = value(a);
+        break;
+      case '--report':
+        r.report = value(a);
         break;
       default: {
         const next = parseTraceArg(argv, i, r.trace);
@@ -376,6 +392,10 @@ export function parseTraceArg(argv: string[], i: number, t: TraceConfig): number
       case '--summary-wall-clock':
         t.wallClock = true;
         break;
+      case '--inject':
+        // -e inject= without turning the trace on.
+        applyQualifier(t, `inject=${val()}`);
+        return at;
       case '--trace-format': {
         const f = val();
         if (f !== 'text' && f !== 'json') throw new UsageError(`--trace-format is text or json, got "${f}"`);
@@ -451,17 +471,14 @@ function applyTraceOption(flag: string, v: string, t: TraceConfig): void {
   }
 }
 
-/** Attach the tracer the options ask for (null when there is none). */
+/** The tracer the options ask for (null when there is none). */
 function startTracing(t: TraceConfig, kernel: Kernel): TraceSession | null {
   if (!t.enabled) return null;
-  let session: TraceSession;
   try {
-    session = new TraceSession(kernel, t);
+    return new TraceSession(kernel, t);
   } catch (e) {
     throw new LaunchError(`-o ${t.output}: ${(e as Error).message}`);
   }
-  kernel.setObserver(session);
-  return session;
 }
 
 /** "512M", "2G", "65536" as bytes. */
@@ -502,6 +519,14 @@ function buildGate(p: ParsedRun): { gate: SyscallGate | null; recorder: ProfileR
   const recorder = p.recordProfile ? new ProfileRecorder() : null;
   if (recorder) gate = new RecordingGate(recorder, gate);
   return { gate, recorder };
+}
+
+function writeReport(file: string, report: ReportCollector): void {
+  try {
+    report.write(file);
+  } catch (e) {
+    throw new UsageError(`--report ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }
 
 function saveProfile(file: string, recorder: ProfileRecorder): void {
@@ -577,9 +602,14 @@ async function runCommand(argv: string[]): Promise<number> {
       warn: (line) => fs.writeSync(2, line + '\n'),
     });
     tracing = startTracing(parsed.trace, kernel);
-    if (gate) kernel.setGate(gate);
+    const report = parsed.report ? new ReportCollector() : null;
+    kernel.setObserver(combineObservers(tracing, report));
+    // The policy (and --record-profile's recorder) sees every call; injections tamper with what it lets through.
+    const injections = parsed.trace.inject.length ? new InjectionGate(parsed.trace.inject) : null;
+    kernel.setGate(chainGates(gate, injections));
     const result = await runForwardingSignals(kernel);
     if (recorder && parsed.recordProfile) saveProfile(parsed.recordProfile, recorder);
+    if (report && parsed.report) writeReport(parsed.report, report);
     // The trace's "+++ exited with N +++" and the -c table.
     tracing?.finish();
     tracing?.close();

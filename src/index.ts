@@ -5,7 +5,10 @@ import { Kernel, LaunchError, type ExitInfo, type KernelOptions, type StdioSpec 
 import type { MountSpec } from './kernel/namespace.ts';
 import { StraceTracer } from './trace/strace.ts';
 import { UnicornUnavailableError, loadUnicorn } from './cpu/unicorn-lib.ts';
-import { KernelBug } from './kernel/errors.ts';
+import { KernelBug, LinuxError } from './kernel/errors.ts';
+import { chainGates, combineObservers } from './kernel/dispatch.ts';
+import { SyscallHooks, type SyscallCall, type SyscallOutcome, type SyscallOverride, type SyscallWatch } from './kernel/hooks.ts';
+import { ReportCollector } from './trace/report.ts';
 
 export interface RunOptions {
   /** Arguments after argv[0]. */
@@ -44,6 +47,17 @@ export interface RunOptions {
   trace?: (line: string) => void;
   /** -s: how many bytes of strings the trace shows (default 32). */
   traceStringSize?: number;
+  /**
+   * Watch or replace syscalls: `new SyscallHooks().onSyscall('openat', {before, after}).override('getuid', () => 0)`.
+   * They answer before the kernel's handlers and before any policy.
+   */
+  hooks?: SyscallHooks;
+  /**
+   * An HTML report of the run (process tree, calls, timeline, errors, files):
+   * a file path, which run() and runSync() write when the guest is done, or a
+   * ReportCollector to render yourself (collector.html(), collector.write(file)).
+   */
+  report?: string | ReportCollector;
   uid?: number;
   gid?: number;
   /** Warn on stderr about unimplemented syscalls (default false in the library, true in the CLI). */
@@ -77,7 +91,11 @@ function kernelOptions(opts: Omit<RunOptions, 'args' | 'argv0'>): Omit<KernelOpt
     stdout: toStdio(opts.stdout, 'capture'),
     stderr: toStdio(opts.stderr, 'capture'),
     maxOutput: opts.maxOutput,
-    observer: opts.trace ? new StraceTracer({ write: opts.trace, strSize: opts.traceStringSize }) : null,
+    observer: combineObservers(
+      opts.trace ? new StraceTracer({ write: opts.trace, strSize: opts.traceStringSize }) : null,
+      opts.report instanceof ReportCollector ? opts.report : null,
+    ),
+    gate: chainGates(opts.hooks),
     uid: opts.uid,
     gid: opts.gid,
     warnUnimplemented: opts.warnUnimplemented ?? false,
@@ -87,6 +105,9 @@ function kernelOptions(opts: Omit<RunOptions, 'args' | 'argv0'>): Omit<KernelOpt
 
 /** Build the kernel for one run without starting it (tests use this to look inside). */
 export function createKernel(program: string, opts: RunOptions = {}): Kernel {
+  if (typeof opts.report === 'string') {
+    throw new TypeError('createKernel: report wants a ReportCollector (a file path works with run() and runSync())');
+  }
   return new Kernel({ ...kernelOptions(opts), program, argv: [opts.argv0 ?? program, ...(opts.args ?? [])] });
 }
 
@@ -102,12 +123,16 @@ export function createHeadlessKernel(arch: 'x86_64' | 'aarch64', opts: Omit<RunO
 
 /** Run a static Linux binary to completion. */
 export function runSync(program: string, opts: RunOptions = {}): RunResult {
-  return createKernel(program, opts).run();
+  if (typeof opts.report !== 'string') return createKernel(program, opts).run();
+  const report = new ReportCollector();
+  const result = createKernel(program, { ...opts, report }).run();
+  report.write(opts.report);
+  return result;
 }
 
 export async function run(program: string, opts: RunOptions = {}): Promise<RunResult> {
   return runSync(program, opts);
 }
 
-export { Kernel, KernelBug, LaunchError, UnicornUnavailableError, loadUnicorn };
-export type { MountSpec, ExitInfo };
+export { Kernel, KernelBug, LaunchError, LinuxError, ReportCollector, SyscallHooks, UnicornUnavailableError, loadUnicorn };
+export type { MountSpec, ExitInfo, SyscallCall, SyscallOutcome, SyscallOverride, SyscallWatch };

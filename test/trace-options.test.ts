@@ -212,7 +212,8 @@ describe('parseRunArgs: the strace options', () => {
     expect(parseError('--trace-format=xml')).toMatch(/text or json/);
     expect(parseError('-s', '-1')).toMatch(/non-negative/);
     expect(() => parseRunArgs(['-o'])).toThrow('-o needs a value');
-    expect(parseError('-e', 'inject=open:error=ENOENT')).toMatch(/not supported/);
+    expect(parseError('-e', 'verbose=all')).toMatch(/not supported/);
+    expect(parseError('-e', 'inject=open')).toMatch(/needs error=ERRNO or retval=VALUE/);
     expect(parseError('-q')).toMatch(/unknown option -q/);
   });
 

@@ -27,19 +27,60 @@ export interface SyscallRecord {
 }
 
 /**
- * A check before each handler runs (seccomp in spirit): null lets the call
- * through; otherwise the call is not made and returns `ret`, or the process
- * is killed with signal `kill`. `note` says why, for the trace.
+ * A check before each handler runs (seccomp in spirit, strace's fault
+ * injection, the library's overrides): null lets the call through;
+ * otherwise the call is not made and returns `ret`, or the process is
+ * killed with signal `kill`. `note` says why, for the trace.
  */
-export type GateVerdict = null | { ret: number; note: string } | { kill: number; note: string };
+export type GateVerdict = null | { ret: number; note?: string } | { kill: number; note: string };
 
+/**
+ * Sees each call once, on entry, before its handler: a blocked call that is
+ * retried after its wait is not checked again (it already got through, as a
+ * sleeping call in Linux does not pass seccomp twice).
+ */
 export interface SyscallGate {
-  check(ctx: SyscallContext, name: string, nr: number, words: Uint32Array): GateVerdict;
+  /**
+   * `args` are the registers converted by the declaration's kinds (six raw
+   * words for unknown calls); the dispatcher always passes them.
+   */
+  check(ctx: SyscallContext, name: string, nr: number, words: Uint32Array, args?: readonly number[]): GateVerdict;
+  /** Optional: the finished call, for gates that wrap calls (the library's hooks). */
+  after?(ctx: SyscallContext, rec: SyscallRecord): void;
 }
 
 export interface SyscallObserver {
   /** Called after each syscall (before it, for calls that do not return). */
   onSyscall(ctx: SyscallContext, rec: SyscallRecord): void;
+}
+
+/** One observer that tells several (a trace and a report, say) in order; null when none is given. */
+export function combineObservers(...observers: (SyscallObserver | null | undefined)[]): SyscallObserver | null {
+  const list = observers.filter((o): o is SyscallObserver => o != null);
+  if (list.length <= 1) return list[0] ?? null;
+  return {
+    onSyscall(ctx, rec) {
+      for (const o of list) o.onSyscall(ctx, rec);
+    },
+  };
+}
+
+/** One gate that asks several in order; the first verdict wins, and every gate sees the result. */
+export function chainGates(...gates: (SyscallGate | null | undefined)[]): SyscallGate | null {
+  const list = gates.filter((g): g is SyscallGate => g != null);
+  if (list.length <= 1) return list[0] ?? null;
+  return {
+    check(ctx, name, nr, words, args) {
+      for (const g of list) {
+        const v = g.check(ctx, name, nr, words, args);
+        if (v) return v;
+      }
+      return null;
+    },
+    after(ctx, rec) {
+      for (const g of list) g.after?.(ctx, rec);
+    },
+  };
 }
 
 /** The syscall table of one arch: number -> declaration. */
@@ -90,13 +131,15 @@ export class Dispatcher {
     const words = regs.words;
     const nr = words[1] === 0 ? words[0]! : -1;
     const decl = nr >= 0 ? this.table[nr] : undefined;
-    const startNs = this.observer ? this.clockNs() : 0n;
-    let args: number[];
+    const gate = this.gate;
+    const wantsRecord = this.observer !== null || gate?.after !== undefined;
+    const startNs = wantsRecord ? this.clockNs() : 0n;
+    const args = decl ? this.convertArgs(decl, words) : [1, 2, 3, 4, 5, 6].map((i) => convertArg(words, i, 'hex'));
     let ret: number;
     let note: string | undefined;
-    const verdict = this.gate ? this.gate.check(ctx, this.nameOf(nr, decl), nr, words) : null;
+    // A retry of a call that blocked (task.blockedOn still set) was let through on entry.
+    const verdict = gate && !ctx.task.blockedOn ? gate.check(ctx, this.nameOf(nr, decl), nr, words, args) : null;
     if (verdict) {
-      args = decl ? this.convertArgs(decl, words) : [1, 2, 3, 4, 5, 6].map((i) => convertArg(words, i, 'hex'));
       note = verdict.note;
       if ('kill' in verdict) {
         ctx.proc.killBySignal(verdict.kill, false);
@@ -105,17 +148,16 @@ export class Dispatcher {
         ret = verdict.ret;
       }
     } else if (!decl) {
-      args = [1, 2, 3, 4, 5, 6].map((i) => convertArg(words, i, 'hex'));
       ret = -ERRNO.ENOSYS;
     } else {
-      args = this.convertArgs(decl, words);
       ret = this.invoke(decl, ctx, args);
     }
     if (ret === SYSCALL_BLOCKED) return ret;
-    if (this.observer) {
+    if (wantsRecord) {
       const rec: SyscallRecord = { nr, name: this.nameOf(nr, decl), decl, args, ret: ret === SYSCALL_NORETURN ? 0 : ret, startNs, endNs: this.clockNs() };
       if (note) rec.note = note;
-      this.observer.onSyscall(ctx, rec);
+      gate?.after?.(ctx, rec);
+      this.observer?.onSyscall(ctx, rec);
     }
     return ret;
   }

@@ -2,6 +2,7 @@
 // the command line into a TraceConfig with the helpers here; the library
 // builds one directly (see session.ts).
 import { FilterError, SyscallSet, parseStatusSet, parseSyscallSet, type StatusValue } from './filter.ts';
+import { InjectError, parseInjectSpec, type InjectSpec } from './inject.ts';
 import { DEFAULT_COLUMNS, type SortBy, type SummaryColumn, type TimestampMode } from './strace.ts';
 
 export type { SortBy, SummaryColumn, TimestampMode };
@@ -39,6 +40,8 @@ export interface TraceConfig {
   format: 'text' | 'json';
   /** -a COLUMN: the column results are aligned at; 0 leaves them unaligned (tslinux's default). */
   align: number;
+  /** -e inject=, -e fault=, --inject: calls to tamper with (see inject.ts). */
+  inject: InjectSpec[];
 }
 
 export function defaultTraceConfig(): TraceConfig {
@@ -59,6 +62,7 @@ export function defaultTraceConfig(): TraceConfig {
     wallClock: false,
     format: 'text',
     align: 0,
+    inject: [],
   };
 }
 
@@ -128,9 +132,9 @@ export function parseCount(flag: string, s: string): number {
 
 /**
  * One `-e` expression: `[qualifier=][!]value[,value]...`. Supported
- * qualifiers are trace (t) and status; the default qualifier is trace.
- * strace's other qualifiers (abbrev, verbose, raw, signal, read, write,
- * fault, inject, quiet, decode-fds, decode-pids, kvm) are refused by name.
+ * qualifiers are trace (t), status, decode-fds, inject and fault; the
+ * default qualifier is trace. strace's other qualifiers (abbrev, verbose,
+ * raw, signal, read, write, quiet, decode-pids, kvm) are refused by name.
  */
 export function applyQualifier(cfg: TraceConfig, expr: string): void {
   const m = /^([a-z-]+)=(.*)$/s.exec(expr);
@@ -151,11 +155,18 @@ export function applyQualifier(cfg: TraceConfig, expr: string): void {
         else if (value === 'none') cfg.decodeFds = false;
         else throw new TraceOptionError(`-e decode-fds: only path, all and none are supported, got "${value}"`);
         return;
+      case 'inject':
+        cfg.inject.push(parseInjectSpec(value));
+        return;
+      case 'fault':
+        // strace: -e fault=SET is -e inject=SET with error=ENOSYS by default.
+        cfg.inject.push(parseInjectSpec(value, { defaultErrno: 38 }));
+        return;
       default:
-        throw new TraceOptionError(`-e ${qual}=...: not supported by tslinux (supported: trace, status, decode-fds)`);
+        throw new TraceOptionError(`-e ${qual}=...: not supported by tslinux (supported: trace, status, decode-fds, inject, fault)`);
     }
   } catch (e) {
-    if (e instanceof FilterError) throw new TraceOptionError(e.message);
+    if (e instanceof FilterError || e instanceof InjectError) throw new TraceOptionError(e.message);
     throw e;
   }
 }
