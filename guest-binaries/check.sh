@@ -38,6 +38,7 @@ sigsegv_recover|sigsegv_recover|
 signals|signals|
 signals_alarm|signals|alarm
 restart|restart|
+threads|threads|
 forkexec|forkexec|
 forkexec_child|forkexec|child 7
 pipes|pipes|'

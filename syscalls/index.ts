@@ -19,6 +19,7 @@ import { schedFamily } from './sched.ts';
 import { credsFamily } from './creds.ts';
 import { selectFamily } from './select.ts';
 import { fdextraFamily } from './fdextra.ts';
+import { eventsFamily } from './events.ts';
 import type { SyscallDecl, SyscallFamily } from './types.ts';
 
 export const FAMILIES: readonly SyscallFamily[] = [
@@ -41,6 +42,7 @@ export const FAMILIES: readonly SyscallFamily[] = [
   credsFamily,
   selectFamily,
   fdextraFamily,
+  eventsFamily,
 ];
 
 export const ALL_SYSCALLS: readonly SyscallDecl[] = FAMILIES.flatMap((f) => f.syscalls);

@@ -1,4 +1,4 @@
-// A process's life: fork, vfork and clone (without CLONE_VM sharing), execve
+// A process's life: fork, vfork, clone and clone3 (threads and processes), execve
 // and execveat, wait4 and waitid, and rt_sigreturn (see fork(2), vfork(2),
 // clone(2), execve(2), wait(2), sigreturn(2)).
 import { ElfError, parseElf } from '../src/loader/elf.ts';
@@ -56,17 +56,79 @@ const CLONE = {
   NEWNET: 0x40000000,
 } as const;
 
+/** What clone and clone3 ask for, decoded from either call's arguments. */
+interface CloneRequest {
+  flags: number;
+  exitSignal: number;
+  /** The new task's stack pointer (0: the caller's). */
+  sp: number;
+  parentTid: number;
+  childTid: number;
+  tls: number;
+}
+
 /**
- * clone(2) without shared memory: a fork with a new stack, TLS and tid
- * words as asked. x86-64 passes (flags, stack, parent_tid, child_tid, tls);
- * arm64 passes tls before child_tid (CONFIG_CLONE_BACKWARDS).
+ * clone(2). x86-64 passes (flags, stack, parent_tid, child_tid, tls); arm64
+ * passes tls before child_tid (CONFIG_CLONE_BACKWARDS). The low byte of
+ * flags is the signal the parent gets at the child's exit.
  */
 function clone(ctx: SyscallContext, flags: number, stack: number, parentTid: number, a4: number, a5: number): number {
   const [childTid, tls] = ctx.arch.name === 'x86_64' ? [a4, a5] : [a5, a4];
-  if (flags & CLONE.THREAD) fail('ENOSYS', 'threads (CLONE_THREAD) are not implemented yet');
-  if (flags & (CLONE.NEWNS | CLONE.NEWUSER | CLONE.NEWPID | CLONE.NEWNET)) fail('EPERM');
-  if (flags & CLONE.SIGHAND && !(flags & CLONE.VM)) fail('EINVAL');
-  if (flags & CLONE.VFORK) {
+  return cloneTask(ctx, { flags: flags & ~0xff, exitSignal: flags & 0xff, sp: stack, parentTid, childTid, tls });
+}
+
+/** clone3(2): struct clone_args (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, ...). */
+function clone3(ctx: SyscallContext, argsPtr: number, size: number): number {
+  const CLONE_ARGS_SIZE_VER0 = 64;
+  if (size < CLONE_ARGS_SIZE_VER0 || size > 4096) fail('EINVAL');
+  const raw = ctx.mem.read(argsPtr, size);
+  const word = (i: number): bigint => (i * 8 + 8 <= size ? new DataView(raw.buffer, raw.byteOffset).getBigUint64(i * 8, true) : 0n);
+  // Fields past the ones known here must be zero (see clone(2), "E2BIG").
+  for (let i = 11; i * 8 + 8 <= size; i++) if (word(i) !== 0n) fail('E2BIG');
+  const flags = word(0);
+  const exitSignal = Number(word(4));
+  if (flags >> 32n !== 0n || exitSignal > 64) fail('EINVAL');
+  if (word(8) !== 0n || word(9) !== 0n) fail('EPERM'); // set_tid needs CAP_SYS_ADMIN in the pid namespace
+  const stack = Number(word(5));
+  const stackSize = Number(word(6));
+  if ((stack === 0) !== (stackSize === 0)) fail('EINVAL');
+  return cloneTask(ctx, {
+    flags: Number(flags),
+    exitSignal,
+    sp: stack ? stack + stackSize : 0, // clone3 takes the lowest address and the size
+    parentTid: Number(word(3)),
+    childTid: Number(word(2)),
+    tls: Number(word(7)),
+  });
+}
+
+/** The flag rules of clone(2), "EINVAL" and "EPERM", then a thread or a process. */
+function cloneTask(ctx: SyscallContext, req: CloneRequest): number {
+  const f = req.flags;
+  if (f & (CLONE.NEWNS | CLONE.NEWUSER | CLONE.NEWPID | CLONE.NEWNET)) fail('EPERM');
+  if (f & CLONE.THREAD && !(f & CLONE.SIGHAND)) fail('EINVAL');
+  if (f & CLONE.SIGHAND && !(f & CLONE.VM)) fail('EINVAL');
+  if (f & CLONE.THREAD) return cloneThread(ctx, req);
+  return cloneProcess(ctx, req);
+}
+
+/**
+ * A thread: same process, memory, fds, filesystem context and signal
+ * actions (CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND are implied by how
+ * tslinux keeps them: on the process). Its tid words are written as asked.
+ */
+function cloneThread(ctx: SyscallContext, req: CloneRequest): number {
+  const task = ctx.kernel.newThread(ctx.task, ctx.task.pc, { sp: req.sp, tls: req.flags & CLONE.SETTLS ? req.tls : null });
+  if (req.flags & CLONE.PARENT_SETTID) ctx.mem.writeU32(req.parentTid, task.tid);
+  if (req.flags & CLONE.CHILD_SETTID) ctx.mem.writeU32(req.childTid, task.tid);
+  if (req.flags & CLONE.CHILD_CLEARTID) task.clearChildTid = req.childTid;
+  return task.tid;
+}
+
+/** A new process: a fork with a new stack, TLS and tid words as asked; CLONE_VFORK waits for its exec or exit. */
+function cloneProcess(ctx: SyscallContext, req: CloneRequest): number {
+  const f = req.flags;
+  if (f & CLONE.VFORK) {
     // posix_spawn's clone(CLONE_VM|CLONE_VFORK): a vfork running on its own stack.
     const state = ctx.task.syscallState as { child: Process; done: Waitable } | undefined;
     if (state) {
@@ -75,18 +137,14 @@ function clone(ctx: SyscallContext, flags: number, stack: number, parentTid: num
     }
   }
   const child = ctx.kernel.forkProcess(ctx.task, ctx.task.pc);
-  child.exitSignal = flags & 0xff;
+  child.exitSignal = req.exitSignal;
   const childTask = ctx.kernel.taskOf(child);
-  if (stack && child.cpu) {
-    const sp = child.cpu.registers([ctx.arch.spReg]);
-    sp.setNumber(0, stack);
-    sp.write();
-  }
-  if (flags & CLONE.SETTLS && child.cpu) setTls(ctx, child, tls);
-  if (flags & CLONE.PARENT_SETTID) ctx.mem.writeU32(parentTid, child.pid);
-  if (flags & CLONE.CHILD_SETTID) child.mem.writeU32(childTid, childTask.tid);
-  if (flags & CLONE.CHILD_CLEARTID) child.tidAddress = childTid;
-  if (flags & CLONE.VFORK) {
+  if (req.sp && child.cpu) setRegister(child, ctx.arch.spReg, req.sp);
+  if (f & CLONE.SETTLS && child.cpu) setRegister(child, ctx.arch.tlsReg, req.tls);
+  if (f & CLONE.PARENT_SETTID) ctx.mem.writeU32(req.parentTid, child.pid);
+  if (f & CLONE.CHILD_SETTID) child.mem.writeU32(req.childTid, childTask.tid);
+  if (f & CLONE.CHILD_CLEARTID) childTask.clearChildTid = req.childTid;
+  if (f & CLONE.VFORK) {
     const done = new Waitable();
     child.vforkDone = done;
     ctx.task.syscallState = { child, done };
@@ -95,10 +153,9 @@ function clone(ctx: SyscallContext, flags: number, stack: number, parentTid: num
   return child.pid;
 }
 
-function setTls(ctx: SyscallContext, child: Process, tls: number): void {
-  const reg = ctx.arch.name === 'x86_64' ? 250 /* UC_X86_REG_FS_BASE */ : 262; /* UC_ARM64_REG_TPIDR_EL0 */
-  const r = child.cpu!.registers([reg]);
-  r.setNumber(0, tls);
+function setRegister(p: Process, reg: number, value: number): void {
+  const r = p.cpu!.registers([reg]);
+  r.setNumber(0, value);
   r.write();
 }
 
@@ -195,7 +252,7 @@ function execveat(ctx: SyscallContext, dirfd: number, pathPtr: number, argvPtr: 
       if (e instanceof ElfError) fail('ENOEXEC', e.message);
       throw e;
     }
-    ctx.kernel.stagedExecs.set(ctx.proc, { bytes, arch, argv, envp, exePath: place.path, execfn: path });
+    ctx.kernel.stagedExecs.set(ctx.proc, { bytes, arch, argv, envp, exePath: place.path, execfn: path, caller: ctx.task });
     return 0;
   }
 }
@@ -318,8 +375,9 @@ export const lifecycleFamily = family('lifecycle', [
     name: 'clone',
     args: { flags: 'hex', stack: 'ptr', parent_tid: 'ptr', arg4: 'ptr', arg5: 'ptr' },
     handler: clone,
-    note: 'processes only: CLONE_THREAD gives ENOSYS; CLONE_VM children get a copy',
+    note: 'CLONE_VM without CLONE_THREAD gives the child a copy of memory; no namespaces (EPERM)',
   },
+  { name: 'clone3', args: { cl_args: 'ptr', size: 'size' }, handler: clone3, note: 'no set_tid (EPERM), no pidfd, no cgroup' },
   {
     name: 'execve',
     args: { pathname: 'path', argv: 'ptr', envp: 'ptr' },

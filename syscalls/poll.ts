@@ -1,56 +1,25 @@
 // Waiting for file descriptors: poll and ppoll (see poll(2)). Readiness
-// comes from what each open file is: pipes know their data and their other
-// end; host ttys and pipes are asked through the host reader; files and
-// devices are always ready.
+// comes from what each open file is (src/kernel/readiness.ts): pipes know
+// their data and their other end, host ttys and pipes are asked through the
+// host reader, eventfds, timerfds and epolls answer for themselves, and
+// files and devices are always ready.
 import { fail } from '../src/kernel/errors.ts';
-import { PipeEnd, PipeNode, PIPE_BUF } from '../src/kernel/pipe.ts';
-import { HostStreamFile } from '../src/kernel/stdio.ts';
+import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, readiness } from '../src/kernel/readiness.ts';
 import { WouldBlock, type Waitable } from '../src/kernel/wait.ts';
 import { readTimespec } from './time.ts';
 import { family, type SyscallContext } from './types.ts';
 
-export const POLLIN = 0x1;
-export const POLLOUT = 0x4;
-export const POLLERR = 0x8;
-export const POLLHUP = 0x10;
-const POLLNVAL = 0x20;
-const POLLRDNORM = 0x40;
-const POLLWRNORM = 0x100;
+export { POLLERR, POLLHUP, POLLIN, POLLOUT };
 const UNBLOCKABLE = (1n << 8n) | (1n << 18n);
 
 /**
- * What an fd would report now (POLL* bits), pushing what to wait on when
- * nothing it asks for is ready. poll, ppoll, select and pselect6 all ask here.
+ * What an fd would report now (POLL* bits), pushing what to wait on for
+ * that to change. poll, ppoll, select and pselect6 all ask here.
  */
 export function fdReadiness(ctx: SyscallContext, fd: number, events: number, waits: Waitable[]): number {
   if (fd < 0) return 0; // negative fds are skipped (see poll(2))
   if (!ctx.fds.has(fd)) return POLLNVAL;
-  const ofd = ctx.fds.get(fd);
-  const file = ofd.file;
-  const wantIn = events & (POLLIN | POLLRDNORM);
-  const wantOut = events & (POLLOUT | POLLWRNORM);
-  if (ofd.node instanceof PipeNode && file instanceof PipeEnd) {
-    const pipe = ofd.node.pipe;
-    if (file.end === 'read') {
-      let r = pipe.available > 0 ? wantIn : 0;
-      if (pipe.writers === 0) r |= POLLHUP;
-      if (!r) waits.push(pipe.readable);
-      return r;
-    }
-    if (pipe.readers === 0) return POLLERR;
-    const r = pipe.capacity - pipe.available >= PIPE_BUF ? wantOut : 0;
-    if (!r) waits.push(pipe.writable);
-    return r;
-  }
-  if (file instanceof HostStreamFile && file.pollInput && ofd.canRead) {
-    let r = wantOut && ofd.canWrite ? wantOut : 0;
-    if (wantIn) {
-      if (file.pollInput.probe()) r |= wantIn;
-      else waits.push(file.pollInput.ready);
-    }
-    return r;
-  }
-  return (wantIn ? wantIn : 0) | (wantOut ? wantOut : 0);
+  return readiness(ctx.fds.get(fd), events, waits);
 }
 
 interface PollState {

@@ -9,6 +9,12 @@ const RLIMIT_NLIMITS = 16;
 /** fs.nr_open: RLIMIT_NOFILE's hard limit may not exceed it, even for root. */
 const NR_OPEN = 1 << 20;
 
+/** exit(2): the calling thread ends; the last thread's exit ends the process. */
+function exitThread(ctx: SyscallContext, code: number): number {
+  ctx.kernel.exitThread(ctx.task, code);
+  return 0;
+}
+
 function exitGroup(ctx: SyscallContext, code: number): number {
   ctx.proc.exit(code);
   return 0;
@@ -216,11 +222,11 @@ function setsid(ctx: SyscallContext): number {
 }
 
 export const processFamily = family('process', [
-  { name: 'exit', args: { status: 'int' }, ret: 'noreturn', handler: exitGroup, note: 'single-threaded: same as exit_group' },
+  { name: 'exit', args: { status: 'int' }, ret: 'noreturn', handler: exitThread },
   { name: 'exit_group', args: { status: 'int' }, ret: 'noreturn', handler: exitGroup },
   { name: 'getpid', args: {}, handler: (ctx: SyscallContext) => ctx.proc.pid },
   { name: 'getppid', args: {}, handler: (ctx: SyscallContext) => ctx.proc.ppid },
-  { name: 'gettid', args: {}, handler: (ctx: SyscallContext) => ctx.proc.tid },
+  { name: 'gettid', args: {}, handler: (ctx: SyscallContext) => ctx.task.tid },
   { name: 'getpgrp', args: {}, handler: (ctx: SyscallContext) => ctx.proc.pgid },
   {
     name: 'getpgid',
@@ -238,8 +244,8 @@ export const processFamily = family('process', [
     name: 'set_tid_address',
     args: { tidptr: 'ptr' },
     handler: (ctx: SyscallContext, tidptr: number) => {
-      ctx.proc.tidAddress = tidptr;
-      return ctx.proc.tid;
+      ctx.task.clearChildTid = tidptr;
+      return ctx.task.tid;
     },
   },
   {
@@ -247,7 +253,7 @@ export const processFamily = family('process', [
     args: { head: 'ptr', len: 'size' },
     handler: (ctx: SyscallContext, head: number, len: number) => {
       if (len !== 24) fail('EINVAL'); // sizeof(struct robust_list_head) on 64-bit
-      ctx.proc.robustList = { head, len };
+      ctx.task.robustList = { head, len };
       return 0;
     },
   },

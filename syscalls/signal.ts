@@ -1,9 +1,10 @@
-// Signal calls: rt_sigaction, rt_sigprocmask and sigaltstack keep the
-// process's signal state; kill, tkill and tgkill queue signals. Delivery
+// Signal calls: rt_sigaction keeps the process's signal actions;
+// rt_sigprocmask and sigaltstack the calling thread's mask and stack; kill, tkill and tgkill queue signals. Delivery
 // (default actions, handler frames) happens before a task runs again, in
 // src/kernel/signals.ts.
 import { fail } from '../src/kernel/errors.ts';
 import type { Process } from '../src/kernel/process.ts';
+import type { Task } from '../src/kernel/task.ts';
 import { family, type SyscallContext } from './types.ts';
 
 const SIGKILL = 9;
@@ -41,10 +42,7 @@ function rtSigaction(ctx: SyscallContext, sig: number, act: number, oldact: numb
   if (next) {
     p.sigactions.set(sig, next);
     // A pending signal whose action becomes "ignore" is discarded (POSIX; see sigaction(2)).
-    if (ignoredBy(sig, next.handler)) {
-      p.sigpending &= ~bitOf(sig);
-      p.siginfo.delete(sig);
-    }
+    if (ignoredBy(sig, next.handler)) ctx.kernel.signals.discardEverywhere(p, bitOf(sig));
   }
   if (oldact) {
     const out = new Uint8Array(32);
@@ -62,7 +60,7 @@ function rtSigaction(ctx: SyscallContext, sig: number, act: number, oldact: numb
 function rtSigprocmask(ctx: SyscallContext, how: number, set: number, oldset: number, sigsetsize: number): number {
   if (sigsetsize !== 8) fail('EINVAL');
   const c = ctx.arch.c;
-  const old = ctx.proc.sigmask;
+  const old = ctx.task.sigmask;
   if (set) {
     const value = ctx.mem.readBigU64(set);
     let next: bigint;
@@ -70,7 +68,7 @@ function rtSigprocmask(ctx: SyscallContext, how: number, set: number, oldset: nu
     else if (how === c.SIG_UNBLOCK) next = old & ~value;
     else if (how === c.SIG_SETMASK) next = value;
     else fail('EINVAL');
-    ctx.proc.sigmask = next & ~UNBLOCKABLE;
+    ctx.task.sigmask = next & ~UNBLOCKABLE;
     deliverUnblocked(ctx);
   }
   if (oldset) ctx.mem.writeU64(oldset, old);
@@ -83,7 +81,7 @@ function sigaltstack(ctx: SyscallContext, ss: number, oldss: number): number {
   const SS_DISABLE = 2;
   const SS_AUTODISARM = 1 << 31;
   const next = ss ? { sp: ctx.mem.readU64(ss), flags: ctx.mem.readI32(ss + 8), size: ctx.mem.readU64(ss + 16) } : null;
-  const old = ctx.proc.altstack;
+  const old = ctx.task.altstack;
   // Running on the alternate stack: it reads back with SS_ONSTACK and cannot be changed (EPERM).
   const sp = currentSp(ctx);
   const onIt = !(old.flags & SS_DISABLE) && old.size > 0 && sp !== null && sp > old.sp && sp <= old.sp + old.size;
@@ -92,11 +90,11 @@ function sigaltstack(ctx: SyscallContext, ss: number, oldss: number): number {
     // Besides SS_AUTODISARM, the mode is exactly one of 0, SS_ONSTACK or SS_DISABLE.
     const mode = next.flags & ~SS_AUTODISARM;
     if (mode !== 0 && mode !== SS_ONSTACK && mode !== SS_DISABLE) fail('EINVAL');
-    if (mode === SS_DISABLE) ctx.proc.altstack = { sp: 0, flags: next.flags, size: 0 };
+    if (mode === SS_DISABLE) ctx.task.altstack = { sp: 0, flags: next.flags, size: 0 };
     else {
       if (next.size < ctx.arch.c.MINSIGSTKSZ) fail('ENOMEM');
       // SS_ONSTACK on input means the same as 0; on output it says "running on it".
-      ctx.proc.altstack = { ...next, flags: next.flags & ~SS_ONSTACK };
+      ctx.task.altstack = { ...next, flags: next.flags & ~SS_ONSTACK };
     }
   }
   if (oldss) {
@@ -141,7 +139,7 @@ function ignoredBy(sig: number, handler: bigint): boolean {
  * task returns to its code (the scheduler runs delivery; see src/kernel/signals.ts).
  */
 function deliverUnblocked(ctx: SyscallContext): void {
-  if (ctx.proc.sigpending & ~ctx.proc.sigmask) ctx.kernel.interrupt(ctx.task);
+  if (ctx.kernel.signals.deliverable(ctx.task)) ctx.kernel.interrupt(ctx.task);
 }
 
 /** The processes that exist for kill(2): not yet reaped (a zombie can be signalled, to no effect). */
@@ -180,21 +178,27 @@ function kill(ctx: SyscallContext, pid: number, sig: number): number {
   return send(ctx, targets, sig, SI_USER);
 }
 
-/** The process whose (only) thread has id `tid`, if it is alive. */
-function byTid(ctx: SyscallContext, tid: number): Process[] {
-  return liveProcesses(ctx).filter((p) => p.tid === tid && !p.exited);
+/** Queue `sig` for one thread (signal 0 only checks that it exists). */
+function sendToThread(ctx: SyscallContext, target: Task | undefined, sig: number): number {
+  if (!target) fail('ESRCH');
+  if (sig < 0 || sig > NSIG) fail('EINVAL');
+  if (sig === 0) return 0;
+  const me = ctx.proc;
+  ctx.kernel.signals.sendToThread(target, { signo: sig, code: SI_TKILL, pid: me.pid, uid: me.creds.uid });
+  return 0;
 }
 
 /** tgkill(2): the thread `tid` of thread group `tgid`. */
 function tgkill(ctx: SyscallContext, tgid: number, tid: number, sig: number): number {
   if (tgid <= 0 || tid <= 0) fail('EINVAL');
-  return send(ctx, byTid(ctx, tid).filter((p) => p.pid === tgid), sig, SI_TKILL);
+  const target = ctx.kernel.liveTask(tid);
+  return sendToThread(ctx, target?.process.pid === tgid ? target : undefined, sig);
 }
 
 /** tkill(2): the thread `tid`. */
 function tkill(ctx: SyscallContext, tid: number, sig: number): number {
   if (tid <= 0) fail('EINVAL');
-  return send(ctx, byTid(ctx, tid), sig, SI_TKILL);
+  return sendToThread(ctx, ctx.kernel.liveTask(tid), sig);
 }
 
 export const signalFamily = family('signal', [

@@ -26,8 +26,8 @@ function rtSigsuspend(ctx: SyscallContext, maskPtr: number, sigsetsize: number):
   const task = ctx.task;
   if (task.savedSigmask === null) {
     const mask = ctx.mem.readBigU64(maskPtr);
-    task.savedSigmask = ctx.proc.sigmask;
-    ctx.proc.sigmask = mask & ~UNBLOCKABLE;
+    task.savedSigmask = task.sigmask;
+    task.sigmask = mask & ~UNBLOCKABLE;
   }
   throw new WouldBlock([ctx.proc.signalEvents]);
 }
@@ -35,7 +35,7 @@ function rtSigsuspend(ctx: SyscallContext, maskPtr: number, sigsetsize: number):
 function rtSigpending(ctx: SyscallContext, setPtr: number, sigsetsize: number): number {
   if (sigsetsize > 8) fail('EINVAL');
   // Pending and blocked: what is pending but unblocked is being delivered.
-  const pending = ctx.proc.sigpending & ctx.proc.sigmask;
+  const pending = (ctx.task.pending.mask | ctx.proc.sharedPending.mask) & ctx.task.sigmask;
   const out = new Uint8Array(8);
   new DataView(out.buffer).setBigUint64(0, pending, true);
   ctx.mem.write(setPtr, out.subarray(0, sigsetsize));
@@ -51,11 +51,11 @@ function rtSigtimedwait(ctx: SyscallContext, setPtr: number, infoPtr: number, ti
   if (sigsetsize !== 8) fail('EINVAL');
   const set = ctx.mem.readBigU64(setPtr) & ~UNBLOCKABLE;
   const p = ctx.proc;
-  const ready = p.sigpending & set;
+  const ready = (ctx.task.pending.mask | p.sharedPending.mask) & set;
   if (ready) {
     let sig = 1;
     while (!(ready & (1n << BigInt(sig - 1)))) sig++;
-    const info = ctx.kernel.signals.dequeue(p, sig);
+    const info = ctx.kernel.signals.dequeue(ctx.task, sig);
     if (infoPtr) ctx.mem.write(infoPtr, encodeSigInfo(info));
     return sig;
   }
@@ -93,10 +93,15 @@ function rtSigqueueinfo(ctx: SyscallContext, tgid: number, sig: number, infoPtr:
   return 0;
 }
 
+/** rt_tgsigqueueinfo(2): like rt_sigqueueinfo, to one thread of the group. */
 function rtTgsigqueueinfo(ctx: SyscallContext, tgid: number, tid: number, sig: number, infoPtr: number): number {
   if (tgid <= 0 || tid <= 0) fail('EINVAL');
-  if (tid !== tgid) fail('ESRCH'); // one task per process for now
-  return rtSigqueueinfo(ctx, tgid, sig, infoPtr);
+  if (sig < 0 || sig > NSIG) fail('EINVAL');
+  const task = ctx.kernel.liveTask(tid);
+  if (!task || task.process.pid !== tgid) fail('ESRCH');
+  const info = readQueuedInfo(ctx, task.process, sig, infoPtr);
+  if (sig !== 0) ctx.kernel.signals.sendToThread(task, info);
+  return 0;
 }
 
 export const sigwaitFamily = family('sigwait', [

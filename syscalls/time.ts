@@ -34,7 +34,8 @@ function cpuClockNs(ctx: SyscallContext, clock: number): bigint {
   return cpuTimeNs();
 }
 
-function clockNs(ctx: SyscallContext, clock: number): bigint {
+/** The time on a clock id (EINVAL for ids that are not clocks). */
+export function clockNs(ctx: SyscallContext, clock: number): bigint {
   const c = ctx.arch.c;
   if (clock < 0) return cpuClockNs(ctx, clock);
   switch (clock) {
@@ -55,7 +56,7 @@ function clockNs(ctx: SyscallContext, clock: number): bigint {
   }
 }
 
-function writeTimespec(ctx: SyscallContext, addr: number, ns: bigint): void {
+export function writeTimespec(ctx: SyscallContext, addr: number, ns: bigint): void {
   const b = new Uint8Array(16);
   const v = new DataView(b.buffer);
   v.setBigInt64(0, ns / NS, true);

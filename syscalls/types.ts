@@ -68,6 +68,17 @@ export const ARG_KINDS = {
   sigset_out: 'u64',
   struct_sigaction_in: 'u64',
   struct_sigaction_out: 'u64',
+  // event descriptors (epoll, eventfd, timerfd)
+  epoll_create_flags: 'u32',
+  epoll_ctl_op: 's32',
+  eventfd_flags: 'u32',
+  timerfd_settime_flags: 'u32',
+  /** struct epoll_event the guest passes in (epoll_ctl). */
+  struct_epoll_event_in: 'u64',
+  /** The struct epoll_event array epoll_wait fills; its length is the return value. */
+  epoll_events_out: 'u64',
+  struct_itimerspec_in: 'u64',
+  struct_itimerspec_out: 'u64',
 } as const;
 
 export type ArgKind = keyof typeof ARG_KINDS;

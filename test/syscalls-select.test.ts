@@ -105,9 +105,9 @@ describe.each(ARCH_NAMES)('select family on %s', (arch) => {
       const pair = t.buf(16);
       t.mem.writeU64(pair, mask);
       t.mem.writeU64(pair + 8, 8);
-      const before = t.proc.sigmask;
+      const before = t.k.taskOf(t.proc).sigmask;
       expect(pselect(r + 1, fdset([r]), 0, 0, timespec(0, 0), pair)).toBe(1);
-      expect(t.proc.sigmask).toBe(before);
+      expect(t.k.taskOf(t.proc).sigmask).toBe(before);
       t.mem.writeU64(pair + 8, 4);
       expect(pselect(r + 1, fdset([r]), 0, 0, timespec(0, 0), pair)).toBe(t.errno('EINVAL'));
     });

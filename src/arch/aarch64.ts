@@ -30,6 +30,7 @@ export const aarch64: Arch = {
   returnReg: X(0),
   pcReg: UC.UC_ARM64_REG_PC,
   spReg: UC.UC_ARM64_REG_SP,
+  tlsReg: UC.UC_ARM64_REG_TPIDR_EL0,
   prepareEntry(cpu: CpuEngine, entry: number, sp: number): void {
     const regs = cpu.registers([UC.UC_ARM64_REG_PC, UC.UC_ARM64_REG_SP, X(0)]);
     regs.setNumber(0, entry);

@@ -30,6 +30,8 @@ export interface Arch {
   readonly returnReg: number;
   readonly pcReg: number;
   readonly spReg: number;
+  /** The thread pointer (fs base / tpidr_el0) that CLONE_SETTLS and arch_prctl set. */
+  readonly tlsReg: number;
   /** Registers at the ELF entry point: Linux leaves the general registers zero (static glibc reads rdx as an atexit function). */
   prepareEntry(cpu: CpuEngine, entry: number, sp: number): void;
   /** AT_HWCAP and AT_HWCAP2, true to what the emulated CPU supports. */

@@ -37,6 +37,7 @@ export const x86_64: Arch = {
   returnReg: UC.UC_X86_REG_RAX,
   pcReg: UC.UC_X86_REG_RIP,
   spReg: UC.UC_X86_REG_RSP,
+  tlsReg: UC.UC_X86_REG_FS_BASE,
   prepareEntry(cpu: CpuEngine, entry: number, sp: number): void {
     const regs = cpu.registers([UC.UC_X86_REG_RIP, UC.UC_X86_REG_RSP, UC.UC_X86_REG_RDX, UC.UC_X86_REG_RAX]);
     regs.setNumber(0, entry);

@@ -369,16 +369,20 @@ export class CpuEngine {
    */
   copyCpuStateTo(target: CpuEngine): void {
     if (target.arch !== this.arch) throw new CpuError('copyCpuStateTo: different arches');
-    const uc = unicornApi();
-    const out: Pointer[] = [0n];
-    this.check(uc.contextAlloc(this.handle, out), 'context_alloc');
-    const ctx = out[0]!;
+    const ctx = this.newContext();
     try {
-      this.check(uc.contextSave(this.handle, ctx), 'context_save');
-      this.check(uc.contextRestore(target.handle, ctx), 'context_restore');
+      ctx.save();
+      ctx.restoreInto(target);
     } finally {
-      uc.contextFree(ctx);
+      ctx.free();
     }
+  }
+
+  /** Storage for one whole CPU state of this engine (a thread's registers while another runs). */
+  newContext(): CpuContext {
+    const out: Pointer[] = [0n];
+    this.check(unicornApi().contextAlloc(this.handle, out), 'context_alloc');
+    return new CpuContext(this, out[0]!);
   }
 
   close(): void {
@@ -387,5 +391,36 @@ export class CpuEngine {
     unicornApi().close(this.handle);
     for (const batch of this.batches.values()) koffi.free(batch.storage);
     this.batches.clear();
+  }
+}
+
+/**
+ * One saved CPU state (uc_context): every register, FP/SIMD state and the
+ * TLS base. Threads of a process share one engine; the scheduler saves the
+ * running thread's state here and restores the next one's (a few KiB copied,
+ * far cheaper than an engine per thread, which would also have to mirror
+ * every mmap).
+ */
+export class CpuContext {
+  private freed = false;
+  constructor(
+    readonly engine: CpuEngine,
+    private readonly ptr: Pointer,
+  ) {}
+
+  /** Take the engine's current state. */
+  save(): void {
+    this.engine.check(unicornApi().contextSave(this.engine.handle, this.ptr), 'context_save');
+  }
+
+  /** Put this state into `target` (this context's own engine by default). */
+  restoreInto(target: CpuEngine = this.engine): void {
+    this.engine.check(unicornApi().contextRestore(target.handle, this.ptr), 'context_restore');
+  }
+
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    unicornApi().contextFree(this.ptr);
   }
 }

@@ -38,6 +38,11 @@ export class OpenFileDescription {
     return this.file;
   }
 
+  /** Some fd (in any process) still refers to it; epoll forgets descriptions no fd holds (see epoll(7), Q6). */
+  get isOpen(): boolean {
+    return this.refs > 0;
+  }
+
   retain(): this {
     this.refs++;
     return this;

@@ -15,6 +15,7 @@ import type { SyscallContext } from '../../syscalls/types.ts';
 import { Dispatcher, SYSCALL_BLOCKED, SYSCALL_NORETURN, buildTable, type SyscallGate, type SyscallObserver } from './dispatch.ts';
 import { KernelBug, LinuxError } from './errors.ts';
 import { OpenFileDescription } from './fdtable.ts';
+import { FutexTable } from './futex.ts';
 import { AddressSpace } from './memory.ts';
 import { Process } from './process.ts';
 import { SignalState, type SigInfo } from './signals.ts';
@@ -120,6 +121,8 @@ export interface StagedExec {
   envp: string[];
   exePath: string;
   execfn: string;
+  /** The thread that called execve (it becomes the only one). */
+  caller?: Task;
 }
 
 export class Kernel {
@@ -152,6 +155,8 @@ export class Kernel {
   /** Set by a handler that needs the scheduler before the task goes on (fork, a signal for itself). */
   private rescheduleRequested = false;
   readonly stagedExecs = new Map<Process, StagedExec>();
+  /** Futex wait queues (threads' locks and joins). */
+  readonly futexes = new FutexTable();
   readonly maxTasks: number;
   private firstFault: CpuFault | null = null;
 
@@ -230,18 +235,27 @@ export class Kernel {
     p.onExit = (proc) => this.onProcessExit(proc);
     this.processes.set(pid, p);
     const task = new Task(this, pid, p);
+    p.threads.push(task);
+    p.loadedThread = task;
     this.tasks.set(pid, task);
     return p;
   }
 
+  /** Pids and tids share one number space, as on Linux. */
   private allocatePid(): number {
-    while (this.processes.has(this.nextPid)) this.nextPid++;
+    while (this.processes.has(this.nextPid) || this.tasks.has(this.nextPid)) this.nextPid++;
     return this.nextPid++;
   }
 
-  /** The main task of a process (processes have one task until threads arrive). */
+  /** The main thread of a process (the first one; after an exec from another thread, that one). */
   taskOf(p: Process): Task {
-    return this.tasks.get(p.pid)!;
+    return p.threads[0]!;
+  }
+
+  /** The thread with this id, if it has not exited. */
+  liveTask(tid: number): Task | undefined {
+    const t = this.tasks.get(tid);
+    return t && t.state !== 'dead' && !t.process.exited ? t : undefined;
   }
 
   /** The running task, or for a headless kernel its only one. */
@@ -347,8 +361,13 @@ export class Kernel {
     for (const [sig, action] of p.sigactions) {
       if (action.handler > 1n) p.sigactions.set(sig, { handler: 0n, flags: 0n, restorer: 0n, mask: 0n });
     }
-    p.altstack = { sp: 0, flags: 2, size: 0 };
-    p.tidAddress = 0;
+    const task = this.onlyThreadLeft(p, img.caller);
+    task.altstack = { sp: 0, flags: 2, size: 0 };
+    task.clearChildTid = 0;
+    task.robustList = { head: 0, len: 0 };
+    task.context?.free();
+    task.context = null;
+    p.loadedThread = task;
     p.sigreturnPage = 0;
     try {
       this.installImage(p, img);
@@ -387,8 +406,9 @@ export class Kernel {
     child.umask = parent.umask;
     child.rlimits = new Map([...parent.rlimits].map(([k, v]) => [k, { ...v }]));
     child.sigactions = new Map([...parent.sigactions].map(([k, v]) => [k, { ...v }]));
-    child.sigmask = parent.sigmask;
-    child.altstack = { ...parent.altstack };
+    const task = this.taskOf(child);
+    task.sigmask = parentTask.sigmask;
+    task.altstack = { ...parentTask.altstack };
     child.pgid = parent.pgid;
     child.sid = parent.sid;
     child.argv = parent.argv;
@@ -405,19 +425,127 @@ export class Kernel {
       regs.setNumber(0, 0); // fork returns 0 in the child
       regs.write();
     }
-    const task = this.taskOf(child);
     task.pc = resumePc;
     this.makeReady(task);
     this.requestReschedule();
     return child;
   }
 
+  // ---- threads -------------------------------------------------------------------
+
+  /**
+   * A new thread in the caller's process (clone with CLONE_THREAD): the
+   * caller's registers, returning 0, on stack `sp` with TLS `tls` when
+   * given. The caller's state is on the engine (it is running); the new
+   * thread's is kept in its own context until it is scheduled.
+   */
+  newThread(parentTask: Task, resumePc: number, opts: { sp: number; tls: number | null }): Task {
+    const p = parentTask.process;
+    if (this.liveTaskCount() >= this.maxTasks) throw new LinuxError('EAGAIN', 'too many tasks');
+    const tid = this.allocatePid();
+    const task = new Task(this, tid, p);
+    task.sigmask = parentTask.sigmask;
+    task.pc = resumePc;
+    p.threads.push(task);
+    this.tasks.set(tid, task);
+    const cpu = p.cpu;
+    if (cpu) {
+      const callerState = (parentTask.context ??= cpu.newContext());
+      callerState.save();
+      const regs = this.engineRegs.get(cpu)!.ret;
+      regs.setNumber(0, 0); // clone returns 0 in the new thread
+      regs.write();
+      if (opts.sp) this.writeRegister(cpu, p.arch.spReg, opts.sp);
+      if (opts.tls !== null) this.writeRegister(cpu, p.arch.tlsReg, opts.tls);
+      task.context = cpu.newContext();
+      task.context.save();
+      callerState.restoreInto();
+    }
+    this.makeReady(task);
+    return task;
+  }
+
+  private writeRegister(cpu: CpuEngine, reg: number, value: number): void {
+    const r = cpu.registers([reg]);
+    r.setNumber(0, value);
+    r.write();
+  }
+
+  /** Tasks alive in the whole guest (the --max-tasks limit counts threads too). */
+  private liveTaskCount(): number {
+    let n = 0;
+    for (const t of this.tasks.values()) if (t.state !== 'dead') n++;
+    return n;
+  }
+
+  /**
+   * Put `task`'s registers on its process's engine, saving those of the
+   * thread that was there (threads share one engine; see CpuContext).
+   */
+  private switchTo(task: Task): void {
+    const p = task.process;
+    const loaded = p.loadedThread;
+    if (loaded === task || !p.cpu) return;
+    if (loaded && loaded.state !== 'dead') {
+      loaded.context ??= p.cpu.newContext();
+      loaded.context.save();
+    }
+    task.context?.restoreInto();
+    p.loadedThread = task;
+  }
+
+  /**
+   * exit(2) of one thread. The last thread out ends the process with its
+   * status; otherwise the thread goes alone: its clear_child_tid word is
+   * zeroed and futex-woken (what pthread_join waits on; see
+   * set_tid_address(2)) and its robust futexes are released.
+   */
+  exitThread(task: Task, code: number): void {
+    const p = task.process;
+    if (p.liveTasks().length <= 1) {
+      p.exit(code);
+      return;
+    }
+    this.releaseThread(task);
+    task.exitStatus = (code & 0xff) << 8;
+  }
+
+  /** A thread leaves: its waits are dropped, its futex duties done, its registers freed. */
+  private releaseThread(task: Task): void {
+    const p = task.process;
+    task.state = 'dead';
+    this.cancelWaits(task);
+    this.futexes.threadExited(task);
+    if (p.loadedThread === task) p.loadedThread = null;
+    task.context?.free();
+    task.context = null;
+    // The main thread stays listed (a zombie leader) until the process ends; others go at once.
+    if (task !== p.threads[0]) {
+      p.threads.splice(p.threads.indexOf(task), 1);
+      this.tasks.delete(task.tid);
+    }
+  }
+
+  /** execve(2) in a threaded process: every other thread ends, and the caller becomes the main thread. */
+  private onlyThreadLeft(p: Process, execCaller: Task | undefined): Task {
+    const caller = execCaller && execCaller.state !== 'dead' ? execCaller : this.taskOf(p);
+    for (const t of [...p.threads]) {
+      if (t === caller) continue;
+      if (t.state !== 'dead') this.releaseThread(t);
+      const i = p.threads.indexOf(t);
+      if (i >= 0) p.threads.splice(i, 1);
+      this.tasks.delete(t.tid);
+    }
+    return caller;
+  }
+
   // ---- exit and wait -------------------------------------------------------------
 
   private onProcessExit(p: Process): void {
-    const task = this.taskOf(p);
-    task.state = 'dead';
-    this.cancelWaits(task);
+    for (const t of p.liveTasks()) {
+      t.exitStatus = p.exitStatus;
+      this.releaseThread(t);
+    }
     p.fds.closeAll();
     if (p.cpu) this.retiredEngines.push(p.cpu);
     // Orphans go to the emulated init, which reaps them when they exit.
@@ -447,7 +575,7 @@ export class Kernel {
     p.reaped = true;
     p.parent?.children.delete(p);
     if (p !== this.proc) this.processes.delete(p.pid);
-    this.tasks.delete(p.pid);
+    for (const t of p.threads) this.tasks.delete(t.tid);
   }
 
   // ---- blocking and waking -----------------------------------------------------------
@@ -470,8 +598,7 @@ export class Kernel {
     task.state = 'blocked';
     task.cancelWait = why.on.map((w) => w.subscribe(() => this.makeReady(task)));
     // A signal that is already pending and deliverable interrupts the wait at once.
-    const p = task.process;
-    if (p.sigpending & ~p.sigmask) this.makeReady(task);
+    if (this.signals.deliverable(task)) this.makeReady(task);
   }
 
   /** Wake a blocked task so a signal can interrupt its call (see signal(7), "Interruption of system calls"). */
@@ -501,7 +628,7 @@ export class Kernel {
         this.stopInHook(task, engine);
         return;
       }
-      if (ret === SYSCALL_NORETURN || task.process.exited || this.stagedExecs.has(task.process)) {
+      if (ret === SYSCALL_NORETURN || task.process.exited || task.state === 'dead' || this.stagedExecs.has(task.process)) {
         // rt_sigreturn set task.pc (and any interrupted call's state) itself;
         // exit and execve do not come back here.
         this.stopInHook(task, engine);
@@ -577,7 +704,15 @@ export class Kernel {
    * A call that would block returns -EAGAIN here.
    */
   invoke(name: string, args: readonly (number | bigint)[] = []): number {
-    const task = this.headlessTask;
+    return this.invokeAs(this.headlessTask, name, args);
+  }
+
+  /**
+   * invoke() as another task (a thread made with newThread). A blocked call
+   * keeps its retry state, so calling it again is what the scheduler's retry
+   * would do.
+   */
+  invokeAs(task: Task, name: string, args: readonly (number | bigint)[] = []): number {
     const nr = task.arch.syscallNumbers[name];
     if (nr === undefined) throw new Error(`${name} is not a syscall on ${task.arch.name}`);
     const words = new Uint32Array(16);
@@ -809,6 +944,7 @@ export class Kernel {
     this.current = task;
     this.rescheduleRequested = false;
     try {
+      this.switchTo(task);
       this.signals.deliver(task);
       if (p.exited || task.state !== 'ready') return;
       const cpu = p.cpu!;

@@ -5,6 +5,8 @@
 // and otherwise the task sleeps until the other end moves.
 import { fail } from './errors.ts';
 import { Waitable, WouldBlock } from './wait.ts';
+import { POLLERR, POLLHUP, POLL_READ, POLL_WRITE } from './readiness.ts';
+import { pseudoStat } from './anon-inode.ts';
 import type { FileSystem, Node, OpenFile, StatInfo } from './vfs/types.ts';
 import { S_IFIFO } from './vfs/types.ts';
 
@@ -25,24 +27,7 @@ export class PipeNode implements Node {
     private readonly gid = 0,
   ) {}
   info(): StatInfo {
-    const { uid, gid } = this;
-    const now = BigInt(Date.now()) * 1_000_000n;
-    return {
-      dev: 0xc,
-      ino: this.ino,
-      mode: S_IFIFO | 0o600,
-      nlink: 1,
-      uid,
-      gid,
-      rdev: 0,
-      size: 0,
-      blksize: 4096,
-      blocks: 0,
-      atimeNs: now,
-      mtimeNs: now,
-      ctimeNs: now,
-      birthtimeNs: now,
-    };
+    return pseudoStat(0xc, this.ino, S_IFIFO | 0o600, this.uid, this.gid);
   }
 }
 
@@ -139,6 +124,18 @@ export class PipeEnd implements OpenFile {
   }
   size(): number {
     return 0;
+  }
+  /** pipe_poll: the read end is readable with data and hangs up with no writers; the write end errs with no readers. */
+  poll(events: number, waits: Waitable[]): number {
+    const pipe = this.node.pipe;
+    if (this.end === 'read') {
+      waits.push(pipe.readable);
+      const r = pipe.available > 0 ? events & POLL_READ : 0;
+      return pipe.writers === 0 ? r | POLLHUP : r;
+    }
+    waits.push(pipe.writable);
+    if (pipe.readers === 0) return POLLERR;
+    return pipe.capacity - pipe.available >= PIPE_BUF ? events & POLL_WRITE : 0;
   }
   close(): void {
     if (this.closed) return;

@@ -1,10 +1,13 @@
-// A guest process: its address space, fds, filesystem context, credentials,
-// limits and signal bookkeeping. Threads and fork (a follow-up) add tasks
-// that share or copy these parts.
+// A guest process (a thread group): its address space, fds, filesystem
+// context, credentials, limits, signal actions and process-wide pending
+// signals. Its threads are Tasks (task.ts), which keep what is per thread:
+// registers, signal mask, alternate stack, thread-directed signals.
 import type { Arch } from '../arch/types.ts';
 import type { CpuEngine } from '../cpu/engine.ts';
 import { AddressSpace } from './memory.ts';
 import { FdTable } from './fdtable.ts';
+import { PendingSignals } from './signals.ts';
+import type { Task } from './task.ts';
 import { Waitable } from './wait.ts';
 
 export interface Credentials {
@@ -64,11 +67,12 @@ export class Process {
   groups: number[] = [];
   rlimits = defaultRlimits();
   sigactions = new Map<number, SigAction>();
-  sigmask = 0n;
-  /** Signals sent but not delivered (blocked, or waiting for handler delivery). */
-  sigpending = 0n;
-  /** The siginfo of each pending signal: one for a standard signal, a queue for a real-time one. */
-  readonly siginfo = new Map<number, import('./signals.ts').SigInfo[]>();
+  /** Signals sent to the whole thread group and not yet taken by a thread. */
+  readonly sharedPending = new PendingSignals();
+  /** The threads (tasks) of this process, the main thread first; dead ones leave the list. */
+  readonly threads: Task[] = [];
+  /** The thread whose registers the engine holds (threads share one engine; see Kernel.switchTo). */
+  loadedThread: Task | null = null;
   /** Notified whenever a signal is sent to this process (pause, sigsuspend and sigtimedwait wait on it). */
   readonly signalEvents = new Waitable();
   /** ITIMER_REAL (alarm, setitimer): when it fires next (monotonic ns) and its interval (0: one-shot). */
@@ -85,9 +89,6 @@ export class Process {
   exitSignal = 17;
   /** Set while a vfork parent waits for this child to exec or exit. */
   vforkDone: Waitable | null = null;
-  altstack = { sp: 0, flags: 2 /* SS_DISABLE */, size: 0 };
-  tidAddress = 0;
-  robustList = { head: 0, len: 0 };
   /** Set by exit/exit_group or a fatal signal: the wait status, as wait(2) encodes it. */
   exitStatus: number | null = null;
   /** Image facts for /proc/self and the trace. */
@@ -131,8 +132,14 @@ export class Process {
     this.creds = { uid: opts.uid, euid: opts.uid, suid: opts.uid, gid: opts.gid, egid: opts.gid, sgid: opts.gid };
   }
 
-  get tid(): number {
-    return this.pid;
+  /** Threads that have not exited, the main thread first. */
+  liveTasks(): Task[] {
+    return this.threads.filter((t) => t.state !== 'dead');
+  }
+
+  /** The main thread's signal mask (what /proc/<pid>/status shows). */
+  get mainSigmask(): bigint {
+    return this.threads[0]?.sigmask ?? 0n;
   }
 
   get exited(): boolean {

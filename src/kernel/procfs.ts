@@ -76,6 +76,8 @@ class ProcFile implements OpenFile {
 export interface ProcSource {
   processes(): Process[];
   current(): Process;
+  /** The calling thread's id (default: the process's pid). */
+  currentTid?(): number;
   vfs(): Vfs;
   hostname: string;
   bootNs(): bigint;
@@ -123,7 +125,7 @@ export class ProcFs implements FileSystem {
     const m = new Map<string, ProcNode>();
     const self = this.src.current();
     m.set('self', this.node('/self', { kind: 'link', target: () => String(self.pid) }, 0o777));
-    m.set('thread-self', this.node('/thread-self', { kind: 'link', target: () => `${self.pid}/task/${self.tid}` }, 0o777));
+    m.set('thread-self', this.node('/thread-self', { kind: 'link', target: () => `${self.pid}/task/${this.src.currentTid?.() ?? self.pid}` }, 0o777));
     for (const p of this.src.processes()) m.set(String(p.pid), this.processDir(p));
     m.set('mounts', this.file('/mounts', () => this.mountsText()));
     m.set('uptime', this.file('/uptime', () => {
@@ -399,7 +401,7 @@ function statusText(p: Process): string {
     `VmSize:\t${Math.floor(vmSize(p) / 1024)} kB`,
     `VmRSS:\t${Math.floor(p.mem.committed / 1024)} kB`,
     `Threads:\t1`,
-    `SigBlk:\t${p.sigmask.toString(16).padStart(16, '0')}`,
+    `SigBlk:\t${p.mainSigmask.toString(16).padStart(16, '0')}`,
     '',
   ].join('\n');
 }

@@ -66,6 +66,54 @@ const ALWAYS_RESUMED = new Set(['vfork', 'clone', 'clone3']);
 
 const bit = (sig: number): bigint => 1n << BigInt(sig - 1);
 
+/**
+ * A set of pending signals with their siginfo: one per process (signals
+ * sent to the whole thread group) and one per thread (tkill, tgkill, faults).
+ * Standard signals do not queue: a second one while pending merges with the
+ * first. Real-time signals (32 and up) queue, each with its own siginfo.
+ */
+export class PendingSignals {
+  /** Bit sig-1 set while `sig` is pending. */
+  mask = 0n;
+  private readonly infos = new Map<number, SigInfo[]>();
+
+  add(info: SigInfo): void {
+    const queue = this.infos.get(info.signo) ?? [];
+    if (info.signo >= SIGRTMIN || queue.length === 0) queue.push(info);
+    this.infos.set(info.signo, queue);
+    this.mask |= bit(info.signo);
+  }
+
+  /** Replace whatever is pending for this signal (a fault's siginfo wins over a kill's). */
+  set(info: SigInfo): void {
+    this.infos.set(info.signo, [info]);
+    this.mask |= bit(info.signo);
+  }
+
+  /** Take one instance of `sig`; the pending bit clears with the last one. */
+  take(sig: number): SigInfo {
+    const queue = this.infos.get(sig);
+    const info = queue?.shift() ?? { signo: sig, code: SI_KERNEL };
+    if (!queue || queue.length === 0) this.discard(sig);
+    return info;
+  }
+
+  /** The first queued siginfo of `sig`, left in place. */
+  peek(sig: number): SigInfo | undefined {
+    return this.infos.get(sig)?.[0];
+  }
+
+  discard(sig: number): void {
+    this.infos.delete(sig);
+    this.mask &= ~bit(sig);
+  }
+
+  /** Drop every pending instance of the signals in `set`. */
+  discardSet(set: bigint): void {
+    for (let s = 1; s <= NSIG; s++) if (set & bit(s)) this.discard(s);
+  }
+}
+
 export class SignalState {
   constructor(private readonly kernel: Kernel) {}
 
@@ -77,28 +125,66 @@ export class SignalState {
     return handler === SIG_DFL && defaultAction(sig) === 'ignore';
   }
 
-  /** A process-directed signal (kill, SIGCHLD, SIGPIPE...). */
+  /**
+   * A process-directed signal (kill, SIGCHLD, SIGPIPE...): pending for the
+   * whole thread group, taken by whichever thread does not block it (see
+   * signal(7), "Signal mask and pending signals").
+   */
   send(p: Process, info: SigInfo): void {
-    const sig = info.signo;
-    if (p.exited || sig < 1 || sig > NSIG) return;
-    // Stop and continue signals cancel each other's pending instances, and
-    // SIGCONT (and SIGKILL) resume a stopped process when sent, whatever its
-    // disposition (see signal(7), "Stopping and continuing").
+    if (!this.arrive(p, info.signo, p.liveTasks()[0])) return;
+    p.sharedPending.add(info);
+    p.signalEvents.notify();
+    const target = this.threadFor(p, info.signo);
+    if (target) this.kernel.interrupt(target);
+  }
+
+  /** A thread-directed signal (tkill, tgkill, pthread_kill). */
+  sendToThread(task: Task, info: SigInfo): void {
+    const p = task.process;
+    if (task.state === 'dead' || !this.arrive(p, info.signo, task)) return;
+    task.pending.add(info);
+    p.signalEvents.notify();
+    if (info.signo === SIGKILL || !(task.sigmask & bit(info.signo))) this.kernel.interrupt(task);
+  }
+
+  /**
+   * What arrival does before the signal is queued: stop and continue
+   * signals cancel each other's pending instances, and SIGCONT (and
+   * SIGKILL) resume a stopped process when sent, whatever its disposition
+   * (see signal(7), "Stopping and continuing"). False when the signal is
+   * discarded at once: ignored, and not blocked by the receiving thread
+   * (a blocked signal is kept, as the handler may change before it is
+   * unblocked; see sigaction(2)).
+   */
+  private arrive(p: Process, sig: number, receiver: Task | undefined): boolean {
+    if (p.exited || sig < 1 || sig > NSIG) return false;
     if (defaultAction(sig) === 'stop') {
-      p.sigpending &= ~bit(SIGCONT);
+      this.discardEverywhere(p, bit(SIGCONT));
     } else if (sig === SIGCONT || sig === SIGKILL) {
-      p.sigpending &= ~(bit(SIGSTOP) | bit(20) | bit(21) | bit(22));
+      this.discardEverywhere(p, bit(SIGSTOP) | bit(20) | bit(21) | bit(22));
       if (p.stopped) this.resume(p, sig === SIGCONT);
     }
-    if (this.ignored(p, sig) && !(p.sigmask & bit(sig))) return;
-    // Standard signals do not queue: a second one while pending merges with
-    // the first. Real-time signals (32 and up) queue, each with its own siginfo.
-    const queue = p.siginfo.get(sig) ?? [];
-    if (sig >= SIGRTMIN || queue.length === 0) queue.push(info);
-    p.siginfo.set(sig, queue);
-    p.sigpending |= bit(sig);
-    p.signalEvents.notify();
-    if (sig === SIGKILL || !(p.sigmask & bit(sig))) this.kernel.interrupt(this.kernel.taskOf(p));
+    const blocked = receiver !== undefined && (receiver.sigmask & bit(sig)) !== 0n;
+    return blocked || !this.ignored(p, sig);
+  }
+
+  /** Remove pending instances of `set` from the process and every thread. */
+  discardEverywhere(p: Process, set: bigint): void {
+    p.sharedPending.discardSet(set);
+    for (const t of p.liveTasks()) t.pending.discardSet(set);
+  }
+
+  /** The thread to wake for a process-directed signal: the main thread if it takes it, else any that does. */
+  private threadFor(p: Process, sig: number): Task | null {
+    const live = p.liveTasks();
+    if (sig === SIGKILL) return live[0] ?? null;
+    return live.find((t) => !(t.sigmask & bit(sig))) ?? null;
+  }
+
+  /** Signals `task` could take now: its own and its process's, less what it blocks. */
+  deliverable(task: Task): bigint {
+    const pending = task.pending.mask | task.process.sharedPending.mask;
+    return pending & ~(task.sigmask & ~(bit(SIGKILL) | bit(SIGSTOP)));
   }
 
   /**
@@ -109,33 +195,33 @@ export class SignalState {
     const p = task.process;
     const sig = { SIGSEGV: 11, SIGBUS: 7, SIGILL: 4, SIGFPE: 8, SIGTRAP: 5 }[fault.signal];
     const action = p.sigactions.get(sig);
-    if (p.sigmask & bit(sig) || !action || action.handler <= SIG_IGN) {
+    if (task.sigmask & bit(sig) || !action || action.handler <= SIG_IGN) {
       p.sigactions.delete(sig);
-      p.sigmask &= ~bit(sig);
+      task.sigmask &= ~bit(sig);
     }
-    p.siginfo.set(sig, [{ signo: sig, code: fault.code, addr: fault.addr }]);
-    p.sigpending |= bit(sig);
+    task.pending.set({ signo: sig, code: fault.code, addr: fault.addr });
   }
 
   /** Deliver what is pending and unblocked before `task` runs again. */
   deliver(task: Task): void {
     const p = task.process;
     for (let guard = 0; guard < NSIG && !p.exited; guard++) {
-      const ready = p.sigpending & ~(p.sigmask & ~(bit(SIGKILL) | bit(SIGSTOP)));
+      const ready = this.deliverable(task);
       if (ready === 0n) return;
       const sig = ready & bit(SIGKILL) ? SIGKILL : lowestSignal(ready);
-      const info = this.dequeue(p, sig);
+      const info = this.dequeue(task, sig);
       const action = p.sigactions.get(sig);
       const handler = sig === SIGKILL || sig === SIGSTOP ? SIG_DFL : (action?.handler ?? SIG_DFL);
       if (handler === SIG_IGN) continue;
       if (handler === SIG_DFL) {
         const what = defaultAction(sig);
         if (what === 'term' || what === 'core') {
+          // A fatal signal ends the whole thread group, whichever thread took it.
           p.killBySignal(sig, what === 'core' && p.rlimits.get(4)!.cur > 0n);
           return;
         }
         if (what === 'stop') {
-          this.stop(task, sig);
+          this.stop(p, sig);
           return;
         }
         continue; // ignored, or SIGCONT (which did its work when sent)
@@ -145,32 +231,27 @@ export class SignalState {
     }
   }
 
-  /** Take one pending instance of `sig` (its siginfo); the pending bit clears with the last one. */
-  dequeue(p: Process, sig: number): SigInfo {
-    const queue = p.siginfo.get(sig);
-    const info = queue?.shift() ?? { signo: sig, code: SI_KERNEL };
-    if (!queue || queue.length === 0) {
-      p.siginfo.delete(sig);
-      p.sigpending &= ~bit(sig);
-    }
-    return info;
+  /** Take one pending instance of `sig` for `task`: its own first, then its process's. */
+  dequeue(task: Task, sig: number): SigInfo {
+    if (task.pending.mask & bit(sig)) return task.pending.take(sig);
+    return task.process.sharedPending.take(sig);
   }
 
-  /** A stop signal's default action: the process stops; its parent hears of it. */
-  private stop(task: Task, sig: number): void {
-    const p = task.process;
+  /** A stop signal's default action: every thread of the process stops; its parent hears of it. */
+  private stop(p: Process, sig: number): void {
     p.stopped = true;
     p.waitReport = sig;
-    task.state = 'stopped';
+    for (const t of p.liveTasks()) t.state = 'stopped';
     this.notifyParent(p, 5 /* CLD_STOPPED */, sig);
   }
 
   private resume(p: Process, report: boolean): void {
     p.stopped = false;
-    const task = this.kernel.taskOf(p);
-    if (task.state === 'stopped') {
-      task.state = 'blocked';
-      this.kernel.makeReady(task);
+    for (const t of p.liveTasks()) {
+      if (t.state !== 'stopped') continue;
+      // Back to its wait (if it had one): the call is made again and re-checks.
+      t.state = 'blocked';
+      this.kernel.makeReady(t);
     }
     if (report) {
       p.waitReport = 'continued';
@@ -212,7 +293,7 @@ export class SignalState {
     }
     task.syscallState = undefined;
     this.kernel.setPc(task, task.pc);
-    const alt = p.altstack.flags & 2 /* SS_DISABLE */ ? null : { sp: p.altstack.sp, size: p.altstack.size, flags: p.altstack.flags };
+    const alt = task.altstack.flags & 2 /* SS_DISABLE */ ? null : { ...task.altstack };
     try {
       const frame = pushSignalFrame(task.arch.name, cpu, p.mem, {
         sig,
@@ -221,12 +302,12 @@ export class SignalState {
         flags,
         restorer: Number(action.restorer),
         // After rt_sigsuspend the frame keeps the caller's own mask, not the temporary one.
-        blockedMask: task.savedSigmask ?? p.sigmask,
+        blockedMask: task.savedSigmask ?? task.sigmask,
         altStack: alt,
         sigreturnTrampoline: task.arch.name === 'aarch64' && !(flags & SA_RESTORER) ? this.trampolinePage(p) : undefined,
         fault: info.addr !== undefined && info.code > 0 ? { addr: Number(info.addr) } : undefined,
       });
-      if (frame.disarmAltStack) p.altstack = { sp: 0, flags: 2, size: 0 };
+      if (frame.disarmAltStack) task.altstack = { sp: 0, flags: 2, size: 0 };
       task.interruptedStates.push(resumeState);
     } catch (e) {
       if (!(e instanceof LinuxError)) throw e;
@@ -236,12 +317,12 @@ export class SignalState {
     }
     task.pc = cpu.pc();
     if (task.savedSigmask !== null) {
-      p.sigmask = task.savedSigmask;
+      task.sigmask = task.savedSigmask;
       task.savedSigmask = null;
     }
-    let mask = p.sigmask | action.mask;
+    let mask = task.sigmask | action.mask;
     if (!(flags & SA_NODEFER)) mask |= bit(sig);
-    p.sigmask = mask & ~(bit(SIGKILL) | bit(SIGSTOP));
+    task.sigmask = mask & ~(bit(SIGKILL) | bit(SIGSTOP));
     if (flags & SA_RESETHAND) p.sigactions.delete(sig);
   }
 
@@ -261,9 +342,9 @@ export class SignalState {
   sigreturn(task: Task): void {
     const p = task.process;
     const restored = restoreSignalFrame(task.arch.name, p.cpu!, p.mem);
-    p.sigmask = restored.mask & ~(bit(SIGKILL) | bit(SIGSTOP));
-    const onIt = p.altstack.flags & 1;
-    if (!onIt) p.altstack = { ...restored.altStack };
+    task.sigmask = restored.mask & ~(bit(SIGKILL) | bit(SIGSTOP));
+    const onIt = task.altstack.flags & 1;
+    if (!onIt) task.altstack = { ...restored.altStack };
     task.pc = p.cpu!.pc();
     task.syscallState = task.interruptedStates.pop();
   }

@@ -4,6 +4,8 @@ import * as fs from 'node:fs';
 import { isatty } from 'node:tty';
 import { LinuxError, fromHostError } from './errors.ts';
 import type { HostInput } from './host-input.ts';
+import { POLL_READ, POLL_WRITE } from './readiness.ts';
+import type { Waitable } from './wait.ts';
 import { S_IFCHR, S_IFIFO, S_IFREG, type FileSystem, type Node, type OpenFile, type StatInfo } from './vfs/types.ts';
 
 /** A node that stands for a stream outside any filesystem ("pipe:[…]", a host tty). */
@@ -33,9 +35,13 @@ export class HostStreamFile implements OpenFile {
     this.isTty = isatty(hostFd);
   }
 
-  /** For poll(2): whether a read would not block now, and what to wait on if it would. */
-  get pollInput(): HostInput | null {
-    return this.input;
+  /** Writes never wait; reads through the host reader are ready once it has bytes (or EOF). */
+  poll(events: number, waits: Waitable[]): number {
+    const wantIn = events & POLL_READ;
+    let r = events & POLL_WRITE;
+    if (wantIn && (!this.input || this.input.probe())) r |= wantIn;
+    else if (wantIn) waits.push(this.input!.ready);
+    return r;
   }
 
   read(buf: Uint8Array): number {

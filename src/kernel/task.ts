@@ -1,8 +1,11 @@
 // A task is what the scheduler runs: one thread of a process, with the pc it
-// resumes at and, while it waits, what it waits for. Processes have one task
-// each for now; threads (CLONE_THREAD) will add tasks that share a process's
-// address space, each with its own saved register context.
+// resumes at and, while it waits, what it waits for. Threads of a process
+// (clone with CLONE_THREAD) share its address space and engine; each keeps
+// its own registers (saved in `context` while another thread runs), signal
+// mask, alternate signal stack and thread-directed pending signals.
 import type { Arch } from '../arch/types.ts';
+import type { CpuContext } from '../cpu/engine.ts';
+import { PendingSignals } from './signals.ts';
 import type { SyscallContext } from '../../syscalls/types.ts';
 import type { Kernel } from './kernel.ts';
 import type { Process } from './process.ts';
@@ -30,6 +33,20 @@ export class Task implements SyscallContext {
   savedSigmask: bigint | null = null;
   /** The engine stopped inside this task's syscall hook, which already set `pc`. */
   stoppedInHook = false;
+  /** Blocked signals (rt_sigprocmask is per thread). */
+  sigmask = 0n;
+  /** Signals sent to this thread only (tgkill, faults). */
+  readonly pending = new PendingSignals();
+  /** sigaltstack(2) state (per thread). */
+  altstack = { sp: 0, flags: 2 /* SS_DISABLE */, size: 0 };
+  /** set_tid_address / CLONE_CHILD_CLEARTID: zeroed and futex-woken when the thread exits. */
+  clearChildTid = 0;
+  /** set_robust_list(2): the head of the thread's list of held robust futexes. */
+  robustList = { head: 0, len: 0 };
+  /** This thread's registers while another thread of the process holds the engine. */
+  context: CpuContext | null = null;
+  /** exit(2) of this thread alone: the wait status it left (the process may go on). */
+  exitStatus: number | null = null;
 
   constructor(
     readonly kernel: Kernel,

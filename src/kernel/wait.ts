@@ -8,6 +8,17 @@
 /** Something tasks can wait on: a pipe becoming readable, a child exiting, ... */
 export class Waitable {
   private readonly waiters = new Set<() => void>();
+  /**
+   * Counts notifications, waiters or not: an edge-triggered epoll entry
+   * compares it with what it saw when it last reported (see epoll.ts).
+   */
+  generation = 0;
+  /**
+   * For a waitable that fires at a known moment (a timerfd's next expiry, on
+   * the CLOCK_MONOTONIC scale): a wait on it lasts until then at the latest,
+   * and whoever looks after that moment makes it fire.
+   */
+  deadlineNs: bigint | null = null;
 
   /** Register a one-shot wake-up; returns a function that cancels it. */
   subscribe(wake: () => void): () => void {
@@ -17,6 +28,7 @@ export class Waitable {
 
   /** Wake everyone waiting (they re-check their condition when they run). */
   notify(): void {
+    this.generation++;
     if (this.waiters.size === 0) return;
     const all = [...this.waiters];
     this.waiters.clear();
@@ -29,14 +41,21 @@ export class Waitable {
 }
 
 export class WouldBlock {
+  /** Absolute CLOCK_MONOTONIC deadline in ns: the call's timeout or the earliest timed waitable's, whichever comes first. */
+  readonly deadlineNs: bigint | null;
+
   constructor(
     /** Any of these firing makes the task runnable again. */
     readonly on: readonly Waitable[],
     /** Absolute CLOCK_MONOTONIC deadline in ns, if the wait times out. */
-    readonly deadlineNs: bigint | null = null,
+    deadlineNs: bigint | null = null,
     /** Host fds whose readability also wakes the task (stdin). */
     readonly hostFds: readonly number[] = [],
-  ) {}
+  ) {
+    let earliest = deadlineNs;
+    for (const w of on) if (w.deadlineNs !== null && (earliest === null || w.deadlineNs < earliest)) earliest = w.deadlineNs;
+    this.deadlineNs = earliest;
+  }
 }
 
 /** Thrown by handlers of calls that do not return to the caller's code (exit, execve). */

@@ -815,6 +815,8 @@ function decode(kind: ArgKind, v: number, ctx: SyscallContext, opts: FormatArgOp
       return flagsToString(v, tablesFor(arch).statxMask);
     case 'getrandom_flags':
       return flagsToString(v, GRND_FLAGS);
+    case 'futex_op':
+      return futexOpName(v);
     case 'ioctl_request':
       return tablesFor(arch).ioctls.get(v) ?? hex(v);
     case 'path':
@@ -894,6 +896,19 @@ const WAIT_FLAGS: Entries = [
 ];
 
 /** clone(2) flags above the exit signal, in strace's order. */
+const FUTEX_CMDS = ['FUTEX_WAIT', 'FUTEX_WAKE', 'FUTEX_FD', 'FUTEX_REQUEUE', 'FUTEX_CMP_REQUEUE', 'FUTEX_WAKE_OP', 'FUTEX_LOCK_PI',
+  'FUTEX_UNLOCK_PI', 'FUTEX_TRYLOCK_PI', 'FUTEX_WAIT_BITSET', 'FUTEX_WAKE_BITSET', 'FUTEX_WAIT_REQUEUE_PI', 'FUTEX_CMP_REQUEUE_PI', 'FUTEX_LOCK_PI2'];
+
+/** strace's spelling: FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME. */
+function futexOpName(v: number): string {
+  const cmd = v & 127;
+  let s = FUTEX_CMDS[cmd] ?? `${cmd}`;
+  if (v & 128) s += '_PRIVATE';
+  if (v & 256) s += '|FUTEX_CLOCK_REALTIME';
+  const rest = v & ~(127 | 128 | 256);
+  return rest ? `${s}|${hex(rest >>> 0)}` : s;
+}
+
 export const CLONE_FLAGS: Entries = [
   ['CLONE_VM', 0x100],
   ['CLONE_FS', 0x200],

@@ -301,7 +301,7 @@ export function tidOf(ctx: SyscallContext): number | string {
   try {
     const t = (ctx.task as { tid?: number } | undefined)?.tid;
     if (typeof t === 'number') return t;
-    return ctx.proc.tid ?? ctx.proc.pid;
+    return ctx.proc.pid;
   } catch {
     return '?';
   }
