@@ -6,7 +6,6 @@
 // Guest paths are POSIX strings. Host paths never leave the filesystem that
 // maps them (hostfs.ts), so nothing above this layer can name a host file.
 import type { Waitable } from '../wait.ts';
-import type { Waitable } from '../wait.ts';
 
 /** File type bits of st_mode (see inode(7)). */
 export const S_IFMT = 0o170000;
@@ -156,13 +155,6 @@ export interface OpenFile {
   /** For ttys: window size, if the host knows it. */
   isTty?: boolean;
   sync?(): void;
-  /**
-   * For poll, select and epoll (readiness.ts): the POLL* bits that hold now
-   * among `events` (POLLERR and POLLHUP unasked), pushing the Waitables that
-   * fire when that may change. Without it a file is always ready and an
-   * epoll refuses it (EPERM), as a regular file.
-   */
-  poll?(events: number, waits: Waitable[]): number;
   /**
    * For poll, select and epoll (readiness.ts): the POLL* bits that hold now
    * among `events` (POLLERR and POLLHUP unasked), pushing the Waitables that
