@@ -36,7 +36,9 @@ options:
                         (read-only with :ro); repeatable
   --cwd DIR             the guest's working directory (a guest path); without it the
                         host's current directory is mounted at its own path and used
-  --uid N, --gid N      the guest's user and group ids (default: the host's)
+  --uid N, --gid N      the guest's user and group ids (default: the host's); the host
+                        user's files show as theirs (--uid 0: fakeroot-style root),
+                        and chown is emulated, never applied to the host
   --policy FILE         enforce a Docker/OCI seccomp profile (JSON) on every syscall
   --allow NAME,...      allow only these syscalls (others fail with EPERM)
   --deny NAME,...       make these syscalls fail with EPERM
