@@ -39,6 +39,7 @@ signals|signals|
 signals_alarm|signals|alarm
 restart|restart|
 threads|threads|
+events|events|
 forkexec|forkexec|
 forkexec_child|forkexec|child 7
 pipes|pipes|'
