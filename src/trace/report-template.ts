@@ -10,6 +10,8 @@ import type { ErrorGroup, FileInfo, ProcessInfo, ReportData, SyscallStats, TaskC
 const MAX_TIMELINE_TASKS = 200;
 const MAX_FILE_ROWS = 1000;
 const TIMELINE_BINS = 144;
+/** A process with more children than this shows them folded (a shell loop can fork hundreds). */
+const CHILDREN_UNFOLDED = 12;
 
 // ---- escaping ---------------------------------------------------------------------------------
 
@@ -136,11 +138,17 @@ function processTree(processes: ProcessInfo[]): string {
     return (
       `<li><span class="pid">${p.pid}</span> <code>${shown(argvOf(p).join(' '))}</code>${execs}` +
       ` <span class="exit">${esc(exitText(p))}</span> <span class="muted">${fmtCount(p.calls)} calls${failed}</span>` +
-      (kids.length ? `<ul>${kids.map(node).join('')}</ul>` : '') +
+      childList(kids.map(node)) +
       '</li>'
     );
   };
   return `<ul class="tree">${roots.map(node).join('')}</ul>`;
+}
+
+function childList(items: string[]): string {
+  if (!items.length) return '';
+  const list = `<ul>${items.join('')}</ul>`;
+  return items.length > CHILDREN_UNFOLDED ? `<details><summary>${fmtCount(items.length)} children</summary>${list}</details>` : list;
 }
 
 // ---- per-syscall bar chart --------------------------------------------------------------------
