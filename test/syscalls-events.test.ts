@@ -6,6 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EpollInstance } from '../src/kernel/epoll.ts';
 import { TimerFd } from '../src/kernel/timerfd.ts';
 import { WouldBlock, type Waitable } from '../src/kernel/wait.ts';
+import { formatArg } from '../src/trace/decode.ts';
+import type { SyscallContext } from '../syscalls/types.ts';
 import { ARCH_NAMES, headless, type Headless } from './helpers/headless.ts';
 
 const EPOLLIN = 0x1;
@@ -562,6 +564,46 @@ describe.each(ARCH_NAMES)('event descriptors on %s', (arch) => {
       const fd = t.call('timerfd_create', t.c.CLOCK_MONOTONIC, 0);
       expect(t.call('read', fd, t.buf(8), 4)).toBe(t.errno('EINVAL'));
       expect(t.call('write', fd, u64(1n), 8)).toBe(t.errno('EINVAL'));
+    });
+  });
+
+  describe('strace decoding', () => {
+    const ctx = (): SyscallContext => ({ kernel: t.k, proc: t.proc, fds: t.proc.fds, task: {} as never, mem: t.mem, arch: t.k.arch });
+    const opts = (syscall: string, ret = 0) => ({ strSize: 32, ret, syscall });
+
+    it('prints epoll_ctl ops and struct epoll_event as strace does', () => {
+      const ev = epollEvent(EPOLLIN | EPOLLET | EPOLLONESHOT, 0x1_0000_0002n);
+      expect(formatArg('epoll_ctl_op', ADD, ctx(), opts('epoll_ctl'))).toBe('EPOLL_CTL_ADD');
+      expect(formatArg('struct_epoll_event_in', ev, ctx(), opts('epoll_ctl'))).toBe(
+        '{events=EPOLLIN|EPOLLONESHOT|EPOLLET, data={u32=2, u64=4294967298}}',
+      );
+      expect(formatArg('struct_epoll_event_in', 0, ctx(), opts('epoll_ctl'))).toBe('NULL');
+    });
+
+    it('prints the events epoll_wait returned, [] for none, the address on failure', () => {
+      const out = t.buf(EVENT_SIZE * 2);
+      t.mem.writeU32(out, EPOLLIN);
+      t.mem.writeU64(out + DATA_AT, 3n);
+      t.mem.writeU32(out + EVENT_SIZE, EPOLLHUP | EPOLLERR);
+      t.mem.writeU64(out + EVENT_SIZE + DATA_AT, 4n);
+      expect(formatArg('epoll_events_out', out, ctx(), opts('epoll_pwait', 2))).toBe(
+        '[{events=EPOLLIN, data={u32=3, u64=3}}, {events=EPOLLERR|EPOLLHUP, data={u32=4, u64=4}}]',
+      );
+      expect(formatArg('epoll_events_out', out, ctx(), opts('epoll_pwait', 0))).toBe('[]');
+      expect(formatArg('epoll_events_out', out, ctx(), opts('epoll_pwait', -14))).toBe(`0x${out.toString(16)}`);
+    });
+
+    it('prints the flag words under their own names and struct itimerspec', () => {
+      const c = t.c;
+      expect(formatArg('epoll_create_flags', c.O_CLOEXEC, ctx(), opts('epoll_create1'))).toBe('EPOLL_CLOEXEC');
+      expect(formatArg('eventfd_flags', c.O_CLOEXEC | c.O_NONBLOCK | EFD_SEMAPHORE, ctx(), opts('eventfd2'))).toBe(
+        'EFD_SEMAPHORE|EFD_CLOEXEC|EFD_NONBLOCK',
+      );
+      expect(formatArg('eventfd_flags', c.O_NONBLOCK, ctx(), opts('timerfd_create'))).toBe('TFD_NONBLOCK');
+      expect(formatArg('timerfd_settime_flags', TFD_TIMER_ABSTIME, ctx(), opts('timerfd_settime'))).toBe('TFD_TIMER_ABSTIME');
+      expect(formatArg('struct_itimerspec_in', itimerspec(NS / 100n, 2n * NS), ctx(), opts('timerfd_settime'))).toBe(
+        '{it_interval={tv_sec=0, tv_nsec=10000000}, it_value={tv_sec=2, tv_nsec=0}}',
+      );
     });
   });
 });

@@ -9,6 +9,7 @@
 import type { Arch } from '../arch/types.ts';
 import { AARCH64_ONLY_CONSTANTS, X86_64_ONLY_CONSTANTS } from '../arch/generated-constants.ts';
 import { ARG_KINDS, type ArgKind, type SyscallContext } from '../../syscalls/types.ts';
+import { formatEventsArg } from './decode-events.ts';
 
 export interface FormatArgOptions {
   /** -s: how many bytes of a string or buffer to show. */
@@ -839,7 +840,7 @@ function decode(kind: ArgKind, v: number, ctx: SyscallContext, opts: FormatArgOp
       if (!ok) return hex(v);
       return formatIovec(ctx, v, opts.next ?? 0, opts.ret, strSize);
     default:
-      return decodeStruct(kind, v, ctx, opts, ok);
+      return formatEventsArg(kind, v, ctx, opts, ok) ?? decodeStruct(kind, v, ctx, opts, ok);
   }
 }
 
