@@ -207,7 +207,7 @@ export function pngInfo(png: Buffer, limit = 1000): PngInfo {
   }
   const raw = inflateSync(Buffer.concat(idat));
   const stride = width * channels;
-  let prev = new Uint8Array(stride);
+  let prev: Uint8Array = new Uint8Array(stride);
   const seen = new Set<number>();
   for (let y = 0; y < height; y++) {
     const filter = raw[y * (stride + 1)]!;
