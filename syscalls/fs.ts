@@ -2,7 +2,7 @@
 // getcwd, chdir, mkdir, unlink, rmdir and rename, in their *at forms and the
 // x86-64 legacy forms (see openat(2), stat(2), statx(2), access(2),
 // readlink(2), getcwd(2), chdir(2), mkdir(2), unlink(2), rename(2)).
-import { fail } from '../src/kernel/errors.ts';
+import { LinuxError, fail } from '../src/kernel/errors.ts';
 import { OpenFileDescription, type AccessMode } from '../src/kernel/fdtable.ts';
 import { PipeEnd, PipeNode } from '../src/kernel/pipe.ts';
 import { StreamNode } from '../src/kernel/stdio.ts';
@@ -424,12 +424,30 @@ function readlinkat(ctx: SyscallContext, dirfd: number, pathPtr: number, buf: nu
   return n;
 }
 
-/** The raw getcwd syscall returns the length including the NUL (see getcwd(2), NOTES). */
+/**
+ * The raw getcwd syscall returns the length including the NUL (see getcwd(2), NOTES);
+ * ENOENT, before ERANGE, when the working directory has been unlinked.
+ */
 function getcwd(ctx: SyscallContext, buf: number, size: number): number {
+  if (!cwdExists(ctx)) fail('ENOENT');
   const cwd = guestBytes(ctx.proc.cwd + '\0');
   if (size < cwd.length) fail('ERANGE');
   ctx.mem.write(buf, cwd);
   return cwd.length;
+}
+
+/**
+ * Whether a directory is still at the working directory's path. The cwd is
+ * kept as a path, so one removed (rmdir, or renamed away) shows as no
+ * directory there; getcwd needs no search permission on the way (hence no mayLookup).
+ */
+function cwdExists(ctx: SyscallContext): boolean {
+  try {
+    return isDir(ctx.kernel.vfs.resolve(ctx.proc.cwd, { base: '/', follow: true }));
+  } catch (e) {
+    if (e instanceof LinuxError) return false;
+    throw e;
+  }
 }
 
 /** chdir(2): a directory the caller may search (EACCES). */
@@ -703,6 +721,16 @@ export const fsFamily = family('fs', [
     args: { pathname: 'path', flags: 'open_flags', mode: 'mode' },
     ret: 'fd',
     handler: (ctx: SyscallContext, p: number, flags: number, mode: number) => openFile(ctx, cwdFd, p, flags, mode),
+  },
+  {
+    // creat(2) (x86-64 only): open(pathname, O_CREAT|O_WRONLY|O_TRUNC, mode).
+    name: 'creat',
+    args: { pathname: 'path', mode: 'mode' },
+    ret: 'fd',
+    handler: (ctx: SyscallContext, p: number, mode: number) => {
+      const c = ctx.arch.c;
+      return openFile(ctx, cwdFd, p, c.O_CREAT | c.O_WRONLY | c.O_TRUNC, mode);
+    },
   },
   { name: 'fstat', args: { fd: 'fd', statbuf: 'struct_stat_out' }, handler: fstat },
   {

@@ -372,6 +372,22 @@ describe.each(ARCH_NAMES)('fs syscalls on %s', (arch) => {
       expect(t.call('open', t.str('.'), c.O_WRONLY, 0)).toBe(E('EISDIR'));
     });
 
+    it.skipIf(!x86)('creat (x86-64 only) creates or truncates a file, open for writing only', () => {
+      const fd = t.call('creat', t.str('new'), 0o640);
+      expect(fd).toBe(3);
+      expect(perms(fstat(fd))).toBe(0o640);
+      expect(t.call('write', fd, t.str('abc'), 3)).toBe(3);
+      expect(t.call('read', fd, t.str('xyz'), 3)).toBe(E('EBADF')); // O_WRONLY
+      file('old.txt', 'old content');
+      const old = t.call('creat', t.str('old.txt'), 0o600);
+      expect(old).toBe(4);
+      expect(fs.readFileSync(t.hostPath('old.txt'), 'utf8')).toBe(''); // O_TRUNC
+      expect(perms(fstat(old))).toBe(0o644); // an existing file keeps its mode
+      expect(t.call('creat', t.str('no/such/dir'), 0o644)).toBe(E('ENOENT'));
+      expect(t.call('creat', t.str('.'), 0o644)).toBe(E('EISDIR'));
+      expect(t.call('creat', 0, 0o644)).toBe(E('EFAULT'));
+    });
+
     it.skipIf(x86)('the legacy path calls do not exist on aarch64', () => {
       for (const name of ['open', 'stat', 'lstat', 'access', 'readlink', 'mkdir', 'unlink', 'rmdir', 'rename', 'symlink', 'link', 'chmod', 'dup2', 'pipe']) {
         expect(t.has(name), name).toBe(false);
@@ -755,6 +771,19 @@ describe.each(ARCH_NAMES)('fs syscalls on %s', (arch) => {
       expect(t.call('getcwd', buf, 6)).toBe(6);
       expect(t.call('getcwd', 0, 64)).toBe(E('EFAULT'));
       expect(t.call('getcwd', t.tail(3), 64)).toBe(E('EFAULT'));
+    });
+
+    it('ENOENT (before ERANGE) once the working directory is removed, and the path again when it is back', () => {
+      dir('gone');
+      expect(t.call('chdir', t.str('gone'))).toBe(0);
+      expect(t.call('unlinkat', AT(), t.str('/work/gone'), t.c.AT_REMOVEDIR)).toBe(0);
+      const buf = t.buf(64);
+      expect(t.call('getcwd', buf, 64)).toBe(E('ENOENT'));
+      expect(t.call('getcwd', buf, 1)).toBe(E('ENOENT'));
+      file('gone', 'now a file');
+      expect(t.call('getcwd', buf, 64)).toBe(E('ENOENT')); // not a directory there either
+      expect(t.call('chdir', t.str('/work'))).toBe(0);
+      expect(getcwd()).toBe('/work');
     });
 
     it('chdir changes where relative paths start; getcwd shows the canonical path', () => {
