@@ -514,6 +514,18 @@ describe('HostFs', () => {
     expect(h.readdir(h.root())).toEqual(h.readdir(h.root())); // stable
   });
 
+  it("lists names in the host's own order (as native getdents does), not sorted", () => {
+    // 40 names: an unsorted host order (ext4's hash order, tmpfs's newest-first) is all but certain.
+    const names = Array.from({ length: 40 }, (_, i) => `n${String(i).padStart(2, '0')}`);
+    for (const n of names) fs.writeFileSync(path.join(rootDir, n), '');
+    const dir = fs.opendirSync(rootDir);
+    const hostOrder: string[] = [];
+    for (let e = dir.readSync(); e; e = dir.readSync()) hostOrder.push(e.name);
+    dir.closeSync();
+    expect(hostOrder).not.toEqual(names); // the host does not list them sorted: the check below means something
+    expect(h.readdir(h.root()).map((e) => e.name)).toEqual(hostOrder);
+  });
+
   it('maps guest byte-string names to UTF-8 host names', () => {
     const guestName = Buffer.from('café', 'utf8').toString('latin1');
     h.create(h.root(), guestName, 0o644);

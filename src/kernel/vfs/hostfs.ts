@@ -76,6 +76,24 @@ export class HostNode implements Node {
   ) {}
 }
 
+/**
+ * A host directory's names in the order the host's getdents gives them (hash
+ * order on ext4), as native Linux shows them to the guest: tar, cpio, find and
+ * ls -f keep that order. fs.readdirSync would sort them (libuv's scandir);
+ * fs.opendirSync reads them as they come, without "." and "..".
+ */
+function namesInHostOrder(hostPath: string): Buffer[] {
+  // latin1 keeps every byte of a name (the types do not offer 'buffer' here).
+  const dir = fs.opendirSync(hostPath, { encoding: 'latin1' });
+  try {
+    const names: Buffer[] = [];
+    for (let e = dir.readSync(); e; e = dir.readSync()) names.push(Buffer.from(e.name, 'latin1'));
+    return names;
+  } finally {
+    dir.closeSync();
+  }
+}
+
 export class HostFs implements FileSystem {
   readonly type = 'hostfs';
   readonly dev: number;
@@ -153,7 +171,7 @@ export class HostFs implements FileSystem {
 
   readdir(dir: Node): DirEntry[] {
     const d = this.dirOf(dir);
-    const names = host(() => fs.readdirSync(d.hostPath, { encoding: 'buffer' }));
+    const names = host(() => namesInHostOrder(d.hostPath));
     const out: DirEntry[] = [];
     for (const raw of names) {
       const hostName = raw.toString('utf8');
