@@ -161,6 +161,12 @@ describe('/proc/<pid>', () => {
     expect(status.endsWith('\n')).toBe(true);
   });
 
+  it('loginuid and sessionid say "no login session" as Linux does outside one, without a newline', () => {
+    // glibc's getlogin reads loginuid: (uid_t)-1 makes it fail with ENXIO, as natively (busybox logname).
+    expect(cat('/proc/self/loginuid')).toBe('4294967295');
+    expect(cat(`/proc/${p.pid}/sessionid`)).toBe('4294967295');
+  });
+
   it('limits is the kernel table, from the live rlimits', () => {
     p.rlimits.set(7, { cur: 256n, max: 4096n });
     p.rlimits.set(4, { cur: RLIM_INFINITY, max: RLIM_INFINITY });

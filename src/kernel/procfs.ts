@@ -1,5 +1,5 @@
 // /proc as tools read it: /proc/self and /proc/<pid>/{exe, cwd, root,
-// cmdline, environ, auxv, maps, stat, status, limits, fd/, fdinfo/, mounts},
+// cmdline, environ, auxv, maps, stat, status, limits, loginuid, sessionid, fd/, fdinfo/, mounts},
 // plus the system files (cpuinfo, meminfo, loadavg, version, filesystems,
 // uptime, mounts, sys/kernel/*; their formats live in sysinfo-files.ts).
 // Every node is made on lookup from the live kernel state, so nothing goes
@@ -189,6 +189,10 @@ export class ProcFs implements FileSystem {
           ['status', this.file(`${base}/status`, () => text(statusText(p)))],
           ['mounts', this.file(`${base}/mounts`, () => this.mountsText())],
           ['limits', this.file(`${base}/limits`, () => text(sysinfo.limitsTable(p.rlimits)))],
+          // The audit login uid and session: 4294967295 ((uid_t)-1), no login session, as outside a login on Linux.
+          // glibc's getlogin reads loginuid first and then fails with ENXIO (proc(5)).
+          ['loginuid', this.file(`${base}/loginuid`, () => text(String(AUDIT_UNSET)), 0o644)],
+          ['sessionid', this.file(`${base}/sessionid`, () => text(String(AUDIT_UNSET)))],
           ['fd', this.node(`${base}/fd`, { kind: 'dir', children: () => this.fdChildren(p, base) }, 0o500)],
           ['fdinfo', this.node(`${base}/fdinfo`, { kind: 'dir', children: () => this.fdinfoChildren(p, base) }, 0o500)],
         ]),
@@ -339,6 +343,9 @@ export class ProcFs implements FileSystem {
 export function mountIdOf(vfs: Vfs, fs: FileSystem): number {
   return vfs.mounts().findIndex((m) => m.fs === fs) + 1;
 }
+
+/** The audit uid and session id of a process outside any login session ((uid_t)-1, AUDIT_UID_UNSET). */
+const AUDIT_UNSET = 0xffffffff;
 
 /** /proc/<pid>/fdinfo/<fd>: the offset, f_flags (access mode, status flags, O_CLOEXEC), mount id and inode. */
 export function fdinfoText(p: Process, fd: number, vfs: Vfs): string {
