@@ -269,6 +269,12 @@ export const processFamily = family('process', [
     handler: prlimit64,
   },
   { name: 'getrlimit', args: { resource: 'rlimit_resource', rlim: 'struct_rlimit_out' }, handler: getrlimit },
+  {
+    name: 'setrlimit',
+    args: { resource: 'rlimit_resource', rlim: 'struct_rlimit_in' },
+    // setrlimit(2) is prlimit64 on the calling process without the old value.
+    handler: (ctx: SyscallContext, resource: number, rlim: number) => prlimit64(ctx, 0, resource, rlim, 0),
+  },
   { name: 'uname', args: { buf: 'struct_utsname_out' }, handler: uname },
   { name: 'sysinfo', args: { info: 'ptr' }, handler: sysinfo },
   {

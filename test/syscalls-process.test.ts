@@ -249,6 +249,16 @@ describe.each(ARCH_NAMES)('syscalls on %s', (arch) => {
       expect(t.call('prlimit64', t.proc.pid + 1, NOFILE(), 0, old)).toBe(t.errno('ESRCH'));
     });
 
+    it('setrlimit sets our own limits, with the same checks (EINVAL, EPERM, EFAULT)', () => {
+      expect(t.call('setrlimit', NOFILE(), rlimit(256n, 4096n))).toBe(0);
+      expect(get(NOFILE())).toEqual([256n, 4096n]);
+      expect(t.proc.fds.limit).toBe(256);
+      expect(t.call('setrlimit', NOFILE(), rlimit(300n, 200n))).toBe(t.errno('EINVAL'));
+      expect(t.call('setrlimit', NOFILE(), rlimit(100n, 8192n))).toBe(t.errno('EPERM'));
+      expect(t.call('setrlimit', 16, rlimit(1n, 1n))).toBe(t.errno('EINVAL'));
+      expect(t.call('setrlimit', NOFILE(), t.unmapped)).toBe(t.errno('EFAULT'));
+    });
+
     it("prlimit64 on another process with our ids; EPERM for someone else's (unless root)", () => {
       const child = spawnChild();
       const old = t.buf(16);

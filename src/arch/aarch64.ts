@@ -1,6 +1,7 @@
 // The aarch64 ABI: syscall number in x8, arguments in x0-x5, result in x0
 // (see syscall(2), "Architecture calling conventions").
-import type { CpuEngine } from '../cpu/engine.ts';
+import type { CpuEngine, CpuFault } from '../cpu/engine.ts';
+import { exactFaultPc } from './aarch64-fault-pc.ts';
 import * as UC from '../cpu/unicorn-constants.ts';
 import { SYSCALL_NAMES, SYSCALL_NUMBERS } from '../../syscalls/table/aarch64.ts';
 import { AARCH64_CONSTANTS } from './generated-constants.ts';
@@ -11,6 +12,9 @@ import type { Arch } from './types.ts';
 const TASK_SIZE = 0x1_0000_0000_0000;
 
 const X = (n: number): number => (n === 29 ? UC.UC_ARM64_REG_X29 : n === 30 ? UC.UC_ARM64_REG_X30 : UC.UC_ARM64_REG_X0 + n);
+
+/** x0..x30, then sp. */
+const ALL_X_AND_SP = [...Array.from({ length: 31 }, (_, n) => X(n)), UC.UC_ARM64_REG_SP];
 
 export const aarch64: Arch = {
   name: 'aarch64',
@@ -43,6 +47,13 @@ export const aarch64: Arch = {
   },
   encodeStat: encodeStatGeneric,
   statSize: GENERIC_STAT_SIZE,
+  exactFaultPc(cpu: CpuEngine, fault: CpuFault, fetch: (pc: number) => number | null): number {
+    if (fault.access !== 'read' && fault.access !== 'write') return fault.pc;
+    const batch = cpu.registers(ALL_X_AND_SP);
+    const words = batch.read();
+    const value = (i: number): bigint => (BigInt(words[2 * i + 1]!) << 32n) | BigInt(words[2 * i]!);
+    return exactFaultPc(fault.pc, fetch, { x: (n) => value(n), sp: value(31) }, fault.addr, fault.access);
+  },
 };
 
 export const aarch64Reg = X;

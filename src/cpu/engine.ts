@@ -24,6 +24,8 @@ export interface CpuFault {
   pc: number;
   /** Human-readable cause, e.g. "write to unmapped address". */
   reason: string;
+  /** For memory faults: what the access was. */
+  access?: 'read' | 'write' | 'fetch';
 }
 
 export type RunResult = { kind: 'stopped' } | { kind: 'fault'; fault: CpuFault };
@@ -46,6 +48,7 @@ interface UnicornApi {
   regRead: (uc: Pointer, id: number, value: Uint8Array) => number;
   regWrite: (uc: Pointer, id: number, value: Uint8Array) => number;
   hookAdd: (uc: Pointer, out: Pointer[], type: number, cb: Pointer, user: null, begin: bigint, end: bigint, ...extra: unknown[]) => number;
+  hookDel: (uc: Pointer, hh: Pointer) => number;
   emuStart: (uc: Pointer, begin: bigint, until: bigint, timeout: bigint, count: number) => number;
   emuStop: (uc: Pointer) => number;
   contextAlloc: (uc: Pointer, out: Pointer[]) => number;
@@ -75,6 +78,7 @@ function unicornApi(): UnicornApi {
     hookAdd: lib.func(
       'int uc_hook_add(void *uc, _Out_ void **hh, int type, void *callback, void *user, uint64_t begin, uint64_t end, ...)',
     ),
+    hookDel: lib.func('int uc_hook_del(void *uc, void *hh)'),
     emuStart: lib.func('int uc_emu_start(void *uc, uint64_t begin, uint64_t until, uint64_t timeout, size_t count)'),
     emuStop: lib.func('int uc_emu_stop(void *uc)'),
     contextAlloc: lib.func('int uc_context_alloc(void *uc, _Out_ void **context)'),
@@ -167,13 +171,13 @@ export class RegisterBatch {
   }
 }
 
-const MEM_FAULTS: Record<number, { signal: FaultSignalName; code: number; reason: string }> = {
-  [UC.UC_MEM_READ_UNMAPPED]: { signal: 'SIGSEGV', code: 1, reason: 'read from unmapped address' },
-  [UC.UC_MEM_WRITE_UNMAPPED]: { signal: 'SIGSEGV', code: 1, reason: 'write to unmapped address' },
-  [UC.UC_MEM_FETCH_UNMAPPED]: { signal: 'SIGSEGV', code: 1, reason: 'execute at unmapped address' },
-  [UC.UC_MEM_READ_PROT]: { signal: 'SIGSEGV', code: 2, reason: 'read from protected address' },
-  [UC.UC_MEM_WRITE_PROT]: { signal: 'SIGSEGV', code: 2, reason: 'write to protected address' },
-  [UC.UC_MEM_FETCH_PROT]: { signal: 'SIGSEGV', code: 2, reason: 'execute at non-executable address' },
+const MEM_FAULTS: Record<number, { signal: FaultSignalName; code: number; reason: string; access: 'read' | 'write' | 'fetch' }> = {
+  [UC.UC_MEM_READ_UNMAPPED]: { signal: 'SIGSEGV', code: 1, reason: 'read from unmapped address', access: 'read' },
+  [UC.UC_MEM_WRITE_UNMAPPED]: { signal: 'SIGSEGV', code: 1, reason: 'write to unmapped address', access: 'write' },
+  [UC.UC_MEM_FETCH_UNMAPPED]: { signal: 'SIGSEGV', code: 1, reason: 'execute at unmapped address', access: 'fetch' },
+  [UC.UC_MEM_READ_PROT]: { signal: 'SIGSEGV', code: 2, reason: 'read from protected address', access: 'read' },
+  [UC.UC_MEM_WRITE_PROT]: { signal: 'SIGSEGV', code: 2, reason: 'write to protected address', access: 'write' },
+  [UC.UC_MEM_FETCH_PROT]: { signal: 'SIGSEGV', code: 2, reason: 'execute at non-executable address', access: 'fetch' },
 };
 
 export interface EngineOptions {
@@ -223,6 +227,35 @@ export class CpuEngine {
   /** Called from the shared hooks while this engine is the running one. */
   onMemInvalid(type: number, address: bigint): void {
     this.lastMemFault = { type, address: Number(address) };
+  }
+
+  private preciseHook: Pointer | null = null;
+
+  /**
+   * Exact fault pcs. Unicorn reports a memory fault at the start of the
+   * translation block, not at the faulting instruction, unless a memory
+   * hook exists: then the generated code keeps the pc current before every
+   * access. A hook on a range no guest can map gives that and never fires,
+   * but sends every access through Unicorn's slow path (measured: a C
+   * sieve runs 3-4x slower), so the kernel turns it on only while a
+   * process has a handler that reads the fault's pc (SIGSEGV, SIGBUS: Go's
+   * runtime turns nil dereferences into panics from it).
+   */
+  setPreciseFaults(on: boolean): void {
+    // arm64 finds the exact pc by decoding instead (src/arch/aarch64-fault-pc.ts).
+    if (this.arch !== 'x86_64' || on === (this.preciseHook !== null)) return;
+    const uc = unicornApi();
+    if (on) {
+      const hh: Pointer[] = [0n];
+      const never = 0xffff_ffff_ffff_f000n; // non-canonical on x86-64, beyond the 48-bit arm64 user range
+      this.check(uc.hookAdd(this.handle, hh, UC.UC_HOOK_MEM_READ | UC.UC_HOOK_MEM_WRITE, sharedCallbacks().memInvalid, null, never, never + 0xfffn), 'hook mem');
+      this.preciseHook = hh[0]!;
+    } else {
+      this.check(uc.hookDel(this.handle, this.preciseHook!), 'hook del');
+      this.preciseHook = null;
+    }
+    // Code translated before the change keeps its old form until flushed.
+    this.check(uc.ctl(this.handle, UC.UC_CTL_TB_FLUSH_WRITE), 'tb flush');
   }
 
   onInterrupt(intno: number): void {
@@ -341,8 +374,8 @@ export class CpuEngine {
     const pc = this.pc();
     const mem = this.lastMemFault;
     if (mem && MEM_FAULTS[mem.type]) {
-      const { signal, code, reason } = MEM_FAULTS[mem.type]!;
-      return { signal, code, addr: mem.address, pc, reason };
+      const { signal, code, reason, access } = MEM_FAULTS[mem.type]!;
+      return { signal, code, addr: mem.address, pc, reason, access };
     }
     switch (err) {
       case UC.UC_ERR_INSN_INVALID:

@@ -361,6 +361,7 @@ export class Kernel {
     for (const [sig, action] of p.sigactions) {
       if (action.handler > 1n) p.sigactions.set(sig, { handler: 0n, flags: 0n, restorer: 0n, mask: 0n });
     }
+    p.preciseFaults = false;
     const task = this.onlyThreadLeft(p, img.caller);
     task.altstack = { sp: 0, flags: 2, size: 0 };
     task.clearChildTid = 0;
@@ -418,6 +419,7 @@ export class Kernel {
     child.comm = parent.comm;
     child.sigreturnPage = parent.sigreturnPage;
     child.fds = parent.fds.clone();
+    this.updatePreciseFaults(child);
     copyAddressSpace(parent.mem, child.mem);
     if (parent.cpu && cpu) {
       parent.cpu.copyCpuStateTo(cpu);
@@ -429,6 +431,20 @@ export class Kernel {
     this.makeReady(task);
     this.requestReschedule();
     return child;
+  }
+
+  /**
+   * Exact fault pcs while the process handles SIGSEGV or SIGBUS itself (see
+   * CpuEngine.setPreciseFaults). The engine changes mode when it next
+   * starts (flushing translated code from inside a hook would pull it from
+   * under the running block), so a change stops the current slice.
+   */
+  updatePreciseFaults(p: Process): void {
+    const handled = (sig: number): boolean => (p.sigactions.get(sig)?.handler ?? 0n) > 1n;
+    const want = handled(11) || handled(7);
+    if (want === p.preciseFaults) return;
+    p.preciseFaults = want;
+    if (this.current?.process === p) this.requestReschedule();
   }
 
   // ---- threads -------------------------------------------------------------------
@@ -948,6 +964,7 @@ export class Kernel {
       this.signals.deliver(task);
       if (p.exited || task.state !== 'ready') return;
       const cpu = p.cpu!;
+      cpu.setPreciseFaults(p.preciseFaults);
       task.stoppedInHook = false;
       this.syscallsThisSlice = 0;
       this.sliceEndsAt = performance.now() + SLICE_MS;
@@ -962,6 +979,7 @@ export class Kernel {
       }
       let fault = r.kind === 'fault' ? r.fault : null;
       if (!fault && !task.stoppedInHook && !p.exited) fault = this.unexpectedStop(task, cpu.pc());
+      if (fault) fault = this.exactFault(p, fault);
       if (fault) fault = beyondEofFault(p, fault);
       if (fault) {
         this.firstFault ??= fault;
@@ -972,6 +990,21 @@ export class Kernel {
     } finally {
       this.current = null;
     }
+  }
+
+  /** A memory fault with the faulting instruction's own pc (see Arch.exactFaultPc). */
+  private exactFault(p: Process, fault: CpuFault): CpuFault {
+    if (!p.arch.exactFaultPc || !p.cpu) return fault;
+    const fetch = (pc: number): number | null => {
+      try {
+        return p.mem.readU32(pc);
+      } catch {
+        return null;
+      }
+    };
+    const pc = p.arch.exactFaultPc(p.cpu, fault, fetch);
+    if (pc !== fault.pc) this.setPc(this.currentTask, pc);
+    return { ...fault, pc };
   }
 
   /**
