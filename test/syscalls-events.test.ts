@@ -543,6 +543,15 @@ describe.each(ARCH_NAMES)('event descriptors on %s', (arch) => {
       expect(new WouldBlock(waits, expiry + NS).deadlineNs).toBe(expiry);
     });
 
+    it('settime wakes tasks already waiting, so that they wait for the new expiry', () => {
+      const fd = t.call('timerfd_create', t.c.CLOCK_MONOTONIC, 0);
+      const timer = fileOf(fd) as TimerFd;
+      let woken = 0;
+      timer.expired.subscribe(() => woken++);
+      expect(t.call('timerfd_settime', fd, 0, itimerspec(0n, 50n * NS), 0)).toBe(0);
+      expect(woken).toBe(1);
+    });
+
     it('settime errors: EFAULT, EINVAL for flags and bad timespecs, EBADF, EINVAL for a non-timerfd', () => {
       const fd = t.call('timerfd_create', t.c.CLOCK_MONOTONIC, 0);
       const good = itimerspec(0n, NS);

@@ -57,6 +57,8 @@ export class TimerFd implements OpenFile {
     this.ticks = 0n;
     this.intervalNs = intervalNs;
     this.expired.deadlineNs = firstNs;
+    // Tasks already waiting took the old expiry as their deadline: they look again and take the new one.
+    this.expired.notify();
   }
 
   /** timerfd_gettime: the time to the next expiry (0 when disarmed or a one-shot has fired) and the interval. */
