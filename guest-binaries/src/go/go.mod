@@ -1,0 +1,3 @@
+module tslinux.test/gocheck
+
+go 1.19
