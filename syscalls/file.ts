@@ -12,6 +12,12 @@ import { family, type SyscallContext } from './types.ts';
 
 /** Linux caps one read or write at MAX_RW_COUNT (INT_MAX rounded down to a page). */
 const MAX_RW_COUNT = 0x7fff_f000;
+/**
+ * The largest file offset: a handler's numbers are exact only up to 2^53 - 1,
+ * so that is tslinux's s_maxbytes. lseek past it is EINVAL, as past a
+ * filesystem's maximum file size in Linux (generic_file_llseek_size).
+ */
+const MAX_FILE_OFFSET = Number.MAX_SAFE_INTEGER;
 /** readv/writev accept at most IOV_MAX iovecs (see readv(2)). */
 const IOV_MAX = 1024;
 
@@ -266,7 +272,7 @@ function lseek(ctx: SyscallContext, fd: number, offset: number, whence: number):
     default:
       fail('EINVAL');
   }
-  if (next < 0) fail('EINVAL');
+  if (next < 0 || next > MAX_FILE_OFFSET) fail('EINVAL');
   ofd.offset = next;
   return next;
 }
@@ -282,7 +288,7 @@ function seekDir(ofd: OpenFileDescription, offset: number, whence: number): numb
   if (whence === SEEK_SET) next = offset;
   else if (whence === SEEK_CUR) next = ofd.offset + offset;
   else fail('EINVAL');
-  if (next < 0) fail('EINVAL');
+  if (next < 0 || next > MAX_FILE_OFFSET) fail('EINVAL');
   if (next === 0) ofd.dirCursor = undefined;
   else if (ofd.dirCursor) ofd.dirCursor.index = next;
   ofd.offset = next;

@@ -677,7 +677,8 @@ function utimensat(ctx: SyscallContext, dirfd: number, pathPtr: number, timesPtr
   const explicit = nsecs.some((n) => n !== UTIME_NOW && n !== UTIME_OMIT);
   // Only "both now" (or NULL) and explicit times are checked; now plus omit is not (vfs_utimes).
   if (explicit || nsecs.every((n) => n === UTIME_NOW)) checkUtimesOf(ctx, place, explicit);
-  place.fs.utimes(place.node, atime, mtime);
+  // A pipe or stdio stream belongs to no filesystem here: no times to keep (as chmodPlace).
+  if (!isStream(place)) place.fs.utimes(place.node, atime, mtime);
   return 0;
 }
 
@@ -696,7 +697,7 @@ function utimes(ctx: SyscallContext, pathPtr: number, timesPtr: number): number 
   };
   if (place.fs.readOnly) fail('EROFS');
   checkUtimesOf(ctx, place, timesPtr !== 0);
-  place.fs.utimes(place.node, timesPtr ? tv(timesPtr) : now, timesPtr ? tv(timesPtr + 16) : now);
+  if (!isStream(place)) place.fs.utimes(place.node, timesPtr ? tv(timesPtr) : now, timesPtr ? tv(timesPtr + 16) : now);
   return 0;
 }
 

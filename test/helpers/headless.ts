@@ -40,6 +40,8 @@ export interface HeadlessOptions {
   stdin?: number | Uint8Array | string;
   env?: Record<string, string> | string[];
   memoryLimit?: number;
+  /** Bytes kept per captured stdout/stderr stream (the library's default otherwise). */
+  maxOutput?: number;
   /** Bytes of scratch guest memory (default 4 MiB). */
   scratchSize?: number;
 }
@@ -107,6 +109,7 @@ export class Headless {
       stdin: opts.stdin,
       env: opts.env,
       memoryLimit: opts.memoryLimit,
+      maxOutput: opts.maxOutput,
     });
     this.c = this.k.arch.c;
     const size = Math.ceil((opts.scratchSize ?? 4 << 20) / PAGE) * PAGE;
