@@ -241,7 +241,7 @@ export class CpuEngine {
    * process has a handler that reads the fault's pc (SIGSEGV, SIGBUS: Go's
    * runtime turns nil dereferences into panics from it).
    */
-  setPreciseFaults(on: boolean): void {
+  setPreciseFaults(on: boolean, codeRanges: () => readonly { start: number; end: number }[]): void {
     // arm64 finds the exact pc by decoding instead (src/arch/aarch64-fault-pc.ts).
     if (this.arch !== 'x86_64' || on === (this.preciseHook !== null)) return;
     const uc = unicornApi();
@@ -254,8 +254,12 @@ export class CpuEngine {
       this.check(uc.hookDel(this.handle, this.preciseHook!), 'hook del');
       this.preciseHook = null;
     }
-    // Code translated before the change keeps its old form until flushed.
-    this.check(uc.ctl(this.handle, UC.UC_CTL_TB_FLUSH_WRITE), 'tb flush');
+    // Code translated before the change keeps its old form until dropped.
+    // Only the executable ranges are dropped: a whole flush (UC_CTL_TB_FLUSH)
+    // resets the 1 GiB code buffer and was measured to touch all of it.
+    for (const r of codeRanges()) {
+      this.check(uc.ctl(this.handle, UC.UC_CTL_TB_REMOVE_CACHE_WRITE, 'uint64_t', BigInt(r.start), 'uint64_t', BigInt(r.end)), 'tb remove cache');
+    }
   }
 
   onInterrupt(intno: number): void {

@@ -16,7 +16,7 @@ import { Dispatcher, SYSCALL_BLOCKED, SYSCALL_NORETURN, buildTable, type Syscall
 import { KernelBug, LinuxError } from './errors.ts';
 import { OpenFileDescription } from './fdtable.ts';
 import { FutexTable } from './futex.ts';
-import { AddressSpace } from './memory.ts';
+import { AddressSpace, PROT_EXEC } from './memory.ts';
 import { Process } from './process.ts';
 import { SignalState, type SigInfo } from './signals.ts';
 import { BufferInputFile, CaptureOutputFile, HostStreamFile, StreamNode, hostFdMayBlock, hostFdStat } from './stdio.ts';
@@ -964,7 +964,7 @@ export class Kernel {
       this.signals.deliver(task);
       if (p.exited || task.state !== 'ready') return;
       const cpu = p.cpu!;
-      cpu.setPreciseFaults(p.preciseFaults);
+      cpu.setPreciseFaults(p.preciseFaults, () => p.mem.mappings().filter((m) => m.prot & PROT_EXEC));
       task.stoppedInHook = false;
       this.syscallsThisSlice = 0;
       this.sliceEndsAt = performance.now() + SLICE_MS;
