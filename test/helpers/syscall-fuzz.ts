@@ -14,6 +14,7 @@
 // decodes them from bytes).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import fc from 'fast-check';
 import { ARCHES } from '../../src/arch/index.ts';
 import { ALL_SYSCALLS } from '../../syscalls/index.ts';
 import type { ArgKind, SyscallDecl } from '../../syscalls/types.ts';
@@ -46,6 +47,7 @@ export const SKIPPED: Readonly<Record<string, string>> = {
   fork: 'copies CPU registers into a new engine; the child could never run headless',
   vfork: 'copies CPU registers and suspends the parent until the child execs or exits',
   clone: 'fork-family: copies CPU registers into a new engine (threads are being refactored)',
+  clone3: 'fork-family, as clone',
   rt_sigreturn: 'restores registers from a signal frame on the CPU stack',
 };
 
@@ -453,6 +455,10 @@ export class FuzzWorld {
         return BigInt(n % 65536);
       case 11:
         return 1n << 47n;
+      case 12:
+        return 8n; // sizeof(sigset_t): what rt_sig* calls insist on
+      case 13:
+        return 16n;
       default:
         return BigInt(n % 512);
     }
@@ -537,8 +543,35 @@ export class FuzzWorld {
         return BigInt(n % 0o10000);
       case 8:
         return BigInt(n >>> 0);
+      case 9:
+      case 10:
+      case 11: {
+        const typical = this.typical(kind);
+        return BigInt((typical.length > 0 ? pick(typical, n) : some()) >>> 0);
+      }
+      case 12:
+        return BigInt(some() >>> 0);
       default:
-        return BigInt((some() | (spec.cls > 12 ? some() : 0)) >>> 0);
+        return BigInt((some() | some()) >>> 0);
+    }
+  }
+
+  /** Combinations real programs pass, so calls get past their flag checks into the code behind. */
+  private typical(kind: ArgKind): number[] {
+    const c = this.h.c;
+    switch (kind) {
+      case 'map_flags':
+        return [c.MAP_PRIVATE | c.MAP_ANONYMOUS, c.MAP_SHARED | c.MAP_ANONYMOUS, c.MAP_PRIVATE, c.MAP_SHARED, c.MAP_PRIVATE | c.MAP_ANONYMOUS | c.MAP_FIXED, c.MAP_PRIVATE | c.MAP_ANONYMOUS | c.MAP_FIXED_NOREPLACE, c.MAP_PRIVATE | c.MAP_ANONYMOUS | c.MAP_GROWSDOWN, c.MAP_SHARED | c.MAP_FIXED];
+      case 'open_flags':
+        return [c.O_RDONLY, c.O_WRONLY | c.O_CREAT | c.O_TRUNC, c.O_RDWR | c.O_CREAT | c.O_EXCL, c.O_RDONLY | c.O_DIRECTORY, c.O_PATH, c.O_TMPFILE | c.O_RDWR, c.O_RDONLY | c.O_NOFOLLOW, c.O_APPEND | c.O_WRONLY, c.O_CLOEXEC, c.O_NONBLOCK | c.O_RDWR];
+      case 'prot':
+        return [0, 1, 3, 5, 7];
+      case 'at_flags':
+        return [0, c.AT_SYMLINK_NOFOLLOW, c.AT_EMPTY_PATH, c.AT_REMOVEDIR, c.AT_SYMLINK_FOLLOW, c.AT_EACCESS, c.AT_EMPTY_PATH | c.AT_SYMLINK_NOFOLLOW];
+      case 'mremap_flags':
+        return [0, c.MREMAP_MAYMOVE, c.MREMAP_MAYMOVE | c.MREMAP_FIXED, c.MREMAP_DONTUNMAP | c.MREMAP_MAYMOVE];
+      default:
+        return [];
     }
   }
 
@@ -556,7 +589,7 @@ export class FuzzWorld {
     const wanted = prefixes[kind] ?? [];
     const c = this.h.c as unknown as Record<string, number>;
     pool = Object.entries(c)
-      .filter(([name, v]) => typeof v === 'number' && wanted.some((p) => name.startsWith(p)))
+      .filter(([name, v]) => typeof v === 'number' && v >= 0 && wanted.some((p) => name.startsWith(p)))
       .map(([, v]) => v);
     if (kind === 'signal') pool = Array.from({ length: 66 }, (_, i) => i);
     if (kind === 'whence') pool = [0, 1, 2, 3, 4, 5];
@@ -681,6 +714,25 @@ export function describe(name: string, values: readonly bigint[]): string {
 /** A call as source text, for a regression test or a report. */
 export function showCall(call: CallSpec): string {
   return `{ name: '${call.name}', args: [${call.args.map((a) => `{ cls: ${a.cls}, n: ${a.n}, raw: ${a.raw}n }`).join(', ')}] }`;
+}
+
+// ---- fast-check arbitraries -------------------------------------------------------------
+
+export const argSpecArb: fc.Arbitrary<ArgSpec> = fc.record({
+  cls: fc.nat({ max: 15 }),
+  n: fc.nat({ max: 0xffff_ffff }),
+  raw: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+});
+
+/** Arguments for one declared syscall: one ArgSpec per declared argument. */
+export function callArb(decl: SyscallDecl): fc.Arbitrary<CallSpec> {
+  const count = Object.keys(decl.args).length;
+  return fc.array(argSpecArb, { minLength: count, maxLength: count }).map((args) => ({ name: decl.name, args }));
+}
+
+/** A call to any of `decls`. */
+export function anyCallArb(decls: readonly SyscallDecl[]): fc.Arbitrary<CallSpec> {
+  return fc.constantFrom(...decls).chain(callArb);
 }
 
 // ---- bytes -> calls (the Jazzer decoder) ------------------------------------------------

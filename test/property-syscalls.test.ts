@@ -1,0 +1,88 @@
+// Property tests over every declared syscall (fast-check): arguments come
+// from each declaration's argument kinds (see test/helpers/syscall-fuzz.ts),
+// the calls run against a headless kernel with a small guest memory and a
+// temp host mount, and every call must keep the invariants:
+//   - only a LinuxError escapes a handler (anything else is a KernelBug);
+//   - every result is a value >= 0 or -errno in [-4095, -1];
+//   - no host file outside the temp mount is read, created or changed;
+//   - the same sequence gives the same results (clock readings aside).
+// A bounded number of runs here; `npm run fuzz` runs the long version
+// (scripts/fuzz.ts). FUZZ_SEED=N picks another fast-check seed.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ARCH_NAMES } from './helpers/headless.ts';
+import { FuzzWorld, NONDETERMINISTIC, SKIPPED, anyCallArb, callArb, declaredOn, fuzzableSyscalls, type CallSpec } from './helpers/syscall-fuzz.ts';
+
+const SEED = Number(process.env.FUZZ_SEED ?? 20240611);
+const RUNS_PER_SYSCALL = 40;
+const SEQUENCES = 30;
+const SEQUENCE_LENGTH = 24;
+
+describe.each(ARCH_NAMES)('syscall properties (%s)', (arch) => {
+  it('every declared syscall is fuzzed, or skipped with its reason', () => {
+    const declared = declaredOn(arch).map((d) => d.name);
+    const fuzzed = fuzzableSyscalls(arch).map((d) => d.name);
+    const skipped = declared.filter((n) => n in SKIPPED);
+    expect([...fuzzed, ...skipped].sort()).toEqual([...declared].sort());
+    // No stale entries: everything in SKIPPED is a declared syscall (on some arch).
+    const anywhere = new Set(ARCH_NAMES.flatMap((a) => declaredOn(a).map((d) => d.name)));
+    expect(Object.keys(SKIPPED).filter((n) => !anywhere.has(n))).toEqual([]);
+    expect(fuzzed.length).toBeGreaterThan(100);
+  });
+
+  it('each syscall keeps the invariants for arguments of every declared kind', () => {
+    let world = new FuzzWorld(arch);
+    try {
+      for (const decl of fuzzableSyscalls(arch)) {
+        if (world.dead || world.calls > 400) {
+          world.checkHost();
+          world.dispose();
+          world = new FuzzWorld(arch);
+        }
+        fc.assert(
+          fc.property(callArb(decl), (call) => {
+            world.run(call);
+          }),
+          { numRuns: RUNS_PER_SYSCALL, seed: SEED },
+        );
+      }
+      world.checkHost();
+    } finally {
+      world.dispose();
+    }
+  });
+
+  it('random sequences keep the invariants and leave the host outside the mount alone', () => {
+    const decls = fuzzableSyscalls(arch);
+    fc.assert(
+      fc.property(fc.array(anyCallArb(decls), { minLength: 1, maxLength: SEQUENCE_LENGTH }), (calls) => {
+        const world = new FuzzWorld(arch);
+        try {
+          world.runAll(calls);
+          world.checkHost();
+        } finally {
+          world.dispose();
+        }
+      }),
+      { numRuns: SEQUENCES, seed: SEED },
+    );
+  });
+
+  it('the same sequence gives the same results in two fresh worlds', () => {
+    const decls = fuzzableSyscalls(arch);
+    const runIn = (calls: readonly CallSpec[]): string[] => {
+      const world = new FuzzWorld(arch, { deterministicPaths: true });
+      try {
+        return world.runAll(calls).map((r) => `${r.call} = ${NONDETERMINISTIC.has(r.call) ? '(clock)' : r.ret}`);
+      } finally {
+        world.dispose();
+      }
+    };
+    fc.assert(
+      fc.property(fc.array(anyCallArb(decls), { minLength: 1, maxLength: SEQUENCE_LENGTH }), (calls) => {
+        expect(runIn(calls)).toEqual(runIn(calls));
+      }),
+      { numRuns: 12, seed: SEED },
+    );
+  });
+});
