@@ -40,6 +40,7 @@ signals_alarm|signals|alarm
 restart|restart|
 threads|threads|
 events|events|
+futex_pingpong|futex_pingpong|10000
 forkexec|forkexec|
 forkexec_child|forkexec|child 7
 pipes|pipes|'
