@@ -219,6 +219,8 @@ export const SUMMARIES: Readonly<Record<string, string>> = {
   pidfd_send_signal: 'Sends a signal to the process a pidfd refers to.',
   clone3: 'clone with its arguments in an extensible struct clone_args.',
   getpriority: 'Reads the nice value of a process, process group or user.',
+  ioprio_set: 'Sets the I/O scheduling class and level of a process, process group or user.',
+  ioprio_get: 'Reads the I/O scheduling class and level of a process, process group or user.',
   setpriority: 'Sets the nice value of a process, process group or user.',
   sched_getscheduler: 'Reads the scheduling policy of a thread.',
   sched_setscheduler: 'Sets the scheduling policy and priority of a thread.',

@@ -203,6 +203,69 @@ function setpriority(ctx: SyscallContext, which: number, who: number, value: num
   return 0;
 }
 
+// ---- I/O priorities ------------------------------------------------------------------------
+// ioprio_set(2)/ioprio_get(2): a class (bits 13-15) and a level (bits 0-2), recorded per
+// process and not acted on (there is no I/O scheduler here); like nice, not inherited on fork.
+
+const IOPRIO_WHO_PROCESS = 1;
+const IOPRIO_WHO_USER = 3;
+const IOPRIO_CLASS_NONE = 0;
+const IOPRIO_CLASS_RT = 1;
+const IOPRIO_CLASS_BE = 2;
+const IOPRIO_CLASS_IDLE = 3;
+const ioprioClass = (ioprio: number): number => (ioprio >>> 13) & 7;
+/** What a valueless priority counts as when several are compared: best-effort, normal level (4). */
+const IOPRIO_BE_NORM_VALUE = (IOPRIO_CLASS_BE << 13) | 4;
+const ioprioOf = new WeakMap<Process, number>();
+
+/** The targets as getpriority's (process, group, user, 0 for our own), numbered from 1 here; EINVAL for others. */
+function ioprioTargets(ctx: SyscallContext, which: number, who: number): Process[] {
+  if (which < IOPRIO_WHO_PROCESS || which > IOPRIO_WHO_USER) fail('EINVAL');
+  return prioTargets(ctx, which - IOPRIO_WHO_PROCESS, who);
+}
+
+/**
+ * ioprio_check_cap: RT needs CAP_SYS_NICE (root here); NONE takes no level; classes past IDLE are
+ * EINVAL. The level is the low 3 bits (0-7, always valid); the bits above it are hints, kept as given.
+ */
+function checkIoprio(ctx: SyscallContext, ioprio: number): void {
+  switch (ioprioClass(ioprio)) {
+    case IOPRIO_CLASS_RT:
+      if (ctx.proc.creds.euid !== 0) fail('EPERM');
+      return;
+    case IOPRIO_CLASS_BE:
+    case IOPRIO_CLASS_IDLE:
+      return;
+    case IOPRIO_CLASS_NONE:
+      if ((ioprio & 7) !== 0) fail('EINVAL');
+      return;
+    default:
+      fail('EINVAL');
+  }
+}
+
+/** ioprio_set(2): each target must be ours (its uid is our uid or euid) unless we are root, else EPERM. */
+function ioprioSet(ctx: SyscallContext, which: number, who: number, ioprio: number): number {
+  checkIoprio(ctx, ioprio);
+  const targets = ioprioTargets(ctx, which, who);
+  if (targets.length === 0) fail('ESRCH');
+  const me = ctx.proc.creds;
+  for (const p of targets) {
+    if (me.euid !== 0 && p.creds.uid !== me.uid && p.creds.uid !== me.euid) fail('EPERM');
+    ioprioOf.set(p, ioprio & 0xffff);
+  }
+  return 0;
+}
+
+/** ioprio_get(2): 0 (class NONE) until set; of several targets the best (ioprio_best: the lowest value, NONE as BE/4). */
+function ioprioGet(ctx: SyscallContext, which: number, who: number): number {
+  const targets = ioprioTargets(ctx, which, who);
+  if (targets.length === 0) fail('ESRCH');
+  const values = targets.map((p) => ioprioOf.get(p) ?? 0);
+  if (values.length === 1) return values[0]!;
+  return Math.min(...values.map((v) => (ioprioClass(v) === IOPRIO_CLASS_NONE ? IOPRIO_BE_NORM_VALUE : v)));
+}
+
 function timeval(v: DataView, at: number, micros: bigint): void {
   v.setBigInt64(at, micros / 1_000_000n, true);
   v.setBigInt64(at + 8, micros % 1_000_000n, true);
@@ -353,6 +416,8 @@ export const schedFamily = family('sched', [
   { name: 'sched_get_priority_min', args: { policy: 'int' }, handler: schedPriorityMin },
   { name: 'getpriority', args: { which: 'which', who: 'int' }, handler: getpriority, note: 'returns 20 - nice' },
   { name: 'setpriority', args: { which: 'which', who: 'int', prio: 'int' }, handler: setpriority },
+  { name: 'ioprio_set', args: { which: 'int', who: 'int', ioprio: 'int' }, handler: ioprioSet, note: 'recorded, not acted on' },
+  { name: 'ioprio_get', args: { which: 'int', who: 'int' }, handler: ioprioGet },
   { name: 'getrusage', args: { who: 'int', usage: 'ptr' }, handler: getrusage, note: 'host CPU time' },
   { name: 'times', args: { buf: 'ptr' }, ret: 'size', handler: times },
   { name: 'getcpu', args: { cpu: 'ptr', node: 'ptr', tcache: 'ptr' }, handler: getcpu },

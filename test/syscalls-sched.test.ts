@@ -111,6 +111,38 @@ describe.each(ARCH_NAMES)('sched syscalls on %s', (arch) => {
     expect(t.call('setpriority', PRIO_USER, 4242, 0)).toBe(t.errno('ESRCH'));
   });
 
+  // ioprio values: class << 13 | level.
+  const IOPRIO_WHO_PROCESS = 1;
+  const IOPRIO_WHO_PGRP = 2;
+  const IOPRIO_WHO_USER = 3;
+  const ioprio = (cls: number, level: number) => (cls << 13) | level;
+
+  it('ioprio_get is 0 (class none) until ioprio_set records a class and level', () => {
+    make();
+    expect(t.call('ioprio_get', IOPRIO_WHO_PROCESS, 0)).toBe(0);
+    expect(t.call('ioprio_set', IOPRIO_WHO_PROCESS, 0, ioprio(2, 3))).toBe(0); // best-effort, level 3
+    expect(t.call('ioprio_get', IOPRIO_WHO_PROCESS, t.proc.pid)).toBe(ioprio(2, 3));
+    expect(t.call('ioprio_set', IOPRIO_WHO_PGRP, 0, ioprio(3, 0))).toBe(0); // idle
+    expect(t.call('ioprio_get', IOPRIO_WHO_USER, 0)).toBe(ioprio(3, 0));
+    expect(t.call('ioprio_set', IOPRIO_WHO_PROCESS, 0, ioprio(0, 0))).toBe(0); // back to none
+    expect(t.call('ioprio_get', IOPRIO_WHO_PROCESS, 0)).toBe(0);
+  });
+
+  it('ioprio_set: EPERM for real-time unless root, EINVAL for a bad class, which or a level on class none; ESRCH for no target', () => {
+    make();
+    expect(t.call('ioprio_set', IOPRIO_WHO_PROCESS, 0, ioprio(1, 0))).toBe(t.errno('EPERM'));
+    expect(t.call('ioprio_set', IOPRIO_WHO_PROCESS, 0, ioprio(4, 0))).toBe(t.errno('EINVAL'));
+    expect(t.call('ioprio_set', IOPRIO_WHO_PROCESS, 0, ioprio(0, 2))).toBe(t.errno('EINVAL'));
+    expect(t.call('ioprio_set', 0, 0, ioprio(2, 0))).toBe(t.errno('EINVAL'));
+    expect(t.call('ioprio_get', 4, 0)).toBe(t.errno('EINVAL'));
+    expect(t.call('ioprio_set', IOPRIO_WHO_PROCESS, 99999, ioprio(2, 0))).toBe(t.errno('ESRCH'));
+    expect(t.call('ioprio_get', IOPRIO_WHO_USER, 4242)).toBe(t.errno('ESRCH'));
+    expect(t.call('ioprio_get', IOPRIO_WHO_PROCESS, 0)).toBe(0); // nothing was recorded
+    make({ uid: 0, gid: 0 });
+    expect(t.call('ioprio_set', IOPRIO_WHO_PROCESS, 0, ioprio(1, 7))).toBe(0);
+    expect(t.call('ioprio_get', IOPRIO_WHO_PROCESS, 0)).toBe(ioprio(1, 7));
+  });
+
   it('root may lower nice', () => {
     make({ uid: 0, gid: 0 });
     expect(t.call('setpriority', PRIO_PROCESS, 0, -20)).toBe(0);
