@@ -1,7 +1,10 @@
 // Bugs the syscall fuzzers found (test/property-syscalls.test.ts,
 // scripts/fuzz.ts, the Jazzer target), each pinned by the smallest call that
 // showed it, on both arches.
+import * as fs from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { launchMutated, mutantDir, mutateElf } from './helpers/elf-fuzz.ts';
 import { ARCH_NAMES, headless, type Headless } from './helpers/headless.ts';
 
 describe.each(ARCH_NAMES)('fuzz regressions (%s)', (arch) => {
@@ -33,5 +36,22 @@ describe.each(ARCH_NAMES)('fuzz regressions (%s)', (arch) => {
     expect(t.call('utimensat', t.c.AT_FDCWD, t.str('/dev/stdin'), 0, 0)).toBe(0);
     const [r] = t.pipe();
     expect(t.call('utimensat', r, 0, 0, 0)).toBe(0);
+  });
+
+  // A PT_LOAD with p_flags 0 was mapped PROT_NONE without host memory, so
+  // copying its file bytes in threw EFAULT out of the kernel's constructor (a
+  // host exception instead of a launch). It is now a backed PROT_NONE mapping.
+  it('a PT_LOAD with no permissions loads (its bytes kept, not a host exception)', () => {
+    const dir = mutantDir();
+    try {
+      const original = fs.readFileSync(join(import.meta.dirname, '..', 'guest-binaries', arch, 'hello_asm'));
+      const outcome = launchMutated(mutateElf(original, [{ op: 'phdr', index: 0, field: 'flags', value: 0n }]), dir);
+      // x86-64's first PT_LOAD holds only the headers: the image loads. aarch64's only one holds the
+      // entry point too, which is then in no executable segment: one line of error.
+      if (arch === 'x86_64') expect(outcome).toEqual({ kind: 'loaded' });
+      else expect(outcome).toMatchObject({ kind: 'launch-error', message: expect.stringMatching(/entry point .* not inside an executable PT_LOAD/) });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

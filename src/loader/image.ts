@@ -3,6 +3,7 @@
 // auxiliary vector as the SysV ABI and Linux's binfmt_elf do.
 import type { Arch } from '../arch/types.ts';
 import type { CpuEngine } from '../cpu/engine.ts';
+import { LinuxError } from '../kernel/errors.ts';
 import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, pageDown, pageUp } from '../kernel/memory.ts';
 import type { Process } from '../kernel/process.ts';
 import { ElfError, PF_R, PF_W, PF_X, PT_PHDR, parseElf, type ElfImage, type ElfSegment } from './elf.ts';
@@ -84,13 +85,24 @@ function mapSegments(proc: Process, elf: ElfImage, bytes: Uint8Array, bias: numb
     const prot = segmentProt(seg);
     const from = Math.max(start, mappedEnd);
     if (from > start && lastMapping) proc.mem.protect(start, from - start, lastMapping.prot | prot);
-    if (end > from) proc.mem.map(from, end - from, prot, { name: proc.exePath, offset: seg.offset + (from - (seg.vaddr + bias)) });
+    // backed: a segment without permissions (p_flags 0) still holds its file bytes, as a PROT_NONE file mapping does.
+    if (end > from) mapOrFail(proc, seg, () => proc.mem.map(from, end - from, prot, { name: proc.exePath, offset: seg.offset + (from - (seg.vaddr + bias)), backed: true }));
     // The kernel writes the file bytes; PROT_WRITE does not apply to it.
     proc.mem.poke(seg.vaddr + bias, bytes.subarray(seg.offset, seg.offset + seg.filesz));
     mappedEnd = Math.max(mappedEnd, end);
     lastMapping = { start, prot };
   }
   proc.mem.setBrkStart(mappedEnd);
+}
+
+/** A segment the address space cannot hold (ENOMEM past the memory limit, say) is a launch error, not a host exception. */
+function mapOrFail(proc: Process, seg: ElfSegment, map: () => void): void {
+  try {
+    map();
+  } catch (e) {
+    if (!(e instanceof LinuxError)) throw e;
+    throw new ElfError('malformed', `PT_LOAD at 0x${seg.vaddr.toString(16)} (size 0x${seg.memsz.toString(16)}) cannot be mapped: ${e.code}`);
+  }
 }
 
 function phdrAddress(elf: ElfImage, bias: number): number {
