@@ -54,6 +54,11 @@ options:
   --timeout SECONDS     kill the guest after SECONDS (exit 137, one line on stderr)
   --max-tasks N         at most N guest processes at once (fork fails with EAGAIN)
   --memory-limit SIZE   at most SIZE bytes (K, M, G suffixes) of memory per process
+  --deterministic       reproducible runs: virtual clocks from 2000-01-01 that move
+                        1 us per syscall (sleeps jump ahead), seeded random bytes,
+                        task switches every 4096 syscalls
+  --seed N              the deterministic run's random seed (default 0; implies
+                        --deterministic)
   --record-profile FILE write the minimal seccomp profile that allows exactly the
                         syscalls this run made (merged into FILE if it exists)
   --report FILE.html    write an HTML report of the run: process tree, calls and
@@ -144,6 +149,8 @@ export interface ParsedRun {
   timeoutSec: number | undefined;
   maxTasks: number | undefined;
   memoryLimit: number | undefined;
+  deterministic: boolean;
+  seed: bigint;
 }
 
 export class UsageError extends Error {}
@@ -190,6 +197,8 @@ export function parseRunArgs(argv: string[]): ParsedRun | 'help' {
     timeoutSec: undefined,
     maxTasks: undefined,
     memoryLimit: undefined,
+    deterministic: false,
+    seed: 0n,
   };
   let i = 0;
   const value = (flag: string): string => {
@@ -270,6 +279,16 @@ export function parseRunArgs(argv: string[]): ParsedRun | 'help' {
       case '--memory-limit':
         r.memoryLimit = parseSize(a, value(a));
         break;
+      case '--deterministic':
+        r.deterministic = true;
+        break;
+      case '--seed': {
+        const v = value(a);
+        if (!/^\d+$/.test(v) || BigInt(v) >= 1n << 64n) throw new UsageError(`--seed wants a whole number below 2^64, got "${v}"`);
+        r.seed = BigInt(v);
+        r.deterministic = true;
+        break;
+      }
       case '--policy':
         r.policy = value(a);
         break;
@@ -595,6 +614,8 @@ async function runCommand(argv: string[]): Promise<number> {
       timeoutMs: parsed.timeoutSec !== undefined ? parsed.timeoutSec * 1000 : undefined,
       maxTasks: parsed.maxTasks,
       memoryLimit: parsed.memoryLimit,
+      deterministic: parsed.deterministic,
+      seed: parsed.seed,
       stdin: 0,
       stdout: 1,
       stderr: 2,

@@ -36,6 +36,16 @@ export interface RunOptions {
   memoryLimit?: number;
   /** Kill the guest (SIGKILL) after this many milliseconds; the result says timedOut. */
   timeoutMs?: number;
+  /**
+   * Reproducible runs: clocks start at 2000-01-01T00:00:00Z (CLOCK_MONOTONIC
+   * at 100 s) and advance 1 µs per syscall, jumping to the next deadline when
+   * every task sleeps; getrandom, AT_RANDOM and /dev/urandom come from `seed`;
+   * tasks switch every 4096 syscalls. The same program and input give the
+   * same output and trace.
+   */
+  deterministic?: boolean;
+  /** The deterministic run's random seed (default 0). */
+  seed?: number | bigint;
   /** A host fd, or bytes to read (default: empty input). */
   stdin?: number | Uint8Array | string;
   /** A host fd, or 'capture' (default) to collect the bytes in the result. */
@@ -87,6 +97,8 @@ function kernelOptions(opts: Omit<RunOptions, 'args' | 'argv0'>): Omit<KernelOpt
     maxTasks: opts.maxTasks,
     memoryLimit: opts.memoryLimit,
     timeoutMs: opts.timeoutMs,
+    deterministic: opts.deterministic,
+    seed: opts.seed,
     stdin: toStdio(opts.stdin, new Uint8Array(0)),
     stdout: toStdio(opts.stdout, 'capture'),
     stderr: toStdio(opts.stderr, 'capture'),

@@ -660,7 +660,7 @@ function readUtime(ctx: SyscallContext, addr: number, now: bigint): bigint | nul
 function utimensat(ctx: SyscallContext, dirfd: number, pathPtr: number, timesPtr: number, flags: number): number {
   const c = ctx.arch.c;
   if (flags & ~(c.AT_SYMLINK_NOFOLLOW | c.AT_EMPTY_PATH)) fail('EINVAL');
-  const now = BigInt(Date.now()) * 1_000_000n;
+  const now = ctx.kernel.clock.realtimeNs();
   const atime = timesPtr ? readUtime(ctx, timesPtr, now) : now;
   const mtime = timesPtr ? readUtime(ctx, timesPtr + 16, now) : now;
   let place: Place;
@@ -689,7 +689,7 @@ function checkUtimesOf(ctx: SyscallContext, place: Place, explicit: boolean): vo
 /** utimes(2), x86-64 only: struct timeval pairs (microseconds), NULL for now. */
 function utimes(ctx: SyscallContext, pathPtr: number, timesPtr: number): number {
   const place = resolveAt(ctx, AT_FDCWD, readPath(ctx, pathPtr), true);
-  const now = BigInt(Date.now()) * 1_000_000n;
+  const now = ctx.kernel.clock.realtimeNs();
   const tv = (at: number): bigint => {
     const usec = ctx.mem.readI64(at + 8);
     if (usec < 0 || usec >= 1_000_000) fail('EINVAL');

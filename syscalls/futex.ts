@@ -5,7 +5,7 @@ import { fail } from '../src/kernel/errors.ts';
 import { BITSET_ANY, type FutexWaiter } from '../src/kernel/futex.ts';
 import { WouldBlock } from '../src/kernel/wait.ts';
 import { deadlineAfter } from './poll.ts';
-import { readTimespec, realtimeNs } from './time.ts';
+import { readTimespec } from './time.ts';
 import { family, type SyscallContext } from './types.ts';
 
 const FUTEX_WAIT = 0;
@@ -94,7 +94,7 @@ function futexWait(ctx: SyscallContext, uaddr: number, val: number, deadline: ()
 function absoluteDeadline(ctx: SyscallContext, timeout: number, realtime: boolean): bigint | null {
   if (!timeout) return null;
   const at = readTimespec(ctx, timeout);
-  return realtime ? ctx.kernel.monotonicNs() + (at - realtimeNs()) : at;
+  return realtime ? ctx.kernel.monotonicNs() + (at - ctx.kernel.clock.realtimeNs()) : at;
 }
 
 function futexWake(ctx: SyscallContext, uaddr: number, n: number, bitset: number): number {

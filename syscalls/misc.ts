@@ -1,5 +1,4 @@
 // Randomness (see getrandom(2)).
-import { randomFillSync } from 'node:crypto';
 import { fail } from '../src/kernel/errors.ts';
 import { PROT_WRITE } from '../src/kernel/memory.ts';
 import { family, type SyscallContext } from './types.ts';
@@ -24,7 +23,7 @@ function getrandom(ctx: SyscallContext, buf: number, len: number, flags: number)
   n = Math.min(n, cursor - buf);
   if (n === 0 && len > 0) fail('EFAULT');
   const tmp = new Uint8Array(n);
-  randomFillSync(tmp);
+  ctx.kernel.entropy.fill(tmp);
   ctx.mem.write(buf, tmp);
   return n;
 }

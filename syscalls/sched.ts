@@ -279,9 +279,8 @@ function getrusage(ctx: SyscallContext, who: number, addr: number): number {
   if (who === RUSAGE_CHILDREN) {
     timeval(v, 0, ctx.proc.childCpuNs / 1000n);
   } else {
-    const u = process.cpuUsage();
-    timeval(v, 0, BigInt(u.user));
-    timeval(v, 16, BigInt(u.system));
+    // The guest's CPU time counts as user time (its system time is our kernel's, inside the same figure).
+    timeval(v, 0, ctx.kernel.clock.cpuNs() / 1000n);
     v.setBigInt64(32, BigInt(Math.ceil(ctx.mem.committed / 1024)), true); // ru_maxrss, KiB
   }
   ctx.mem.write(addr, buf);
@@ -293,10 +292,9 @@ function times(ctx: SyscallContext, addr: number): number {
   if (addr) {
     const buf = new Uint8Array(32);
     const v = new DataView(buf.buffer);
-    const u = process.cpuUsage();
     const ticks = (micros: bigint) => (micros * CLK_TCK) / 1_000_000n;
-    v.setBigInt64(0, ticks(BigInt(u.user)), true);
-    v.setBigInt64(8, ticks(BigInt(u.system)), true);
+    v.setBigInt64(0, ticks(ctx.kernel.clock.cpuNs() / 1000n), true);
+    v.setBigInt64(8, 0n, true);
     v.setBigInt64(16, ticks(ctx.proc.childCpuNs / 1000n), true);
     v.setBigInt64(24, 0n, true);
     ctx.mem.write(addr, buf);

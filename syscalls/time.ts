@@ -13,12 +13,6 @@ function realtimeNs(): bigint {
   return BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
 }
 
-/** CPU time of the whole emulator: the guest is its only process and thread. */
-function cpuTimeNs(): bigint {
-  const u = process.cpuUsage();
-  return BigInt(u.user + u.system) * 1000n;
-}
-
 /**
  * A CPU-time clock id made from a pid or tid (clock_getcpuclockid(3),
  * pthread_getcpuclockid(3)): ~id << 3 | per-thread bit (4) | type (0 PROF,
@@ -31,7 +25,7 @@ function cpuClockNs(ctx: SyscallContext, clock: number): bigint {
   const id = ~(clock >> 3);
   const perThread = (clock & 4) !== 0;
   if (id !== 0 && id !== (perThread ? ctx.proc.tid : ctx.proc.pid)) fail('EINVAL');
-  return cpuTimeNs();
+  return ctx.kernel.clock.cpuNs();
 }
 
 /** The time on a clock id (EINVAL for ids that are not clocks). */
@@ -42,7 +36,7 @@ export function clockNs(ctx: SyscallContext, clock: number): bigint {
     case c.CLOCK_REALTIME:
     case c.CLOCK_REALTIME_COARSE:
     case c.CLOCK_TAI:
-      return realtimeNs();
+      return ctx.kernel.clock.realtimeNs();
     case c.CLOCK_MONOTONIC:
     case c.CLOCK_MONOTONIC_RAW:
     case c.CLOCK_MONOTONIC_COARSE:
@@ -50,7 +44,7 @@ export function clockNs(ctx: SyscallContext, clock: number): bigint {
       return ctx.kernel.monotonicNs();
     case c.CLOCK_PROCESS_CPUTIME_ID:
     case c.CLOCK_THREAD_CPUTIME_ID:
-      return cpuTimeNs();
+      return ctx.kernel.clock.cpuNs();
     default:
       fail('EINVAL');
   }
@@ -97,7 +91,7 @@ function clockGetres(ctx: SyscallContext, clock: number, res: number): number {
 }
 
 function gettimeofday(ctx: SyscallContext, tv: number, tz: number): number {
-  const ns = realtimeNs();
+  const ns = ctx.kernel.clock.realtimeNs();
   if (tv) {
     ctx.mem.writeU64(tv, ns / NS);
     ctx.mem.writeU64(tv + 8, (ns % NS) / 1000n);
@@ -110,7 +104,7 @@ function gettimeofday(ctx: SyscallContext, tv: number, tz: number): number {
 }
 
 function time(ctx: SyscallContext, tloc: number): number {
-  const secs = Number(realtimeNs() / NS);
+  const secs = Number(ctx.kernel.clock.realtimeNs() / NS);
   if (tloc) ctx.mem.writeU64(tloc, secs);
   return secs;
 }
@@ -125,7 +119,8 @@ function sleepFor(ctx: SyscallContext, ns: () => bigint): void {
   const now = ctx.kernel.monotonicNs();
   const deadline = state?.sleepUntil ?? now + ns();
   if (now >= deadline) return;
-  if (!ctx.proc.cpu) return sleepNs(deadline - now);
+  // Headless (no scheduler): sleep in place, or on a virtual clock just move it on.
+  if (!ctx.proc.cpu) return void (ctx.kernel.clock.skipTo(deadline) || sleepNs(deadline - now));
   ctx.task.syscallState = { sleepUntil: deadline };
   throw new WouldBlock([], deadline);
 }

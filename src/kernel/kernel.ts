@@ -2,7 +2,6 @@
 // first executable into a process, and schedules the guest's tasks, each
 // process on its own CPU engine, answering their syscalls until the first
 // process exits (like a container's init: the rest go with it).
-import { randomFillSync } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,6 +11,8 @@ import { ElfError, parseElf } from '../loader/elf.ts';
 import { loadImage } from '../loader/image.ts';
 import { ALL_SYSCALLS } from '../../syscalls/index.ts';
 import type { SyscallContext } from '../../syscalls/types.ts';
+import { HostClock, VirtualClock, type Clock } from './clock.ts';
+import { SeededEntropy, hostEntropy, type Entropy } from './entropy.ts';
 import { Dispatcher, SYSCALL_BLOCKED, SYSCALL_NORETURN, buildTable, type SyscallGate, type SyscallObserver } from './dispatch.ts';
 import { KernelBug, LinuxError } from './errors.ts';
 import { OpenFileDescription } from './fdtable.ts';
@@ -77,6 +78,14 @@ export interface KernelOptions {
    * loop that makes no syscall at all is not interrupted).
    */
   timeoutMs?: number;
+  /**
+   * Reproducible runs: virtual clocks that start at a fixed epoch and move
+   * with the guest's syscalls, random bytes from `seed`, and scheduling by
+   * syscall counts instead of wall-clock slices.
+   */
+  deterministic?: boolean;
+  /** The --deterministic random seed (default 0). */
+  seed?: number | bigint;
 }
 
 export interface ExitInfo {
@@ -106,6 +115,8 @@ const INIT_PID = 1;
 const SLICE_MS = 20;
 /** How often (in syscalls) the hook looks at the clock for the end of the slice. */
 const SLICE_CHECK_EVERY = 64;
+/** A --deterministic run's slice, counted in syscalls (a multiple of SLICE_CHECK_EVERY), not milliseconds. */
+const DETERMINISTIC_SLICE_SYSCALLS = 4096;
 
 interface EngineRegs {
   /** nr, six arguments, then the pc. */
@@ -131,7 +142,10 @@ export class Kernel {
   /** The first process (tests and the library look at it). */
   readonly proc: Process;
   readonly startedAt = Date.now();
-  readonly bootNs = process.hrtime.bigint();
+  /** Every clock the guest reads (the host's, or a virtual one for --deterministic). */
+  readonly clock: Clock;
+  /** Where getrandom, AT_RANDOM and /dev/urandom get their bytes. */
+  readonly entropy: Entropy;
   readonly hostname: string;
   readonly processes = new Map<number, Process>();
   readonly signals: SignalState;
@@ -175,6 +189,8 @@ export class Kernel {
       archName = options.arch;
     }
     this.arch = ARCHES[archName];
+    this.clock = options.deterministic ? new VirtualClock() : new HostClock();
+    this.entropy = options.deterministic ? new SeededEntropy(options.seed ?? 0) : hostEntropy;
     this.warn = options.warn ?? ((line) => process.stderr.write(line + '\n'));
     this.hostname = options.hostname ?? 'tslinux';
     this.observer = options.observer ?? null;
@@ -280,7 +296,7 @@ export class Kernel {
   private dispatcherFor(arch: Arch): Dispatcher {
     let d = this.dispatchers.get(arch.name);
     if (!d) {
-      d = new Dispatcher(buildTable(arch, ALL_SYSCALLS), arch, this.observer, undefined, this.gate);
+      d = new Dispatcher(buildTable(arch, ALL_SYSCALLS), arch, this.observer, () => this.clock.traceNs(), this.gate);
       this.dispatchers.set(arch.name, d);
     }
     return d;
@@ -340,7 +356,7 @@ export class Kernel {
     p.exePath = img.exePath;
     p.comm = path.posix.basename(img.exePath).slice(0, 15);
     const random16 = new Uint8Array(16);
-    randomFillSync(random16);
+    this.entropy.fill(random16);
     const image = loadImage(p, { bytes: img.bytes, argv: img.argv, envp: img.envp, execfn: img.execfn, random16 });
     p.auxv = image.auxv;
     img.arch.prepareEntry(p.cpu!, image.entry, image.sp);
@@ -637,6 +653,7 @@ export class Kernel {
       const insnPc = arch.name === 'x86_64' ? hookPc : hookPc - 4;
       const nextPc = arch.name === 'x86_64' ? hookPc + 2 : hookPc;
       task.pc = nextPc;
+      this.clock.tick();
       const ret = this.dispatcherFor(arch).dispatch(task, regs);
       if (ret === SYSCALL_BLOCKED) {
         task.pc = insnPc;
@@ -686,7 +703,7 @@ export class Kernel {
   private sliceOver(): boolean {
     if (++this.syscallsThisSlice % SLICE_CHECK_EVERY !== 0) return false;
     if (this.checkTimeout()) return true;
-    if (performance.now() < this.sliceEndsAt) return false;
+    if (this.clock.virtual ? this.syscallsThisSlice < DETERMINISTIC_SLICE_SYSCALLS : performance.now() < this.sliceEndsAt) return false;
     return this.asyncMode || this.runQueue.some((t) => t.state === 'ready') || this.hasTimedWaiters() || this.pendingHostInput() !== null;
   }
 
@@ -737,6 +754,7 @@ export class Kernel {
       words[2 * i] = Number(v & 0xffffffffn);
       words[2 * i + 1] = Number(v >> 32n);
     });
+    this.clock.tick();
     const r = this.dispatcherFor(task.arch).dispatch(task, { words } as RegisterBatch);
     if (r === SYSCALL_BLOCKED) {
       task.blockedOn = null;
@@ -871,7 +889,7 @@ export class Kernel {
     if (this.checkTimeout()) return null;
     const plan = this.idlePlanInner();
     // Never sleep past the run's timeout.
-    if (plan && this.deadlineAt !== Infinity) plan.ms = Math.max(1, Math.min(plan.ms, Math.ceil(this.deadlineAt - performance.now())));
+    if (plan && this.deadlineAt !== Infinity) plan.ms = Math.min(plan.ms, Math.max(1, Math.ceil(this.deadlineAt - performance.now())));
     return plan;
   }
 
@@ -884,6 +902,8 @@ export class Kernel {
       return null;
     }
     if (earliest === null) return { ms: 1000, input };
+    // Virtual time does not pass while the guest waits: it jumps to the deadline (host input comes when it comes).
+    if (this.clock.skipTo(earliest)) return { ms: 0, input };
     const ns = earliest - this.monotonicNs();
     const ms = ns <= 0n ? 0 : Math.max(1, Number(ns / 1_000_000n));
     return { ms, input };
@@ -1089,7 +1109,12 @@ export class Kernel {
 
   /** The nanoseconds since boot, for CLOCK_MONOTONIC and friends. */
   monotonicNs(): bigint {
-    return process.hrtime.bigint() - this.bootNs;
+    return this.clock.monotonicNs();
+  }
+
+  /** The tracer's timestamp at boot (JSON traces count start_ns from it). */
+  get bootNs(): bigint {
+    return this.clock.traceBaseNs;
   }
 
   /** A filesystem for the rootfs, for nodes that live nowhere else. */

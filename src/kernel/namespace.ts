@@ -49,13 +49,15 @@ const DEV = { rootfs: 1, dev: 5, proc: 4, tmp: 0x2a, firstHost: 0x800 };
 
 export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions, overlays: Overlays = { list: [] }): Vfs {
   let dev = DEV.firstHost;
+  // In-memory files take their times from the kernel's clock (a virtual one under --deterministic).
+  const now = (): bigint => kernel.clock.realtimeNs();
   /** A host directory as the guest sees it: plain, read-only, or under a copy-on-write overlay. */
   const hostView = (guestPath: string, hostRoot: string, readOnly: boolean): FileSystem => {
     // The host user's own files show as the guest's (--uid/--gid), as in a user namespace.
     const ids = { guestUid: kernel.options.uid, guestGid: kernel.options.gid };
     const host = new HostFs({ hostRoot, dev: dev++, readOnly: readOnly || opts.readOnly || opts.overlay, ...ids });
     if (!opts.overlay) return host;
-    const ov = new OverlayFs({ lower: host, dev: dev++, uid: kernel.options.uid, gid: kernel.options.gid });
+    const ov = new OverlayFs({ lower: host, dev: dev++, now, uid: kernel.options.uid, gid: kernel.options.gid });
     overlays.list.push({ path: guestPath, fs: ov });
     return ov;
   };
@@ -65,7 +67,7 @@ export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions, overlays
     if (!isDirectory(hostRoot)) throw new LaunchError(`--root ${opts.root}: not a directory`);
     rootfs = hostView('/', hostRoot, false);
   } else {
-    const mem = new MemFs({ type: 'rootfs', dev: DEV.rootfs });
+    const mem = new MemFs({ type: 'rootfs', dev: DEV.rootfs, now });
     addSyntheticEtc(mem, kernel);
     rootfs = mem;
   }
@@ -80,7 +82,7 @@ export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions, overlays
       throw e;
     }
   };
-  vfs.mount('/dev', new DevFs({ dev: DEV.dev, tty: () => openHostTty(rootfs, kernel) }), 'devtmpfs', 'nosuid');
+  vfs.mount('/dev', new DevFs({ dev: DEV.dev, now, random: (buf) => kernel.entropy.fill(buf), tty: () => openHostTty(rootfs, kernel) }), 'devtmpfs', 'nosuid');
   vfs.mount(
     '/proc',
     new ProcFs(DEV.proc, {
@@ -90,11 +92,12 @@ export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions, overlays
       vfs: () => vfs,
       hostname: kernel.hostname,
       bootNs: () => kernel.monotonicNs(),
+      realtimeNs: now,
     }),
     'proc',
     'nosuid,nodev,noexec',
   );
-  vfs.mount('/tmp', new MemFs({ type: 'tmpfs', dev: DEV.tmp }), 'tmpfs', 'nosuid,nodev');
+  vfs.mount('/tmp', new MemFs({ type: 'tmpfs', dev: DEV.tmp, now }), 'tmpfs', 'nosuid,nodev');
   if (opts.mountCwd) {
     const guest = toGuestPath(opts.hostCwd);
     vfs.mount(guest, hostView(guest, opts.hostCwd, false), opts.hostCwd);
@@ -108,7 +111,7 @@ export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions, overlays
   let tmpDev = DEV.tmp + 1;
   for (const t of opts.tmpfs ?? []) {
     if (!t.startsWith('/')) throw new LaunchError(`--tmpfs ${t}: not an absolute guest path`);
-    vfs.mount(path.posix.normalize(t), new MemFs({ type: 'tmpfs', dev: tmpDev++ }), 'tmpfs', 'nosuid,nodev');
+    vfs.mount(path.posix.normalize(t), new MemFs({ type: 'tmpfs', dev: tmpDev++, now }), 'tmpfs', 'nosuid,nodev');
   }
   return vfs;
 }

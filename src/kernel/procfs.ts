@@ -81,6 +81,8 @@ export interface ProcSource {
   vfs(): Vfs;
   hostname: string;
   bootNs(): bigint;
+  /** The time of day for the files' times (default: the host's). */
+  realtimeNs?(): bigint;
   /** CPUs in /proc/cpuinfo (default 1: tslinux runs one guest thread at a time). */
   ncpu?: number;
   /** MemTotal in bytes (default 8 GiB, as sysinfo(2) reports). */
@@ -258,7 +260,7 @@ export class ProcFs implements FileSystem {
 
   stat(node: Node): StatInfo {
     const n = this.asProc(node);
-    const now = BigInt(Date.now()) * 1_000_000n;
+    const now = this.src.realtimeNs?.() ?? BigInt(Date.now()) * 1_000_000n;
     const size = n.entry.kind === 'link' ? Buffer.byteLength(n.entry.target!()) : 0;
     const proc = this.src.current();
     return {
