@@ -10,6 +10,10 @@
 //   shell spawn x500            busybox sh running a loop of 500 `true` processes (fork + exec + wait)
 //   pipe NN MB through cat      busybox sh: `cat FILE | cat | wc -c` over the deterministic file
 //   fork+exec+wait x1000        the forkexec C guest: 1000 children, each exec'ed and reaped
+//   futex ping-pong x100k       the futex_pingpong C guest: two threads hand a turn back and forth
+//                               through one futex word; also shown as round trips per second
+//   go spawn x10000             the Go guest (gocheck spawn 10000): 10,000 goroutines
+//   go sieve                    the Go guest (gocheck sieve N): CPU-bound, primes below 10 million
 //
 // The process benchmarks compare with native only: under qemu-user the
 // children a guest execs need binfmt_misc (and an x86-64 qemu's children
@@ -24,7 +28,10 @@
 //
 // usage: tsx scripts/bench.ts [--quick] [--only NAME[,NAME]] [--arch x86_64|aarch64]
 //                             [--runs N] [--cli] [--json FILE]
-//   NAME: startup, startup-cli, startup-inproc, getuid, sieve, sha256sum
+//   NAME: startup, startup-cli, startup-inproc, getuid, sieve, sha256sum, spawn, pipe, forkexec,
+//         futex, go-spawn, go-sieve
+//
+// The Go guest is built by scripts/build-go-guests.sh (Debian's golang-go) into .cache/go.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -40,7 +47,19 @@ type Engine = 'native' | 'qemu' | 'tslinux';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(root, 'bin', 'tslinux.js');
-const BENCH_NAMES = ['startup-cli', 'startup-inproc', 'getuid', 'sieve', 'sha256sum', 'spawn', 'pipe', 'forkexec'] as const;
+const BENCH_NAMES = [
+  'startup-cli',
+  'startup-inproc',
+  'getuid',
+  'sieve',
+  'sha256sum',
+  'spawn',
+  'pipe',
+  'forkexec',
+  'futex',
+  'go-spawn',
+  'go-sieve',
+] as const;
 type BenchName = (typeof BENCH_NAMES)[number];
 
 // ---- options ---------------------------------------------------------------------------------
@@ -124,13 +143,15 @@ interface Measurement {
 interface Row {
   benchmark: string;
   arch: Arch;
-  /** 's' for wall times in seconds, 'ns' for per-call costs. */
-  unit: 's' | 'ns';
+  /** 's' for wall times in seconds, 'ns' for per-call costs, '/s' for rates (more is faster). */
+  unit: Unit;
   native: Measurement | null;
   qemu: Measurement | null;
   tslinux: Measurement | null;
   notes?: string[];
 }
+
+type Unit = 's' | 'ns' | '/s';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -336,19 +357,28 @@ function deterministicBytes(size: number): Buffer {
   return buf;
 }
 
-function fmtValue(m: Measurement | null, unit: 's' | 'ns'): string {
+/** n events in a measured wall time, as events per second (every run, and the median's). */
+function perSecond(n: number, m: Measurement | undefined): Measurement | null {
+  if (!m) return null;
+  if (m.error) return { median: NaN, runs: [], error: m.error };
+  return { median: n / m.median, runs: m.runs.map((t) => n / t) };
+}
+
+function fmtValue(m: Measurement | null, unit: Unit): string {
   if (!m) return '—';
   if (m.error) return 'FAIL';
   const v = m.median;
+  if (unit === '/s') return v >= 1e6 ? `${(v / 1e6).toFixed(2)}M/s` : v >= 1e3 ? `${(v / 1e3).toFixed(1)}k/s` : `${v.toFixed(0)}/s`;
   if (unit === 'ns') return v >= 10_000 ? `${(v / 1000).toFixed(1)} µs` : `${v.toFixed(0)} ns`;
   if (v < 0.001) return `${(v * 1e6).toFixed(0)} µs`;
   if (v < 1) return `${(v * 1000).toFixed(1)} ms`;
   return `${v.toFixed(2)} s`;
 }
 
-function ratio(a: Measurement | null, b: Measurement | null): number | null {
-  if (!a || !b || a.error || b.error || !(b.median > 0)) return null;
-  return a.median / b.median;
+/** How many times longer a takes than b: for a rate, b's rate over a's. */
+function ratio(a: Measurement | null, b: Measurement | null, unit: Unit = 's'): number | null {
+  if (!a || !b || a.error || b.error || !(a.median > 0) || !(b.median > 0)) return null;
+  return unit === '/s' ? b.median / a.median : a.median / b.median;
 }
 
 function fmtRatio(r: number | null): string {
@@ -364,8 +394,8 @@ function printTable(rows: Row[]): void {
     fmtValue(r.native, r.unit),
     fmtValue(r.qemu, r.unit),
     fmtValue(r.tslinux, r.unit),
-    fmtRatio(ratio(r.tslinux, r.qemu)),
-    fmtRatio(ratio(r.tslinux, r.native)),
+    fmtRatio(ratio(r.tslinux, r.qemu, r.unit)),
+    fmtRatio(ratio(r.tslinux, r.native, r.unit)),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]): string =>
@@ -392,6 +422,12 @@ function main(): number {
   const progress = (s: string): void => {
     process.stderr.write(`bench: ${s}\n`);
   };
+
+  if (opts.only.has('go-spawn') || opts.only.has('go-sieve')) {
+    // Builds the Go guest for both arches, or does nothing when it is up to date.
+    const r = spawnSync('sh', [join(root, 'scripts', 'build-go-guests.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (r.status !== 0) notes.push('scripts/build-go-guests.sh failed: the Go benchmarks use whatever is in .cache/go');
+  }
 
   const tmp = mkdtempSync(join(os.tmpdir(), 'tslinux-bench-'));
   try {
@@ -519,6 +555,43 @@ function main(): number {
         rows.push(row(`fork+exec+wait x${n}`, measure(workRuns, c).results));
       }
 
+      // -- threads: a futex ping-pong; Go: many goroutines, a CPU-bound sieve
+      if (opts.only.has('futex')) {
+        const n = opts.quick ? 20_000 : 100_000;
+        const w: Workload = {
+          program: guest('futex_pingpong'),
+          args: [String(n)],
+          want: { stdout: `round trips: ${n}\npings: ${n} pongs: ${n} final turn: ping\n` },
+        };
+        progress(`${arch}: futex ping-pong x${n}`);
+        const { results } = measure(workRuns, contenders(e, w, opts.cli));
+        rows.push(row(`futex ping-pong x${n / 1000}k`, results));
+        rows.push({
+          benchmark: 'futex round trips/s',
+          arch,
+          unit: '/s',
+          native: perSecond(n, results.native),
+          qemu: perSecond(n, results.qemu),
+          tslinux: perSecond(n, results.tslinux),
+          notes: [`${n} round trips / wall time, start-up included`],
+        });
+      }
+      const gocheck = join(root, '.cache', 'go', arch, 'gocheck');
+      const goCase = (only: BenchName, label: string, args: string[], stdout: string): void => {
+        if (!opts.only.has(only)) return;
+        if (!existsSync(gocheck)) {
+          notes.push(`${gocheck} missing (scripts/build-go-guests.sh needs Debian's golang-go): no ${label} for ${arch}`);
+          return;
+        }
+        progress(`${arch}: ${label}`);
+        const w: Workload = { program: gocheck, args, want: { stdout } };
+        const { results } = measure(workRuns, contenders(e, w, opts.cli));
+        rows.push(row(label, results));
+        if (opts.cli) rows.push(row(`${label} (cli)`, results, 'cli'));
+      };
+      goCase('go-spawn', 'go spawn x10000', ['spawn', '10000'], 'goroutines: 10000 sum: 49995000\n');
+      goCase('go-sieve', 'go sieve 10M', ['sieve', '10000000'], 'primes below 10000000 : 664579\n');
+
       // -- busybox sha256sum
       if (shaFile) {
         const busybox = join(root, '.cache', 'debian', 'bin', arch, 'busybox');
@@ -554,6 +627,7 @@ function main(): number {
   const loadAfter = os.loadavg();
   console.log(`Load average (1 min) at start ${loadBefore[0]!.toFixed(2)}, at end ${loadAfter[0]!.toFixed(2)}.`);
   console.log('native and qemu are whole processes (spawn to exit). tslinux: workloads in-process (runSync), start-up both ways.');
+  console.log('The ratio columns say how many times longer tslinux takes (for a rate: how many times fewer per second).');
   for (const r of rows) for (const n of r.notes ?? []) console.log(`${r.benchmark} (${r.arch}): ${n}`);
   for (const n of notes) console.log(n);
   const failures = rows.flatMap((r) =>
@@ -577,7 +651,7 @@ function main(): number {
       unicorn: { path: unicorn.path, version: unicorn.version },
       results: rows.map((r) => ({
         ...r,
-        ratios: { tslinuxOverQemu: ratio(r.tslinux, r.qemu), tslinuxOverNative: ratio(r.tslinux, r.native) },
+        ratios: { tslinuxOverQemu: ratio(r.tslinux, r.qemu, r.unit), tslinuxOverNative: ratio(r.tslinux, r.native, r.unit) },
       })),
       notes,
     };
