@@ -72,8 +72,8 @@ export function holdingMask<T>(ctx: SyscallContext, readMask: () => bigint | nul
   if (ctx.task.savedSigmask === null) {
     const mask = readMask();
     if (mask !== null) {
-      ctx.task.savedSigmask = ctx.proc.sigmask;
-      ctx.proc.sigmask = mask & ~UNBLOCKABLE;
+      ctx.task.savedSigmask = ctx.task.sigmask;
+      ctx.task.sigmask = mask & ~UNBLOCKABLE;
     }
   }
   try {
@@ -88,7 +88,7 @@ export function holdingMask<T>(ctx: SyscallContext, readMask: () => bigint | nul
 
 function restoreMask(ctx: SyscallContext): void {
   if (ctx.task.savedSigmask !== null) {
-    ctx.proc.sigmask = ctx.task.savedSigmask;
+    ctx.task.sigmask = ctx.task.savedSigmask;
     ctx.task.savedSigmask = null;
   }
 }

@@ -8,7 +8,7 @@ import { family, type SyscallContext } from './types.ts';
 const NS = 1_000_000_000n;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
-function realtimeNs(): bigint {
+export function realtimeNs(): bigint {
   // Date.now() has millisecond resolution; add the sub-millisecond part of the monotonic clock.
   return BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
 }
@@ -24,7 +24,7 @@ function cpuClockNs(ctx: SyscallContext, clock: number): bigint {
   if (type === 3) fail('EINVAL'); // fd-based (dynamic) clocks: no posix clock devices here
   const id = ~(clock >> 3);
   const perThread = (clock & 4) !== 0;
-  if (id !== 0 && id !== (perThread ? ctx.proc.tid : ctx.proc.pid)) fail('EINVAL');
+  if (id !== 0 && id !== (perThread ? ctx.task.tid : ctx.proc.pid)) fail('EINVAL');
   return ctx.kernel.clock.cpuNs();
 }
 

@@ -39,6 +39,7 @@ export const ARG_KINDS = {
   rename_flags: 'u32',
   statx_mask: 'u32',
   getrandom_flags: 'u32',
+  futex_op: 's32',
   ioctl_request: 'u32',
   // 64-bit
   long: 's64',
