@@ -38,6 +38,20 @@ describe.each(ARCH_NAMES)('fuzz regressions (%s)', (arch) => {
     expect(t.call('utimensat', r, 0, 0, 0)).toBe(0);
   });
 
+  // Path resolution asked the filesystem a stream was made in for the type of
+  // /dev/fd/0 (stdin) when the path had to be a directory (O_DIRECTORY,
+  // O_TMPFILE, a trailing slash), and it threw "node from another filesystem".
+  it('a stream reached through /dev/fd or /proc/self/fd is not a directory: ENOTDIR', () => {
+    t = headless(arch);
+    const c = t.c;
+    for (const p of ['/dev/fd/0', '/dev/stdin', '/proc/self/fd/0']) {
+      expect(t.open(p, c.O_RDONLY | c.O_DIRECTORY)).toBe(t.errno('ENOTDIR'));
+      expect(t.open(p, c.O_TMPFILE | c.O_RDWR)).toBe(t.errno('ENOTDIR'));
+    }
+    expect(t.open('/dev/fd/0/', c.O_RDONLY)).toBe(t.errno('ENOTDIR'));
+    expect(t.open('/dev/fd/0', c.O_RDONLY)).toBeGreaterThanOrEqual(3);
+  });
+
   // A PT_LOAD with p_flags 0 was mapped PROT_NONE without host memory, so
   // copying its file bytes in threw EFAULT out of the kernel's constructor (a
   // host exception instead of a launch). It is now a backed PROT_NONE mapping.

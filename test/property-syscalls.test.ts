@@ -11,7 +11,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ARCH_NAMES } from './helpers/headless.ts';
-import { FuzzWorld, NONDETERMINISTIC, SKIPPED, anyCallArb, callArb, declaredOn, fuzzableSyscalls, type CallSpec } from './helpers/syscall-fuzz.ts';
+import { FuzzWorld, NONDETERMINISTIC, SKIPPED, anyCallArb, callArb, declaredOn, fuzzableSyscalls, runInFreshWorld, type CallSpec } from './helpers/syscall-fuzz.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20240611);
 const RUNS_PER_SYSCALL = 40;
@@ -56,13 +56,7 @@ describe.each(ARCH_NAMES)('syscall properties (%s)', (arch) => {
     const decls = fuzzableSyscalls(arch);
     fc.assert(
       fc.property(fc.array(anyCallArb(decls), { minLength: 1, maxLength: SEQUENCE_LENGTH }), (calls) => {
-        const world = new FuzzWorld(arch);
-        try {
-          world.runAll(calls);
-          world.checkHost();
-        } finally {
-          world.dispose();
-        }
+        runInFreshWorld(arch, calls);
       }),
       { numRuns: SEQUENCES, seed: SEED },
     );
@@ -70,14 +64,8 @@ describe.each(ARCH_NAMES)('syscall properties (%s)', (arch) => {
 
   it('the same sequence gives the same results in two fresh worlds', () => {
     const decls = fuzzableSyscalls(arch);
-    const runIn = (calls: readonly CallSpec[]): string[] => {
-      const world = new FuzzWorld(arch, { deterministicPaths: true });
-      try {
-        return world.runAll(calls).map((r) => `${r.call} = ${NONDETERMINISTIC.has(r.call) ? '(clock)' : r.ret}`);
-      } finally {
-        world.dispose();
-      }
-    };
+    const runIn = (calls: readonly CallSpec[]): string[] =>
+      runInFreshWorld(arch, calls, { deterministicPaths: true }).map((r) => `${r.call} = ${NONDETERMINISTIC.has(r.call) ? '(clock)' : r.ret}`);
     fc.assert(
       fc.property(fc.array(anyCallArb(decls), { minLength: 1, maxLength: SEQUENCE_LENGTH }), (calls) => {
         expect(runIn(calls)).toEqual(runIn(calls));

@@ -680,6 +680,18 @@ export class FuzzWorld {
   }
 }
 
+/** Run `calls` in a fresh world, check the host side, and throw FuzzFailure on any broken invariant. */
+export function runInFreshWorld(arch: ArchName, calls: readonly CallSpec[], opts?: FuzzWorldOptions): CallResult[] {
+  const world = new FuzzWorld(arch, opts);
+  try {
+    const results = world.runAll(calls);
+    world.checkHost();
+    return results;
+  } finally {
+    world.dispose();
+  }
+}
+
 const DECLS = new Map(ALL_SYSCALLS.map((d) => [d.name, d]));
 
 /**

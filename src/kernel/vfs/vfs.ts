@@ -429,7 +429,11 @@ function specialNameError(op: ParentOp, name: string): 'EEXIST' | 'EISDIR' | 'EI
 
 /** S_IFMT bits of a place, without a stat when the node knows its type. */
 function typeOf(r: Resolved): number {
-  return r.node.fileType || r.fs.stat(r.node).mode & S_IFMT;
+  if (r.node.fileType) return r.node.fileType;
+  // A stream reached through /dev/fd/N or /proc/self/fd/N (stdio, a pipe) describes
+  // itself; the filesystem it was made in does not know it.
+  const info = (r.node as { info?: () => { mode: number } }).info;
+  return (typeof info === 'function' ? info() : r.fs.stat(r.node)).mode & S_IFMT;
 }
 
 function isLink(r: Resolved): boolean {

@@ -1,0 +1,74 @@
+// The coverage-guided layer: the decoder that turns Jazzer's bytes into
+// syscalls, the committed seed corpus replayed through the fuzz target, and a
+// fixed-iteration Jazzer.js smoke run where its native addon loads (see
+// test/helpers/jazzer.ts for why it does not on glibc < 2.38 hosts).
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { fuzz } from './helpers/jazzer-target.ts';
+import { CORPUS_DIR, JAZZER_CLI, jazzerUnavailable } from './helpers/jazzer.ts';
+import { anyCallArb, decodeCalls, encodeCalls, fuzzableSyscalls } from './helpers/syscall-fuzz.ts';
+
+const root = join(import.meta.dirname, '..');
+const decls = fuzzableSyscalls('x86_64');
+
+describe('Jazzer layer', () => {
+  it('decodeCalls reads back what encodeCalls wrote', () => {
+    fc.assert(
+      fc.property(fc.array(anyCallArb(decls), { maxLength: 8 }), (calls) => {
+        expect(decodeCalls(encodeCalls(calls, decls), decls)).toEqual(calls);
+      }),
+      { numRuns: 100, seed: 1 },
+    );
+  });
+
+  it('any bytes decode to calls of fuzzable syscalls, ending where the input does', () => {
+    expect(decodeCalls(new Uint8Array(0), decls)).toEqual([]);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        for (const c of decodeCalls(bytes, decls)) expect(decls.some((d) => d.name === c.name)).toBe(true);
+      }),
+      { numRuns: 100, seed: 1 },
+    );
+  });
+
+  it('the committed seed corpus runs through the fuzz target with no finding', () => {
+    const seeds = fs.readdirSync(join(root, CORPUS_DIR));
+    expect(seeds.length).toBeGreaterThan(10);
+    for (const name of seeds) fuzz(fs.readFileSync(join(root, CORPUS_DIR, name)));
+  });
+
+  it('random byte inputs run through the fuzz target with no finding', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 400 }), (bytes) => {
+        fuzz(Buffer.from(bytes));
+      }),
+      { numRuns: 40, seed: 7 },
+    );
+  });
+
+  const unavailable = jazzerUnavailable();
+  if (unavailable === null) {
+    it('Jazzer.js smoke run: a fixed number of coverage-guided runs from the seed corpus, no finding', () => {
+      const corpus = fs.mkdtempSync(join(root, 'node_modules', '.jazzer-corpus-'));
+      try {
+        fs.cpSync(join(root, CORPUS_DIR), corpus, { recursive: true });
+        const r = spawnSync(process.execPath, ['--import', 'tsx', JAZZER_CLI, 'test/helpers/jazzer-target.ts', corpus, '--sync', '--', '-runs=300', '-seed=1'], {
+          cwd: root,
+          encoding: 'utf8',
+          timeout: 240_000,
+        });
+        expect(r.status, r.stderr.slice(-2000)).toBe(0);
+      } finally {
+        fs.rmSync(corpus, { recursive: true, force: true });
+      }
+    }, 300_000);
+  } else {
+    // Not a skip: this host's refusal must be exactly the known prebuilt/glibc mismatch; anything else fails.
+    it('Jazzer.js cannot load here only because its prebuilt addon needs a newer glibc/libstdc++', () => {
+      expect(unavailable).toMatch(/version `(GLIBC_2\.3[89]|GLIBCXX_3\.4\.3[2-9])' not found/);
+    });
+  }
+});
