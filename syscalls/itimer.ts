@@ -11,6 +11,8 @@ const ITIMER_VIRTUAL = 1;
 const ITIMER_PROF = 2;
 const US = 1000n;
 const S = 1_000_000_000n;
+/** The largest kernel time, in nanoseconds (include/linux/ktime.h). */
+const KTIME_MAX = (1n << 63n) - 1n;
 
 interface ItimerValue {
   intervalNs: bigint;
@@ -38,7 +40,9 @@ function readItimerval(ctx: SyscallContext, addr: number): ItimerValue {
     if (sec < 0n || usec < 0n || usec >= 1_000_000n) fail('EINVAL');
     return sec * S + usec * US;
   };
-  return { intervalNs: tv(0), valueNs: tv(16) };
+  // Linux converts with timeval_to_ktime, which saturates at KTIME_MAX.
+  const saturate = (ns: bigint): bigint => (ns > KTIME_MAX ? KTIME_MAX : ns);
+  return { intervalNs: saturate(tv(0)), valueNs: saturate(tv(16)) };
 }
 
 function writeItimerval(ctx: SyscallContext, addr: number, val: ItimerValue): void {
@@ -84,7 +88,8 @@ function alarm(ctx: SyscallContext, seconds: number): number {
   const old = current(ctx);
   arm(ctx, { intervalNs: 0n, valueNs: BigInt(seconds >>> 0) * S });
   if (old.valueNs === 0n) return 0;
-  const secs = Number((old.valueNs + S / 2n) / S);
+  // alarm_setitimer returns an unsigned int: a longer timer set by setitimer wraps, as there.
+  const secs = Number(BigInt.asUintN(32, (old.valueNs + S / 2n) / S));
   return Math.max(1, secs);
 }
 

@@ -52,6 +52,26 @@ describe.each(ARCH_NAMES)('fuzz regressions (%s)', (arch) => {
     expect(t.open('/dev/fd/0', c.O_RDONLY)).toBeGreaterThanOrEqual(3);
   });
 
+  // alarm after a setitimer of 2^63 - 1 seconds returned the seconds left as
+  // an inexact number past 2^53 (not a value, not an errno). Linux saturates
+  // the timer at KTIME_MAX ns and alarm's unsigned int result wraps.
+  it('alarm after a huge setitimer returns the seconds left as an unsigned int', () => {
+    t = headless(arch);
+    const itv = t.buf(32);
+    t.mem.writeU64(itv + 16, 0x7fff_ffff_ffff_ffffn); // it_value.tv_sec
+    expect(t.call('setitimer', 0 /* ITIMER_REAL */, itv, 0)).toBe(0);
+    // KTIME_MAX ns is 9223372036.85... s: getitimer shows the whole seconds, alarm rounds to the nearest.
+    const cur = t.buf(32);
+    expect(t.call('getitimer', 0, cur)).toBe(0);
+    expect(Number(t.u64(cur + 16))).toBeLessThanOrEqual(9_223_372_036);
+    if (t.has('alarm')) {
+      const r = t.call('alarm', 0);
+      const expected = 9_223_372_037 % 2 ** 32;
+      expect(r).toBeGreaterThanOrEqual(expected - 1);
+      expect(r).toBeLessThanOrEqual(expected);
+    }
+  });
+
   // A PT_LOAD with p_flags 0 was mapped PROT_NONE without host memory, so
   // copying its file bytes in threw EFAULT out of the kernel's constructor (a
   // host exception instead of a launch). It is now a backed PROT_NONE mapping.
