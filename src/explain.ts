@@ -143,6 +143,7 @@ export const SUMMARIES: Readonly<Record<string, string>> = {
   eventfd: 'Creates an eventfd counter descriptor, like eventfd2 with no flags.',
   timerfd_gettime: 'Reads the time left on a timerfd timer.',
   signalfd4: 'Creates (or changes) a descriptor from which pending signals of a set can be read as records.',
+  signalfd: 'signalfd4 without flags.',
   sched_yield: 'Gives up the CPU: the caller goes to the end of the run queue for its priority.',
   sched_getaffinity: 'Reads the set of CPUs a thread may run on.',
   sched_setaffinity: 'Sets the set of CPUs a thread may run on.',

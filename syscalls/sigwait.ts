@@ -1,11 +1,15 @@
 // Waiting for signals: pause, rt_sigsuspend, rt_sigpending, rt_sigtimedwait,
-// and sending with data: rt_sigqueueinfo, rt_tgsigqueueinfo (see pause(2),
-// sigsuspend(2), sigpending(2), sigtimedwait(2), rt_sigqueueinfo(2)).
+// signalfd and signalfd4, and sending with data: rt_sigqueueinfo,
+// rt_tgsigqueueinfo (see pause(2), sigsuspend(2), sigpending(2),
+// sigtimedwait(2), signalfd(2), rt_sigqueueinfo(2)).
 import { encodeSigInfo } from '../src/arch/sigframe.ts';
 import { fail } from '../src/kernel/errors.ts';
 import type { Process } from '../src/kernel/process.ts';
 import { NSIG, type SigInfo } from '../src/kernel/signals.ts';
+import { openAnonInode } from '../src/kernel/anon-inode.ts';
+import { SignalFd } from '../src/kernel/signalfd.ts';
 import { WouldBlock } from '../src/kernel/wait.ts';
+import { ioFd } from './file.ts';
 import { deadlineAfter } from './poll.ts';
 import { family, type SyscallContext } from './types.ts';
 
@@ -104,6 +108,26 @@ function rtTgsigqueueinfo(ctx: SyscallContext, tgid: number, tid: number, sig: n
   return 0;
 }
 
+/**
+ * signalfd4(2): fd -1 makes a signalfd for the set; an existing signalfd
+ * gets the new set (EINVAL for any other fd). SFD_NONBLOCK and SFD_CLOEXEC
+ * are O_NONBLOCK and O_CLOEXEC.
+ */
+function signalfd4(ctx: SyscallContext, fd: number, maskPtr: number, sizemask: number, flags: number): number {
+  const c = ctx.arch.c;
+  if (sizemask !== 8) fail('EINVAL');
+  if (flags & ~(c.O_NONBLOCK | c.O_CLOEXEC)) fail('EINVAL');
+  const mask = ctx.mem.readBigU64(maskPtr);
+  if (fd !== -1) {
+    const file = ioFd(ctx, fd).file;
+    if (!(file instanceof SignalFd)) fail('EINVAL');
+    file.mask = mask & ~UNBLOCKABLE;
+    return fd;
+  }
+  const ofd = openAnonInode(ctx.kernel.rootFs(), 'signalfd', (node) => new SignalFd(node, mask, ctx.kernel), c.O_RDWR, flags & c.O_NONBLOCK);
+  return ctx.fds.install(ofd, (flags & c.O_CLOEXEC) !== 0);
+}
+
 export const sigwaitFamily = family('sigwait', [
   { name: 'pause', args: {}, handler: pause },
   { name: 'rt_sigsuspend', args: { mask: 'sigset_in', sigsetsize: 'size' }, handler: rtSigsuspend },
@@ -115,4 +139,10 @@ export const sigwaitFamily = family('sigwait', [
   },
   { name: 'rt_sigqueueinfo', args: { tgid: 'int', sig: 'signal', info: 'ptr' }, handler: rtSigqueueinfo },
   { name: 'rt_tgsigqueueinfo', args: { tgid: 'int', tid: 'int', sig: 'signal', info: 'ptr' }, handler: rtTgsigqueueinfo },
+  { name: 'signalfd4', args: { fd: 'fd', mask: 'sigset_in', sizemask: 'size', flags: 'open_flags' }, handler: signalfd4 },
+  {
+    name: 'signalfd',
+    args: { fd: 'fd', mask: 'sigset_in', sizemask: 'size' },
+    handler: (ctx: SyscallContext, fd: number, mask: number, size: number) => signalfd4(ctx, fd, mask, size, 0),
+  },
 ]);

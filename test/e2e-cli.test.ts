@@ -25,6 +25,17 @@ describe.concurrent('tslinux run', () => {
     expect(r).toEqual({ code: 7, stdout: 'crash: exit 7\n', stderr: '' });
   });
 
+  it('--timeout kills a guest that loops without a single syscall: exit 137 and one line (both arches)', async ({ expect }) => {
+    const results = await inTempDir((dir) =>
+      Promise.all(['x86_64', 'aarch64'].map((arch) => runCli(['run', '--timeout', '1', path.join(ROOT, 'guest-binaries', arch, 'threads'), 'spin'], { cwd: dir }))),
+    );
+    for (const r of results) {
+      expect(r.code).toBe(137);
+      expect(r.stdout).toBe('spinning\n');
+      expect(lines(r.stderr)).toEqual([expect.stringMatching(/^tslinux: .*threads: timed out after 1 s, killed$/)]);
+    }
+  });
+
   it('--trace logs every syscall to stderr, strace style (both arches)', async ({ expect }) => {
     const results = await inTempDir((dir) =>
       Promise.all(['x86_64', 'aarch64'].map((arch) => runCli(['run', '--trace', path.join(ROOT, 'guest-binaries', arch, 'hello_asm')], { cwd: dir }))),

@@ -327,8 +327,14 @@ static void test_timedwait(void) {
     pthread_mutex_unlock(&m);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    /* "spin": loop forever without a syscall (for --timeout tests; never run natively). */
+    if (argc > 1 && strcmp(argv[1], "spin") == 0) {
+        printf("spinning\n");
+        for (;;) {
+        }
+    }
     test_counter();
     test_producer_consumer();
     test_rwlock();

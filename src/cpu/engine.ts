@@ -28,7 +28,8 @@ export interface CpuFault {
   access?: 'read' | 'write' | 'fetch';
 }
 
-export type RunResult = { kind: 'stopped' } | { kind: 'fault'; fault: CpuFault };
+/** 'timeout': the run's time limit stopped the CPU between two blocks (the pc says where). */
+export type RunResult = { kind: 'stopped' } | { kind: 'timeout' } | { kind: 'fault'; fault: CpuFault };
 
 /** PROT_* bits as Linux and Unicorn both define them (READ=1, WRITE=2, EXEC=4). */
 export type Prot = number;
@@ -49,6 +50,7 @@ interface UnicornApi {
   regWrite: (uc: Pointer, id: number, value: Uint8Array) => number;
   hookAdd: (uc: Pointer, out: Pointer[], type: number, cb: Pointer, user: null, begin: bigint, end: bigint, ...extra: unknown[]) => number;
   hookDel: (uc: Pointer, hh: Pointer) => number;
+  query: (uc: Pointer, type: number, out: (number | bigint)[]) => number;
   emuStart: (uc: Pointer, begin: bigint, until: bigint, timeout: bigint, count: number) => number;
   emuStop: (uc: Pointer) => number;
   contextAlloc: (uc: Pointer, out: Pointer[]) => number;
@@ -79,6 +81,7 @@ function unicornApi(): UnicornApi {
       'int uc_hook_add(void *uc, _Out_ void **hh, int type, void *callback, void *user, uint64_t begin, uint64_t end, ...)',
     ),
     hookDel: lib.func('int uc_hook_del(void *uc, void *hh)'),
+    query: lib.func('int uc_query(void *uc, int type, _Out_ size_t *result)'),
     emuStart: lib.func('int uc_emu_start(void *uc, uint64_t begin, uint64_t until, uint64_t timeout, size_t count)'),
     emuStop: lib.func('int uc_emu_stop(void *uc)'),
     contextAlloc: lib.func('int uc_context_alloc(void *uc, _Out_ void **context)'),
@@ -370,8 +373,15 @@ export class CpuEngine {
       runningEngine = previous;
     }
     if (this.pendingFault) return { kind: 'fault', fault: this.pendingFault };
-    if (err === 0) return { kind: 'stopped' };
+    if (err === 0) return timeoutUs > 0 && this.stoppedByTimeout() ? { kind: 'timeout' } : { kind: 'stopped' };
     return { kind: 'fault', fault: this.faultFromError(err) };
+  }
+
+  /** UC_QUERY_TIMEOUT: whether the last run ended because its timeout passed. */
+  private stoppedByTimeout(): boolean {
+    const out: (number | bigint)[] = [0];
+    this.check(unicornApi().query(this.handle, UC.UC_QUERY_TIMEOUT, out), 'query timeout');
+    return Number(out[0]) !== 0;
   }
 
   private faultFromError(err: number): CpuFault {

@@ -28,6 +28,8 @@ export const UC_ERR_EXCEPTION = 21;
 
 /** UC_CTL_WRITE(UC_CTL_CPU_MODEL, 1) */
 export const UC_CTL_CPU_MODEL_WRITE = 0x44000007;
+/** uc_query_type: UC_QUERY_MODE = 1, PAGE_SIZE, ARCH, TIMEOUT. */
+export const UC_QUERY_TIMEOUT = 4;
 /** UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2): drop translated code in [begin, end). */
 export const UC_CTL_TB_REMOVE_CACHE_WRITE = 0x48000009;
 export const UC_CPU_ARM64_A72 = 2;

@@ -12,6 +12,7 @@ import { loadImage } from '../loader/image.ts';
 import { ALL_SYSCALLS } from '../../syscalls/index.ts';
 import type { SyscallContext } from '../../syscalls/types.ts';
 import { HostClock, VirtualClock, type Clock } from './clock.ts';
+import type { CrashHook } from '../trace/crash-report.ts';
 import { SeededEntropy, hostEntropy, type Entropy } from './entropy.ts';
 import { Dispatcher, SYSCALL_BLOCKED, SYSCALL_NORETURN, buildTable, type SyscallGate, type SyscallObserver } from './dispatch.ts';
 import { KernelBug, LinuxError } from './errors.ts';
@@ -74,8 +75,8 @@ export interface KernelOptions {
   maxTasks?: number;
   /**
    * Wall-clock limit for the whole run, in milliseconds: the guest is killed
-   * with SIGKILL when it passes. Checked between slices and at syscalls (a
-   * loop that makes no syscall at all is not interrupted).
+   * with SIGKILL when it passes. Checked at syscalls and, for a loop that
+   * makes none, by the CPU watchdog (see Kernel.watchdogUs).
    */
   timeoutMs?: number;
   /**
@@ -113,6 +114,8 @@ const INIT_PID = 1;
  * lands inside a syscall hook, so it is not used.
  */
 const SLICE_MS = 20;
+/** The watchdog fires this long after the run's deadline (see watchdogUs). */
+const WATCHDOG_MARGIN_MS = 5;
 /** How often (in syscalls) the hook looks at the clock for the end of the slice. */
 const SLICE_CHECK_EVERY = 64;
 /** A --deterministic run's slice, counted in syscalls (a multiple of SLICE_CHECK_EVERY), not milliseconds. */
@@ -171,6 +174,8 @@ export class Kernel {
   readonly stagedExecs = new Map<Process, StagedExec>();
   /** Futex wait queues (threads' locks and joins). */
   readonly futexes = new FutexTable();
+  /** Told of a fatal signal or a kernel bug while the registers are still on the engine (--crash-report). */
+  crashHook: CrashHook | null = null;
   readonly maxTasks: number;
   private firstFault: CpuFault | null = null;
 
@@ -707,6 +712,24 @@ export class Kernel {
     return this.asyncMode || this.runQueue.some((t) => t.state === 'ready') || this.hasTimedWaiters() || this.pendingHostInput() !== null;
   }
 
+  /**
+   * The CPU watchdog, in µs (0: none): a task that makes no syscall is
+   * stopped when the run's --timeout passes. It only ever kills. Unicorn's
+   * run timeout stops the CPU between two translated blocks, but on a stop
+   * requested from outside (uc_emu_stop, which the timeout uses) Unicorn
+   * 2.1 skips restoring the pc of chained blocks (cpu_tb_exec's
+   * synchronize_from_tb is gated on !stop_request), so the pc it leaves is
+   * stale: resuming there re-ran instructions and corrupted guests
+   * (measured: pipelines under busybox sh lost data and died of SIGSEGV).
+   * So slices end at syscalls only, and a syscall-free loop is never
+   * pre-empted, only killed by the timeout.
+   */
+  private watchdogUs(): number {
+    if (this.deadlineAt === Infinity) return 0;
+    // A little past the deadline, so that checkTimeout sees it passed.
+    return Math.ceil((Math.max(0, this.deadlineAt - performance.now()) + WATCHDOG_MARGIN_MS) * 1000);
+  }
+
   /** Stop the engine from inside a syscall hook; task.pc already says where to resume. */
   private stopInHook(task: Task, engine: CpuEngine): void {
     task.stoppedInHook = true;
@@ -800,9 +823,9 @@ export class Kernel {
     try {
       this.runSlice(task);
     } catch (e) {
-      if (e instanceof KernelBug) throw e;
-      throw new KernelBug(`kernel bug while scheduling pid ${task.process.pid}: ${(e as Error)?.stack ?? String(e)}`, e);
+      this.bug = e instanceof KernelBug ? e : new KernelBug(`kernel bug while scheduling pid ${task.process.pid}: ${(e as Error)?.stack ?? String(e)}`, e);
     }
+    if (this.bug) this.crashHook?.kernelBug(task, this.bug);
     this.closeRetiredEngines();
     if (this.bug) throw this.bug;
   }
@@ -988,7 +1011,7 @@ export class Kernel {
       task.stoppedInHook = false;
       this.syscallsThisSlice = 0;
       this.sliceEndsAt = performance.now() + SLICE_MS;
-      const r = cpu.run(task.pc);
+      const r = cpu.run(task.pc, this.watchdogUs());
       if (this.bug || p.exited) return;
       const staged = this.stagedExecs.get(p);
       if (staged) {
@@ -998,6 +1021,11 @@ export class Kernel {
         return;
       }
       let fault = r.kind === 'fault' ? r.fault : null;
+      if (r.kind === 'timeout') {
+        // Only the run's --timeout arms the watchdog, and the guest dies of it (see watchdogUs).
+        this.checkTimeout();
+        return;
+      }
       if (!fault && !task.stoppedInHook && !p.exited) fault = this.unexpectedStop(task, cpu.pc());
       if (fault) fault = this.exactFault(p, fault);
       if (fault) fault = beyondEofFault(p, fault);
