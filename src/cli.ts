@@ -21,6 +21,7 @@ import { explainCommand } from './explain.ts';
 import { chainGates, combineObservers, type SyscallGate } from './kernel/dispatch.ts';
 import { InjectionGate } from './trace/inject.ts';
 import { ReportCollector } from './trace/report.ts';
+import { CrashReporter } from './trace/crash-report.ts';
 import { PolicyError, ProfileRecorder, parseProfileText } from './policy/index.ts';
 import { PolicyGate, RecordingGate } from './policy/gate.ts';
 
@@ -61,6 +62,9 @@ options:
                         --deterministic)
   --record-profile FILE write the minimal seccomp profile that allows exactly the
                         syscalls this run made (merged into FILE if it exists)
+  --crash-report FILE   when the guest dies of an uncaught signal (or tslinux of a
+                        bug), write JSON to FILE: signal, si_code, fault address,
+                        registers, memory map, the last 50 syscalls, binary, build id
   --report FILE.html    write an HTML report of the run: process tree, calls and
                         time per syscall, a timeline per task, errors, files touched
   --inject SET:error=ERRNO[:when=EXPR], --inject SET:retval=N[:when=EXPR]
@@ -151,6 +155,8 @@ export interface ParsedRun {
   memoryLimit: number | undefined;
   deterministic: boolean;
   seed: bigint;
+  /** --crash-report FILE */
+  crashReport: string | null;
 }
 
 export class UsageError extends Error {}
@@ -199,6 +205,7 @@ export function parseRunArgs(argv: string[]): ParsedRun | 'help' {
     memoryLimit: undefined,
     deterministic: false,
     seed: 0n,
+    crashReport: null,
   };
   let i = 0;
   const value = (flag: string): string => {
@@ -303,6 +310,9 @@ export function parseRunArgs(argv: string[]): ParsedRun | 'help' {
         break;
       case '--report':
         r.report = value(a);
+        break;
+      case '--crash-report':
+        r.crashReport = value(a);
         break;
       default: {
         const next = parseTraceArg(argv, i, r.trace);
@@ -626,11 +636,22 @@ async function runCommand(argv: string[]): Promise<number> {
     });
     tracing = startTracing(parsed.trace, kernel);
     const report = parsed.report ? new ReportCollector() : null;
-    kernel.setObserver(combineObservers(tracing, report));
+    const crash = parsed.crashReport ? new CrashReporter(kernel) : null;
+    kernel.crashHook = crash;
+    kernel.setObserver(combineObservers(tracing, report, crash));
     // The policy (and --record-profile's recorder) sees every call; injections tamper with what it lets through.
     const injections = parsed.trace.inject.length ? new InjectionGate(parsed.trace.inject) : null;
     kernel.setGate(chainGates(gate, injections));
-    const result = await runForwardingSignals(kernel);
+    let result: ExitInfo;
+    try {
+      result = await runForwardingSignals(kernel);
+    } catch (e) {
+      if (!(crash && parsed.crashReport && e instanceof KernelBug)) throw e;
+      // One line; the stack trace is in the report.
+      crash.write(parsed.crashReport);
+      fs.writeSync(2, `tslinux: ${e.message.split('\n')[0]} (crash report: ${parsed.crashReport})\n`);
+      return 70;
+    }
     if (recorder && parsed.recordProfile) saveProfile(parsed.recordProfile, recorder);
     if (report && parsed.report) writeReport(parsed.report, report);
     // The trace's "+++ exited with N +++" and the -c table.
@@ -644,7 +665,9 @@ async function runCommand(argv: string[]): Promise<number> {
     if (result.signal) {
       const f = result.fault;
       const where = f ? ` (${f.reason}) at pc 0x${f.pc.toString(16)}, fault address 0x${f.addr.toString(16)}` : '';
-      fs.writeSync(2, `tslinux: ${parsed.program}: killed by ${result.signal}${where}\n`);
+      const written = crash && parsed.crashReport ? crash.write(parsed.crashReport, f) : null;
+      const reported = written ? `; crash report: ${parsed.crashReport}` : '';
+      fs.writeSync(2, `tslinux: ${parsed.program}: killed by ${result.signal}${where}${reported}\n`);
     }
     return result.exitCode;
   } finally {

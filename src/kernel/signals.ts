@@ -217,6 +217,7 @@ export class SignalState {
         const what = defaultAction(sig);
         if (what === 'term' || what === 'core') {
           // A fatal signal ends the whole thread group, whichever thread took it.
+          this.kernel.crashHook?.fatalSignal(task, info);
           p.killBySignal(sig, what === 'core' && p.rlimits.get(4)!.cur > 0n);
           return;
         }
@@ -312,6 +313,7 @@ export class SignalState {
     } catch (e) {
       if (!(e instanceof LinuxError)) throw e;
       // No room for the frame: Linux kills with SIGSEGV (force_sigsegv).
+      this.kernel.crashHook?.fatalSignal(task, { signo: SIGSEGV, code: SI_KERNEL });
       p.killBySignal(SIGSEGV, false);
       return;
     }
