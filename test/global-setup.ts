@@ -1,5 +1,6 @@
 // Before the suite: make sure Debian's static busybox and bash are cached
-// (fetched with apt-get download by scripts/fetch-debian-bins.sh), and the
+// (fetched with apt-get download by scripts/fetch-debian-bins.sh) with the
+// static Go tools (scripts/fetch-debian-go-tools.sh), and the
 // Go test guest is built for both arches (scripts/build-go-guests.sh, with
 // Debian's golang-go; it fails loudly when Go is missing).
 import { execFileSync } from 'node:child_process';
@@ -10,6 +11,9 @@ export default function setup(): void {
   const root = join(import.meta.dirname, '..');
   if (!existsSync(join(root, '.cache', 'debian', 'bin', 'aarch64', 'bash'))) {
     execFileSync('sh', [join(root, 'scripts', 'fetch-debian-bins.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  if (!existsSync(join(root, '.cache', 'debian', 'go-tools', 'aarch64', 'pup'))) {
+    execFileSync('sh', [join(root, 'scripts', 'fetch-debian-go-tools.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
   }
   execFileSync('sh', [join(root, 'scripts', 'build-go-guests.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
