@@ -19,9 +19,9 @@ function fork(ctx: SyscallContext): number {
 }
 
 /**
- * vfork(2): the parent is suspended until the child execs or exits. The
- * child gets a copy of the memory rather than a loan of it, which gives the
- * same results for the only things a vfork child may do.
+ * vfork(2): the parent is suspended until the child execs or exits, and
+ * the child runs in the parent's memory meanwhile (what it writes, such as
+ * an exec error code for the parent, the parent sees).
  */
 function vfork(ctx: SyscallContext): number {
   const state = ctx.task.syscallState as { child: Process; done: Waitable } | undefined;
@@ -29,7 +29,7 @@ function vfork(ctx: SyscallContext): number {
     if (state.child.vforkDone === null) return state.child.pid;
     throw new WouldBlock([state.done]);
   }
-  const child = ctx.kernel.forkProcess(ctx.task, ctx.task.pc);
+  const child = ctx.kernel.forkProcess(ctx.task, ctx.task.pc, true);
   const done = new Waitable();
   child.vforkDone = done;
   ctx.task.syscallState = { child, done };
@@ -136,7 +136,8 @@ function cloneProcess(ctx: SyscallContext, req: CloneRequest): number {
       throw new WouldBlock([state.done]);
     }
   }
-  const child = ctx.kernel.forkProcess(ctx.task, ctx.task.pc);
+  // CLONE_VM: the child uses the parent's pages (mappings it makes or drops later stay its own).
+  const child = ctx.kernel.forkProcess(ctx.task, ctx.task.pc, (f & CLONE.VM) !== 0);
   child.exitSignal = req.exitSignal;
   const childTask = ctx.kernel.taskOf(child);
   if (req.sp && child.cpu) setRegister(child, ctx.arch.spReg, req.sp);
@@ -370,12 +371,12 @@ function rtSigreturn(ctx: SyscallContext): number {
 
 export const lifecycleFamily = family('lifecycle', [
   { name: 'fork', args: {}, ret: 'int', handler: fork },
-  { name: 'vfork', args: {}, ret: 'int', handler: vfork, note: 'the child gets a copy of memory, not a loan' },
+  { name: 'vfork', args: {}, ret: 'int', handler: vfork },
   {
     name: 'clone',
     args: { flags: 'hex', stack: 'ptr', parent_tid: 'ptr', arg4: 'ptr', arg5: 'ptr' },
     handler: clone,
-    note: 'CLONE_VM without CLONE_THREAD gives the child a copy of memory; no namespaces (EPERM)',
+    note: 'CLONE_VM without CLONE_THREAD shares the pages, not later mapping changes; no namespaces (EPERM)',
   },
   { name: 'clone3', args: { cl_args: 'ptr', size: 'size' }, handler: clone3, note: 'no set_tid (EPERM), no pidfd, no cgroup' },
   {

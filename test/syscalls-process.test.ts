@@ -3,7 +3,7 @@
 // net.ts) through a headless kernel on both arches. Results are what the
 // guest would see: a value >= 0, or -errno.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PROT_READ } from '../src/kernel/memory.ts';
+import { PROT_READ, PROT_WRITE } from '../src/kernel/memory.ts';
 import type { Process } from '../src/kernel/process.ts';
 import { WouldBlock } from '../src/kernel/wait.ts';
 import type { CpuEngine } from '../src/cpu/engine.ts';
@@ -309,6 +309,38 @@ describe.each(ARCH_NAMES)('syscalls on %s', (arch) => {
       expect(t.open('.', t.c.O_RDONLY)).toBe(t.errno('EMFILE'));
       expect(t.call('dup', 1)).toBe(t.errno('EMFILE'));
       expect(t.write(1, '')).toBe(0);
+    });
+  });
+
+  describe('memory across fork and vfork', () => {
+    const map = (flags: number): number => {
+      const a = t.call('mmap', 0, 8192, PROT_READ | PROT_WRITE, flags | t.c.MAP_ANONYMOUS, -1, 0);
+      expect(a).toBeGreaterThan(0);
+      t.mem.writeU32(a, 1);
+      return a;
+    };
+
+    it('fork copies private mappings and shares MAP_SHARED ones (see fork(2))', () => {
+      const priv = map(t.c.MAP_PRIVATE);
+      const shared = map(t.c.MAP_SHARED);
+      const child = t.k.forkProcess(t.k.currentTask, 0);
+      child.mem.writeU32(priv, 2);
+      child.mem.writeU32(shared + 4096, 3);
+      expect(t.mem.readU32(priv)).toBe(1);
+      expect(t.mem.readU32(shared + 4096)).toBe(3);
+      t.mem.writeU32(shared, 4);
+      expect(child.mem.readU32(shared)).toBe(4);
+    });
+
+    it('a vfork child runs in its parent\'s memory: what it writes, the parent reads', () => {
+      const priv = map(t.c.MAP_PRIVATE);
+      const child = t.k.forkProcess(t.k.currentTask, 0, true);
+      child.mem.writeU32(priv, 42);
+      expect(t.mem.readU32(priv)).toBe(42);
+      // Its own later mappings stay its own.
+      const own = child.mem.map(0x5000_0000, 4096, PROT_READ | PROT_WRITE);
+      expect(own.start).toBe(0x5000_0000);
+      expect(t.mem.mappingAt(0x5000_0000)).toBeUndefined();
     });
   });
 

@@ -408,12 +408,13 @@ export class Kernel {
   // ---- fork --------------------------------------------------------------------
 
   /**
-   * A copy of the calling process (fork, vfork, clone without CLONE_VM): its
-   * memory copied, its fds sharing the same open file descriptions, its
-   * registers copied, returning 0 in the child. `resumePc` is where both
-   * continue: right after the syscall instruction.
+   * A copy of the calling process (fork, vfork, clone without
+   * CLONE_THREAD): its memory copied (or, with `lendMemory`, its pages
+   * shared: vfork and CLONE_VM), its fds sharing the same open file
+   * descriptions, its registers copied, returning 0 in the child.
+   * `resumePc` is where both continue: right after the syscall instruction.
    */
-  forkProcess(parentTask: Task, resumePc: number): Process {
+  forkProcess(parentTask: Task, resumePc: number, lendMemory = false): Process {
     const parent = parentTask.process;
     if (this.liveProcesses().length >= this.maxTasks) throw new LinuxError('EAGAIN', 'too many tasks');
     const cpu = parent.cpu ? this.newEngine(parent.arch) : null;
@@ -441,7 +442,7 @@ export class Kernel {
     child.sigreturnPage = parent.sigreturnPage;
     child.fds = parent.fds.clone();
     this.updatePreciseFaults(child);
-    copyAddressSpace(parent.mem, child.mem);
+    copyAddressSpace(parent.mem, child.mem, lendMemory);
     if (parent.cpu && cpu) {
       parent.cpu.copyCpuStateTo(cpu);
       const regs = this.engineRegs.get(cpu)!.ret;
@@ -1173,11 +1174,17 @@ const idleSleeper = new Int32Array(new SharedArrayBuffer(4));
 
 const ALL_SYSCALLS_BY_NAME = new Set(ALL_SYSCALLS.map((d) => d.name));
 
-/** Copy every mapping of `from` into `to` (fork): same addresses, permissions and contents. */
-function copyAddressSpace(from: AddressSpace, to: AddressSpace): void {
+/**
+ * Give `to` every mapping of `from` (fork): same addresses and permissions.
+ * Private mappings are copied; MAP_SHARED ones, and all of them when
+ * `lend` (a vfork child borrowing its parent's memory until it execs or
+ * exits; see vfork(2)), map the very same host pages.
+ */
+function copyAddressSpace(from: AddressSpace, to: AddressSpace, lend: boolean): void {
   for (const m of from.mappings()) {
-    const copy = to.map(m.start, m.end - m.start, m.prot, { name: m.name, shared: m.shared, offset: m.offset });
-    if (m.bytes && copy.bytes) copy.bytes.set(m.bytes);
+    const pages = m.bytes && (lend || m.shared) ? m.bytes : undefined;
+    const copy = to.map(m.start, m.end - m.start, m.prot, { name: m.name, shared: m.shared, offset: m.offset, pages });
+    if (m.bytes && copy.bytes && !pages) copy.bytes.set(m.bytes);
   }
   to.brkStart = from.brkStart;
   to.brkCurrent = from.brkCurrent;

@@ -55,6 +55,12 @@ export interface AddressSpaceLayout {
 /** Largest single host allocation; beyond it mmap says ENOMEM rather than crashing Node. */
 const MAX_HOST_CHUNK = 2 ** 32;
 
+/** The memory of a whole run, shared by all its address spaces (the kernel's --memory-limit total). */
+export interface MemoryBudget {
+  /** Would `extra` more bytes of host memory, in any process, pass the run's limit? */
+  wouldExceed(extra: number): boolean;
+}
+
 export class AddressSpace {
   /** Sorted by start, non-overlapping. */
   private maps: Mapping[] = [];
@@ -63,6 +69,8 @@ export class AddressSpace {
   brkCurrent = 0;
   /** Total bytes of host memory backing this space, for --memory-limit. */
   committed = 0;
+  /** The run's total, checked besides this space's own memoryLimit (null: none). */
+  budget: MemoryBudget | null = null;
 
   constructor(
     readonly layout: AddressSpaceLayout,
@@ -81,25 +89,35 @@ export class AddressSpace {
    * (the MAP_FIXED semantics; callers pick a free range first otherwise).
    * `backed` gives a PROT_NONE mapping host memory at once (for contents that
    * must survive until a later mprotect: file mappings, mremap moves).
+   * `pages` maps host memory another address space already uses (shared
+   * between processes: MAP_SHARED mappings after fork, a vfork child's loan).
    */
   map(
     start: number,
     length: number,
     prot: number,
-    opts: { name?: string; shared?: boolean; offset?: number; backed?: boolean } = {},
+    opts: { name?: string; shared?: boolean; offset?: number; backed?: boolean; pages?: Uint8Array } = {},
   ): Mapping {
     const end = start + pageUp(length);
     if (start % PAGE_SIZE !== 0 || length <= 0 || end > this.layout.taskSize) fail('EINVAL');
     this.unmap(start, end - start);
     const m: Mapping = { start, end, prot, shared: opts.shared ?? false, name: opts.name ?? '', offset: opts.offset ?? 0, bytes: null };
-    if (prot !== PROT_NONE || opts.backed) this.backWithHostMemory(m);
+    if (opts.pages) this.adoptPages(m, opts.pages);
+    else if (prot !== PROT_NONE || opts.backed) this.backWithHostMemory(m);
     this.insert(m);
     return m;
   }
 
+  private adoptPages(m: Mapping, pages: Uint8Array): void {
+    if (pages.byteLength !== m.end - m.start) throw new Error('adoptPages: size mismatch');
+    m.bytes = pages;
+    this.committed += pages.byteLength;
+    this.cpu?.mapHost(m.start, pages, m.prot);
+  }
+
   private backWithHostMemory(m: Mapping): void {
     const size = m.end - m.start;
-    if (size > MAX_HOST_CHUNK || this.committed + size > this.memoryLimit) fail('ENOMEM');
+    if (size > MAX_HOST_CHUNK || this.wouldExceed(size)) fail('ENOMEM');
     let bytes: Uint8Array;
     try {
       bytes = new Uint8Array(size);
@@ -150,6 +168,11 @@ export class AddressSpace {
     };
   }
 
+  /** Would `extra` more bytes of host memory pass this process's limit or the run's? */
+  private wouldExceed(extra: number): boolean {
+    return this.committed + extra > this.memoryLimit || (this.budget?.wouldExceed(extra) ?? false);
+  }
+
   /** mprotect(2): every page in the range must be mapped, else ENOMEM. */
   protect(start: number, length: number, prot: number): void {
     const end = start + pageUp(length);
@@ -161,7 +184,7 @@ export class AddressSpace {
       for (const m of this.maps) {
         if (!m.bytes && m.start < end && m.end > start) needed += Math.min(m.end, end) - Math.max(m.start, start);
       }
-      if (this.committed + needed > this.memoryLimit) fail('ENOMEM');
+      if (this.wouldExceed(needed)) fail('ENOMEM');
     }
     this.lastHit = undefined;
     const result: Mapping[] = [];
