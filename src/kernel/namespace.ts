@@ -1,7 +1,7 @@
 // The guest's filesystem view: an in-memory root with only what the guest is
 // given mounted on it. By default: the host's current directory at its own
-// path (read-write), a private /tmp, a synthetic /dev, /proc, and a small
-// synthetic /etc. Nothing else of the host is visible.
+// path (read-write), a private /tmp, a synthetic /dev, /proc, a few read-only
+// /sys files, and a small synthetic /etc. Nothing else of the host is visible.
 import * as path from 'node:path';
 import { isatty } from 'node:tty';
 import { LaunchError, toGuestPath, type Kernel } from './kernel.ts';
@@ -11,6 +11,7 @@ import { HostStreamFile, StreamNode, hostFdStat } from './stdio.ts';
 import { DevFs } from './vfs/devfs.ts';
 import { HostFs } from './vfs/hostfs.ts';
 import { MemFs } from './vfs/memfs.ts';
+import { SysFs } from './vfs/sysfs.ts';
 import { Vfs } from './vfs/vfs.ts';
 import { OverlayFs } from './vfs/overlayfs.ts';
 import type { FileSystem } from './vfs/types.ts';
@@ -45,7 +46,10 @@ export interface Overlays {
 }
 
 /** Device numbers for st_dev, one per filesystem. */
-const DEV = { rootfs: 1, dev: 5, proc: 4, tmp: 0x2a, firstHost: 0x800 };
+const DEV = { rootfs: 1, dev: 5, proc: 4, sys: 0x15, tmp: 0x2a, firstHost: 0x800 };
+
+/** CPUs the guest sees: one, as sched_getaffinity reports (tslinux runs one guest thread at a time). */
+const GUEST_CPUS = 1;
 
 export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions, overlays: Overlays = { list: [] }): Vfs {
   let dev = DEV.firstHost;
@@ -97,6 +101,7 @@ export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions, overlays
     'proc',
     'nosuid,nodev,noexec',
   );
+  vfs.mount('/sys', new SysFs({ dev: DEV.sys, ncpu: GUEST_CPUS, now }), 'sysfs', 'ro,nosuid,nodev,noexec');
   vfs.mount('/tmp', new MemFs({ type: 'tmpfs', dev: DEV.tmp, now }), 'tmpfs', 'nosuid,nodev');
   if (opts.mountCwd) {
     const guest = toGuestPath(opts.hostCwd);

@@ -219,7 +219,7 @@ export function version(): string {
 }
 
 /** The filesystem types tslinux has, each "nodev" (none needs a block device). */
-export const TSLINUX_FILESYSTEMS = ['rootfs', 'tmpfs', 'devtmpfs', 'proc', 'hostfs', 'overlay'];
+export const TSLINUX_FILESYSTEMS = ['rootfs', 'tmpfs', 'devtmpfs', 'proc', 'sysfs', 'hostfs', 'overlay'];
 
 /** /proc/filesystems: "nodev\t<type>" or "\t<type>" per line. */
 export function filesystems(types: readonly string[] = TSLINUX_FILESYSTEMS, blockBacked: readonly string[] = []): string {
@@ -234,6 +234,36 @@ export function sysKernel(hostname: string): Record<string, string> {
     osrelease: `${KERNEL_RELEASE}\n`,
     version: `${KERNEL_VERSION}\n`,
     pid_max: `${PID_MAX}\n`,
+  };
+}
+
+// ---- /sys -----------------------------------------------------------------------------
+
+/** PMD_SIZE with 4 KiB pages, on x86-64 and arm64 alike: the size of a transparent huge page. */
+export const HPAGE_PMD_SIZE = 2 * 2 ** 20;
+
+/**
+ * A CPU list as sysfs prints one (Documentation/ABI/stable/sysfs-devices-system-cpu):
+ * ranges of CPU numbers, "0" for one CPU, "0-3" for four.
+ */
+export function cpuList(ncpu: number): string {
+  return ncpu === 1 ? '0' : `0-${ncpu - 1}`;
+}
+
+/**
+ * The files of tslinux's /sys, by path below /sys. What runtimes read at
+ * start: Go reads the huge page size (runtime/os_linux.go, osinit), glibc's
+ * get_nprocs reads devices/system/cpu/online.
+ */
+export function sysfsFiles(ncpu: number): Record<string, string> {
+  const cpus = `${cpuList(ncpu)}\n`;
+  return {
+    'kernel/mm/transparent_hugepage/hpage_pmd_size': `${HPAGE_PMD_SIZE}\n`,
+    // The choice in brackets is the one in force (Documentation/admin-guide/mm/transhuge.rst).
+    'kernel/mm/transparent_hugepage/enabled': 'always [madvise] never\n',
+    'devices/system/cpu/online': cpus,
+    'devices/system/cpu/possible': cpus,
+    'devices/system/cpu/present': cpus,
   };
 }
 
