@@ -824,6 +824,54 @@ describe.each(ARCH_NAMES)('syscalls on %s', (arch) => {
       expect(t.call('tgkill', child.pid, t.proc.pid, SIGUSR2)).toBe(t.errno('ESRCH'));
     });
 
+    it('threads: a process-directed signal waits for a thread that does not block it; tgkill picks the thread', () => {
+      const main = t.k.currentTask;
+      block(SIGUSR1);
+      const other = t.k.newThread(main, 0, { sp: 0, tls: null });
+      expect(other.sigmask).toBe(bit(SIGUSR1)); // a new thread inherits its creator's mask
+      expect(t.k.invokeAs(other, 'rt_sigprocmask', [t.c.SIG_UNBLOCK, mask([SIGUSR1]), 0, 8])).toBe(0);
+      expect(t.call('kill', t.proc.pid, SIGUSR1)).toBe(0);
+      expect(t.k.signals.deliverable(main)).toBe(0n);
+      expect(t.k.signals.deliverable(other)).toBe(bit(SIGUSR1));
+      expect(other.state).toBe('ready');
+      // A thread-directed signal is for that thread only, even when it blocks it.
+      expect(t.call('tgkill', t.proc.pid, main.tid, SIGUSR2)).toBe(0);
+      expect(main.pending.mask).toBe(bit(SIGUSR2));
+      expect(t.k.signals.deliverable(other) & bit(SIGUSR2)).toBe(0n);
+      expect(t.call('tgkill', t.proc.pid, other.tid, 0)).toBe(0);
+      expect(t.call('tgkill', t.proc.pid + 1, other.tid, 0)).toBe(t.errno('ESRCH'));
+      // A fatal signal taken by any thread ends the whole group.
+      t.k.signals.deliver(other);
+      expect(t.proc.exitStatus).toBe(SIGUSR1);
+      expect(main.state).toBe('dead');
+      expect(other.state).toBe('dead');
+    });
+
+    it('/proc/self/task lists every thread, each with its own status; the process shows the thread count', () => {
+      const main = t.k.currentTask;
+      block(SIGUSR1);
+      const other = t.k.newThread(main, 0, { sp: 0, tls: null });
+      const cat = (path: string): string => {
+        const fd = t.open(path, t.c.O_RDONLY);
+        expect(fd).toBeGreaterThanOrEqual(0);
+        const text = t.readFd(fd);
+        t.call('close', fd);
+        return text;
+      };
+      const fd = t.open('/proc/self/task', t.c.O_RDONLY | t.c.O_DIRECTORY);
+      const buf = t.buf(4096);
+      const n = t.call('getdents64', fd, buf, 4096);
+      const names = t.decodeDirents(buf, n).map((d) => d.name).filter((s) => s !== '.' && s !== '..');
+      expect(names.sort()).toEqual([String(main.tid), String(other.tid)].sort());
+      expect(cat('/proc/self/status')).toMatch(/^Threads:\t2$/m);
+      const status = cat(`/proc/self/task/${other.tid}/status`);
+      expect(status).toMatch(new RegExp(`^Pid:\\t${other.tid}$`, 'm'));
+      expect(status).toMatch(new RegExp(`^Tgid:\\t${t.proc.pid}$`, 'm'));
+      expect(cat(`/proc/self/task/${other.tid}/stat`).split(' ')[19]).toBe('2');
+      t.k.exitThread(other, 0);
+      expect(cat('/proc/self/status')).toMatch(/^Threads:\t1$/m);
+    });
+
     it('tkill: our tid only; EINVAL for tid <= 0 or a bad signal', () => {
       const { tid } = t.k.taskOf(t.proc);
       expect(t.call('tkill', tid, 0)).toBe(0);

@@ -6,6 +6,7 @@
 // stale (see proc(5)).
 import { fail } from './errors.ts';
 import type { Process } from './process.ts';
+import type { Task } from './task.ts';
 import { PROT_EXEC, PROT_READ, PROT_WRITE } from './memory.ts';
 import * as sysinfo from './sysinfo-files.ts';
 import type { Vfs } from './vfs/vfs.ts';
@@ -196,9 +197,26 @@ export class ProcFs implements FileSystem {
           ['loginuid', this.file(`${base}/loginuid`, () => text(String(AUDIT_UNSET)), 0o644)],
           ['sessionid', this.file(`${base}/sessionid`, () => text(String(AUDIT_UNSET)))],
           ['fd', this.node(`${base}/fd`, { kind: 'dir', children: () => this.fdChildren(p, base) }, 0o500)],
+          ['task', this.node(`${base}/task`, { kind: 'dir', children: () => this.taskChildren(p, base) }, 0o555)],
           ['fdinfo', this.node(`${base}/fdinfo`, { kind: 'dir', children: () => this.fdinfoChildren(p, base) }, 0o500)],
         ]),
     }, 0o555);
+  }
+
+  /** /proc/<pid>/task: a directory per live thread with its comm, stat and status. */
+  private taskChildren(p: Process, base: string): Map<string, ProcNode> {
+    const m = new Map<string, ProcNode>();
+    for (const t of p.liveTasks()) {
+      const dir = `${base}/task/${t.tid}`;
+      const children = (): Map<string, ProcNode> =>
+        new Map<string, ProcNode>([
+          ['comm', this.file(`${dir}/comm`, () => text(p.comm + '\n'), 0o644)],
+          ['stat', this.file(`${dir}/stat`, () => text(statText(p, t.tid)))],
+          ['status', this.file(`${dir}/status`, () => text(statusText(p, t)))],
+        ]);
+      m.set(String(t.tid), this.node(dir, { kind: 'dir', children }, 0o555));
+    }
+    return m;
   }
 
   private fdChildren(p: Process, base: string): Map<string, ProcNode> {
@@ -383,9 +401,11 @@ function vmSize(p: Process): number {
   return p.mem.mappings().reduce((sum, m) => sum + (m.end - m.start), 0);
 }
 
-function statText(p: Process): string {
+/** /proc/<pid>/stat, or with `tid` a thread's /proc/<pid>/task/<tid>/stat (field 20 is num_threads). */
+function statText(p: Process, tid = p.pid): string {
   const state = p.exited ? 'Z' : 'R';
-  const fields = [p.pid, `(${p.comm})`, state, p.ppid, p.pid, p.pid, 0, -1, 4194304, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 1, 0, 0, vmSize(p), Math.floor(p.mem.committed / 4096)];
+  const threads = Math.max(1, p.liveTasks().length);
+  const fields = [tid, `(${p.comm})`, state, p.ppid, p.pgid, p.sid, 0, -1, 4194304, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, threads, 0, 0, vmSize(p), Math.floor(p.mem.committed / 4096)];
   return fields.join(' ') + ' 0'.repeat(28) + '\n';
 }
 
@@ -395,22 +415,23 @@ function statmText(p: Process): string {
   return `${pages} ${rss} 0 0 0 ${rss} 0\n`;
 }
 
-function statusText(p: Process): string {
+/** /proc/<pid>/status, or with `thread` a thread's /proc/<pid>/task/<tid>/status (its own Pid and SigBlk). */
+function statusText(p: Process, thread?: Task): string {
   const c = p.creds;
   return [
     `Name:\t${p.comm}`,
     `Umask:\t${p.umask.toString(8).padStart(4, '0')}`,
     `State:\t${p.exited ? 'Z (zombie)' : 'R (running)'}`,
     `Tgid:\t${p.pid}`,
-    `Pid:\t${p.pid}`,
+    `Pid:\t${thread?.tid ?? p.pid}`,
     `PPid:\t${p.ppid}`,
     `Uid:\t${c.uid}\t${c.euid}\t${c.suid}\t${c.euid}`,
     `Gid:\t${c.gid}\t${c.egid}\t${c.sgid}\t${c.egid}`,
     `FDSize:\t${Math.max(64, p.fds.list().length)}`,
     `VmSize:\t${Math.floor(vmSize(p) / 1024)} kB`,
     `VmRSS:\t${Math.floor(p.mem.committed / 1024)} kB`,
-    `Threads:\t1`,
-    `SigBlk:\t${p.mainSigmask.toString(16).padStart(16, '0')}`,
+    `Threads:\t${Math.max(1, p.liveTasks().length)}`,
+    `SigBlk:\t${(thread?.sigmask ?? p.mainSigmask).toString(16).padStart(16, '0')}`,
     '',
   ].join('\n');
 }
