@@ -72,6 +72,22 @@ describe.each(ARCH_NAMES)('fuzz regressions (%s)', (arch) => {
     }
   });
 
+  // A PT_LOAD at 0x1000 loaded (below mmap_min_addr), and on x86-64 the CPUID
+  // probe, which borrows that page, then failed inside Unicorn (UC_ERR_MAP):
+  // a host exception. Linux refuses such a mapping; here it is a launch error.
+  it('a PT_LOAD below mmap_min_addr is one line of launch error', () => {
+    const dir = mutantDir();
+    try {
+      const original = fs.readFileSync(join(import.meta.dirname, '..', 'guest-binaries', arch, 'hello_asm'));
+      for (const vaddr of [0x1000n, 0n]) {
+        const outcome = launchMutated(mutateElf(original, [{ op: 'phdr', index: 0, field: 'vaddr', value: vaddr }]), dir);
+        expect(outcome).toMatchObject({ kind: 'launch-error', message: expect.stringMatching(/below mmap_min_addr|entry point/) });
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   // A PT_LOAD with p_flags 0 was mapped PROT_NONE without host memory, so
   // copying its file bytes in threw EFAULT out of the kernel's constructor (a
   // host exception instead of a launch). It is now a backed PROT_NONE mapping.

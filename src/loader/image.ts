@@ -82,6 +82,11 @@ function mapSegments(proc: Process, elf: ElfImage, bytes: Uint8Array, bias: numb
   for (const seg of elf.loads) {
     const start = pageDown(seg.vaddr + bias);
     const end = pageUp(seg.vaddr + bias + seg.memsz);
+    // Linux refuses mappings below vm.mmap_min_addr (EPERM, execve fails); the
+    // page at 0x1000 is also where x86-64's CPUID probe runs.
+    if (start < proc.mem.layout.mmapMin && end > start) {
+      throw new ElfError('malformed', `PT_LOAD at 0x${seg.vaddr.toString(16)} lies below mmap_min_addr (0x${proc.mem.layout.mmapMin.toString(16)})`);
+    }
     const prot = segmentProt(seg);
     const from = Math.max(start, mappedEnd);
     if (from > start && lastMapping) proc.mem.protect(start, from - start, lastMapping.prot | prot);
