@@ -63,6 +63,7 @@ function prlimit64(ctx: SyscallContext, pid: number, resource: number, newLimit:
   if (next) {
     target.rlimits.set(resource, next);
     if (resource === ctx.arch.c.RLIMIT_NOFILE) target.fds.limit = Number(next.cur);
+    if (resource === ctx.arch.c.RLIMIT_AS) target.applyAddressSpaceLimit();
   }
   return 0;
 }

@@ -8,10 +8,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKernel } from '../src/index.ts';
+import { createHeadlessKernel, createKernel } from '../src/index.ts';
 import type { Kernel } from '../src/kernel/kernel.ts';
 import { PF_R, PF_W, PF_X, parseElf, type ElfImage, type ElfSegment } from '../src/loader/elf.ts';
-import { AT, decodeAuxv } from '../src/loader/image.ts';
+import { AT, decodeAuxv, loadImage } from '../src/loader/image.ts';
+import { ARCHES } from '../src/arch/index.ts';
+import { RLIM_INFINITY } from '../src/kernel/process.ts';
 import * as UC from '../src/cpu/unicorn-constants.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -344,5 +346,30 @@ describe.each(CASES)('initial image: $name', (c) => {
     const mem = k.proc.mem;
     expect(mem.readCString(stack.aux.get(AT.PLATFORM)!)).toBe(c.arch);
     expect(mem.readCString(stack.aux.get(AT.EXECFN)!)).toBe(argv0);
+  });
+});
+
+describe('the stack follows RLIMIT_STACK', () => {
+  const hello = readFileSync(join(root, 'guest-binaries', 'x86_64', 'hello'));
+  /** The [stack] mapping's size after loading hello into a process with this RLIMIT_STACK soft limit. */
+  const stackFor = (limit: bigint): number => {
+    const k = createHeadlessKernel('x86_64');
+    const p = k.proc;
+    p.rlimits.set(3, { cur: limit, max: limit });
+    loadImage(p, { bytes: hello, argv: ['hello'], envp: [], execfn: 'hello', random16: new Uint8Array(16) });
+    const m = p.mem.mappings().find((x) => x.name === '[stack]')!;
+    expect(m.end).toBe(ARCHES.x86_64.layout.stackTop);
+    return m.end - m.start;
+  };
+
+  it('maps exactly the soft limit, page-rounded', () => {
+    expect(stackFor(1n << 20n)).toBe(1 << 20);
+    expect(stackFor(3_000_000n)).toBe(3_002_368);
+  });
+
+  it('8 MiB when unlimited; never below 128 KiB or above 1 GiB', () => {
+    expect(stackFor(RLIM_INFINITY)).toBe(8 << 20);
+    expect(stackFor(4096n)).toBe(128 << 10);
+    expect(stackFor(1n << 40n)).toBe(1 << 30);
   });
 });

@@ -259,6 +259,24 @@ describe.each(ARCH_NAMES)('syscalls on %s', (arch) => {
       expect(t.call('setrlimit', NOFILE(), t.unmapped)).toBe(t.errno('EFAULT'));
     });
 
+    it('RLIMIT_AS bounds the address space: mmap and brk beyond it are ENOMEM; replacing a mapping is not growth', () => {
+      const RLIMIT_AS = t.c.RLIMIT_AS;
+      const used = BigInt(t.mem.mappedBytes());
+      expect(t.call('setrlimit', RLIMIT_AS, rlimit(used + (1n << 20n), RLIM_INFINITY))).toBe(0);
+      const anon = t.c.MAP_PRIVATE | t.c.MAP_ANONYMOUS;
+      expect(t.call('mmap', 0, 2 << 20, PROT_READ, anon, -1, 0)).toBe(t.errno('ENOMEM'));
+      // PROT_NONE reservations count too (they are address space, not memory).
+      expect(t.call('mmap', 0, 2 << 20, 0, anon, -1, 0)).toBe(t.errno('ENOMEM'));
+      const a = t.call('mmap', 0, 512 << 10, PROT_READ, anon, -1, 0);
+      expect(a).toBeGreaterThan(0);
+      expect(t.call('mmap', a, 512 << 10, PROT_READ | PROT_WRITE, anon | t.c.MAP_FIXED, -1, 0)).toBe(a);
+      expect(t.call('mmap', 0, 768 << 10, PROT_READ, anon, -1, 0)).toBe(t.errno('ENOMEM'));
+      const brk = t.call('brk', 0);
+      expect(t.call('brk', brk + (4 << 20))).toBe(brk); // brk reports failure by not moving
+      expect(t.call('munmap', a, 512 << 10)).toBe(0);
+      expect(t.call('mmap', 0, 768 << 10, PROT_READ, anon, -1, 0)).toBeGreaterThan(0);
+    });
+
     it("prlimit64 on another process with our ids; EPERM for someone else's (unless root)", () => {
       const child = spawnChild();
       const old = t.buf(16);

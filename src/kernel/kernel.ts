@@ -378,6 +378,7 @@ export class Kernel {
     p.arch = img.arch;
     p.cpu = this.newEngine(img.arch);
     p.mem = new AddressSpace(img.arch.layout, p.cpu, p.mem.memoryLimit);
+    p.applyAddressSpaceLimit();
     p.fds.closeOnExec();
     for (const [sig, action] of p.sigactions) {
       if (action.handler > 1n) p.sigactions.set(sig, { handler: 0n, flags: 0n, restorer: 0n, mask: 0n });
@@ -428,6 +429,7 @@ export class Kernel {
     child.groups = [...parent.groups];
     child.umask = parent.umask;
     child.rlimits = new Map([...parent.rlimits].map(([k, v]) => [k, { ...v }]));
+    child.applyAddressSpaceLimit();
     child.sigactions = new Map([...parent.sigactions].map(([k, v]) => [k, { ...v }]));
     const task = this.taskOf(child);
     task.sigmask = parentTask.sigmask;

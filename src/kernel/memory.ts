@@ -71,6 +71,8 @@ export class AddressSpace {
   committed = 0;
   /** The run's total, checked besides this space's own memoryLimit (null: none). */
   budget: MemoryBudget | null = null;
+  /** RLIMIT_AS: the most bytes of address space, of any protection, the mappings may cover (setrlimit(2)). */
+  addressSpaceLimit = Infinity;
 
   constructor(
     readonly layout: AddressSpaceLayout,
@@ -100,12 +102,28 @@ export class AddressSpace {
   ): Mapping {
     const end = start + pageUp(length);
     if (start % PAGE_SIZE !== 0 || length <= 0 || end > this.layout.taskSize) fail('EINVAL');
+    // RLIMIT_AS counts what the space would cover afterwards, checked before anything changes.
+    if (this.addressSpaceLimit !== Infinity && this.mappedBytes() - this.coveredBytes(start, end) + (end - start) > this.addressSpaceLimit) fail('ENOMEM');
     this.unmap(start, end - start);
     const m: Mapping = { start, end, prot, shared: opts.shared ?? false, name: opts.name ?? '', offset: opts.offset ?? 0, bytes: null };
     if (opts.pages) this.adoptPages(m, opts.pages);
     else if (prot !== PROT_NONE || opts.backed) this.backWithHostMemory(m);
     this.insert(m);
     return m;
+  }
+
+  /** Bytes of address space the mappings cover (VmSize). */
+  mappedBytes(): number {
+    let n = 0;
+    for (const m of this.maps) n += m.end - m.start;
+    return n;
+  }
+
+  /** Bytes of [start, end) that mappings cover. */
+  private coveredBytes(start: number, end: number): number {
+    let n = 0;
+    for (const m of this.maps) if (m.start < end && m.end > start) n += Math.min(m.end, end) - Math.max(m.start, start);
+    return n;
   }
 
   private adoptPages(m: Mapping, pages: Uint8Array): void {

@@ -134,6 +134,12 @@ export class Process {
     this.creds = { uid: opts.uid, euid: opts.uid, suid: opts.uid, gid: opts.gid, egid: opts.gid, sgid: opts.gid };
   }
 
+  /** Make the address space obey RLIMIT_AS (after setrlimit, fork and exec). */
+  applyAddressSpaceLimit(): void {
+    const as = this.rlimits.get(9)!.cur; // RLIMIT_AS
+    this.mem.addressSpaceLimit = as === RLIM_INFINITY ? Infinity : Number(as);
+  }
+
   /** Threads that have not exited, the main thread first. */
   liveTasks(): Task[] {
     return this.threads.filter((t) => t.state !== 'dead');
