@@ -6,6 +6,7 @@ import { WouldBlock } from '../src/kernel/wait.ts';
 import type { OpenFileDescription } from '../src/kernel/fdtable.ts';
 import { PROT_READ, PROT_WRITE } from '../src/kernel/memory.ts';
 import { PipeNode } from '../src/kernel/pipe.ts';
+import { HostStreamFile } from '../src/kernel/stdio.ts';
 import { TERMIOS_SIZE } from '../src/kernel/terminal.ts';
 import { S_IFREG, dtypeOfMode } from '../src/kernel/vfs/types.ts';
 import { family, type SyscallContext } from './types.ts';
@@ -416,14 +417,40 @@ function ioctl(ctx: SyscallContext, fd: number, request: number, arg: number): n
     }
     case c.TIOCGWINSZ: {
       if (!isTty) fail('ENOTTY');
-      const size = hostWindowSize(ofd.file?.hostFd);
+      const size = ctx.kernel.terminal.windowSize ?? { ...hostWindowSize(ofd.file?.hostFd), xpixel: 0, ypixel: 0 };
       const b = new Uint8Array(8);
       const v = new DataView(b.buffer);
       v.setUint16(0, size.rows, true);
       v.setUint16(2, size.cols, true);
+      v.setUint16(4, size.xpixel, true);
+      v.setUint16(6, size.ypixel, true);
       ctx.mem.write(arg, b);
       return 0;
     }
+    case c.TIOCSWINSZ: {
+      // struct winsize: rows, cols, xpixel, ypixel (u16 each); the guest's view only, the host tty keeps its size.
+      if (!isTty) fail('ENOTTY');
+      const w = ctx.mem.read(arg, 8);
+      const v = new DataView(w.buffer, w.byteOffset, 8);
+      ctx.kernel.terminal.windowSize = { rows: v.getUint16(0, true), cols: v.getUint16(2, true), xpixel: v.getUint16(4, true), ypixel: v.getUint16(6, true) };
+      return 0;
+    }
+    case c.TCSBRK:
+    case c.TCSBRKP:
+    case c.TCXONC:
+      // tcdrain/tcsendbreak and tcflow: output is written through at once and never suspended.
+      if (!isTty) fail('ENOTTY');
+      return 0;
+    case c.TCFLSH: {
+      // tcflush(3): TCIFLUSH 0, TCOFLUSH 1, TCIOFLUSH 2; nothing is held back to flush.
+      if (!isTty) fail('ENOTTY');
+      if (arg < 0 || arg > 2) fail('EINVAL');
+      return 0;
+    }
+    case c.TIOCGSID:
+      if (!isTty) fail('ENOTTY');
+      ctx.mem.writeU32(arg, ctx.proc.sid);
+      return 0;
     case c.FIOCLEX:
       ctx.fds.setCloexec(fd, true);
       return 0;
@@ -440,6 +467,7 @@ function ioctl(ctx: SyscallContext, fd: number, request: number, arg: number): n
       let n: number;
       if (ofd.node instanceof PipeNode) n = ofd.node.pipe.available;
       else if (ofd.node.fileType === S_IFREG && ofd.file) n = ofd.file.size() - ofd.offset;
+      else if (ofd.file instanceof HostStreamFile) n = ofd.file.available();
       else fail('ENOTTY');
       ctx.mem.writeU32(arg, n | 0);
       return 0;
@@ -621,7 +649,7 @@ export const fileFamily = family('file', [
     name: 'ioctl',
     args: { fd: 'fd', request: 'ioctl_request', arg: 'hex' },
     handler: ioctl,
-    note: 'TCGETS, TCSETS*, TIOCGWINSZ on host ttys, FIOCLEX, FIONCLEX, FIONBIO, FIONREAD (files, pipes); ENOTTY otherwise',
+    note: 'ttys: TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP, TIOCSPGRP, TIOCGSID, TCSBRK, TCFLSH, TCXONC; FIOCLEX, FIONCLEX, FIONBIO, FIONREAD (files, pipes, host streams); ENOTTY otherwise',
   },
   { name: 'getdents64', args: { fd: 'fd', dirp: 'ptr', count: 'size' }, ret: 'size', handler: getdents64 },
   { name: 'getdents', args: { fd: 'fd', dirp: 'ptr', count: 'size' }, ret: 'size', handler: getdents, note: 'x86-64 only' },

@@ -5,6 +5,9 @@
 import * as fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ARCH_NAMES, headless, type Headless } from './helpers/headless.ts';
+import { OpenFileDescription } from '../src/kernel/fdtable.ts';
+import { HostStreamFile } from '../src/kernel/stdio.ts';
+import type { OpenFile } from '../src/kernel/vfs/types.ts';
 
 const SEEK_SET = 0;
 const SEEK_CUR = 1;
@@ -725,6 +728,47 @@ describe.each(ARCH_NAMES)('file syscalls on %s', (arch) => {
       expect(t.call('ioctl', r, t.c.FIONREAD, n)).toBe(0);
       expect(t.u32(n)).toBe(3);
       expect(t.call('ioctl', r, t.c.FIONREAD, t.unmapped)).toBe(E('EFAULT'));
+    });
+
+    /** An fd on a terminal-like file: what ioctl's tty requests look for (a host tty says isTty). */
+    const fakeTty = (): number => {
+      const stdin = t.proc.fds.get(0);
+      const file: OpenFile = { node: stdin.node, seekable: false, isTty: true, read: () => 0, write: (b) => b.length, size: () => 0, close: () => {} };
+      return t.proc.fds.install(new OpenFileDescription(file, stdin.node, stdin.fs, '/dev/tty', 'rw', t.c.O_RDWR, false));
+    };
+
+    it('ttys: TIOCSWINSZ sets the size TIOCGWINSZ reports; TCSBRK, TCXONC, TCFLSH succeed; TIOCGSID is the session', () => {
+      const tty = fakeTty();
+      const v = [40, 132, 800, 600];
+      const ws = t.bytes(new Uint8Array(new Uint16Array(v).buffer));
+      expect(t.call('ioctl', tty, t.c.TIOCSWINSZ, ws)).toBe(0);
+      const back = t.buf(8);
+      expect(t.call('ioctl', tty, t.c.TIOCGWINSZ, back)).toBe(0);
+      expect([...new Uint16Array(t.read(back, 8).slice().buffer)]).toEqual(v);
+      expect(t.call('ioctl', tty, t.c.TCSBRK, 1)).toBe(0);
+      expect(t.call('ioctl', tty, t.c.TCXONC, 1)).toBe(0);
+      expect(t.call('ioctl', tty, t.c.TCFLSH, 2)).toBe(0);
+      expect(t.call('ioctl', tty, t.c.TCFLSH, 3)).toBe(E('EINVAL'));
+      const sid = t.buf(4);
+      expect(t.call('ioctl', tty, t.c.TIOCGSID, sid)).toBe(0);
+      expect(t.u32(sid)).toBe(t.proc.sid);
+      expect(t.call('ioctl', tty, t.c.TIOCSWINSZ, t.unmapped)).toBe(E('EFAULT'));
+      const fd = open(file('a.txt', 'abc'));
+      for (const req of [t.c.TIOCSWINSZ, t.c.TCSBRK, t.c.TCFLSH, t.c.TIOCGSID]) expect(t.call('ioctl', fd, req, ws)).toBe(E('ENOTTY'));
+    });
+
+    it('FIONREAD on a host stream read directly (no reader thread) is 0: nothing is held back', () => {
+      const stdin = t.proc.fds.get(0);
+      const hostFile = fs.openSync(t.writeHost('in.txt', 'abc'), 'r');
+      try {
+        const file = new HostStreamFile(stdin.node, hostFile, null);
+        const fd = t.proc.fds.install(new OpenFileDescription(file, stdin.node, stdin.fs, '/dev/stdin', 'r', t.c.O_RDONLY, false));
+        const n = t.buf(4);
+        expect(t.call('ioctl', fd, t.c.FIONREAD, n)).toBe(0);
+        expect(t.u32(n)).toBe(0);
+      } finally {
+        fs.closeSync(hostFile);
+      }
     });
 
     it('EBADF for bad fds and O_PATH fds', () => {

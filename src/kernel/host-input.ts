@@ -120,6 +120,17 @@ export class HostInput {
     return false;
   }
 
+  /**
+   * FIONREAD: the bytes that have arrived and wait to be read. Only what
+   * the reader thread already holds counts (Node cannot ask the host fd),
+   * so a read is started to bring in what the host has.
+   */
+  available(): number {
+    if (this.leftover) return this.leftover.length;
+    if (!this.probe()) return 0;
+    return Atomics.load(this.ctrl, ERROR) < 0 ? 0 : Atomics.load(this.ctrl, RESULT);
+  }
+
   /** If the read completed, wake its waiters. Returns whether it did. */
   poll(): boolean {
     if (Atomics.load(this.ctrl, STATE) !== DONE) return false;

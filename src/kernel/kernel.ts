@@ -772,6 +772,8 @@ export class Kernel {
    * would do.
    */
   invokeAs(task: Task, name: string, args: readonly (number | bigint)[] = []): number {
+    // A different call than the one left blocked: the blocked call's retry state is not this call's.
+    if (task.blockedSyscall !== name) task.syscallState = undefined;
     const nr = task.arch.syscallNumbers[name];
     if (nr === undefined) throw new Error(`${name} is not a syscall on ${task.arch.name}`);
     const words = new Uint32Array(16);

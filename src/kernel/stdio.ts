@@ -44,6 +44,11 @@ export class HostStreamFile implements OpenFile {
     return r;
   }
 
+  /** FIONREAD: bytes waiting to be read (what the host reader holds; 0 when reads go to the host directly). */
+  available(): number {
+    return this.input?.available() ?? 0;
+  }
+
   read(buf: Uint8Array): number {
     if (this.input) return this.input.read(buf);
     for (;;) {

@@ -26,6 +26,8 @@ export class Terminal {
   termios = defaultTermios();
   /** TIOCSPGRP's group; 0 until a guest sets one. */
   foregroundPgrp = 0;
+  /** TIOCSWINSZ's size, which TIOCGWINSZ reports from then on (the host's until a guest sets one). */
+  windowSize: { rows: number; cols: number; xpixel: number; ypixel: number } | null = null;
   private raw = false;
 
   constructor(
