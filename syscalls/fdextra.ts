@@ -103,7 +103,8 @@ function memfdCreate(ctx: SyscallContext, namePtr: number, flags: number): numbe
   shm ??= new MemFs({ type: 'tmpfs', dev: SHM_DEV });
   const root = shm.root();
   const slot = `memfd${++memfdSerial}`;
-  const node = shm.create(root, slot, 0o777);
+  // Owned by the caller (its fsuid/fsgid on Linux; tslinux uses the effective ids).
+  const node = shm.create(root, slot, 0o777, { uid: ctx.proc.creds.euid, gid: ctx.proc.creds.egid });
   const file = shm.open(node, { read: true, write: true, append: false, truncate: false, nonblock: false });
   // Unlinked at once: the open file keeps the node, and closing the last fd frees it.
   shm.unlink(root, slot);

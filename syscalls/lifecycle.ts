@@ -6,6 +6,7 @@ import { ARCHES } from '../src/arch/index.ts';
 import { fail } from '../src/kernel/errors.ts';
 import type { Process } from '../src/kernel/process.ts';
 import { NoReturn, Waitable, WouldBlock } from '../src/kernel/wait.ts';
+import { MAY_EXEC, checkPermission, identityOf } from '../src/kernel/vfs/permission.ts';
 import { S_IFMT, S_IFREG } from '../src/kernel/vfs/types.ts';
 import { readPath, resolveAt, statOf, type Place } from './fs.ts';
 import { family, type SyscallContext } from './types.ts';
@@ -188,9 +189,7 @@ function checkExecutable(ctx: SyscallContext, place: Place): void {
   if ((st.mode & S_IFMT) !== S_IFREG) fail('EACCES');
   const mount = ctx.kernel.vfs.mounts().find((m) => m.fs === place.fs);
   if (mount?.options.split(',').includes('noexec')) fail('EACCES');
-  const c = ctx.proc.creds;
-  const bits = c.euid === 0 ? (st.mode & 0o111 ? 1 : 0) : (st.mode >> (st.uid === c.euid ? 6 : st.gid === c.egid ? 3 : 0)) & 1;
-  if (!bits) fail('EACCES');
+  checkPermission(st, identityOf(ctx.proc), MAY_EXEC);
 }
 
 function readWhole(place: Place): Uint8Array {

@@ -96,6 +96,8 @@ describe.each(ARCH_NAMES)('fdextra syscalls on %s', (arch) => {
       const st = t.decodeStat(sb);
       expect(st.size).toBe(4096);
       expect(st.mode & 0o170000).toBe(0o100000);
+      // Owned by the caller, not by root.
+      expect([st.uid, st.gid]).toEqual([t.proc.creds.euid, t.proc.creds.egid]);
       expect(t.call('fcntl', fd, t.c.F_GETFL, 0) & 3).toBe(t.c.O_RDWR);
       expect(t.call('fcntl', fd, t.c.F_GETFD, 0)).toBe(0);
     });

@@ -330,6 +330,33 @@ describe.each(ARCH_NAMES)('syscalls on %s', (arch) => {
     });
   });
 
+  describe('execve permission', () => {
+    it('the x bit of the owner, the group (supplementary groups too) or others decides; EACCES otherwise', () => {
+      // Not ELF: once permission is granted, execve fails with ENOEXEC instead of EACCES.
+      t.writeHost('prog', 'not an executable\n');
+      const path = t.str('prog');
+      const argv = t.buf(16);
+      const run = () => t.call('execve', path, argv, 0);
+      const chmod = (mode: number) => t.call('fchmodat', t.c.AT_FDCWD, path, mode, 0);
+      const chown = (uid: number, gid: number) => t.call('fchownat', t.c.AT_FDCWD, path, uid, gid, 0);
+      expect(chmod(0o644)).toBe(0);
+      expect(run()).toBe(t.errno('EACCES'));
+      expect(chmod(0o744)).toBe(0);
+      expect(run()).toBe(t.errno('ENOEXEC'));
+      // Group x only, for a supplementary group the caller is in (a chown needs root: become it briefly).
+      t.proc.creds.euid = 0;
+      expect(chown(4242, 777)).toBe(0);
+      t.proc.creds.euid = t.proc.creds.uid;
+      expect(chmod(0o010)).toBe(t.errno('EPERM')); // no longer ours
+      t.proc.creds.euid = 0;
+      expect(chmod(0o010)).toBe(0);
+      t.proc.creds.euid = t.proc.creds.uid;
+      expect(run()).toBe(t.errno('EACCES'));
+      t.proc.groups = [t.proc.creds.gid, 777];
+      expect(run()).toBe(t.errno('ENOEXEC'));
+    });
+  });
+
   describe('memory across fork and vfork', () => {
     const map = (flags: number): number => {
       const a = t.call('mmap', 0, 8192, PROT_READ | PROT_WRITE, flags | t.c.MAP_ANONYMOUS, -1, 0);
