@@ -20,6 +20,7 @@ import { credsFamily } from './creds.ts';
 import { selectFamily } from './select.ts';
 import { fdextraFamily } from './fdextra.ts';
 import { eventsFamily } from './events.ts';
+import { futexFamily } from './futex.ts';
 import type { SyscallDecl, SyscallFamily } from './types.ts';
 
 export const FAMILIES: readonly SyscallFamily[] = [
@@ -43,6 +44,7 @@ export const FAMILIES: readonly SyscallFamily[] = [
   selectFamily,
   fdextraFamily,
   eventsFamily,
+  futexFamily,
 ];
 
 export const ALL_SYSCALLS: readonly SyscallDecl[] = FAMILIES.flatMap((f) => f.syscalls);
