@@ -18,12 +18,12 @@ import {
 import { TraceSession } from './trace/session.ts';
 import type { Kernel } from './kernel/kernel.ts';
 import { explainCommand } from './explain.ts';
-import { chainGates, combineObservers, type SyscallGate } from './kernel/dispatch.ts';
+import { chainGates, combineObservers } from './kernel/dispatch.ts';
 import { InjectionGate } from './trace/inject.ts';
 import { ReportCollector } from './trace/report.ts';
 import { CrashReporter } from './trace/crash-report.ts';
-import { PolicyError, ProfileRecorder, parseProfileText } from './policy/index.ts';
-import { PolicyGate, RecordingGate } from './policy/gate.ts';
+import { PolicyError, type ProfileRecorder } from './policy/index.ts';
+import { buildPolicyGates, saveRecordedProfile, type PolicyGates } from './policy/setup.ts';
 
 export const RUN_HELP = `usage: tslinux run [options] <binary> [args...]
 
@@ -526,30 +526,27 @@ function splitNames(list: string): string[] {
   return names;
 }
 
-/** The gate in front of the handlers: a profile and/or --allow/--deny, and the recorder. */
-function buildGate(p: ParsedRun): { gate: SyscallGate | null; recorder: ProfileRecorder | null } {
-  let gate: SyscallGate | null = null;
-  if (p.policy || p.allow.length || p.deny.length) {
-    let profile;
-    if (p.policy) {
-      let text: string;
-      try {
-        text = fs.readFileSync(p.policy, 'utf8');
-      } catch (e) {
-        throw new UsageError(`--policy ${p.policy}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-      }
-      try {
-        profile = parseProfileText(text);
-      } catch (e) {
-        if (e instanceof PolicyError) throw new UsageError(`--policy ${p.policy}: ${e.message}`);
-        throw e;
-      }
-    }
-    gate = new PolicyGate({ profile, allow: p.allow, deny: p.deny }, (line) => fs.writeSync(2, line + '\n'));
+/** A file error (ENOENT...) or an invalid profile as one usage line: "--policy FILE: $.syscalls[3].action: ...". */
+function fileOrProfileError(flag: string, file: string, e: unknown): never {
+  if (e instanceof PolicyError || (e as NodeJS.ErrnoException).code) {
+    throw new UsageError(`${flag} ${file}: ${e instanceof PolicyError ? e.message : (e as NodeJS.ErrnoException).code}`);
   }
-  const recorder = p.recordProfile ? new ProfileRecorder() : null;
-  if (recorder) gate = new RecordingGate(recorder, gate);
-  return { gate, recorder };
+  throw e;
+}
+
+/** The gate in front of the handlers: a profile and/or --allow/--deny, and the recorder. */
+function buildGate(p: ParsedRun): PolicyGates {
+  try {
+    return buildPolicyGates({
+      policy: p.policy ?? undefined,
+      allow: p.allow,
+      deny: p.deny,
+      recordProfile: p.recordProfile ?? undefined,
+      log: (line) => fs.writeSync(2, line + '\n'),
+    });
+  } catch (e) {
+    fileOrProfileError('--policy', p.policy ?? '', e);
+  }
 }
 
 function writeReport(file: string, report: ReportCollector): void {
@@ -561,15 +558,11 @@ function writeReport(file: string, report: ReportCollector): void {
 }
 
 function saveProfile(file: string, recorder: ProfileRecorder): void {
-  let existing;
-  if (fs.existsSync(file)) {
-    try {
-      existing = parseProfileText(fs.readFileSync(file, 'utf8'));
-    } catch (e) {
-      throw new UsageError(`--record-profile ${file}: ${(e as Error).message}`);
-    }
+  try {
+    saveRecordedProfile(file, recorder);
+  } catch (e) {
+    fileOrProfileError('--record-profile', file, e);
   }
-  fs.writeFileSync(file, recorder.toJSON(existing));
 }
 
 /**

@@ -9,6 +9,8 @@ import { KernelBug, LinuxError } from './kernel/errors.ts';
 import { chainGates, combineObservers } from './kernel/dispatch.ts';
 import { SyscallHooks, type SyscallCall, type SyscallOutcome, type SyscallOverride, type SyscallWatch } from './kernel/hooks.ts';
 import { ReportCollector } from './trace/report.ts';
+import { PolicyError, ProfileRecorder, parseProfile, parseProfileText, type Profile } from './policy/index.ts';
+import { buildPolicyGates, saveRecordedProfile } from './policy/setup.ts';
 
 export interface RunOptions {
   /** Arguments after argv[0]. */
@@ -68,6 +70,23 @@ export interface RunOptions {
    * ReportCollector to render yourself (collector.html(), collector.write(file)).
    */
   report?: string | ReportCollector;
+  /**
+   * A seccomp policy checked before every syscall's handler (after `hooks`):
+   * a Docker/OCI profile parsed or as JSON (an object, or text starting with
+   * "{"), or the path of a profile file. An invalid profile throws
+   * PolicyError naming the JSON path of the first error.
+   */
+  policy?: Profile | object | string;
+  /** Only these syscalls are allowed, the rest fail with EPERM (with `policy`: allowed whatever it says). */
+  allow?: string[];
+  /** These syscalls fail with EPERM. */
+  deny?: string[];
+  /**
+   * Learn a least-privilege profile: a ProfileRecorder that collects the
+   * calls (recorder.toJSON()), or a file path that run() and runSync()
+   * write when the guest is done, merged with the profile already there.
+   */
+  recordProfile?: string | ProfileRecorder;
   uid?: number;
   gid?: number;
   /** Warn on stderr about unimplemented syscalls (default false in the library, true in the CLI). */
@@ -107,7 +126,17 @@ function kernelOptions(opts: Omit<RunOptions, 'args' | 'argv0'>): Omit<KernelOpt
       opts.trace ? new StraceTracer({ write: opts.trace, strSize: opts.traceStringSize }) : null,
       opts.report instanceof ReportCollector ? opts.report : null,
     ),
-    gate: chainGates(opts.hooks),
+    gate: chainGates(
+      opts.hooks,
+      buildPolicyGates({
+        policy: opts.policy,
+        allow: opts.allow,
+        deny: opts.deny,
+        recordProfile: opts.recordProfile,
+        // SCMP_ACT_LOG's lines (Linux writes them to the audit log).
+        log: opts.warn ?? ((line) => process.stderr.write(`${line}\n`)),
+      }).gate,
+    ),
     uid: opts.uid,
     gid: opts.gid,
     warnUnimplemented: opts.warnUnimplemented ?? false,
@@ -119,6 +148,9 @@ function kernelOptions(opts: Omit<RunOptions, 'args' | 'argv0'>): Omit<KernelOpt
 export function createKernel(program: string, opts: RunOptions = {}): Kernel {
   if (typeof opts.report === 'string') {
     throw new TypeError('createKernel: report wants a ReportCollector (a file path works with run() and runSync())');
+  }
+  if (typeof opts.recordProfile === 'string') {
+    throw new TypeError('createKernel: recordProfile wants a ProfileRecorder (a file path works with run() and runSync())');
   }
   return new Kernel({ ...kernelOptions(opts), program, argv: [opts.argv0 ?? program, ...(opts.args ?? [])] });
 }
@@ -135,10 +167,12 @@ export function createHeadlessKernel(arch: 'x86_64' | 'aarch64', opts: Omit<RunO
 
 /** Run a static Linux binary to completion. */
 export function runSync(program: string, opts: RunOptions = {}): RunResult {
-  if (typeof opts.report !== 'string') return createKernel(program, opts).run();
-  const report = new ReportCollector();
-  const result = createKernel(program, { ...opts, report }).run();
-  report.write(opts.report);
+  // File outputs (report, recordProfile) are collected in memory and written when the guest is done.
+  const report = typeof opts.report === 'string' ? new ReportCollector() : undefined;
+  const recorder = typeof opts.recordProfile === 'string' ? new ProfileRecorder() : undefined;
+  const result = createKernel(program, { ...opts, report: report ?? opts.report, recordProfile: recorder ?? opts.recordProfile }).run();
+  if (report) report.write(opts.report as string);
+  if (recorder) saveRecordedProfile(opts.recordProfile as string, recorder);
   return result;
 }
 
@@ -146,5 +180,5 @@ export async function run(program: string, opts: RunOptions = {}): Promise<RunRe
   return runSync(program, opts);
 }
 
-export { Kernel, KernelBug, LaunchError, LinuxError, ReportCollector, SyscallHooks, UnicornUnavailableError, loadUnicorn };
-export type { MountSpec, ExitInfo, SyscallCall, SyscallOutcome, SyscallOverride, SyscallWatch };
+export { Kernel, KernelBug, LaunchError, LinuxError, PolicyError, ProfileRecorder, ReportCollector, SyscallHooks, UnicornUnavailableError, loadUnicorn, parseProfile, parseProfileText };
+export type { Profile, MountSpec, ExitInfo, SyscallCall, SyscallOutcome, SyscallOverride, SyscallWatch };
