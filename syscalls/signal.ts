@@ -43,7 +43,6 @@ function rtSigaction(ctx: SyscallContext, sig: number, act: number, oldact: numb
     p.sigactions.set(sig, next);
     // A pending signal whose action becomes "ignore" is discarded (POSIX; see sigaction(2)).
     if (ignoredBy(sig, next.handler)) ctx.kernel.signals.discardEverywhere(p, bitOf(sig));
-    ctx.kernel.updatePreciseFaults(p);
   }
   if (oldact) {
     const out = new Uint8Array(32);

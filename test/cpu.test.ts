@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ARCHES } from '../src/arch/index.ts';
 import { CpuEngine, type CpuArch, type RunResult } from '../src/cpu/engine.ts';
 import * as UC from '../src/cpu/unicorn-constants.ts';
+import { exactX86FaultPc } from '../src/cpu/fault-pc.ts';
+import { AddressSpace } from '../src/kernel/memory.ts';
 
 const CODE = 0x10000;
 const DATA = 0x20000;
@@ -348,5 +350,38 @@ describe('CPU features through the arch layer', () => {
     // The scratch page cpuid used is gone again: a fetch there faults.
     const f = expectFault(m.cpu.run(0x1000));
     expect(f).toMatchObject({ signal: 'SIGSEGV', code: 1 });
+  });
+});
+
+describe('exact fault pcs', () => {
+  it('x86-64: a fault in the middle of a block is found at its instruction, with the registers left as they were', () => {
+    const mem = new AddressSpace(ARCHES.x86_64.layout, null);
+    const cpu = new CpuEngine('x86_64', { onSyscall: () => {} });
+    try {
+      // mov eax, 1; add eax, 2; push rax; pop rcx; mov rdx, [0x10]  (the load faults)
+      const code = x86(0xb8, 0x01, 0x00, 0x00, 0x00, 0x83, 0xc0, 0x02, 0x50, 0x59, 0x48, 0x8b, 0x14, 0x25, 0x10, 0x00, 0x00, 0x00);
+      const faultAt = CODE + 10;
+      const text = mem.map(CODE, PAGE, R | X);
+      text.bytes!.set(code);
+      cpu.mapHost(CODE, text.bytes!, R | X);
+      const stack = mem.map(DATA, PAGE, R | W);
+      cpu.mapHost(DATA, stack.bytes!, R | W);
+      const sp = cpu.registers([UC.UC_X86_REG_RSP]);
+      sp.setNumber(0, DATA + PAGE);
+      sp.write();
+      const r = cpu.run(CODE);
+      expect(r.kind).toBe('fault');
+      const fault = (r as Extract<RunResult, { kind: 'fault' }>).fault;
+      expect(fault).toMatchObject({ signal: 'SIGSEGV', addr: 0x10, access: 'read' });
+      expect(fault.pc).toBe(CODE); // what Unicorn reports: the block's start
+      expect(exactX86FaultPc(cpu, fault, mem)).toBe(faultAt);
+      // The probe ran the block again from the same state without changing the guest's.
+      const regs = cpu.registers([UC.UC_X86_REG_RAX, UC.UC_X86_REG_RCX]);
+      regs.read();
+      expect([regs.number(0), regs.number(1)]).toEqual([3, 3]);
+      expect(stack.bytes![PAGE - 8]).toBe(3);
+    } finally {
+      cpu.close();
+    }
   });
 });

@@ -1,6 +1,7 @@
 // The aarch64 ABI: syscall number in x8, arguments in x0-x5, result in x0
 // (see syscall(2), "Architecture calling conventions").
 import type { CpuEngine, CpuFault } from '../cpu/engine.ts';
+import type { AddressSpace } from '../kernel/memory.ts';
 import { exactFaultPc } from './aarch64-fault-pc.ts';
 import * as UC from '../cpu/unicorn-constants.ts';
 import { SYSCALL_NAMES, SYSCALL_NUMBERS } from '../../syscalls/table/aarch64.ts';
@@ -47,8 +48,15 @@ export const aarch64: Arch = {
   },
   encodeStat: encodeStatGeneric,
   statSize: GENERIC_STAT_SIZE,
-  exactFaultPc(cpu: CpuEngine, fault: CpuFault, fetch: (pc: number) => number | null): number {
+  exactFaultPc(cpu: CpuEngine, fault: CpuFault, mem: AddressSpace): number {
     if (fault.access !== 'read' && fault.access !== 'write') return fault.pc;
+    const fetch = (pc: number): number | null => {
+      try {
+        return mem.readU32(pc);
+      } catch {
+        return null; // not readable: the search stops there
+      }
+    };
     const batch = cpu.registers(ALL_X_AND_SP);
     const words = batch.read();
     const value = (i: number): bigint => (BigInt(words[2 * i + 1]!) << 32n) | BigInt(words[2 * i]!);

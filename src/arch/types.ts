@@ -2,7 +2,7 @@
 // registers carry a syscall, the address-space layout, struct layouts, the
 // TLS register and the CPU features reported in AT_HWCAP.
 import type { CpuArch, CpuEngine, CpuFault } from '../cpu/engine.ts';
-import type { AddressSpaceLayout } from '../kernel/memory.ts';
+import type { AddressSpace, AddressSpaceLayout } from '../kernel/memory.ts';
 import type { StatInfo } from '../kernel/vfs/types.ts';
 import type { ArchConstants } from './generated-constants.ts';
 
@@ -39,9 +39,6 @@ export interface Arch {
   /** struct stat as this arch's fstat/newfstatat write it. */
   encodeStat(st: StatInfo): Uint8Array;
   readonly statSize: number;
-  /**
-   * The faulting instruction's pc for a memory fault that the CPU reported
-   * at the start of its block (arm64; x86-64 asks the engine for exact pcs).
-   */
-  exactFaultPc?(cpu: CpuEngine, fault: CpuFault, fetch: (pc: number) => number | null): number;
+  /** The faulting instruction's pc for a memory fault that the CPU reported at the start of its block. */
+  exactFaultPc(cpu: CpuEngine, fault: CpuFault, mem: AddressSpace): number;
 }

@@ -57,7 +57,7 @@ interface UnicornApi {
   contextSave: (uc: Pointer, ctx: Pointer) => number;
   contextRestore: (uc: Pointer, ctx: Pointer) => number;
   contextFree: (ctx: Pointer) => number;
-  protos: { syscall: TypeObject; intr: TypeObject; memInvalid: TypeObject };
+  protos: { syscall: TypeObject; intr: TypeObject; memInvalid: TypeObject; code: TypeObject };
 }
 
 let api: UnicornApi | undefined;
@@ -94,6 +94,7 @@ function unicornApi(): UnicornApi {
       memInvalid: koffi.proto(
         'bool TslMemInvalidHook(void *uc, int type, uint64_t address, int size, int64_t value, void *user)',
       ),
+      code: koffi.proto('void TslCodeHook(void *uc, uint64_t address, uint32_t size, void *user)'),
     },
   };
   return api;
@@ -111,7 +112,7 @@ const NEVER_REACHED_BIG = 0xffff_ffff_ffff_ffffn;
  * running: only one engine runs at a time, inside its own uc_emu_start.
  */
 let runningEngine: CpuEngine | undefined;
-let callbacks: { memInvalid: bigint; syscall: bigint; interrupt: bigint } | undefined;
+let callbacks: { memInvalid: bigint; syscall: bigint; interrupt: bigint; code: bigint } | undefined;
 
 function sharedCallbacks(): NonNullable<typeof callbacks> {
   if (callbacks) return callbacks;
@@ -123,6 +124,7 @@ function sharedCallbacks(): NonNullable<typeof callbacks> {
     }, koffi.pointer(protos.memInvalid)),
     syscall: koffi.register(() => runningEngine?.onSyscall(), koffi.pointer(protos.syscall)),
     interrupt: koffi.register((_uc: Pointer, intno: number) => runningEngine?.onInterrupt(intno), koffi.pointer(protos.intr)),
+    code: koffi.register((_uc: Pointer, address: bigint, size: number) => runningEngine?.onCode(address, size), koffi.pointer(protos.code)),
   };
   return callbacks;
 }
@@ -232,37 +234,42 @@ export class CpuEngine {
     this.lastMemFault = { type, address: Number(address) };
   }
 
-  private preciseHook: Pointer | null = null;
+  /** For step(): the instruction the code hook saw last. */
+  private steppedInsn: { address: number; size: number } | null = null;
+
+  onCode(address: bigint, size: number): void {
+    this.steppedInsn = { address: Number(address), size };
+  }
+
+  private codeHookInstalled = false;
 
   /**
-   * Exact fault pcs. Unicorn reports a memory fault at the start of the
-   * translation block, not at the faulting instruction, unless a memory
-   * hook exists: then the generated code keeps the pc current before every
-   * access. A hook on a range no guest can map gives that and never fires,
-   * but sends every access through Unicorn's slow path (measured: a C
-   * sieve runs 3-4x slower), so the kernel turns it on only while a
-   * process has a handler that reads the fault's pc (SIGSEGV, SIGBUS: Go's
-   * runtime turns nil dereferences into panics from it).
+   * Run exactly one instruction at `pc` and say how long it was and which
+   * memory access, if any, faulted. A probe for finding a fault's exact pc
+   * (see src/cpu/fault-pc.ts): the engine's code hook reports each
+   * instruction's size (it slows every instruction, so only probe engines
+   * get it).
    */
-  setPreciseFaults(on: boolean, codeRanges: () => readonly { start: number; end: number }[]): void {
-    // arm64 finds the exact pc by decoding instead (src/arch/aarch64-fault-pc.ts).
-    if (this.arch !== 'x86_64' || on === (this.preciseHook !== null)) return;
-    const uc = unicornApi();
-    if (on) {
+  step(pc: number): { size: number | null; fault: { access: 'read' | 'write' | 'fetch'; addr: number } | null } {
+    if (!this.codeHookInstalled) {
       const hh: Pointer[] = [0n];
-      const never = 0xffff_ffff_ffff_f000n; // non-canonical on x86-64, beyond the 48-bit arm64 user range
-      this.check(uc.hookAdd(this.handle, hh, UC.UC_HOOK_MEM_READ | UC.UC_HOOK_MEM_WRITE, sharedCallbacks().memInvalid, null, never, never + 0xfffn), 'hook mem');
-      this.preciseHook = hh[0]!;
-    } else {
-      this.check(uc.hookDel(this.handle, this.preciseHook!), 'hook del');
-      this.preciseHook = null;
+      this.check(unicornApi().hookAdd(this.handle, hh, UC.UC_HOOK_CODE, sharedCallbacks().code, null, 1n, 0n), 'hook code');
+      this.codeHookInstalled = true;
     }
-    // Code translated before the change keeps its old form until dropped.
-    // Only the executable ranges are dropped: a whole flush (UC_CTL_TB_FLUSH)
-    // resets the 1 GiB code buffer and was measured to touch all of it.
-    for (const r of codeRanges()) {
-      this.check(uc.ctl(this.handle, UC.UC_CTL_TB_REMOVE_CACHE_WRITE, 'uint64_t', BigInt(r.start), 'uint64_t', BigInt(r.end)), 'tb remove cache');
+    this.steppedInsn = null;
+    this.lastMemFault = undefined;
+    const previous = runningEngine;
+    runningEngine = this;
+    try {
+      unicornApi().emuStart(this.handle, BigInt(pc), NEVER_REACHED_BIG, 0n, 1);
+    } finally {
+      runningEngine = previous;
     }
+    const insn = this.steppedInsn as { address: number; size: number } | null;
+    const size = insn?.address === pc ? insn.size : null;
+    const mem = this.lastMemFault as { type: number; address: number } | undefined;
+    const kind = mem ? MEM_FAULTS[mem.type]?.access : undefined;
+    return { size, fault: mem && kind ? { access: kind, addr: mem.address } : null };
   }
 
   onInterrupt(intno: number): void {

@@ -9,9 +9,8 @@ export const UC_MODE_64 = 8;
 
 export const UC_HOOK_INTR = 1 << 0;
 export const UC_HOOK_INSN = 1 << 1;
+export const UC_HOOK_CODE = 1 << 2;
 export const UC_HOOK_MEM_INVALID = 0x3f0; // READ/WRITE/FETCH x UNMAPPED/PROT
-export const UC_HOOK_MEM_READ = 0x400;
-export const UC_HOOK_MEM_WRITE = 0x800;
 
 export const UC_MEM_READ_UNMAPPED = 19;
 export const UC_MEM_WRITE_UNMAPPED = 20;
@@ -30,8 +29,6 @@ export const UC_ERR_EXCEPTION = 21;
 export const UC_CTL_CPU_MODEL_WRITE = 0x44000007;
 /** uc_query_type: UC_QUERY_MODE = 1, PAGE_SIZE, ARCH, TIMEOUT. */
 export const UC_QUERY_TIMEOUT = 4;
-/** UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2): drop translated code in [begin, end). */
-export const UC_CTL_TB_REMOVE_CACHE_WRITE = 0x48000009;
 export const UC_CPU_ARM64_A72 = 2;
 export const UC_CPU_ARM64_MAX = 3;
 

@@ -18,7 +18,7 @@ import { Dispatcher, SYSCALL_BLOCKED, SYSCALL_NORETURN, buildTable, type Syscall
 import { KernelBug, LinuxError } from './errors.ts';
 import { OpenFileDescription } from './fdtable.ts';
 import { FutexTable } from './futex.ts';
-import { AddressSpace, PROT_EXEC } from './memory.ts';
+import { AddressSpace } from './memory.ts';
 import { Process } from './process.ts';
 import { SignalState, type SigInfo } from './signals.ts';
 import { BufferInputFile, CaptureOutputFile, HostStreamFile, StreamNode, hostFdMayBlock, hostFdStat } from './stdio.ts';
@@ -383,7 +383,6 @@ export class Kernel {
     for (const [sig, action] of p.sigactions) {
       if (action.handler > 1n) p.sigactions.set(sig, { handler: 0n, flags: 0n, restorer: 0n, mask: 0n });
     }
-    p.preciseFaults = false;
     const task = this.onlyThreadLeft(p, img.caller);
     task.altstack = { sp: 0, flags: 2, size: 0 };
     task.clearChildTid = 0;
@@ -443,7 +442,6 @@ export class Kernel {
     child.comm = parent.comm;
     child.sigreturnPage = parent.sigreturnPage;
     child.fds = parent.fds.clone();
-    this.updatePreciseFaults(child);
     copyAddressSpace(parent.mem, child.mem, lendMemory);
     if (parent.cpu && cpu) {
       parent.cpu.copyCpuStateTo(cpu);
@@ -455,20 +453,6 @@ export class Kernel {
     this.makeReady(task);
     this.requestReschedule();
     return child;
-  }
-
-  /**
-   * Exact fault pcs while the process handles SIGSEGV or SIGBUS itself (see
-   * CpuEngine.setPreciseFaults). The engine changes mode when it next
-   * starts (flushing translated code from inside a hook would pull it from
-   * under the running block), so a change stops the current slice.
-   */
-  updatePreciseFaults(p: Process): void {
-    const handled = (sig: number): boolean => (p.sigactions.get(sig)?.handler ?? 0n) > 1n;
-    const want = handled(11) || handled(7);
-    if (want === p.preciseFaults) return;
-    p.preciseFaults = want;
-    if (this.current?.process === p) this.requestReschedule();
   }
 
   // ---- threads -------------------------------------------------------------------
@@ -1012,7 +996,6 @@ export class Kernel {
       this.signals.deliver(task);
       if (p.exited || task.state !== 'ready') return;
       const cpu = p.cpu!;
-      cpu.setPreciseFaults(p.preciseFaults, () => p.mem.mappings().filter((m) => m.prot & PROT_EXEC));
       task.stoppedInHook = false;
       this.syscallsThisSlice = 0;
       this.sliceEndsAt = performance.now() + SLICE_MS;
@@ -1047,15 +1030,8 @@ export class Kernel {
 
   /** A memory fault with the faulting instruction's own pc (see Arch.exactFaultPc). */
   private exactFault(p: Process, fault: CpuFault): CpuFault {
-    if (!p.arch.exactFaultPc || !p.cpu) return fault;
-    const fetch = (pc: number): number | null => {
-      try {
-        return p.mem.readU32(pc);
-      } catch {
-        return null;
-      }
-    };
-    const pc = p.arch.exactFaultPc(p.cpu, fault, fetch);
+    if (!p.cpu) return fault;
+    const pc = p.arch.exactFaultPc(p.cpu, fault, p.mem);
     if (pc !== fault.pc) this.setPc(this.currentTask, pc);
     return { ...fault, pc };
   }

@@ -67,8 +67,6 @@ export class Process {
   groups: number[] = [];
   rlimits = defaultRlimits();
   sigactions = new Map<number, SigAction>();
-  /** A SIGSEGV or SIGBUS handler is installed: faults must report their exact pc (Kernel.updatePreciseFaults). */
-  preciseFaults = false;
   /** Signals sent to the whole thread group and not yet taken by a thread. */
   readonly sharedPending = new PendingSignals();
   /** The threads (tasks) of this process, the main thread first; dead ones leave the list. */
