@@ -114,20 +114,31 @@ function time(ctx: SyscallContext, tloc: number): number {
  * (on the monotonic clock) survives the scheduler's retries in
  * task.syscallState; until it passes, the task is parked (WouldBlock).
  */
-function sleepFor(ctx: SyscallContext, ns: () => bigint): void {
+function sleepFor(ctx: SyscallContext, ns: () => bigint, rem = 0): void {
   const state = ctx.task.syscallState as { sleepUntil: bigint } | undefined;
   const now = ctx.kernel.monotonicNs();
   const deadline = state?.sleepUntil ?? now + ns();
   if (now >= deadline) return;
   // Headless (no scheduler): sleep in place, or on a virtual clock just move it on.
   if (!ctx.proc.cpu) return void (ctx.kernel.clock.skipTo(deadline) || sleepNs(deadline - now));
-  ctx.task.syscallState = { sleepUntil: deadline };
+  // Interrupted by a handler: the time left goes to `rem` (nanosleep(2), EINTR); an unwritable rem is ignored.
+  const onEintr = rem ? () => writeRemaining(ctx, rem, deadline) : undefined;
+  ctx.task.syscallState = { sleepUntil: deadline, onEintr };
   throw new WouldBlock([], deadline);
 }
 
-/** nanosleep(2). `rem` should be written when a signal interrupts the sleep (EINTR); it is not yet. */
-function nanosleep(ctx: SyscallContext, req: number, _rem: number): number {
-  sleepFor(ctx, () => readTimespec(ctx, req));
+function writeRemaining(ctx: SyscallContext, rem: number, deadline: bigint): void {
+  const left = deadline - ctx.kernel.monotonicNs();
+  try {
+    writeTimespec(ctx, rem, left > 0n ? left : 0n);
+  } catch {
+    // EFAULT cannot be reported on top of EINTR; Linux also just fails the copy.
+  }
+}
+
+/** nanosleep(2): with `rem`, an interrupted sleep leaves the time it had left there. */
+function nanosleep(ctx: SyscallContext, req: number, rem: number): number {
+  sleepFor(ctx, () => readTimespec(ctx, req), rem);
   return 0;
 }
 
@@ -136,7 +147,7 @@ function nanosleep(ctx: SyscallContext, req: number, _rem: number): number {
  * ids, EOPNOTSUPP for the raw, coarse and thread CPU-time clocks). Sleeping on
  * the process CPU clock waits wall time, the guest being idle meanwhile.
  */
-function clockNanosleep(ctx: SyscallContext, clock: number, flags: number, req: number, _rem: number): number {
+function clockNanosleep(ctx: SyscallContext, clock: number, flags: number, req: number, rem: number): number {
   const c = ctx.arch.c;
   const TIMER_ABSTIME = 1;
   const now = clockNs(ctx, clock);
@@ -147,7 +158,7 @@ function clockNanosleep(ctx: SyscallContext, clock: number, flags: number, req: 
   sleepFor(ctx, () => {
     const target = readTimespec(ctx, req);
     return flags & TIMER_ABSTIME ? (target > now ? target - now : 0n) : target;
-  });
+  }, flags & TIMER_ABSTIME ? 0 : rem); // an absolute sleep has nothing to report (clock_nanosleep(2))
   return 0;
 }
 
@@ -160,7 +171,6 @@ export const timeFamily = family('time', [
     name: 'nanosleep',
     args: { req: 'struct_timespec_in', rem: 'struct_timespec_out' },
     handler: nanosleep,
-    note: 'the remaining time is not written back when a signal interrupts it',
   },
   {
     name: 'clock_nanosleep',

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -79,10 +80,28 @@ static void run(const char *name, int flags)
     printf("%s: child exit status %d\n", name, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
 
+/* nanosleep interrupted by a handler fails with EINTR and leaves the time it had left in rem. */
+static void sleep_rem(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    CHECK(sigaction(SIGALRM, &sa, NULL) == 0);
+    struct itimerval it = { { 0, 0 }, { 0, 100000 } };
+    CHECK(setitimer(ITIMER_REAL, &it, NULL) == 0);
+    struct timespec req = { 2, 0 }, rem = { 0, 0 };
+    int r = nanosleep(&req, &rem);
+    int e = errno;
+    printf("nanosleep 2 s, SIGALRM after 0.1 s: %s, rem between 1 and 2 s: %s\n",
+           r == -1 && e == EINTR ? "EINTR" : "WRONG", rem.tv_sec == 1 ? "yes" : "no");
+}
+
 int main(void)
 {
     run("SA_RESTART", SA_RESTART);
     run("no SA_RESTART", 0);
+    sleep_rem();
     printf("ok\n");
     return 0;
 }

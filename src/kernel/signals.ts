@@ -286,6 +286,8 @@ export class SignalState {
       const keep = ALWAYS_RESUMED.has(task.blockedSyscall);
       const restart = keep || ((flags & SA_RESTART) !== 0 && !NEVER_RESTARTED.has(task.blockedSyscall));
       if (!restart) {
+        // A call that reports something when interrupted (nanosleep's remaining time) says so in its retry state.
+        (task.syscallState as { onEintr?: () => void } | undefined)?.onEintr?.();
         this.kernel.setReturnValue(task, -4 /* EINTR */);
         task.pc += task.arch.name === 'x86_64' ? 2 : 4;
         resumeState = undefined;
