@@ -90,7 +90,8 @@ describe('the case list', () => {
   });
 
   it.each(ARCHES)('covers every guest in guest-binaries/%s and every recorded file', (arch) => {
-    const guests = fs.readdirSync(path.join(GUESTS, arch)).sort();
+    // hostile exhausts its host: it never runs natively (test/hostile.test.ts runs it under tslinux only).
+    const guests = fs.readdirSync(path.join(GUESTS, arch)).filter((g) => g !== 'hostile').sort();
     expect(guests.length).toBeGreaterThan(0);
     expect([...new Set(CASES.map((c) => c.bin))].sort()).toEqual(guests);
     const files = fs.readdirSync(path.join(GUESTS, 'expected', arch)).sort();

@@ -190,6 +190,9 @@ export interface EngineOptions {
   onSyscall: () => void;
 }
 
+/** Each engine's translated-code buffer (see the constructor). */
+const TCG_BUFFER_BYTES = 128 << 20;
+
 export class CpuEngine {
   readonly handle: Pointer;
   private lastMemFault: { type: number; address: number } | undefined;
@@ -214,6 +217,12 @@ export class CpuEngine {
       // AT_HWCAP is one Unicorn emulates completely.
       this.check(uc.ctl(this.handle, UC.UC_CTL_CPU_MODEL_WRITE, 'int', UC.UC_CPU_ARM64_A72), 'set cpu model');
     }
+    // Unicorn reserves 1 GiB for translated code per engine by default, and
+    // every guest process has an engine: a fork bomb's 256 would reserve
+    // 256 GiB, and under an address-space limit the reservation fails with
+    // exit(1) inside Unicorn. A guest's hot code fits in far less (a full
+    // buffer is flushed and refilled).
+    this.check(uc.ctl(this.handle, UC.UC_CTL_TCG_BUFFER_SIZE_WRITE, 'uint32_t', TCG_BUFFER_BYTES), 'tcg buffer size');
     this.pcBatch = this.registers([arch === 'x86_64' ? UC.UC_X86_REG_RIP : UC.UC_ARM64_REG_PC]);
     this.installHooks();
   }

@@ -29,6 +29,8 @@ export const UC_ERR_EXCEPTION = 21;
 export const UC_CTL_CPU_MODEL_WRITE = 0x44000007;
 /** uc_query_type: UC_QUERY_MODE = 1, PAGE_SIZE, ARCH, TIMEOUT. */
 export const UC_QUERY_TIMEOUT = 4;
+/** UC_CTL_WRITE(UC_CTL_TCG_BUFFER_SIZE, 1): the translated-code buffer's size, before the engine's first use. */
+export const UC_CTL_TCG_BUFFER_SIZE_WRITE = 0x4400000d;
 export const UC_CPU_ARM64_A72 = 2;
 export const UC_CPU_ARM64_MAX = 3;
 

@@ -18,7 +18,7 @@ import { Dispatcher, SYSCALL_BLOCKED, SYSCALL_NORETURN, buildTable, type Syscall
 import { KernelBug, LinuxError } from './errors.ts';
 import { OpenFileDescription } from './fdtable.ts';
 import { FutexTable } from './futex.ts';
-import { AddressSpace } from './memory.ts';
+import { AddressSpace, type MemoryBudget } from './memory.ts';
 import { Process } from './process.ts';
 import { SignalState, type SigInfo } from './signals.ts';
 import { BufferInputFile, CaptureOutputFile, HostStreamFile, StreamNode, hostFdMayBlock, hostFdStat } from './stdio.ts';
@@ -38,6 +38,8 @@ export interface KernelOptions {
   arch?: 'x86_64' | 'aarch64';
   /** Per-process memory limit in bytes (host memory backing guest mappings). */
   memoryLimit?: number;
+  /** All guest processes' memory together, in bytes (default: a quarter of the host's RAM, at most 4 GiB). */
+  totalMemoryLimit?: number;
   /** argv as the guest sees it; argv[0] defaults to the program path. */
   argv: string[];
   /** KEY=VALUE strings. */
@@ -120,6 +122,18 @@ const WATCHDOG_MARGIN_MS = 5;
 const SLICE_CHECK_EVERY = 64;
 /** A --deterministic run's slice, counted in syscalls (a multiple of SLICE_CHECK_EVERY), not milliseconds. */
 const DETERMINISTIC_SLICE_SYSCALLS = 4096;
+/**
+ * Guest tasks alive at once by default (--max-tasks). Each process has its
+ * own CPU engine (measured: a fork bomb's processes cost about 3 MB of host
+ * memory each, besides their own memory), so the limit keeps a fork bomb to
+ * a few hundred MB and a few seconds.
+ */
+const DEFAULT_MAX_TASKS = 256;
+
+/** The guest's memory, all processes together, unless told otherwise: a quarter of the host's RAM, at most 4 GiB. */
+function defaultTotalMemory(): number {
+  return Math.min(4 * 2 ** 30, Math.floor(os.totalmem() / 4));
+}
 
 interface EngineRegs {
   /** nr, six arguments, then the pc. */
@@ -169,6 +183,10 @@ export class Kernel {
   private readonly headlessTask: Task;
   /** Engines of exited or exec'ed processes, closed once no hook of theirs is running. */
   private readonly retiredEngines: CpuEngine[] = [];
+  /** Address spaces of exited or exec'ed processes, freed with the engines (which may still point into them). */
+  private readonly retiredSpaces: AddressSpace[] = [];
+  /** The run's total memory limit, which every address space checks besides its own. */
+  private readonly memoryBudget: MemoryBudget;
   /** Set by a handler that needs the scheduler before the task goes on (fork, a signal for itself). */
   private rescheduleRequested = false;
   readonly stagedExecs = new Map<Process, StagedExec>();
@@ -200,7 +218,9 @@ export class Kernel {
     this.hostname = options.hostname ?? 'tslinux';
     this.observer = options.observer ?? null;
     this.gate = options.gate ?? null;
-    this.maxTasks = options.maxTasks ?? 512;
+    this.maxTasks = options.maxTasks ?? DEFAULT_MAX_TASKS;
+    const totalMemory = options.totalMemoryLimit ?? defaultTotalMemory();
+    this.memoryBudget = { wouldExceed: (extra) => this.committedMemory() + extra > totalMemory };
     if (options.timeoutMs) this.deadlineAt = performance.now() + options.timeoutMs;
     this.signals = new SignalState(this);
     const cwd = options.cwd ?? toGuestPath(process.cwd());
@@ -249,6 +269,7 @@ export class Kernel {
   ): Process {
     const pid = this.allocatePid();
     const p = new Process(pid, parent ? parent.pid : INIT_PID, arch, cpu, opts);
+    p.mem.budget = this.memoryBudget;
     if (parent) {
       p.parent = parent;
       parent.children.add(p);
@@ -375,10 +396,12 @@ export class Kernel {
    */
   private completeExec(p: Process, img: StagedExec): void {
     if (p.cpu) this.retiredEngines.push(p.cpu);
+    this.retiredSpaces.push(p.mem);
     p.arch = img.arch;
     p.cpu = this.newEngine(img.arch);
     p.mem = new AddressSpace(img.arch.layout, p.cpu, p.mem.memoryLimit);
     p.applyAddressSpaceLimit();
+    p.mem.budget = this.memoryBudget;
     p.fds.closeOnExec();
     for (const [sig, action] of p.sigactions) {
       if (action.handler > 1n) p.sigactions.set(sig, { handler: 0n, flags: 0n, restorer: 0n, mask: 0n });
@@ -572,6 +595,8 @@ export class Kernel {
     }
     p.fds.closeAll();
     if (p.cpu) this.retiredEngines.push(p.cpu);
+    // A zombie keeps no memory (its /proc/<pid>/maps is empty, as on Linux).
+    this.retiredSpaces.push(p.mem);
     // Orphans go to the emulated init, which reaps them when they exit.
     for (const child of p.children) {
       child.parent = null;
@@ -1057,6 +1082,14 @@ export class Kernel {
 
   private closeRetiredEngines(): void {
     while (this.retiredEngines.length > 0) this.retiredEngines.pop()!.close();
+    while (this.retiredSpaces.length > 0) this.retiredSpaces.pop()!.release();
+  }
+
+  /** Host memory backing all guest processes' mappings now. */
+  private committedMemory(): number {
+    let total = 0;
+    for (const p of this.processes.values()) total += p.mem.committed;
+    return total;
   }
 
   /** The run is over: every remaining process goes (the first process was their init). */
@@ -1081,7 +1114,12 @@ export class Kernel {
       let file: OpenFile;
       if (typeof spec === 'number') file = new HostStreamFile(node, spec, fd === 0 ? this.hostInputFor(spec) : null);
       else if (spec === 'capture') {
-        const cap = new CaptureOutputFile(node, this.options.maxOutput, (chunk) => this.options.onOutput?.(name as 'stdout' | 'stderr', chunk));
+        const cap = new CaptureOutputFile(
+          node,
+          this.options.maxOutput,
+          (chunk) => this.options.onOutput?.(name as 'stdout' | 'stderr', chunk),
+          () => this.signals.send(this.currentTask.process, { signo: 25 /* SIGXFSZ */, code: 0x80 /* SI_KERNEL */ }),
+        );
         this.captured[name as 'stdout' | 'stderr'] = cap;
         file = cap;
       } else file = new BufferInputFile(node, spec);
@@ -1164,10 +1202,28 @@ function copyAddressSpace(from: AddressSpace, to: AddressSpace, lend: boolean): 
   for (const m of from.mappings()) {
     const pages = m.bytes && (lend || m.shared) ? m.bytes : undefined;
     const copy = to.map(m.start, m.end - m.start, m.prot, { name: m.name, shared: m.shared, offset: m.offset, pages });
-    if (m.bytes && copy.bytes && !pages) copy.bytes.set(m.bytes);
+    if (m.bytes && copy.bytes && !pages) copyTouchedPages(m.bytes, copy.bytes);
   }
   to.brkStart = from.brkStart;
   to.brkCurrent = from.brkCurrent;
+}
+
+/**
+ * Copy `from` into the fresh, zero-filled `to` page by page, skipping pages
+ * that are all zeros: they are zero in `to` already, and leaving them
+ * untouched keeps them out of the host's resident memory (a fork would
+ * otherwise make every child pay for its parent's whole 8 MiB stack).
+ */
+function copyTouchedPages(from: Uint8Array, to: Uint8Array): void {
+  const PAGE = 4096;
+  const words = new Uint32Array(from.buffer, from.byteOffset, from.byteLength >>> 2);
+  for (let page = 0; page < from.byteLength; page += PAGE) {
+    const first = page >>> 2;
+    const last = Math.min(words.length, first + PAGE / 4);
+    let w = first;
+    while (w < last && words[w] === 0) w++;
+    if (w < last) to.set(from.subarray(page, page + PAGE), page);
+  }
 }
 
 /** A fault in the part of a file mapping past the file's end is SIGBUS with BUS_ADRERR. */

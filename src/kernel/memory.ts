@@ -52,6 +52,16 @@ export interface AddressSpaceLayout {
   taskSize: number;
 }
 
+/**
+ * Most mappings with host memory one address space may hold: mmap, mprotect
+ * and munmap fail with ENOMEM beyond it, as at Linux's vm.max_map_count
+ * (see mmap(2), mprotect(2)). Unicorn keeps each such mapping as a memory
+ * region, and past about 4096 sections in its physical map it aborts the
+ * whole host process (qemu/exec.c phys_section_add; measured: an aarch64
+ * guest's 1 MiB malloc loop took tslinux down at about 1200 mappings).
+ */
+export const MAX_HOST_MAPPINGS = 1000;
+
 /** Largest single host allocation; beyond it mmap says ENOMEM rather than crashing Node. */
 const MAX_HOST_CHUNK = 2 ** 32;
 
@@ -135,7 +145,7 @@ export class AddressSpace {
 
   private backWithHostMemory(m: Mapping): void {
     const size = m.end - m.start;
-    if (size > MAX_HOST_CHUNK || this.wouldExceed(size)) fail('ENOMEM');
+    if (size > MAX_HOST_CHUNK || this.wouldExceed(size) || this.hostMappings() >= MAX_HOST_MAPPINGS) fail('ENOMEM');
     let bytes: Uint8Array;
     try {
       bytes = new Uint8Array(size);
@@ -156,6 +166,7 @@ export class AddressSpace {
   /** Remove [start, start+length): whole mappings go, partly covered ones are trimmed or split. */
   unmap(start: number, length: number): void {
     const end = start + pageUp(length);
+    this.checkSplits(start, end, false, false);
     this.lastHit = undefined;
     const kept: Mapping[] = [];
     for (const m of this.maps) {
@@ -186,6 +197,39 @@ export class AddressSpace {
     };
   }
 
+  /**
+   * Drop every mapping and its host memory without telling the engine: for
+   * a process that is gone, once its engine is closed.
+   */
+  release(): void {
+    this.maps = [];
+    this.lastHit = undefined;
+    this.committed = 0;
+  }
+
+  /** How many mappings have host memory (each is a region in the engine). */
+  private hostMappings(): number {
+    let n = 0;
+    for (const m of this.maps) if (m.bytes) n++;
+    return n;
+  }
+
+  /**
+   * ENOMEM when changing [start, end) would split mappings with host memory
+   * (or back a reservation) past MAX_HOST_MAPPINGS; `backing` says whether
+   * reservations in the range get host memory.
+   */
+  private checkSplits(start: number, end: number, backing: boolean, keepMiddle: boolean): void {
+    let added = 0;
+    for (const m of this.maps) {
+      if (m.end <= start || m.start >= end) continue;
+      const outer = (m.start < start ? 1 : 0) + (end < m.end ? 1 : 0);
+      if (m.bytes) added += outer + (keepMiddle ? 1 : 0) - 1;
+      else if (backing) added += 1;
+    }
+    if (added > 0 && this.hostMappings() + added > MAX_HOST_MAPPINGS) fail('ENOMEM');
+  }
+
   /** Would `extra` more bytes of host memory pass this process's limit or the run's? */
   private wouldExceed(extra: number): boolean {
     return this.committed + extra > this.memoryLimit || (this.budget?.wouldExceed(extra) ?? false);
@@ -204,6 +248,7 @@ export class AddressSpace {
       }
       if (this.wouldExceed(needed)) fail('ENOMEM');
     }
+    this.checkSplits(start, end, prot !== PROT_NONE, true);
     this.lastHit = undefined;
     const result: Mapping[] = [];
     for (const m of this.maps) {

@@ -127,13 +127,19 @@ export class CaptureOutputFile implements OpenFile {
     readonly node: Node,
     private readonly maxBytes = 64 << 20,
     private readonly tee?: (chunk: Uint8Array) => void,
+    /** Called when a write finds the capture full (the kernel sends SIGXFSZ, as for RLIMIT_FSIZE). */
+    private readonly onFull?: () => void,
   ) {}
   read(): number {
     throw new LinuxError('EBADF');
   }
   write(buf: Uint8Array): number {
     const room = this.maxBytes - this.bytes;
-    if (room <= 0) throw new LinuxError('EFBIG');
+    if (room <= 0) {
+      // Like a file at its RLIMIT_FSIZE (see setrlimit(2)): SIGXFSZ, and EFBIG if that is caught or ignored.
+      this.onFull?.();
+      throw new LinuxError('EFBIG');
+    }
     const kept = buf.subarray(0, Math.min(room, buf.length));
     this.chunks.push(Buffer.from(kept));
     this.bytes += kept.length;
