@@ -36,6 +36,8 @@ export interface RunOptions {
   maxTasks?: number;
   /** Per-process limit on memory backing guest mappings, in bytes. */
   memoryLimit?: number;
+  /** All guest processes' memory together, in bytes (default: a quarter of the host's RAM, at most 4 GiB). */
+  totalMemoryLimit?: number;
   /** Kill the guest (SIGKILL) after this many milliseconds; the result says timedOut. */
   timeoutMs?: number;
   /**
@@ -115,6 +117,7 @@ function kernelOptions(opts: Omit<RunOptions, 'args' | 'argv0'>): Omit<KernelOpt
     tmpfs: opts.tmpfs,
     maxTasks: opts.maxTasks,
     memoryLimit: opts.memoryLimit,
+    totalMemoryLimit: opts.totalMemoryLimit,
     timeoutMs: opts.timeoutMs,
     deterministic: opts.deterministic,
     seed: opts.seed,

@@ -112,6 +112,14 @@ describe('explicit limits', () => {
     expect(mib).toBeLessThan(64);
   }, 60_000);
 
+  it('totalMemoryLimit bounds the whole run (library): malloc fails before 48 MiB', () => {
+    const r = runSync(guestPath('x86_64', 'hostile'), { args: ['malloc'], totalMemoryLimit: 48 << 20 });
+    expect(r.exitCode).toBe(0);
+    const mib = Number(/^malloc: ENOMEM after (\d+) MiB\n$/.exec(r.stdout.toString())?.[1]);
+    expect(mib).toBeGreaterThan(24);
+    expect(mib).toBeLessThan(48);
+  });
+
   for (const arch of ARCHES) {
     it(`maxOutput: a writer past the captured limit gets SIGXFSZ (as at RLIMIT_FSIZE), or EFBIG when it ignores it (${arch})`, () => {
       const busybox = debianBin(arch, 'busybox');
