@@ -5,7 +5,7 @@ import type { Arch } from '../arch/types.ts';
 import type { CpuEngine } from '../cpu/engine.ts';
 import { LinuxError } from '../kernel/errors.ts';
 import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, pageDown, pageUp } from '../kernel/memory.ts';
-import type { Process } from '../kernel/process.ts';
+import { RLIM_INFINITY, type Process } from '../kernel/process.ts';
 import { ElfError, PF_R, PF_W, PF_X, PT_PHDR, parseElf, type ElfImage, type ElfSegment } from './elf.ts';
 
 /** Auxiliary vector keys (include/uapi/linux/auxvec.h). */
@@ -32,8 +32,22 @@ export const AT = {
   MINSIGSTKSZ: 51,
 } as const;
 
-/** The stack mapping: RLIMIT_STACK's default of 8 MiB, reserved whole (host memory is zero-filled lazily). */
+/** The stack mapping with RLIMIT_STACK unlimited: its default of 8 MiB. */
 export const STACK_SIZE = 8 << 20;
+/** Bounds on the stack mapping, whatever RLIMIT_STACK says: room for argv and envp, and host memory kept sane. */
+const MIN_STACK = 128 << 10;
+const MAX_STACK = 1 << 30;
+
+/**
+ * The stack mapping's size: the process's RLIMIT_STACK soft limit, so a
+ * recursion past `ulimit -s` ends in SIGSEGV as on Linux (the stack is
+ * mapped whole up front; host memory is zero-filled lazily).
+ */
+function stackSize(proc: Process): number {
+  const limit = proc.rlimits.get(3)!.cur; // RLIMIT_STACK
+  if (limit === RLIM_INFINITY) return STACK_SIZE;
+  return pageUp(Math.min(MAX_STACK, Math.max(MIN_STACK, Number(limit))));
+}
 
 export interface LoadedImage {
   elf: ElfImage;
@@ -65,7 +79,8 @@ export function loadImage(proc: Process, req: ImageRequest): LoadedImage {
   const bias = elf.type === 'dyn' ? arch.layout.pieBase - pageDown(elf.minVaddr) : 0;
   mapSegments(proc, elf, req.bytes, bias);
   const stackProt = PROT_READ | PROT_WRITE | (elf.stackExecutable ? PROT_EXEC : 0);
-  proc.mem.map(arch.layout.stackTop - STACK_SIZE, STACK_SIZE, stackProt, { name: '[stack]' });
+  const stack = stackSize(proc);
+  proc.mem.map(arch.layout.stackTop - stack, stack, stackProt, { name: '[stack]' });
   const { sp, auxv } = buildStack(proc, elf, bias, req);
   return { elf, entry: elf.entry + bias, sp, bias, auxv };
 }
