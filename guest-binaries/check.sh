@@ -35,6 +35,9 @@ crash_exit|crash|exit 42
 getuid_loop|getuid_loop|100000
 sieve|sieve|
 sigsegv_recover|sigsegv_recover|
+sigsys|sigsys|
+sigsys_block|sigsys|block
+sigsys_thread|sigsys|thread
 signals|signals|
 signals_alarm|signals|alarm
 restart|restart|

@@ -192,14 +192,24 @@ export class SignalState {
    * signal cannot be held off, so the task dies of it; a handler runs.
    */
   sendFault(task: Task, fault: CpuFault): void {
-    const p = task.process;
     const sig = { SIGSEGV: 11, SIGBUS: 7, SIGILL: 4, SIGFPE: 8, SIGTRAP: 5 }[fault.signal];
+    this.force(task, { signo: sig, code: fault.code, addr: fault.addr });
+  }
+
+  /**
+   * Linux's force_sig_info: a signal for `task` that cannot be held off
+   * (faults, seccomp's SIGSYS). Blocked or ignored, it is unblocked and reset
+   * to SIG_DFL, so the task dies of it; a handler runs.
+   */
+  force(task: Task, info: SigInfo): void {
+    const p = task.process;
+    const sig = info.signo;
     const action = p.sigactions.get(sig);
     if (task.sigmask & bit(sig) || !action || action.handler <= SIG_IGN) {
       p.sigactions.delete(sig);
       task.sigmask &= ~bit(sig);
     }
-    task.pending.set({ signo: sig, code: fault.code, addr: fault.addr });
+    task.pending.set(info);
   }
 
   /** Deliver what is pending and unblocked before `task` runs again. */

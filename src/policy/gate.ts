@@ -2,13 +2,17 @@
 // arch's Policy about each call, and one that records the calls a run made
 // for --record-profile.
 import type { CpuArch } from '../cpu/engine.ts';
-import type { GateVerdict, SyscallGate } from '../kernel/dispatch.ts';
+import { SYSCALL_NORETURN, type GateVerdict, type SyscallGate } from '../kernel/dispatch.ts';
 import type { SyscallContext } from '../../syscalls/types.ts';
 import { Policy, type PolicyOptions } from './policy.ts';
 import type { Profile } from './profile.ts';
 import type { ProfileRecorder } from './record.ts';
 
 const SIGSYS = 31;
+/** si_code of a seccomp SIGSYS (siginfo.h). */
+const SYS_SECCOMP = 1;
+/** si_arch: the AUDIT_ARCH_* of the calling convention (linux/audit.h). */
+const AUDIT_ARCH: Readonly<Record<CpuArch, number>> = { x86_64: 0xc000003e, aarch64: 0xc00000b7 };
 
 export interface PolicySpec {
   profile?: Profile;
@@ -49,15 +53,46 @@ export class PolicyGate implements SyscallGate {
         return null;
       case 'errno':
         return { ret: -d.errno, note: 'denied by policy' };
-      case 'kill_process':
       case 'kill_thread':
+        if (ctx.proc.liveTasks().length > 1) return killThread(ctx);
+        return { kill: SIGSYS, note: 'denied by policy: killed' };
+      case 'kill_process':
         return { kill: SIGSYS, note: 'denied by policy: killed' };
       case 'trap':
-        // SIGSYS with si_code SYS_SECCOMP: without a handler, this kills like the default action.
-        ctx.kernel.sendSignal(ctx.proc, { signo: SIGSYS, code: 1, addr: 0 });
-        return { ret: -38, note: 'denied by policy: SIGSYS' };
+        return trap(ctx, nr);
     }
   }
+}
+
+/**
+ * SECCOMP_RET_KILL_THREAD in a process with other threads: only the caller
+ * ends, "as though killed by a SIGSYS signal" (seccomp(2)); the others go on.
+ */
+function killThread(ctx: SyscallContext): GateVerdict {
+  ctx.kernel.exitThread(ctx.task, 0);
+  ctx.task.exitStatus = SIGSYS;
+  return { ret: SYSCALL_NORETURN, note: 'denied by policy: thread killed' };
+}
+
+/**
+ * SECCOMP_RET_TRAP (seccomp(2)): the call is not made; the thread gets a
+ * forced SIGSYS whose siginfo has si_code SYS_SECCOMP, si_call_addr (the
+ * address after the system call instruction), si_syscall, si_arch and
+ * si_errno (SECCOMP_RET_DATA: 0, a profile's TRAP has none). The kernel
+ * rolls the registers back to what they were at the call (x86-64's rax holds
+ * the syscall number again, aarch64's x0 the first argument): returning
+ * SYSCALL_NORETURN leaves every register as the guest made the call.
+ */
+function trap(ctx: SyscallContext, nr: number): GateVerdict {
+  ctx.kernel.signals.force(ctx.task, {
+    signo: SIGSYS,
+    code: SYS_SECCOMP,
+    errno: 0,
+    callAddr: ctx.task.pc,
+    syscall: nr,
+    arch: AUDIT_ARCH[ctx.arch.name],
+  });
+  return { ret: SYSCALL_NORETURN, note: 'denied by policy: SIGSYS' };
 }
 
 /** Records every syscall name per arch (--record-profile); lets everything through. */
