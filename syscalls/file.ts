@@ -5,7 +5,7 @@ import { LinuxError, fail } from '../src/kernel/errors.ts';
 import { WouldBlock } from '../src/kernel/wait.ts';
 import type { OpenFileDescription } from '../src/kernel/fdtable.ts';
 import { PROT_READ, PROT_WRITE } from '../src/kernel/memory.ts';
-import { PipeNode } from '../src/kernel/pipe.ts';
+import { PipeNode, type Pipe } from '../src/kernel/pipe.ts';
 import { HostStreamFile } from '../src/kernel/stdio.ts';
 import { TERMIOS_SIZE } from '../src/kernel/terminal.ts';
 import { S_IFREG, dtypeOfMode } from '../src/kernel/vfs/types.ts';
@@ -324,6 +324,12 @@ function dup3(ctx: SyscallContext, oldfd: number, newfd: number, flags: number):
 
 const FD_CLOEXEC = 1;
 
+/** The pipe behind a pipe end or an open FIFO (whose node is the FIFO's inode, its file an end of the pipe); EBADF otherwise. */
+function pipeOf(ofd: OpenFileDescription): Pipe {
+  if (!(ofd.file?.node instanceof PipeNode)) fail('EBADF');
+  return ofd.file.node.pipe;
+}
+
 function accessModeBits(ctx: SyscallContext, ofd: OpenFileDescription): number {
   const c = ctx.arch.c;
   switch (ofd.access) {
@@ -370,12 +376,10 @@ function fcntl(ctx: SyscallContext, fd: number, cmd: number, arg: number): numbe
       return 0;
     }
     case c.F_GETPIPE_SZ:
-      if (!(ofd.node instanceof PipeNode)) fail('EBADF');
-      return ofd.node.pipe.capacity;
+      return pipeOf(ofd).capacity;
     case c.F_SETPIPE_SZ:
-      if (!(ofd.node instanceof PipeNode)) fail('EBADF');
       if (argi < 0) fail('EINVAL');
-      return ofd.node.pipe.resize(argi);
+      return pipeOf(ofd).resize(argi);
     default:
       fail('EINVAL');
   }
@@ -465,7 +469,7 @@ function ioctl(ctx: SyscallContext, fd: number, request: number, arg: number): n
     case c.FIONREAD: {
       // Regular files: the bytes from the offset to EOF (do_vfs_ioctl); pipes: the bytes queued.
       let n: number;
-      if (ofd.node instanceof PipeNode) n = ofd.node.pipe.available;
+      if (ofd.file?.node instanceof PipeNode) n = ofd.file.node.pipe.available;
       else if (ofd.node.fileType === S_IFREG && ofd.file) n = ofd.file.size() - ofd.offset;
       else if (ofd.file instanceof HostStreamFile) n = ofd.file.available();
       else fail('ENOTTY');

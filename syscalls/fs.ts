@@ -1,10 +1,11 @@
 // Calls that name files by path: open, the stat family, access, readlink,
-// getcwd, chdir, mkdir, unlink, rmdir and rename, in their *at forms and the
-// x86-64 legacy forms (see openat(2), stat(2), statx(2), access(2),
-// readlink(2), getcwd(2), chdir(2), mkdir(2), unlink(2), rename(2)).
+// getcwd, chdir, mkdir, mknod, unlink, rmdir and rename, in their *at forms
+// and the x86-64 legacy forms (see openat(2), stat(2), statx(2), access(2),
+// readlink(2), getcwd(2), chdir(2), mkdir(2), mknod(2), unlink(2), rename(2)).
 import { LinuxError, fail } from '../src/kernel/errors.ts';
 import { OpenFileDescription, type AccessMode } from '../src/kernel/fdtable.ts';
-import { PipeEnd, PipeNode } from '../src/kernel/pipe.ts';
+import { fifoOf, isHostFifo, pipeEndFor } from '../src/kernel/fifo.ts';
+import { PipeNode } from '../src/kernel/pipe.ts';
 import { StreamNode } from '../src/kernel/stdio.ts';
 import { DirectoryFile } from '../src/kernel/vfs/memfs.ts';
 import {
@@ -23,7 +24,19 @@ import {
   ownerOfNew,
   type Identity,
 } from '../src/kernel/vfs/permission.ts';
-import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, type FileSystem, type Node, type OpenFile, type StatInfo } from '../src/kernel/vfs/types.ts';
+import {
+  S_IFBLK,
+  S_IFCHR,
+  S_IFDIR,
+  S_IFIFO,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
+  S_IFSOCK,
+  type FileSystem,
+  type Node,
+  type StatInfo,
+} from '../src/kernel/vfs/types.ts';
 import { joinPath, type MayLookup, type ParentOp, type ResolvedParent } from '../src/kernel/vfs/vfs.ts';
 import { family, type SyscallContext } from './types.ts';
 
@@ -236,7 +249,12 @@ export function openFile(ctx: SyscallContext, dirfd: number, pathPtr: number, fl
   }
   if (place.node instanceof PipeNode) {
     // A pipe reached through /proc/self/fd/N: a new end of the same pipe (O_RDWR gets both).
-    return install(ctx, place, openPipe(place.node, access), access, flags, cloexec, false);
+    return install(ctx, place, pipeEndFor(place.node, access), access, flags, cloexec, false);
+  }
+  if (type === S_IFIFO && !isHostFifo(place.node)) {
+    // A named pipe of ours: may wait for the other side (see fifo.ts).
+    const fifo = fifoOf(place.fs, st.ino, { uid: st.uid, gid: st.gid });
+    return install(ctx, place, fifo.open(access, (flags & c.O_NONBLOCK) !== 0, ctx.task), access, flags, cloexec, false);
   }
   // O_TRUNC empties regular files only, even with O_RDONLY (see open(2)); the
   // filesystem does it in open, which also checks for a read-only mount.
@@ -248,36 +266,6 @@ export function openFile(ctx: SyscallContext, dirfd: number, pathPtr: number, fl
     nonblock: (flags & c.O_NONBLOCK) !== 0,
   });
   return install(ctx, place, file, access, flags, cloexec, false);
-}
-
-/** Both ends of a pipe in one open file, for an O_RDWR open of it (Linux allows that on FIFOs). */
-class PipeBothEnds implements OpenFile {
-  readonly seekable = false;
-  private readonly reader: PipeEnd;
-  private readonly writer: PipeEnd;
-  constructor(readonly node: PipeNode) {
-    this.reader = new PipeEnd(node, 'read');
-    this.writer = new PipeEnd(node, 'write');
-  }
-  read(buf: Uint8Array): number {
-    return this.reader.read(buf);
-  }
-  write(buf: Uint8Array): number {
-    return this.writer.write(buf);
-  }
-  size(): number {
-    return 0;
-  }
-  close(): void {
-    this.reader.close();
-    this.writer.close();
-  }
-}
-
-function openPipe(node: PipeNode, access: AccessMode): OpenFile {
-  if (access === 'r') return new PipeEnd(node, 'read');
-  if (access === 'w') return new PipeEnd(node, 'write');
-  return new PipeBothEnds(node);
 }
 
 function install(
@@ -480,6 +468,33 @@ function mkdirat(ctx: SyscallContext, dirfd: number, pathPtr: number, mode: numb
   if (childExists(ctx, p)) fail('EEXIST'); // filename_create: an existing name before permissions
   const owner = newOwner(ctx, p);
   p.fs.mkdir(p.dir, p.name, newDirMode(statOf(dirPlace(p)), mode & ~ctx.proc.umask & 0o1777), owner);
+  return 0;
+}
+
+/** The file types mknod(2) makes (0 is a regular file); S_IFDIR is EPERM, anything else EINVAL (may_mknod). */
+const MKNOD_TYPES = new Set([0, S_IFREG, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK]);
+
+/**
+ * mknod(2): a regular file, FIFO or socket for anyone; a character or block
+ * device only with CAP_MKNOD (euid 0 here), except the 0:0 character device
+ * overlayfs uses as a whiteout. No driver backs a device node or socket
+ * node made this way: opening one is ENXIO. `dev` is the 32-bit encoding
+ * stat reports back in st_rdev.
+ */
+function mknodat(ctx: SyscallContext, dirfd: number, pathPtr: number, mode: number, dev: number): number {
+  const type = mode & S_IFMT;
+  if (type === S_IFDIR) fail('EPERM');
+  if (!MKNOD_TYPES.has(type)) fail('EINVAL');
+  const p = parentAt(ctx, dirfd, pathPtr, 'create');
+  // Linux's order: the name taken (EEXIST), a read-only mount (EROFS), the directory's permissions (EACCES), then CAP_MKNOD.
+  if (childExists(ctx, p)) fail('EEXIST');
+  if (p.fs.readOnly) fail('EROFS');
+  const owner = newOwner(ctx, p);
+  const device = type === S_IFCHR || type === S_IFBLK;
+  const whiteout = type === S_IFCHR && dev === 0;
+  if (device && !whiteout && ctx.proc.creds.euid !== 0) fail('EPERM');
+  if (!p.fs.mknod) fail('EPERM', `mknod is not supported on ${p.fs.type}`);
+  p.fs.mknod(p.dir, p.name, (type || S_IFREG) | (mode & ~ctx.proc.umask & 0o7777), dev >>> 0, owner);
   return 0;
 }
 
@@ -772,6 +787,17 @@ export const fsFamily = family('fs', [
     name: 'mkdir',
     args: { pathname: 'path', mode: 'mode' },
     handler: (ctx: SyscallContext, p: number, mode: number) => mkdirat(ctx, cwdFd, p, mode),
+  },
+  {
+    name: 'mknodat',
+    args: { dirfd: 'dirfd', pathname: 'path', mode: 'mode', dev: 'uint' },
+    handler: mknodat,
+    note: 'device and socket nodes open as ENXIO (no drivers); FIFOs on host mounts live in memory only',
+  },
+  {
+    name: 'mknod',
+    args: { pathname: 'path', mode: 'mode', dev: 'uint' },
+    handler: (ctx: SyscallContext, p: number, mode: number, dev: number) => mknodat(ctx, cwdFd, p, mode, dev),
   },
   { name: 'unlinkat', args: { dirfd: 'dirfd', pathname: 'path', flags: 'at_flags' }, handler: unlinkat },
   { name: 'unlink', args: { pathname: 'path' }, handler: (ctx: SyscallContext, p: number) => unlinkat(ctx, cwdFd, p, 0) },

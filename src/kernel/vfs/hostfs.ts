@@ -22,6 +22,13 @@
 // guest's bits, the host file keeps its own. The table lives as long as the
 // HostFs (one run); nothing is written to the host for it.
 //
+// Special files: Node has no call to make a FIFO, socket or device node on
+// the host, so those the guest makes with mknod(2) live in this HostFs only
+// (HostSpecialNode), keyed by the host directory's dev and inode and the
+// name: lookup, readdir, stat, unlink, rename and link see them, the host
+// never does, and they are gone when the run ends. FIFOs the host made stay
+// host files (they open as host streams).
+//
 // Names: the guest's are byte strings (one char per byte); the host's are
 // Unicode. A guest name maps to the host name whose UTF-8 bytes it is; names
 // that are not valid UTF-8 do not exist here (a host entry whose name is not
@@ -30,7 +37,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isatty } from 'node:tty';
 import { LinuxError, fail, fromHostError } from '../errors.ts';
-import { DirectoryFile } from './memfs.ts';
+import { DirectoryFile, defaultClock } from './memfs.ts';
 import { KEEP_ID, modeAfterChown } from './permission.ts';
 import type { DirEntry, FileSystem, Node, OpenFile, OpenIntent, Owner, StatInfo } from './types.ts';
 import { S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, dtypeOfMode } from './types.ts';
@@ -76,6 +83,51 @@ export class HostNode implements Node {
   ) {}
 }
 
+/** Inode numbers of special files live above any folded host inode number's usual range. */
+const SPECIAL_INO_BASE = 2 ** 52;
+
+/** A FIFO, socket or device node the guest made in a host directory: kept here, never on the host (see the header). */
+export class HostSpecialNode extends HostNode {
+  nlink = 1;
+  atimeNs: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  readonly birthtimeNs: bigint;
+  constructor(
+    fs: HostFs,
+    relPath: string,
+    hostPath: string,
+    /** S_IFMT and permission bits. */
+    public mode: number,
+    readonly rdev: number,
+    public uid: number,
+    public gid: number,
+    readonly ino: number,
+  ) {
+    super(fs, relPath, hostPath, mode & S_IFMT);
+    this.atimeNs = this.mtimeNs = this.ctimeNs = this.birthtimeNs = defaultClock();
+  }
+
+  statAt(dev: number): StatInfo {
+    return {
+      dev,
+      ino: this.ino,
+      mode: this.mode,
+      nlink: this.nlink,
+      uid: this.uid,
+      gid: this.gid,
+      rdev: this.rdev,
+      size: 0,
+      blksize: 4096,
+      blocks: 0,
+      atimeNs: this.atimeNs,
+      mtimeNs: this.mtimeNs,
+      ctimeNs: this.ctimeNs,
+      birthtimeNs: this.birthtimeNs,
+    };
+  }
+}
+
 /**
  * A host directory's names in the order the host's getdents gives them (hash
  * order on ext4), as native Linux shows them to the guest: tar, cpio, find and
@@ -105,6 +157,9 @@ export class HostFs implements FileSystem {
   private readonly emulated = new Map<string, EmulatedMeta>();
   private readonly hostIds: Owner;
   private readonly guestIds: Owner;
+  /** Special files by host directory "dev:ino", then by guest name. */
+  private readonly specials = new Map<string, Map<string, HostSpecialNode>>();
+  private nextSpecialIno = SPECIAL_INO_BASE;
 
   constructor(opts: HostFsOptions) {
     this.dev = opts.dev;
@@ -128,6 +183,8 @@ export class HostFs implements FileSystem {
 
   lookup(dir: Node, name: string): HostNode {
     const d = this.dirOf(dir);
+    const special = this.specialsIn(d)?.get(name);
+    if (special) return special;
     const hostName = this.existingName(name);
     const child = this.childNode(d, hostName);
     const st = host(() => fs.lstatSync(child.hostPath, { throwIfNoEntry: false }));
@@ -136,7 +193,9 @@ export class HostFs implements FileSystem {
   }
 
   stat(node: Node): StatInfo {
-    const st = this.lstat(this.own(node));
+    const n = this.own(node);
+    if (n instanceof HostSpecialNode) return n.statAt(this.dev);
+    const st = this.lstat(n);
     const size = Number(st.size);
     const blksize = Number(st.blksize) || 4096;
     const mode = Number(st.mode);
@@ -162,6 +221,7 @@ export class HostFs implements FileSystem {
 
   readlink(node: Node): string {
     const n = this.own(node);
+    if (n instanceof HostSpecialNode) fail('EINVAL');
     const bytes = host(() => fs.readlinkSync(n.hostPath, { encoding: 'buffer' }));
     // Node on Windows stores link text with backslashes; the guest wrote slashes
     // (guest names cannot contain a backslash there, see existingName).
@@ -182,6 +242,7 @@ export class HostFs implements FileSystem {
       if (!st) continue; // removed meanwhile
       out.push({ name: guestName, ino: foldIno(st.ino), type: dtypeOfMode(Number(st.mode)) });
     }
+    for (const [name, n] of this.specialsIn(d) ?? []) out.push({ name, ino: n.ino, type: dtypeOfMode(n.mode) });
     return out;
   }
 
@@ -203,6 +264,8 @@ export class HostFs implements FileSystem {
 
   open(node: Node, intent: OpenIntent): OpenFile {
     const n = this.own(node);
+    // FIFOs of ours are opened by the kernel (fifo.ts); no driver backs a device node.
+    if (n instanceof HostSpecialNode) fail('ENXIO');
     const type = Number(this.lstat(n).mode) & S_IFMT;
     const wantsWrite = intent.write || intent.truncate;
     if (type === S_IFDIR) {
@@ -248,6 +311,22 @@ export class HostFs implements FileSystem {
     return n;
   }
 
+  /**
+   * mknod(2): a regular file on the host; a FIFO, socket or device node in
+   * this HostFs only (see the header).
+   */
+  mknod(dir: Node, name: string, mode: number, rdev: number, owner?: Owner): HostNode {
+    const type = mode & S_IFMT;
+    if (type === S_IFREG || type === 0) return this.create(dir, name, mode, owner);
+    if (type === S_IFDIR || type === S_IFLNK) fail('EINVAL');
+    const d = this.dirOf(dir);
+    const p = this.newChild(d, name);
+    const ids = owner ?? this.guestIds;
+    const n = new HostSpecialNode(this, p.relPath, p.hostPath, type | (mode & 0o7777), rdev, ids.uid, ids.gid, this.nextSpecialIno++);
+    this.specialsIn(d, true)!.set(name, n);
+    return n;
+  }
+
   symlink(dir: Node, name: string, target: string, owner?: Owner): HostNode {
     // symlink(2): an empty target is ENOENT; at most PATH_MAX-1 bytes.
     if (target === '') fail('ENOENT');
@@ -266,6 +345,12 @@ export class HostFs implements FileSystem {
     const t = this.own(target);
     const p = this.newChild(dir, name);
     if (t.fileType === S_IFDIR) fail('EPERM'); // link(2)
+    if (t instanceof HostSpecialNode) {
+      this.specialsIn(this.dirOf(dir), true)!.set(name, t);
+      t.nlink++;
+      t.ctimeNs = defaultClock();
+      return;
+    }
     host(() => fs.linkSync(t.hostPath, p.hostPath));
   }
 
@@ -274,6 +359,7 @@ export class HostFs implements FileSystem {
   unlink(dir: Node, name: string): void {
     this.checkWritable();
     const n = this.lookup(dir, name);
+    if (n instanceof HostSpecialNode) return this.dropSpecial(this.own(dir), name, n);
     // unlink(2): EISDIR for a directory (macOS would say EPERM).
     if (n.fileType === S_IFDIR) fail('EISDIR');
     const last = this.lastNameOf(n);
@@ -286,6 +372,8 @@ export class HostFs implements FileSystem {
     const n = this.lookup(dir, name);
     if (n.fileType !== S_IFDIR) fail('ENOTDIR');
     const key = inodeKey(this.lstat(n));
+    // The host sees it empty, but special files of ours are still in it.
+    if (this.specials.get(key)?.size) fail('ENOTEMPTY');
     try {
       fs.rmdirSync(n.hostPath);
     } catch (e) {
@@ -304,6 +392,14 @@ export class HostFs implements FileSystem {
     const target = this.childNode(dst, this.newName(toName));
     // renameat2(2): filesystems without RENAME_EXCHANGE give EINVAL; node:fs has no way to do it.
     if (flags.exchange) fail('EINVAL', 'hostfs: RENAME_EXCHANGE is not supported');
+    const replacedSpecial = this.specialsIn(dst)?.get(toName);
+    if (replacedSpecial === moving) return; // two names of one inode
+    if (replacedSpecial) {
+      if (flags.noReplace) fail('EEXIST');
+      if (moving.fileType === S_IFDIR) fail('ENOTDIR');
+      this.dropSpecial(dst, toName, replacedSpecial);
+    }
+    if (moving instanceof HostSpecialNode) return this.moveSpecial(this.dirOf(fromDir), fromName, moving, dst, toName, target, flags.noReplace);
     const replaced = host(() => fs.lstatSync(target.hostPath, { bigint: true, throwIfNoEntry: false }));
     if (replaced && flags.noReplace) fail('EEXIST');
     if (replaced) {
@@ -337,6 +433,7 @@ export class HostFs implements FileSystem {
 
   truncate(node: Node, length: number): void {
     const n = this.own(node);
+    if (n instanceof HostSpecialNode) fail('EINVAL');
     const type = Number(this.lstat(n).mode) & S_IFMT;
     if (type === S_IFDIR) fail('EISDIR');
     if (type !== S_IFREG) fail('EINVAL');
@@ -360,6 +457,11 @@ export class HostFs implements FileSystem {
     this.checkWritable();
     // fchmodat(2): symlinks have no mode of their own on Linux.
     if (n.fileType === S_IFLNK) fail('EOPNOTSUPP');
+    if (n instanceof HostSpecialNode) {
+      n.mode = (n.mode & S_IFMT) | (mode & 0o7777);
+      n.ctimeNs = defaultClock();
+      return;
+    }
     this.setPerm(n, mode & 0o7777);
   }
 
@@ -367,6 +469,13 @@ export class HostFs implements FileSystem {
   chown(node: Node, uid: number, gid: number): void {
     const n = this.own(node);
     this.checkWritable();
+    if (n instanceof HostSpecialNode) {
+      if (uid !== -1 && uid !== KEEP_ID) n.uid = uid;
+      if (gid !== -1 && gid !== KEEP_ID) n.gid = gid;
+      n.mode = modeAfterChown(n.mode);
+      n.ctimeNs = defaultClock();
+      return;
+    }
     const before = this.stat(n);
     const e = this.entryFor(n);
     if (uid !== -1 && uid !== KEEP_ID) e.uid = uid;
@@ -378,6 +487,12 @@ export class HostFs implements FileSystem {
   utimes(node: Node, atimeNs: bigint | null, mtimeNs: bigint | null): void {
     const n = this.own(node);
     this.checkWritable();
+    if (n instanceof HostSpecialNode) {
+      if (atimeNs !== null) n.atimeNs = atimeNs;
+      if (mtimeNs !== null) n.mtimeNs = mtimeNs;
+      n.ctimeNs = defaultClock();
+      return;
+    }
     const st = atimeNs === null || mtimeNs === null ? this.lstat(n) : undefined;
     const seconds = (ns: bigint) => Number(ns) / 1e9;
     host(() => fs.lutimesSync(n.hostPath, seconds(atimeNs ?? st!.atimeNs), seconds(mtimeNs ?? st!.mtimeNs)));
@@ -488,9 +603,42 @@ export class HostFs implements FileSystem {
   private newChild(dir: Node, name: string): HostNode {
     const d = this.dirOf(dir);
     const p = this.childNode(d, this.newName(name));
-    if (host(() => fs.lstatSync(p.hostPath, { throwIfNoEntry: false }))) fail('EEXIST');
+    if (this.specialsIn(d)?.has(name) || host(() => fs.lstatSync(p.hostPath, { throwIfNoEntry: false }))) fail('EEXIST');
     this.checkWritable();
     return p;
+  }
+
+  /** The special files of host directory `d` (made empty with `make`); none without a lookup while there are none at all. */
+  private specialsIn(d: HostNode, make = false): Map<string, HostSpecialNode> | undefined {
+    if (this.specials.size === 0 && !make) return undefined;
+    const key = inodeKey(this.lstat(d));
+    let names = this.specials.get(key);
+    if (!names && make) this.specials.set(key, (names = new Map()));
+    return names;
+  }
+
+  private dropSpecial(d: HostNode, name: string, n: HostSpecialNode): void {
+    const key = inodeKey(this.lstat(d));
+    const names = this.specials.get(key);
+    names?.delete(name);
+    if (names?.size === 0) this.specials.delete(key);
+    n.nlink--;
+    n.ctimeNs = defaultClock();
+  }
+
+  /** rename(2) of a special file: its entry moves; a host file under the new name is replaced (a directory is EISDIR). */
+  private moveSpecial(src: HostNode, fromName: string, n: HostSpecialNode, dst: HostNode, toName: string, target: HostNode, noReplace: boolean): void {
+    const replaced = host(() => fs.lstatSync(target.hostPath, { bigint: true, throwIfNoEntry: false }));
+    if (replaced) {
+      if (noReplace) fail('EEXIST');
+      if (replaced.isDirectory()) fail('EISDIR');
+      const key = replaced.nlink <= 1n ? inodeKey(replaced) : null;
+      host(() => fs.unlinkSync(target.hostPath));
+      this.forget(key);
+    }
+    this.dropSpecial(src, fromName, n);
+    n.nlink++;
+    this.specialsIn(dst, true)!.set(toName, n);
   }
 
   /** The host umask must not change the guest's mode (the guest already applied its own). */
