@@ -69,6 +69,13 @@ const CASES: Case[] = [
     script: 'false | true; echo $?; true | false; echo $?; seq 1 3 | (read a; exit $a); echo $?',
     want: { stdout: lines(0, 1, 1), exitCode: 0 },
   },
+  {
+    title: 'a named pipe in /tmp: a writer in the background, a reader, and O_RDWR',
+    script:
+      'd=$(mktemp -d /tmp/fifo.XXXXXX); mkfifo -m 600 $d/p; ls -l $d/p | cut -c1-10; seq 1 5000 > $d/p & wc -l < $d/p; wait $!; echo "writer: $?"; ' +
+      'exec 3<>$d/p; echo through >&3; read line <&3; echo "$line"; exec 3>&-; rm -r $d; ls $d 2>/dev/null || echo gone',
+    want: { stdout: lines('prw-------', 5000, 'writer: 0', 'through', 'gone'), stderr: '', exitCode: 0 },
+  },
 
   // ---- command substitution, subshells, redirections, here-docs -----------------------------------------------
   {
