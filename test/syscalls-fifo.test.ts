@@ -13,6 +13,8 @@ import type { Task } from '../src/kernel/task.ts';
 import { DT_FIFO, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK } from '../src/kernel/vfs/types.ts';
 import { ARCH_NAMES, headless, type Headless } from './helpers/headless.ts';
 
+const POLLIN = 0x1;
+const POLLHUP = 0x10;
 const BLOCKED = -11; // what invokeAs reports for a call that would block
 const USER = 1000;
 
@@ -255,6 +257,29 @@ describe.each(ARCH_NAMES)('FIFO open and I/O on %s', (arch) => {
       });
     });
   }
+
+  it('a non-blocking reader sees no POLLHUP until a writer has come and gone', () => {
+    mkfifo('/tmp/f');
+    const r = t.open('/tmp/f', t.c.O_RDONLY | t.c.O_NONBLOCK);
+    const pollfd = t.buf(8);
+    const zero = t.buf(16); // a timespec of 0: ppoll returns at once
+    const revents = () => {
+      t.mem.writeU32(pollfd, r);
+      t.mem.writeU32(pollfd + 4, POLLIN);
+      const n = t.call('ppoll', pollfd, 1, zero, 0, 8);
+      expect(n).toBeGreaterThanOrEqual(0);
+      return t.u16(pollfd + 6);
+    };
+    expect(revents()).toBe(0);
+    const w = t.open('/tmp/f', t.c.O_WRONLY | t.c.O_NONBLOCK);
+    expect(revents()).toBe(0);
+    t.write(w, 'x');
+    expect(revents()).toBe(POLLIN);
+    t.call('close', w);
+    expect(revents()).toBe(POLLIN | POLLHUP);
+    expect(t.readFd(r)).toBe('x');
+    expect(revents()).toBe(POLLHUP);
+  });
 
   it('a waiting reader dropped by another call leaves no reader behind', () => {
     mkfifo('/tmp/f');

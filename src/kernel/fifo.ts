@@ -16,7 +16,7 @@
 // task.syscallState and is made again when someone opens the FIFO.
 import { fail } from './errors.ts';
 import { Pipe, PipeEnd, PipeNode } from './pipe.ts';
-import { POLL_READ, POLL_WRITE } from './readiness.ts';
+import { POLLHUP, POLL_READ, POLL_WRITE } from './readiness.ts';
 import type { Task } from './task.ts';
 import { Waitable, WouldBlock } from './wait.ts';
 import { HostNode, HostSpecialNode } from './vfs/hostfs.ts';
@@ -59,6 +59,25 @@ export function pipeEndFor(node: PipeNode, access: FifoAccess): OpenFile {
   return new PipeBothEnds(node);
 }
 
+/**
+ * The read end of a FIFO. Unlike a pipe's, it does not report POLLHUP until
+ * a writer has opened since it did (pipe_poll compares f_version with
+ * w_counter): a reader opened with O_NONBLOCK can poll for its first writer.
+ */
+class FifoReadEnd extends PipeEnd {
+  private readonly writerOpensAtOpen: number;
+  constructor(private readonly fifo: Fifo) {
+    super(fifo.node, 'read');
+    this.writerOpensAtOpen = fifo.writerOpens;
+  }
+  override poll(events: number, waits: Waitable[]): number {
+    const ready = super.poll(events, waits);
+    if (this.fifo.writerOpens !== this.writerOpensAtOpen) return ready;
+    waits.push(this.fifo.opened);
+    return ready & ~POLLHUP;
+  }
+}
+
 /** An open waiting for the other side; its end already counts. */
 class PendingOpen {
   abandoned = false;
@@ -87,9 +106,9 @@ export class Fifo {
   readonly node: PipeNode;
   /** How often each side has been opened (Linux's r_counter and w_counter). */
   private readerOpens = 0;
-  private writerOpens = 0;
-  /** Fires at every open: waiting opens look whether their partner came. */
-  private readonly opened = new Waitable();
+  writerOpens = 0;
+  /** Fires at every open: waiting opens (and pollers of a FifoReadEnd) look whether their partner came. */
+  readonly opened = new Waitable();
   private readonly pending = new Set<PendingOpen>();
 
   constructor(fs: FileSystem, owner: Owner) {
@@ -124,7 +143,7 @@ export class Fifo {
     }
     const reading = access === 'r';
     if (!reading && nonblock && this.pipe.readers === 0) fail('ENXIO');
-    const end = new PipeEnd(this.node, reading ? 'read' : 'write');
+    const end = reading ? new FifoReadEnd(this) : new PipeEnd(this.node, 'write');
     if (reading) this.readerOpens++;
     else this.writerOpens++;
     this.opened.notify();
