@@ -61,6 +61,8 @@ export interface ShellRun {
   setup?: (dir: string) => void;
   /** Hard limit for the whole run (default 20 s). */
   timeoutMs?: number;
+  /** More `tslinux run` options for the tslinux run (a policy, say); the reference ignores them. */
+  tslinuxArgs?: string[];
 }
 
 export interface ShellOutcome {
@@ -181,7 +183,7 @@ export function runShellTslinux(arch: GuestArch, run: ShellRun): Promise<ShellOu
     const cli = [
       CLI, 'run', '--no-warn', '--clear-env', '--env', `PATH=${l.bin}`, '--env', 'LANG=C',
       '--mount', `${l.root}:${l.root}`, '--mount', `${binDir}:${binDir}:ro`, '--cwd', l.work,
-      program, ...args,
+      ...(run.tslinuxArgs ?? []), program, ...args,
     ];
     return spawnTimed(process.execPath, cli, l.work, { PATH: process.env.PATH ?? '/usr/bin:/bin' }, l.stdinPath, run.timeoutMs ?? 20_000);
   });
