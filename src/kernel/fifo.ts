@@ -94,6 +94,11 @@ class PendingOpen {
     return !this.abandoned && this.task.state !== 'dead' && this.task.syscallState === this;
   }
 
+  /** A signal handler interrupted the wait with EINTR (signals.ts calls this): the end goes at once. */
+  onEintr(): void {
+    this.abandon();
+  }
+
   abandon(): void {
     if (this.abandoned) return;
     this.abandoned = true;
@@ -162,7 +167,11 @@ export class Fifo {
     return wait.end;
   }
 
-  /** Waits whose task died or left the call (interrupted) no longer count as readers or writers. */
+  /**
+   * Waits whose task died or left the call (a signal handler runs, or it made
+   * another call) no longer count as readers or writers. Nothing tells the
+   * FIFO when a task dies, so they are found here, at the next open.
+   */
   private dropDeadWaits(): void {
     for (const w of this.pending) {
       if (w.live) continue;
