@@ -5,7 +5,7 @@
 //      --world-calls calls; prints calls/second, total calls, and the heap
 //      before and after (with --expose-gc, which `npm run fuzz` passes);
 //   2. coverage-guided fuzzing with Jazzer.js over test/fuzz-corpus/syscalls
-//      (-runs=--jazzer-runs), when its native addon loads on this host;
+//      (-runs=--jazzer-runs; on Debian 12 under Debian 13's C runtime, see test/helpers/jazzer.ts);
 //   3. ELF loader fuzzing: --elf-runs mutants of each guest binary.
 //
 //   npm run fuzz -- --calls 1000000 --arch x86_64 --seed 7
@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
 import { ElfFuzzFailure, elfMutationArb, launchMutated, mutantDir, mutateElf } from '../test/helpers/elf-fuzz.ts';
-import { jazzerUnavailable, JAZZER_CLI, CORPUS_DIR } from '../test/helpers/jazzer.ts';
+import { CORPUS_DIR, JAZZER_TARGET, jazzerArgs, jazzerLauncher, type JazzerLauncher } from '../test/helpers/jazzer.ts';
 import { FuzzFailure, FuzzWorld, anyCallArb, encodeCalls, fuzzableSyscalls, showCall, type CallSpec } from '../test/helpers/syscall-fuzz.ts';
 import type { ArchName } from '../test/helpers/headless.ts';
 
@@ -110,17 +110,24 @@ function report(text: string): void {
 // ---- 2. Jazzer ------------------------------------------------------------------------------
 
 function fuzzJazzer(arch: ArchName): void {
-  const why = jazzerUnavailable();
-  if (why) {
-    console.log(`jazzer ${arch}: not run: ${why}`);
+  let launcher: JazzerLauncher;
+  try {
+    launcher = jazzerLauncher();
+  } catch (e) {
+    report(`jazzer ${arch}: ${(e as Error).message}`);
     return;
   }
   const artifacts = fs.mkdtempSync(join(root, 'node_modules', '.jazzer-'));
-  const r = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', JAZZER_CLI, 'test/helpers/jazzer-target.ts', CORPUS_DIR, '--sync', '--', `-runs=${opt['jazzer-runs']}`, `-seed=${seed}`, `-artifact_prefix=${artifacts}/`],
-    { cwd: root, env: { ...process.env, TSLINUX_FUZZ_ARCH: arch }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  // libFuzzer adds what it finds to the corpus directory: a copy, so the committed seeds stay as they are.
+  const corpus = join(artifacts, 'corpus');
+  fs.cpSync(join(root, CORPUS_DIR), corpus, { recursive: true });
+  const flags = [`-runs=${opt['jazzer-runs']}`, `-seed=${seed}`, `-artifact_prefix=${artifacts}/`];
+  const r = spawnSync(launcher.command, jazzerArgs(launcher, JAZZER_TARGET, corpus, flags), {
+    cwd: root,
+    env: { ...process.env, TSLINUX_FUZZ_ARCH: arch },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const tail = (r.stderr + r.stdout).trim().split('\n').slice(-3).join('\n');
   if (r.status !== 0) report(`jazzer ${arch}: exit ${r.status}; artifacts in ${artifacts}\n${tail}`);
   else console.log(`jazzer ${arch}: ${opt['jazzer-runs']} runs, no finding\n${tail}`);
