@@ -121,18 +121,32 @@ function within(root: string, p: string): boolean {
 }
 
 /** A fingerprint of every entry under `dir`: type, mode, size, mtime, ctime, and a hash of file contents. */
-export function snapshotTree(dir: string): Map<string, string> {
+export function snapshotTree(dir: string, skip: (rel: string) => boolean = () => false): Map<string, string> {
   const out = new Map<string, string>();
   const visit = (p: string, rel: string): void => {
+    if (skip(rel)) return;
     const st = fs.lstatSync(p, { bigint: true });
     let what = `${st.mode.toString(8)} ${st.size} ${st.mtimeNs} ${st.ctimeNs} ${st.uid}:${st.gid}`;
-    if (st.isFile()) what += ' ' + createHash('sha256').update(fs.readFileSync(p)).digest('hex');
+    if (st.isFile()) what += ' ' + hashFile(p);
     if (st.isSymbolicLink()) what += ' -> ' + fs.readlinkSync(p);
     out.set(rel, what);
     if (st.isDirectory()) for (const name of fs.readdirSync(p).sort()) visit(path.join(p, name), path.posix.join(rel, name));
   };
   visit(dir, '.');
   return out;
+}
+
+/** SHA-256 of a file read in chunks (a file past 2 GiB cannot be read whole). */
+function hashFile(p: string): string {
+  const hash = createHash('sha256');
+  const fd = fs.openSync(p, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) hash.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest('hex');
 }
 
 /** What changed between two snapshots, one line per entry ('' when nothing did). */
