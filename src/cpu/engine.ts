@@ -49,7 +49,6 @@ interface UnicornApi {
   regRead: (uc: Pointer, id: number, value: Uint8Array) => number;
   regWrite: (uc: Pointer, id: number, value: Uint8Array) => number;
   hookAdd: (uc: Pointer, out: Pointer[], type: number, cb: Pointer, user: null, begin: bigint, end: bigint, ...extra: unknown[]) => number;
-  hookDel: (uc: Pointer, hh: Pointer) => number;
   query: (uc: Pointer, type: number, out: (number | bigint)[]) => number;
   emuStart: (uc: Pointer, begin: bigint, until: bigint, timeout: bigint, count: number) => number;
   emuStop: (uc: Pointer) => number;
@@ -80,7 +79,6 @@ function unicornApi(): UnicornApi {
     hookAdd: lib.func(
       'int uc_hook_add(void *uc, _Out_ void **hh, int type, void *callback, void *user, uint64_t begin, uint64_t end, ...)',
     ),
-    hookDel: lib.func('int uc_hook_del(void *uc, void *hh)'),
     query: lib.func('int uc_query(void *uc, int type, _Out_ size_t *result)'),
     emuStart: lib.func('int uc_emu_start(void *uc, uint64_t begin, uint64_t until, uint64_t timeout, size_t count)'),
     emuStop: lib.func('int uc_emu_stop(void *uc)'),
