@@ -1215,16 +1215,21 @@ function copyAddressSpace(from: AddressSpace, to: AddressSpace, lend: boolean): 
  * otherwise make every child pay for its parent's whole 8 MiB stack).
  */
 function copyTouchedPages(from: Uint8Array, to: Uint8Array): void {
-  const PAGE = 4096;
-  const words = new Uint32Array(from.buffer, from.byteOffset, from.byteLength >>> 2);
-  for (let page = 0; page < from.byteLength; page += PAGE) {
-    const first = page >>> 2;
-    const last = Math.min(words.length, first + PAGE / 4);
-    let w = first;
-    while (w < last && words[w] === 0) w++;
-    if (w < last) to.set(from.subarray(page, page + PAGE), page);
+  // Zero tests are memcmp against a zero chunk (Buffer.equals), a whole
+  // chunk at a time first: most of a stack or heap reservation is untouched.
+  const src = Buffer.from(from.buffer, from.byteOffset, from.byteLength);
+  for (let chunk = 0; chunk < src.length; chunk += ZERO_CHUNK.length) {
+    const end = Math.min(src.length, chunk + ZERO_CHUNK.length);
+    if (src.subarray(chunk, end).equals(ZERO_CHUNK.subarray(0, end - chunk))) continue;
+    for (let page = chunk; page < end; page += PAGE_BYTES) {
+      const pageEnd = Math.min(end, page + PAGE_BYTES);
+      if (!src.subarray(page, pageEnd).equals(ZERO_CHUNK.subarray(0, pageEnd - page))) to.set(from.subarray(page, pageEnd), page);
+    }
   }
 }
+
+const PAGE_BYTES = 4096;
+const ZERO_CHUNK = Buffer.alloc(64 * 1024);
 
 /** A fault in the part of a file mapping past the file's end is SIGBUS with BUS_ADRERR. */
 function beyondEofFault(p: Process, fault: CpuFault): CpuFault {
