@@ -96,6 +96,30 @@ describe.concurrent('--deterministic busybox sh script', () => {
   });
 });
 
+describe.concurrent('--deterministic with threads', () => {
+  for (const arch of ARCHES) {
+    it(`the pthreads guest (64 threads on one mutex, condvars, barriers, cancellation) traces identically twice (${arch})`, async () => {
+      const dir = makeTempDir();
+      try {
+        const guest = path.join(import.meta.dirname, '..', 'guest-binaries', arch, 'threads');
+        const runs = [];
+        for (const name of ['a', 'b']) {
+          const trace = path.join(dir, `${name}.trace`);
+          const r = await runCli(['run', '--deterministic', '--no-cwd', '-f', '-o', trace, guest], { cwd: dir });
+          runs.push({ ...r, trace: fs.readFileSync(trace, 'latin1') });
+        }
+        expect(runs[0]!.code).toBe(0);
+        expect(runs[0]!.stdout).toMatch(/^counter: 64000 \(expected 64000\)$/m);
+        // Thousands of futex, clone and nanosleep lines, thread ids and all, in the same order.
+        expect(runs[0]!.trace.split('\n').length).toBeGreaterThan(1000);
+        expect(runs[1]).toEqual(runs[0]);
+      } finally {
+        removeTempDir(dir);
+      }
+    });
+  }
+});
+
 describe('deterministic runs through the library', () => {
   for (const arch of ARCHES) {
     it(`a long sleep takes no host time: virtual time jumps to the deadline (${arch})`, () => {
