@@ -42,6 +42,7 @@ signals|signals|
 signals_alarm|signals|alarm
 restart|restart|
 threads|threads|
+faultpc|faultpc|
 events|events|
 futex_pingpong|futex_pingpong|10000
 forkexec|forkexec|

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ARCHES } from '../src/arch/index.ts';
 import { CpuEngine, type CpuArch, type RunResult } from '../src/cpu/engine.ts';
 import * as UC from '../src/cpu/unicorn-constants.ts';
-import { exactX86FaultPc } from '../src/cpu/fault-pc.ts';
+import { exactFaultPc } from '../src/cpu/fault-pc.ts';
 import { AddressSpace } from '../src/kernel/memory.ts';
 
 const CODE = 0x10000;
@@ -374,12 +374,30 @@ describe('exact fault pcs', () => {
       const fault = (r as Extract<RunResult, { kind: 'fault' }>).fault;
       expect(fault).toMatchObject({ signal: 'SIGSEGV', addr: 0x10, access: 'read' });
       expect(fault.pc).toBe(CODE); // what Unicorn reports: the block's start
-      expect(exactX86FaultPc(cpu, fault, mem)).toBe(faultAt);
+      expect(exactFaultPc(cpu, fault, mem)).toBe(faultAt);
       // The probe ran the block again from the same state without changing the guest's.
       const regs = cpu.registers([UC.UC_X86_REG_RAX, UC.UC_X86_REG_RCX]);
       regs.read();
       expect([regs.number(0), regs.number(1)]).toEqual([3, 3]);
       expect(stack.bytes![PAGE - 8]).toBe(3);
+    } finally {
+      cpu.close();
+    }
+  });
+
+  it('aarch64: the same, for a load after a few instructions of its block', () => {
+    const mem = new AddressSpace(ARCHES.aarch64.layout, null);
+    const cpu = new CpuEngine('aarch64', { onSyscall: () => {} });
+    try {
+      // mov x0, #16; nop; add x1, x0, #0; ldr x2, [x1]  (the load faults)
+      const text = mem.map(CODE, PAGE, R | X);
+      text.bytes!.set(a64(0xd2800200, 0xd503201f, 0x91000001, 0xf9400022));
+      cpu.mapHost(CODE, text.bytes!, R | X);
+      const r = cpu.run(CODE);
+      expect(r.kind).toBe('fault');
+      const fault = (r as Extract<RunResult, { kind: 'fault' }>).fault;
+      expect(fault).toMatchObject({ signal: 'SIGSEGV', addr: 0x10, access: 'read' });
+      expect(exactFaultPc(cpu, fault, mem)).toBe(CODE + 12);
     } finally {
       cpu.close();
     }

@@ -1,8 +1,6 @@
 // The aarch64 ABI: syscall number in x8, arguments in x0-x5, result in x0
 // (see syscall(2), "Architecture calling conventions").
-import type { CpuEngine, CpuFault } from '../cpu/engine.ts';
-import type { AddressSpace } from '../kernel/memory.ts';
-import { exactFaultPc } from './aarch64-fault-pc.ts';
+import type { CpuEngine } from '../cpu/engine.ts';
 import * as UC from '../cpu/unicorn-constants.ts';
 import { SYSCALL_NAMES, SYSCALL_NUMBERS } from '../../syscalls/table/aarch64.ts';
 import { AARCH64_CONSTANTS } from './generated-constants.ts';
@@ -13,9 +11,6 @@ import type { Arch } from './types.ts';
 const TASK_SIZE = 0x1_0000_0000_0000;
 
 const X = (n: number): number => (n === 29 ? UC.UC_ARM64_REG_X29 : n === 30 ? UC.UC_ARM64_REG_X30 : UC.UC_ARM64_REG_X0 + n);
-
-/** x0..x30, then sp. */
-const ALL_X_AND_SP = [...Array.from({ length: 31 }, (_, n) => X(n)), UC.UC_ARM64_REG_SP];
 
 export const aarch64: Arch = {
   name: 'aarch64',
@@ -48,20 +43,6 @@ export const aarch64: Arch = {
   },
   encodeStat: encodeStatGeneric,
   statSize: GENERIC_STAT_SIZE,
-  exactFaultPc(cpu: CpuEngine, fault: CpuFault, mem: AddressSpace): number {
-    if (fault.access !== 'read' && fault.access !== 'write') return fault.pc;
-    const fetch = (pc: number): number | null => {
-      try {
-        return mem.readU32(pc);
-      } catch {
-        return null; // not readable: the search stops there
-      }
-    };
-    const batch = cpu.registers(ALL_X_AND_SP);
-    const words = batch.read();
-    const value = (i: number): bigint => (BigInt(words[2 * i + 1]!) << 32n) | BigInt(words[2 * i]!);
-    return exactFaultPc(fault.pc, fetch, { x: (n) => value(n), sp: value(31) }, fault.addr, fault.access);
-  },
 };
 
 export const aarch64Reg = X;

@@ -1,8 +1,8 @@
 // What differs between the guest architectures, behind one interface: which
 // registers carry a syscall, the address-space layout, struct layouts, the
 // TLS register and the CPU features reported in AT_HWCAP.
-import type { CpuArch, CpuEngine, CpuFault } from '../cpu/engine.ts';
-import type { AddressSpace, AddressSpaceLayout } from '../kernel/memory.ts';
+import type { CpuArch, CpuEngine } from '../cpu/engine.ts';
+import type { AddressSpaceLayout } from '../kernel/memory.ts';
 import type { StatInfo } from '../kernel/vfs/types.ts';
 import type { ArchConstants } from './generated-constants.ts';
 
@@ -39,6 +39,4 @@ export interface Arch {
   /** struct stat as this arch's fstat/newfstatat write it. */
   encodeStat(st: StatInfo): Uint8Array;
   readonly statSize: number;
-  /** The faulting instruction's pc for a memory fault that the CPU reported at the start of its block. */
-  exactFaultPc(cpu: CpuEngine, fault: CpuFault, mem: AddressSpace): number;
 }

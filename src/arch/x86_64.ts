@@ -1,7 +1,6 @@
 // The x86-64 ABI: syscall number in rax, arguments in rdi, rsi, rdx, r10, r8,
 // r9, result in rax (see syscall(2), "Architecture calling conventions").
 import type { CpuEngine } from '../cpu/engine.ts';
-import { exactX86FaultPc } from '../cpu/fault-pc.ts';
 import * as UC from '../cpu/unicorn-constants.ts';
 import { SYSCALL_NAMES, SYSCALL_NUMBERS } from '../../syscalls/table/x86_64.ts';
 import { X86_64_CONSTANTS } from './generated-constants.ts';
@@ -39,7 +38,6 @@ export const x86_64: Arch = {
   pcReg: UC.UC_X86_REG_RIP,
   spReg: UC.UC_X86_REG_RSP,
   tlsReg: UC.UC_X86_REG_FS_BASE,
-  exactFaultPc: exactX86FaultPc,
   prepareEntry(cpu: CpuEngine, entry: number, sp: number): void {
     const regs = cpu.registers([UC.UC_X86_REG_RIP, UC.UC_X86_REG_RSP, UC.UC_X86_REG_RDX, UC.UC_X86_REG_RAX]);
     regs.setNumber(0, entry);

@@ -257,7 +257,7 @@ export class CpuEngine {
    * instruction's size (it slows every instruction, so only probe engines
    * get it).
    */
-  step(pc: number): { size: number | null; fault: { access: 'read' | 'write' | 'fetch'; addr: number } | null } {
+  step(pc: number): { size: number | null; fault: { access: 'read' | 'write' | 'fetch'; addr: number; mapped: boolean } | null } {
     if (!this.codeHookInstalled) {
       const hh: Pointer[] = [0n];
       this.check(unicornApi().hookAdd(this.handle, hh, UC.UC_HOOK_CODE, sharedCallbacks().code, null, 1n, 0n), 'hook code');
@@ -275,8 +275,9 @@ export class CpuEngine {
     const insn = this.steppedInsn as { address: number; size: number } | null;
     const size = insn?.address === pc ? insn.size : null;
     const mem = this.lastMemFault as { type: number; address: number } | undefined;
-    const kind = mem ? MEM_FAULTS[mem.type]?.access : undefined;
-    return { size, fault: mem && kind ? { access: kind, addr: mem.address } : null };
+    const info = mem ? MEM_FAULTS[mem.type] : undefined;
+    // SEGV_ACCERR (2): the page is mapped but forbids the access.
+    return { size, fault: mem && info ? { access: info.access, addr: mem.address, mapped: info.code === 2 } : null };
   }
 
   onInterrupt(intno: number): void {

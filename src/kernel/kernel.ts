@@ -17,6 +17,7 @@ import { SeededEntropy, hostEntropy, type Entropy } from './entropy.ts';
 import { Dispatcher, SYSCALL_BLOCKED, SYSCALL_NORETURN, buildTable, type SyscallGate, type SyscallObserver } from './dispatch.ts';
 import { KernelBug, LinuxError } from './errors.ts';
 import { OpenFileDescription } from './fdtable.ts';
+import { exactFaultPc } from '../cpu/fault-pc.ts';
 import { FutexTable } from './futex.ts';
 import { AddressSpace, type MemoryBudget } from './memory.ts';
 import { Process } from './process.ts';
@@ -1040,7 +1041,7 @@ export class Kernel {
         return;
       }
       if (!fault && !task.stoppedInHook && !p.exited) fault = this.unexpectedStop(task, cpu.pc());
-      if (fault) fault = this.exactFault(p, fault);
+      if (fault) fault = this.exactFault(p, task, fault);
       if (fault) fault = beyondEofFault(p, fault);
       if (fault) {
         this.firstFault ??= fault;
@@ -1053,11 +1054,11 @@ export class Kernel {
     }
   }
 
-  /** A memory fault with the faulting instruction's own pc (see Arch.exactFaultPc). */
-  private exactFault(p: Process, fault: CpuFault): CpuFault {
-    if (!p.cpu) return fault;
-    const pc = p.arch.exactFaultPc(p.cpu, fault, p.mem);
-    if (pc !== fault.pc) this.setPc(this.currentTask, pc);
+  /** A memory fault with the faulting instruction's own pc (see src/cpu/fault-pc.ts). */
+  private exactFault(p: Process, task: Task, fault: CpuFault): CpuFault {
+    const pc = p.cpu ? exactFaultPc(p.cpu, fault, p.mem) : null;
+    if (pc === null || pc === fault.pc) return fault;
+    this.setPc(task, pc);
     return { ...fault, pc };
   }
 
