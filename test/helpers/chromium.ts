@@ -105,7 +105,8 @@ export async function visit(url: string, viewport = { width: 1200, height: 900 }
   browser.on('error', (e) => dt.failAll(e));
   const cleanup = (): void => {
     if (browser.exitCode === null) browser.kill('SIGKILL');
-    fs.rmSync(profile, { recursive: true, force: true });
+    // Chromium's helper processes may still be writing to the profile for a moment after the kill (ENOTEMPTY).
+    fs.rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
   try {
     const { targetId } = (await dt.send('Target.createTarget', { url: 'about:blank' })) as { targetId: string };
