@@ -96,7 +96,8 @@ export async function visit(url: string, viewport = { width: 1200, height: 900 }
       `--window-size=${viewport.width},${viewport.height}`,
       'about:blank',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] },
+    // Its own process group, so that cleanup can end Chromium's helper processes too.
+    { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], detached: true },
   );
   let stderr = '';
   browser.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -104,9 +105,16 @@ export async function visit(url: string, viewport = { width: 1200, height: 900 }
   browser.on('exit', (code) => dt.failAll(new Error(`chromium exited (${code}): ${stderr.slice(-2000)}`)));
   browser.on('error', (e) => dt.failAll(e));
   const cleanup = (): void => {
-    if (browser.exitCode === null) browser.kill('SIGKILL');
-    // Chromium's helper processes may still be writing to the profile for a moment after the kill (ENOTEMPTY).
-    fs.rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    try {
+      process.kill(-browser.pid!, 'SIGKILL'); // the whole group: the browser and its helpers
+    } catch {
+      // already gone
+    }
+    try {
+      fs.rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    } catch {
+      // A helper still dying may recreate a file for a moment (ENOTEMPTY): a leftover temp directory is no test failure.
+    }
   };
   try {
     const { targetId } = (await dt.send('Target.createTarget', { url: 'about:blank' })) as { targetId: string };
