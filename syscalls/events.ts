@@ -226,6 +226,11 @@ function writeItimerspec(ctx: SyscallContext, ptr: number, setting: { intervalNs
 
 /** The absolute CLOCK_MONOTONIC time of a timer's first expiry: `valueNs` from now, or at that time on its clock. */
 function firstExpiry(ctx: SyscallContext, timer: TimerFd, valueNs: bigint, absolute: boolean): bigint {
+  const c = ctx.arch.c;
+  // The monotonic clocks are the timer's own time base: an absolute time is the expiry itself
+  // (converting it through two clock reads would move it by the time between them).
+  const monotonic = [c.CLOCK_MONOTONIC, c.CLOCK_BOOTTIME, c.CLOCK_BOOTTIME_ALARM].includes(timer.clockId);
+  if (absolute && monotonic) return valueNs;
   const now = ctx.kernel.monotonicNs();
   if (!absolute) return now + valueNs;
   return now + (valueNs - clockNs(ctx, timer.clockId));
