@@ -5,12 +5,12 @@
 // files and devices are always ready.
 import { fail } from '../src/kernel/errors.ts';
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, readiness } from '../src/kernel/readiness.ts';
+import { UNBLOCKABLE } from '../src/kernel/signals.ts';
 import { WouldBlock, type Waitable } from '../src/kernel/wait.ts';
 import { readTimespec } from './time.ts';
 import { family, type SyscallContext } from './types.ts';
 
 export { POLLERR, POLLHUP, POLLIN, POLLOUT };
-const UNBLOCKABLE = (1n << 8n) | (1n << 18n);
 
 /**
  * What an fd would report now (POLL* bits), pushing what to wait on for

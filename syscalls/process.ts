@@ -111,22 +111,12 @@ function archPrctl(ctx: SyscallContext, code: number, addr: number): number {
     case ARCH_SET_FS:
     case ARCH_SET_GS: {
       if (addr >= ctx.arch.layout.taskSize) fail('EPERM');
-      if (cpu) {
-        const r = cpu.registers([reg]);
-        r.setNumber(0, addr);
-        r.write();
-      }
+      cpu?.writeRegister(reg, addr);
       return 0;
     }
     case ARCH_GET_FS:
     case ARCH_GET_GS: {
-      let value = 0;
-      if (cpu) {
-        const r = cpu.registers([reg]);
-        r.read();
-        value = r.number(0);
-      }
-      ctx.mem.writeU64(addr, value);
+      ctx.mem.writeU64(addr, cpu?.readRegister(reg) ?? 0);
       return 0;
     }
     default:

@@ -3,6 +3,7 @@
 // (default actions, handler frames) happens before a task runs again, in
 // src/kernel/signals.ts.
 import { fail } from '../src/kernel/errors.ts';
+import { UNBLOCKABLE } from '../src/kernel/signals.ts';
 import type { Process } from '../src/kernel/process.ts';
 import type { Task } from '../src/kernel/task.ts';
 import { family, type SyscallContext } from './types.ts';
@@ -10,8 +11,6 @@ import { family, type SyscallContext } from './types.ts';
 const SIGKILL = 9;
 const SIGSTOP = 19;
 const NSIG = 64;
-/** Signals that can never be blocked (see sigprocmask(2)). */
-const UNBLOCKABLE = (1n << BigInt(SIGKILL - 1)) | (1n << BigInt(SIGSTOP - 1));
 
 /**
  * The sa_flags bits Linux keeps (UAPI_SA_FLAGS: SA_NOCLDSTOP, SA_NOCLDWAIT,
@@ -110,11 +109,7 @@ function sigaltstack(ctx: SyscallContext, ss: number, oldss: number): number {
 
 /** The caller's stack pointer (null without a CPU, in headless tests). */
 function currentSp(ctx: SyscallContext): number | null {
-  const cpu = ctx.proc.cpu;
-  if (!cpu) return null;
-  const r = cpu.registers([ctx.arch.spReg]);
-  r.read();
-  return r.number(0);
+  return ctx.proc.cpu?.readRegister(ctx.arch.spReg) ?? null;
 }
 
 /** Signals whose default action is to be ignored (see signal(7)). */

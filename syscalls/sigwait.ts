@@ -5,7 +5,7 @@
 import { encodeSigInfo } from '../src/arch/sigframe.ts';
 import { fail } from '../src/kernel/errors.ts';
 import type { Process } from '../src/kernel/process.ts';
-import { NSIG, type SigInfo } from '../src/kernel/signals.ts';
+import { NSIG, UNBLOCKABLE, lowestSignal, type SigInfo } from '../src/kernel/signals.ts';
 import { openAnonInode } from '../src/kernel/anon-inode.ts';
 import { SignalFd } from '../src/kernel/signalfd.ts';
 import { WouldBlock } from '../src/kernel/wait.ts';
@@ -13,7 +13,6 @@ import { ioFd } from './file.ts';
 import { deadlineAfter } from './poll.ts';
 import { family, type SyscallContext } from './types.ts';
 
-const UNBLOCKABLE = (1n << 8n) | (1n << 18n); // SIGKILL, SIGSTOP
 
 /**
  * pause(2): sleep until a signal runs a handler or ends the process. Ignored
@@ -57,8 +56,7 @@ function rtSigtimedwait(ctx: SyscallContext, setPtr: number, infoPtr: number, ti
   const p = ctx.proc;
   const ready = (ctx.task.pending.mask | p.sharedPending.mask) & set;
   if (ready) {
-    let sig = 1;
-    while (!(ready & (1n << BigInt(sig - 1)))) sig++;
+    const sig = lowestSignal(ready);
     const info = ctx.kernel.signals.dequeue(ctx.task, sig);
     if (infoPtr) ctx.mem.write(infoPtr, encodeSigInfo(info));
     return sig;

@@ -1,20 +1,10 @@
 // FdTable and OpenFileDescription (src/kernel/fdtable.ts): fd allocation,
 // close-on-exec per fd, the RLIMIT_NOFILE limit, and reference counting of
 // descriptions shared by dup'ed fds.
+import { errno } from './helpers/errno.ts';
 import { describe, expect, it } from 'vitest';
-import { LinuxError } from '../src/kernel/errors.ts';
 import { FdTable, OpenFileDescription, type AccessMode } from '../src/kernel/fdtable.ts';
 import type { FileSystem, Node, OpenFile } from '../src/kernel/vfs/types.ts';
-
-function errno(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof LinuxError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 const fsys = {} as FileSystem;
 const node = { fs: fsys } as Node;

@@ -2,8 +2,8 @@
 // splitting, free-range search, guest memory access and its faults, brk, and
 // the committed-memory accounting behind --memory-limit. One test uses a
 // fake MemoryBackend to check what reaches the CPU.
+import { errno } from './helpers/errno.ts';
 import { describe, expect, it } from 'vitest';
-import { LinuxError } from '../src/kernel/errors.ts';
 import {
   AddressSpace,
   PAGE_SIZE,
@@ -23,17 +23,6 @@ const LAYOUT: AddressSpaceLayout = { mmapMin: 0x10000, mmapBase: 0x1000_0000, ta
 
 function space(memoryLimit?: number): AddressSpace {
   return new AddressSpace(LAYOUT, null, memoryLimit);
-}
-
-/** The Linux error name `fn` throws, or undefined if it returns. */
-function errno(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof LinuxError) return e.code;
-    throw e;
-  }
-  return undefined;
 }
 
 /** [start, end, prot] of every mapping, for compact comparisons. */

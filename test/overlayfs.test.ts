@@ -1,9 +1,9 @@
+import { errno } from './helpers/errno.ts';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LinuxError } from '../src/kernel/errors.ts';
 import { OverlayFs, OverlayNode, UPPER_INO_BASE } from '../src/kernel/vfs/overlayfs.ts';
 import {
   DT_DIR,
@@ -28,16 +28,6 @@ const RDWR: OpenIntent = { ...READ, write: true };
 const WRITE: OpenIntent = { ...READ, read: false, write: true };
 const TRUNC: OpenIntent = { ...WRITE, truncate: true };
 const NO_FLAGS = { noReplace: false, exchange: false };
-
-function errno(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof LinuxError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s));
 

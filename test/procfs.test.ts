@@ -1,6 +1,6 @@
+import { errno } from './helpers/errno.ts';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ARCHES } from '../src/arch/index.ts';
-import { LinuxError } from '../src/kernel/errors.ts';
 import { OpenFileDescription } from '../src/kernel/fdtable.ts';
 import { PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE } from '../src/kernel/memory.ts';
 import { Process, RLIM_INFINITY } from '../src/kernel/process.ts';
@@ -9,16 +9,6 @@ import * as sysinfo from '../src/kernel/sysinfo-files.ts';
 import { MemFs, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, Vfs, type OpenIntent } from '../src/kernel/vfs/index.ts';
 
 const READ: OpenIntent = { read: true, write: false, append: false, truncate: false, nonblock: false };
-
-function errno(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof LinuxError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 /** An auxv image: little-endian u64 pairs, ending with AT_NULL. */
 function auxv(pairs: [number, number][]): Uint8Array {

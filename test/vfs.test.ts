@@ -1,3 +1,4 @@
+import { errno } from './helpers/errno.ts';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -30,17 +31,6 @@ const RDWR: OpenIntent = { ...READ, write: true };
 const WRITE: OpenIntent = { ...READ, read: false, write: true };
 const TRUNC: OpenIntent = { ...RDWR, truncate: true };
 const NO_FLAGS = { noReplace: false, exchange: false };
-
-/** The Linux error name `fn` throws, or undefined if it returns. */
-function errno(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof LinuxError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s));
 const text = (b: Uint8Array) => Buffer.from(b).toString();

@@ -362,6 +362,19 @@ export class CpuEngine {
     return this.pcBatch.number(0);
   }
 
+  /** One 64-bit register as a number (exact below 2^53: pointers, sizes). */
+  readRegister(regId: number): number {
+    const r = this.registers([regId]);
+    r.read();
+    return r.number(0);
+  }
+
+  writeRegister(regId: number, value: number): void {
+    const r = this.registers([regId]);
+    r.setNumber(0, value);
+    r.write();
+  }
+
   /**
    * Run from `pc` until a hook calls stop() or the CPU faults. Unicorn
    * reports a bad memory access as an error code; the invalid-memory hook has

@@ -503,20 +503,14 @@ export class Kernel {
       const regs = this.engineRegs.get(cpu)!.ret;
       regs.setNumber(0, 0); // clone returns 0 in the new thread
       regs.write();
-      if (opts.sp) this.writeRegister(cpu, p.arch.spReg, opts.sp);
-      if (opts.tls !== null) this.writeRegister(cpu, p.arch.tlsReg, opts.tls);
+      if (opts.sp) cpu.writeRegister(p.arch.spReg, opts.sp);
+      if (opts.tls !== null) cpu.writeRegister(p.arch.tlsReg, opts.tls);
       task.context = cpu.newContext();
       task.context.save();
       callerState.restoreInto();
     }
     this.makeReady(task);
     return task;
-  }
-
-  private writeRegister(cpu: CpuEngine, reg: number, value: number): void {
-    const r = cpu.registers([reg]);
-    r.setNumber(0, value);
-    r.write();
   }
 
   /** Tasks alive in the whole guest (the --max-tasks limit counts threads too). */
@@ -762,9 +756,7 @@ export class Kernel {
 
   /** Set the pc register of a task's engine (before a signal frame saves it). */
   setPc(task: Task, pc: number): void {
-    const r = task.process.cpu!.registers([task.arch.pcReg]);
-    r.setNumber(0, pc);
-    r.write();
+    task.process.cpu!.writeRegister(task.arch.pcReg, pc);
   }
 
   /**

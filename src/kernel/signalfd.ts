@@ -5,14 +5,13 @@ import type { SigInfo } from '../arch/sigframe.ts';
 import { fail } from './errors.ts';
 import type { Kernel } from './kernel.ts';
 import { POLL_READ } from './readiness.ts';
+import { UNBLOCKABLE, lowestSignal } from './signals.ts';
 import type { Task } from './task.ts';
 import type { Node, OpenFile } from './vfs/types.ts';
 import { type Waitable, WouldBlock } from './wait.ts';
 
 /** sizeof(struct signalfd_siginfo). */
 export const SIGNALFD_SIGINFO_SIZE = 128;
-const NSIG = 64;
-const UNBLOCKABLE = (1n << 8n) | (1n << 18n); // SIGKILL and SIGSTOP are never read from a signalfd
 
 export class SignalFd implements OpenFile {
   readonly seekable = false;
@@ -44,7 +43,7 @@ export class SignalFd implements OpenFile {
     while (n + SIGNALFD_SIGINFO_SIZE <= buf.length) {
       const ready = this.pendingInMask(task);
       if (ready === 0n) break;
-      const sig = lowest(ready);
+      const sig = lowestSignal(ready);
       buf.set(encodeSignalfdSiginfo(this.kernel.signals.dequeue(task, sig)), n);
       n += SIGNALFD_SIGINFO_SIZE;
     }
@@ -67,11 +66,6 @@ export class SignalFd implements OpenFile {
   }
 
   close(): void {}
-}
-
-function lowest(set: bigint): number {
-  for (let s = 1; s <= NSIG; s++) if (set & (1n << BigInt(s - 1))) return s;
-  return 0;
 }
 
 /**

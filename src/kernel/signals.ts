@@ -66,6 +66,9 @@ const ALWAYS_RESUMED = new Set(['vfork', 'clone', 'clone3']);
 
 const bit = (sig: number): bigint => 1n << BigInt(sig - 1);
 
+/** SIGKILL and SIGSTOP: never blocked, caught or read (see sigprocmask(2), signalfd(2)). */
+export const UNBLOCKABLE = bit(SIGKILL) | bit(SIGSTOP);
+
 /**
  * A set of pending signals with their siginfo: one per process (signals
  * sent to the whole thread group) and one per thread (tkill, tgkill, faults).
@@ -184,7 +187,7 @@ export class SignalState {
   /** Signals `task` could take now: its own and its process's, less what it blocks. */
   deliverable(task: Task): bigint {
     const pending = task.pending.mask | task.process.sharedPending.mask;
-    return pending & ~(task.sigmask & ~(bit(SIGKILL) | bit(SIGSTOP)));
+    return pending & ~(task.sigmask & ~UNBLOCKABLE);
   }
 
   /**
@@ -336,7 +339,7 @@ export class SignalState {
     }
     let mask = task.sigmask | action.mask;
     if (!(flags & SA_NODEFER)) mask |= bit(sig);
-    task.sigmask = mask & ~(bit(SIGKILL) | bit(SIGSTOP));
+    task.sigmask = mask & ~UNBLOCKABLE;
     if (flags & SA_RESETHAND) p.sigactions.delete(sig);
   }
 
@@ -356,7 +359,7 @@ export class SignalState {
   sigreturn(task: Task): void {
     const p = task.process;
     const restored = restoreSignalFrame(task.arch.name, p.cpu!, p.mem);
-    task.sigmask = restored.mask & ~(bit(SIGKILL) | bit(SIGSTOP));
+    task.sigmask = restored.mask & ~UNBLOCKABLE;
     const onIt = task.altstack.flags & 1;
     if (!onIt) task.altstack = { ...restored.altStack };
     task.pc = p.cpu!.pc();
@@ -364,7 +367,8 @@ export class SignalState {
   }
 }
 
-function lowestSignal(set: bigint): number {
+/** The lowest-numbered signal in a set (0 for none): the one delivered or taken first. */
+export function lowestSignal(set: bigint): number {
   for (let s = 1; s <= NSIG; s++) if (set & bit(s)) return s;
   return 0;
 }
