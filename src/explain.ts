@@ -296,6 +296,7 @@ const RETURN_HELP: Record<string, string> = {
   size: 'size: a byte count, or -1 with errno',
   addr: 'addr: an address (printed in hex), or -1 with errno',
   noreturn: 'noreturn: does not return to the caller',
+  sigreturn: "sigreturn: returns to where the signal interrupted, with the registers (and mask) of the handler's frame",
 };
 
 interface Found {

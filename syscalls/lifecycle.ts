@@ -385,5 +385,5 @@ export const lifecycleFamily = family('lifecycle', [
   },
   { name: 'wait4', args: { pid: 'int', wstatus: 'ptr', options: 'hex', rusage: 'ptr' }, handler: wait4 },
   { name: 'waitid', args: { idtype: 'int', id: 'int', infop: 'ptr', options: 'hex', rusage: 'ptr' }, handler: waitid },
-  { name: 'rt_sigreturn', args: {}, ret: 'noreturn', handler: rtSigreturn },
+  { name: 'rt_sigreturn', args: {}, ret: 'sigreturn', handler: rtSigreturn },
 ]);

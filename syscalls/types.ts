@@ -84,8 +84,13 @@ export const ARG_KINDS = {
 
 export type ArgKind = keyof typeof ARG_KINDS;
 
-/** What the return value is, for the tracer: addresses print in hex. */
-export type ReturnKind = 'int' | 'fd' | 'size' | 'addr' | 'noreturn';
+/**
+ * What the return value is, for the tracer: addresses print in hex;
+ * `noreturn` calls end their thread; `sigreturn` restores the registers of
+ * a signal frame, so the "result" is the restored return register (and the
+ * tracer shows the frame's mask, as strace does).
+ */
+export type ReturnKind = 'int' | 'fd' | 'size' | 'addr' | 'noreturn' | 'sigreturn';
 
 /** What a handler sees: its task's process, memory, fds and the kernel around it. */
 export interface SyscallContext {

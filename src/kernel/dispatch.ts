@@ -4,6 +4,8 @@
 // and hand the call to the tracer.
 import type { Arch } from '../arch/types.ts';
 import type { RegisterBatch } from '../cpu/engine.ts';
+import type { SigInfo } from '../arch/sigframe.ts';
+import type { Task } from './task.ts';
 import { ARG_KINDS, type ArgKind, type SyscallContext, type SyscallDecl } from '../../syscalls/types.ts';
 import { KernelBug, LinuxError } from './errors.ts';
 import { ERRNO } from './errno-table.ts';
@@ -22,6 +24,13 @@ export interface SyscallRecord {
   ret: number;
   /** Set when a policy answered instead of the handler (e.g. "denied by policy"). */
   note?: string;
+  /**
+   * The call wrote no result: it ended its thread (exit), restored the
+   * registers of a signal frame (rt_sigreturn), or a policy trapped or
+   * killed it. `ret` is then 0, and the return register holds whatever the
+   * call left there (what strace prints for such calls).
+   */
+  noReturn?: boolean;
   startNs: bigint;
   endNs: bigint;
 }
@@ -52,6 +61,21 @@ export interface SyscallGate {
 export interface SyscallObserver {
   /** Called after each syscall (before it, for calls that do not return). */
   onSyscall(ctx: SyscallContext, rec: SyscallRecord): void;
+  /**
+   * Optional: a call blocked (`rec.ret` is not set); it is made again when
+   * its task wakes, and onSyscall sees the attempt that completes. A tracer
+   * keeps it to show the call if a signal interrupts it or its thread dies
+   * first (strace's "= ? ERESTARTSYS" and "= ?" lines).
+   */
+  onBlocked?(ctx: SyscallContext, rec: SyscallRecord): void;
+  /**
+   * Optional: `task` takes signal `info` now, before its handler or default
+   * action runs (strace's "--- SIGCHLD {...} ---" line, printed at ptrace's
+   * signal-delivery stop). `discarded`: the signal was ignored and dropped
+   * when sent, so it is never delivered; a tracer shows it anyway, as Linux
+   * queues even ignored signals for a ptraced task (sig_ignored()).
+   */
+  onSignal?(task: Task, info: SigInfo, discarded: boolean): void;
 }
 
 /** One observer that tells several (a trace and a report, say) in order; null when none is given. */
@@ -61,6 +85,12 @@ export function combineObservers(...observers: (SyscallObserver | null | undefin
   return {
     onSyscall(ctx, rec) {
       for (const o of list) o.onSyscall(ctx, rec);
+    },
+    onBlocked(ctx, rec) {
+      for (const o of list) o.onBlocked?.(ctx, rec);
+    },
+    onSignal(task, info, discarded) {
+      for (const o of list) o.onSignal?.(task, info, discarded);
     },
   };
 }
@@ -152,10 +182,14 @@ export class Dispatcher {
     } else {
       ret = this.invoke(decl, ctx, args);
     }
-    if (ret === SYSCALL_BLOCKED) return ret;
+    if (ret === SYSCALL_BLOCKED) {
+      this.observer?.onBlocked?.(ctx, { nr, name: this.nameOf(nr, decl), decl, args, ret: 0, startNs, endNs: startNs });
+      return ret;
+    }
     if (wantsRecord) {
       const rec: SyscallRecord = { nr, name: this.nameOf(nr, decl), decl, args, ret: ret === SYSCALL_NORETURN ? 0 : ret, startNs, endNs: this.clockNs() };
       if (note) rec.note = note;
+      if (ret === SYSCALL_NORETURN) rec.noReturn = true;
       gate?.after?.(ctx, rec);
       this.observer?.onSyscall(ctx, rec);
     }

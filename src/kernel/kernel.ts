@@ -335,6 +335,14 @@ export class Kernel {
     for (const d of this.dispatchers.values()) d.observer = observer;
   }
 
+  /**
+   * Tell the observer (a tracer) that `task` takes a signal, or that one
+   * sent to it was discarded at once (see SyscallObserver.onSignal).
+   */
+  observeSignal(task: Task, info: SigInfo, discarded = false): void {
+    this.observer?.onSignal?.(task, info, discarded);
+  }
+
   /** Put a policy or recorder in front of every handler, before run(). */
   setGate(gate: SyscallGate | null): void {
     this.gate = gate;

@@ -134,7 +134,7 @@ export class SignalState {
    * signal(7), "Signal mask and pending signals").
    */
   send(p: Process, info: SigInfo): void {
-    if (!this.arrive(p, info.signo, p.liveTasks()[0])) return;
+    if (!this.arrive(p, info, p.liveTasks()[0])) return;
     p.sharedPending.add(info);
     p.signalEvents.notify();
     const target = this.threadFor(p, info.signo);
@@ -144,7 +144,7 @@ export class SignalState {
   /** A thread-directed signal (tkill, tgkill, pthread_kill). */
   sendToThread(task: Task, info: SigInfo): void {
     const p = task.process;
-    if (task.state === 'dead' || !this.arrive(p, info.signo, task)) return;
+    if (task.state === 'dead' || !this.arrive(p, info, task)) return;
     task.pending.add(info);
     p.signalEvents.notify();
     if (info.signo === SIGKILL || !(task.sigmask & bit(info.signo))) this.kernel.interrupt(task);
@@ -159,7 +159,8 @@ export class SignalState {
    * (a blocked signal is kept, as the handler may change before it is
    * unblocked; see sigaction(2)).
    */
-  private arrive(p: Process, sig: number, receiver: Task | undefined): boolean {
+  private arrive(p: Process, info: SigInfo, receiver: Task | undefined): boolean {
+    const sig = info.signo;
     if (p.exited || sig < 1 || sig > NSIG) return false;
     if (defaultAction(sig) === 'stop') {
       this.discardEverywhere(p, bit(SIGCONT));
@@ -168,7 +169,10 @@ export class SignalState {
       if (p.stopped) this.resume(p, sig === SIGCONT);
     }
     const blocked = receiver !== undefined && (receiver.sigmask & bit(sig)) !== 0n;
-    return blocked || !this.ignored(p, sig);
+    if (blocked || !this.ignored(p, sig)) return true;
+    // Discarded: a tracer still shows it (strace does, as ptrace queues ignored signals).
+    if (receiver) this.kernel.observeSignal(receiver, info, true);
+    return false;
   }
 
   /** Remove pending instances of `set` from the process and every thread. */
@@ -223,6 +227,8 @@ export class SignalState {
       if (ready === 0n) return;
       const sig = ready & bit(SIGKILL) ? SIGKILL : lowestSignal(ready);
       const info = this.dequeue(task, sig);
+      // A tracer's "--- SIGxxx ---" line; SIGKILL is never seen by a tracer (ptrace(2)).
+      if (sig !== SIGKILL) this.kernel.observeSignal(task, info);
       const action = p.sigactions.get(sig);
       const handler = sig === SIGKILL || sig === SIGSTOP ? SIG_DFL : (action?.handler ?? SIG_DFL);
       if (handler === SIG_IGN) continue;
@@ -328,6 +334,7 @@ export class SignalState {
     } catch (e) {
       if (!(e instanceof LinuxError)) throw e;
       // No room for the frame: Linux kills with SIGSEGV (force_sigsegv).
+      this.kernel.observeSignal(task, { signo: SIGSEGV, code: SI_KERNEL });
       this.kernel.crashHook?.fatalSignal(task, { signo: SIGSEGV, code: SI_KERNEL });
       p.killBySignal(SIGSEGV, false);
       return;

@@ -13,8 +13,11 @@
 // 2^53). `ret` is the raw result (-errno on failure), `errno` its name.
 // `start_ns` counts from the kernel's start, `duration_ns` is the time in
 // the handler. `note` says when a policy answered instead of the handler.
-// A process's end is {"type":"exit","pid":1000,"tid":1000,"status":0,
-// "signal":null} (or "signal":"SIGSEGV", "core_dumped":true).
+// A thread's end is {"type":"exit","pid":1000,"tid":1000,"status":0,
+// "signal":null} (or "signal":"SIGSEGV", "core_dumped":true). A signal a
+// thread takes is {"type":"signal","pid":1000,"tid":1000,"signal":"SIGCHLD",
+// "siginfo":"{si_signo=SIGCHLD, si_code=CLD_EXITED, ...}"}, the siginfo as
+// the text trace shows it.
 import type { SyscallContext } from '../../syscalls/types.ts';
 import type { SyscallRecord } from '../kernel/dispatch.ts';
 import { errnoName } from '../kernel/errors.ts';
@@ -49,6 +52,14 @@ export interface JsonExit {
   status: number | null;
   signal: string | null;
   core_dumped?: boolean;
+}
+
+export interface JsonSignal {
+  type: 'signal';
+  pid: number;
+  tid: number;
+  signal: string;
+  siginfo: string;
 }
 
 function nsSince(a: bigint, b: bigint): number {

@@ -12,10 +12,16 @@ import type { SyscallContext } from '../../syscalls/types.ts';
 import type { SyscallObserver, SyscallRecord } from '../kernel/dispatch.ts';
 import { signalName, type Kernel } from '../kernel/kernel.ts';
 import type { Process } from '../kernel/process.ts';
-import { syscallToJson, type JsonExit } from './json.ts';
+import { defaultAction, type SigInfo } from '../kernel/signals.ts';
+import type { Task } from '../kernel/task.ts';
+import { formatSiginfo, interruptedResult, signalLine, stoppedLine } from './decode-signals.ts';
+import { syscallToJson, type JsonExit, type JsonSignal } from './json.ts';
 import { defaultTraceConfig, finishTraceConfig, type TraceConfig } from './options.ts';
 import { FdWriter, type LineWriter } from './output.ts';
-import { SummaryCollector, forgetFd, fdPath, formatSyscall, isUnfinished, pidPrefix, type FormatOptions } from './strace.ts';
+import { SummaryCollector, forgetFd, fdPath, formatNeverReturned, formatSyscall, isUnfinished, linePrefix, type FormatOptions } from './strace.ts';
+
+const SIGKILL = 9;
+const SIGSTOP = 19;
 
 export interface TraceSessionIo {
   /** Where lines go without -o (default: the host's stderr, line by line). */
@@ -35,9 +41,14 @@ export function traceConfig(partial: Partial<TraceConfig> = {}): TraceConfig {
 
 type PidMode = 'none' | 'plain' | 'bracket';
 
+/** Calls whose wait no signal interrupts (a vfork parent waits for its child; Linux delivers afterwards). */
+const UNINTERRUPTED = new Set(['vfork', 'clone', 'clone3']);
+
 export class TraceSession implements SyscallObserver {
   readonly summary: SummaryCollector | null;
   private readonly first: Process;
+  /** Without -f only this thread is traced, as strace traces only the thread it started. */
+  private readonly firstTask: Task;
   private readonly printLines: boolean;
   private readonly pidMode: PidMode;
   private readonly format: FormatOptions;
@@ -47,8 +58,14 @@ export class TraceSession implements SyscallObserver {
   private readonly open: (path: string) => LineWriter;
   /** Traced processes whose end has not been reported yet. */
   private readonly tracked: Process[] = [];
-  private readonly seen = new WeakSet<Process>();
+  /** The traced threads of each process, in the order they were first seen. */
+  private readonly threads = new Map<Process, Task[]>();
   private readonly reported = new WeakSet<Process>();
+  private readonly reportedThreads = new WeakSet<Task>();
+  /** The call each thread is blocked in (SyscallObserver.onBlocked), until it completes. */
+  private readonly blockedCalls = new WeakMap<Task, SyscallRecord>();
+  /** Ignored signals dropped when sent: shown after the receiving process's next call, when Linux would deliver them. */
+  private readonly discarded = new Map<Process, { task: Task; info: SigInfo }[]>();
   private lastProc: Process | null = null;
   private finished = false;
 
@@ -58,6 +75,7 @@ export class TraceSession implements SyscallObserver {
     io: TraceSessionIo = {},
   ) {
     this.first = kernel.proc;
+    this.firstTask = kernel.taskOf(kernel.proc);
     this.open = io.open ?? ((p) => FdWriter.open(p));
     this.printLines = cfg.summary !== 'only';
     this.summary =
@@ -80,19 +98,62 @@ export class TraceSession implements SyscallObserver {
   }
 
   onSyscall(ctx: SyscallContext, rec: SyscallRecord): void {
+    const task = ctx.task;
+    if (!this.follow(task)) return;
+    this.blockedCalls.delete(task);
     const proc = ctx.proc;
-    if (proc !== this.lastProc) {
-      if (proc !== this.first && !this.cfg.followForks) return;
-      this.lastProc = proc;
-      if (!this.seen.has(proc)) {
-        this.seen.add(proc);
-        this.tracked.push(proc);
-      }
-    }
     if (this.tracked.length > 1) this.reportOtherEnds(proc);
     if (this.traceAll || this.cfg.syscalls.traces(ctx.arch, rec.nr, rec.name)) this.emit(ctx, rec);
     else if (this.cfg.decodeFds && rec.decl?.ret === 'fd' && rec.ret >= 0) fdPath(ctx, rec.ret);
+    this.showDiscarded(proc);
     if (proc.exited) this.reportEnd(proc);
+    else if (task.state === 'dead') this.reportThreadEnd(task, task.exitStatus ?? 0);
+  }
+
+  onBlocked(ctx: SyscallContext, rec: SyscallRecord): void {
+    if (this.follow(ctx.task)) this.blockedCalls.set(ctx.task, rec);
+  }
+
+  /**
+   * A signal taken by a traced thread: the call it interrupts, if it was
+   * blocked in one ("= ? ERESTARTSYS"), then "--- SIGxxx {...} ---", and
+   * "--- stopped by SIGxxx ---" when its default action stops the process.
+   */
+  onSignal(task: Task, info: SigInfo, discarded: boolean): void {
+    if (!this.follow(task)) return;
+    const proc = task.process;
+    if (discarded) {
+      const list = this.discarded.get(proc) ?? [];
+      list.push({ task, info });
+      this.discarded.set(proc, list);
+      return;
+    }
+    if (this.tracked.length > 1) this.reportOtherEnds(proc);
+    this.showDiscarded(proc);
+    const call = this.blockedCalls.get(task);
+    if (call && task.blockedOn && !UNINTERRUPTED.has(call.name)) {
+      this.blockedCalls.delete(task);
+      this.emit(task, { ...call, ret: interruptedResult(call.decl?.name ?? call.name, call.args), endNs: call.startNs });
+    }
+    this.signalLine(task, info);
+    const handler = proc.sigactions.get(info.signo)?.handler ?? 0n;
+    if (info.signo === SIGSTOP || (handler === 0n && defaultAction(info.signo) === 'stop')) this.textLine(task, stoppedLine(task.arch, info.signo));
+  }
+
+  /** Whether a thread is traced (seen first here: it is noted as one). Without -f only the first thread is. */
+  private follow(task: Task): boolean {
+    if (task !== this.firstTask && !this.cfg.followForks) return false;
+    const proc = task.process;
+    if (proc === this.lastProc && this.threads.get(proc)?.includes(task)) return true;
+    if (this.reported.has(proc)) return false;
+    this.lastProc = proc;
+    let list = this.threads.get(proc);
+    if (!list) {
+      this.threads.set(proc, (list = []));
+      this.tracked.push(proc);
+    }
+    if (!list.includes(task)) list.push(task);
+    return true;
   }
 
   private emit(ctx: SyscallContext, rec: SyscallRecord): void {
@@ -109,20 +170,65 @@ export class TraceSession implements SyscallObserver {
     if (this.cfg.format === 'json') {
       text = JSON.stringify(syscallToJson(ctx, rec, this.cfg.strSize, this.cfg.decodeFds, this.bootNs()));
     } else {
-      if (this.pidMode === 'bracket') this.format.showPid = this.othersAlive(proc);
+      if (this.pidMode === 'bracket') this.format.showPid = this.othersAlive(ctx.task);
       text = formatSyscall(ctx, rec, this.format);
     }
     this.writerFor(proc).write(text + '\n');
     if (this.cfg.decodeFds && rec.decl?.name === 'close' && rec.ret === 0) forgetFd(ctx, rec.args[0] ?? -1);
   }
 
+  /** The call a thread was blocked in when it died (see formatNeverReturned). */
+  private neverReturned(task: Task, call: SyscallRecord, killed: boolean): void {
+    if (!this.traceAll && !this.cfg.syscalls.traces(task.arch, call.nr, call.name)) return;
+    if (!this.printLines || (this.cfg.status && !this.cfg.status.has('unfinished'))) return;
+    if (this.cfg.format === 'json') {
+      const obj = syscallToJson(task, { ...call, decl: call.decl && { ...call.decl, ret: 'noreturn' } }, this.cfg.strSize, this.cfg.decodeFds, this.bootNs());
+      this.writerFor(task.process).write(JSON.stringify(obj) + '\n');
+      return;
+    }
+    if (this.pidMode === 'bracket') this.format.showPid = this.othersAlive(task);
+    this.writerFor(task.process).write(formatNeverReturned(task, call, killed, this.format) + '\n');
+  }
+
+  /** A line that is not a call ("--- ... ---", "+++ ... +++"), with the thread's prefix. */
+  private textLine(task: Task, text: string): void {
+    if (!this.printLines) return;
+    if (this.pidMode === 'bracket') this.format.showPid = this.othersAlive(task);
+    this.writerFor(task.process).write(linePrefix(this.format, task.tid) + text + '\n');
+  }
+
+  private signalLine(task: Task, info: SigInfo): void {
+    if (this.cfg.format !== 'json') {
+      this.textLine(task, signalLine(task.arch, info));
+      return;
+    }
+    if (!this.printLines) return;
+    const obj: JsonSignal = { type: 'signal', pid: task.process.pid, tid: task.tid, signal: signalName(info.signo), siginfo: formatSiginfo(task.arch, info) };
+    this.writerFor(task.process).write(JSON.stringify(obj) + '\n');
+  }
+
+  /** The ignored signals sent to `proc` since its last call. */
+  private showDiscarded(proc: Process): void {
+    const list = this.discarded.get(proc);
+    if (!list) return;
+    this.discarded.delete(proc);
+    for (const { task, info } of list) this.signalLine(task, info);
+  }
+
   private bootNs(): bigint {
     return (this.kernel as { bootNs?: bigint }).bootNs ?? 0n;
   }
 
-  /** Whether a traced process other than `p` is alive (strace's nprocs > 1). */
-  private othersAlive(p: Process): boolean {
-    for (const q of this.kernel.processes.values()) if (q !== p && !q.exited) return true;
+  /**
+   * Whether a thread other than `task` is still traced (strace's nprocs >
+   * 1): alive, or dead with its end not reported yet.
+   */
+  private othersAlive(task: Task): boolean {
+    for (const q of this.kernel.processes.values()) {
+      if (q.exited) continue;
+      for (const t of q.liveTasks()) if (t !== task) return true;
+    }
+    for (const list of this.threads.values()) for (const t of list) if (t !== task && !this.reportedThreads.has(t)) return true;
     return false;
   }
 
@@ -144,32 +250,51 @@ export class TraceSession implements SyscallObserver {
     }
   }
 
-  /** "+++ exited with N +++" / "+++ killed by SIG +++" for a process, once. */
+  /**
+   * A process ended: each of its traced threads that had not ended yet
+   * reports, the group leader last (as Linux reports the leader once its
+   * threads are gone): the call it was blocked in, never finished ("= ?"),
+   * then "+++ exited with N +++" or "+++ killed by SIGxxx +++".
+   */
   private reportEnd(p: Process): void {
     if (this.reported.has(p)) return;
     this.reported.add(p);
     const at = this.tracked.indexOf(p);
     if (at >= 0) this.tracked.splice(at, 1);
     if (this.lastProc === p) this.lastProc = null;
-    if (!this.printLines || (!this.seen.has(p) && p !== this.first)) return;
+    this.showDiscarded(p);
+    const threads = this.threads.get(p) ?? [];
     const status = p.exitStatus ?? 0;
-    const sig = status & 0x7f;
-    let text: string;
-    if (this.cfg.format === 'json') {
-      const obj: JsonExit = { type: 'exit', pid: p.pid, tid: p.pid, status: sig ? null : (status >> 8) & 0xff, signal: sig ? signalName(sig) : null };
-      if (sig && status & 0x80) obj.core_dumped = true;
-      text = JSON.stringify(obj);
-    } else {
-      text = sig ? `+++ killed by ${signalName(sig)}${status & 0x80 ? ' (core dumped)' : ''} +++` : `+++ exited with ${(status >> 8) & 0xff} +++`;
-      if (this.pidMode === 'plain') text = pidPrefix(p.pid, 'plain') + text;
-      else if (this.pidMode === 'bracket' && this.othersAlive(p)) text = pidPrefix(p.pid) + text;
+    const leaderLast = [...threads.filter((t) => t.tid !== p.pid), ...threads.filter((t) => t.tid === p.pid)];
+    for (const t of leaderLast) {
+      const call = this.blockedCalls.get(t);
+      if (call) {
+        this.blockedCalls.delete(t);
+        this.neverReturned(t, call, (status & 0x7f) === SIGKILL);
+      }
+      this.reportThreadEnd(t, status);
     }
-    const w = this.writerFor(p);
-    w.write(text + '\n');
+    this.threads.delete(p);
     if (!this.main) {
-      w.close();
+      this.perProcess.get(p)?.close();
       this.perProcess.delete(p);
     }
+  }
+
+  /** "+++ exited with N +++" / "+++ killed by SIG +++" for one thread, once. */
+  private reportThreadEnd(t: Task, status: number): void {
+    if (this.reportedThreads.has(t)) return;
+    this.reportedThreads.add(t);
+    if (!this.printLines) return;
+    const p = t.process;
+    const sig = status & 0x7f;
+    if (this.cfg.format === 'json') {
+      const obj: JsonExit = { type: 'exit', pid: p.pid, tid: t.tid, status: sig ? null : (status >> 8) & 0xff, signal: sig ? signalName(sig) : null };
+      if (sig && status & 0x80) obj.core_dumped = true;
+      this.writerFor(p).write(JSON.stringify(obj) + '\n');
+      return;
+    }
+    this.textLine(t, sig ? `+++ killed by ${signalName(sig)}${status & 0x80 ? ' (core dumped)' : ''} +++` : `+++ exited with ${(status >> 8) & 0xff} +++`);
   }
 
   /**

@@ -5,8 +5,12 @@
 // command line (filters, -f, -o/-ff, --trace-format=json).
 import type { ArgKind, SyscallContext, SyscallDecl } from '../../syscalls/types.ts';
 import type { SyscallObserver, SyscallRecord } from '../kernel/dispatch.ts';
+import * as fs from 'node:fs';
 import type { FdTable } from '../kernel/fdtable.ts';
+import { HostStreamFile } from '../kernel/stdio.ts';
 import { errnoMessage, errnoName } from '../kernel/errors.ts';
+import { RESTART_RESULTS } from './decode-signals.ts';
+import { INJECTED_NOTE } from './inject.ts';
 import {
   cloneFlagsToString,
   fcntlTakesNoArg,
@@ -16,6 +20,7 @@ import {
   hex,
   octalMode,
   openTakesMode,
+  sigsetToString,
 } from './decode.ts';
 
 export type TimestampMode = false | 't' | 'tt' | 'ttt';
@@ -98,6 +103,29 @@ export function infoOf(decl: SyscallDecl): DeclInfo {
  */
 const lastPaths = new WeakMap<FdTable, Map<number, string>>();
 
+/** Host stdio streams by what they are on the host (see hostStreamPath). */
+const hostPaths = new WeakMap<HostStreamFile, string>();
+
+/**
+ * What a host stream the guest got as stdin/stdout/stderr really is, as
+ * strace -y names it: the file a shell redirected it to ("/tmp/out.txt"),
+ * "pipe:[1234]", "/dev/pts/3", "/dev/null". On Linux that is the link
+ * /proc/self/fd/N of this process for the host fd behind the stream;
+ * elsewhere (no /proc) the guest's own name for it (/dev/stdout) stands.
+ */
+function hostStreamPath(file: HostStreamFile): string | undefined {
+  let p = hostPaths.get(file);
+  if (p === undefined && process.platform === 'linux') {
+    try {
+      p = fs.readlinkSync(`/proc/self/fd/${file.hostFd}`);
+    } catch {
+      return undefined;
+    }
+    hostPaths.set(file, p);
+  }
+  return p;
+}
+
 /** The path behind `fd` in the calling process, or undefined (not an fd, or unknown). */
 export function fdPath(ctx: SyscallContext, fd: number): string | undefined {
   if (!(fd >= 0)) return undefined;
@@ -105,7 +133,8 @@ export function fdPath(ctx: SyscallContext, fd: number): string | undefined {
   try {
     fds = ctx.fds;
     if (fds.has(fd)) {
-      const p = fds.get(fd).path;
+      const ofd = fds.get(fd);
+      const p = (ofd.file instanceof HostStreamFile ? hostStreamPath(ofd.file) : undefined) ?? ofd.path;
       let m = lastPaths.get(fds);
       if (!m) lastPaths.set(fds, (m = new Map()));
       m.set(fd, p);
@@ -163,6 +192,7 @@ export function decodeArgs(ctx: SyscallContext, rec: SyscallRecord, opts: ArgFor
   const n = kinds.length;
   const out = new Array<string | undefined>(n);
   if (decl.name === 'clone') return decodeClone(ctx, rec, out);
+  if (decl.ret === 'sigreturn') return [sigreturnFrame(ctx)];
   const argOpts = { strSize: opts.strSize, ret: rec.ret, next: undefined as number | undefined, syscall: decl.name, index: 0 };
   for (let i = 0; i < n; i++) {
     const kind = kinds[i]!;
@@ -211,6 +241,18 @@ export function decodeArgs(ctx: SyscallContext, rec: SyscallRecord, opts: ArgFor
   return out;
 }
 
+/**
+ * What strace shows of rt_sigreturn's frame: {mask=[...]}, the mask it
+ * restores. The call has run, so that is the calling thread's mask now.
+ */
+function sigreturnFrame(ctx: SyscallContext): string {
+  try {
+    return `{mask=${sigsetToString(ctx.arch, ctx.task.sigmask)}}`;
+  } catch {
+    return '{mask=?}';
+  }
+}
+
 /** clone(2) as strace prints it: child_stack=..., flags=..., then the pointers the flags use. */
 function decodeClone(ctx: SyscallContext, rec: SyscallRecord, out: (string | undefined)[]): (string | undefined)[] {
   const a = rec.args;
@@ -251,31 +293,53 @@ function joinArgs(args: (string | undefined)[]): string {
 
 // ---- results ----------------------------------------------------------------------------------------
 
-/** Whether a record is a call that did not return to the caller (exit, a kill by a policy). */
+/**
+ * Whether a record is a call that ended its thread (exit, exit_group):
+ * strace prints `= ?`, as the call never returns to the caller.
+ */
 export function isUnfinished(ctx: SyscallContext, rec: SyscallRecord): boolean {
-  if (rec.decl?.ret === 'noreturn') return true;
-  if (rec.note !== undefined) {
-    try {
-      return ctx.proc.exited;
-    } catch {
-      return false;
-    }
+  return rec.decl?.ret === 'noreturn';
+}
+
+/**
+ * The guest's return register after a call that wrote no result, as a
+ * signed 64-bit value (exact within 2^53): what rt_sigreturn restored, or
+ * what a call a policy trapped or killed left there (seccomp(2) rolls the
+ * registers back: x86-64's rax holds the syscall number, arm64's x0 the
+ * first argument). The engine holds the calling thread's registers while
+ * its syscall is observed. Undefined without a CPU.
+ */
+function returnRegister(ctx: SyscallContext): number | undefined {
+  try {
+    const cpu = ctx.proc.cpu;
+    if (!cpu) return undefined;
+    const reg = cpu.registers([ctx.arch.returnReg]);
+    const words = reg.read();
+    return (words[1]! | 0) * 2 ** 32 + words[0]!;
+  } catch {
+    return undefined;
   }
-  return false;
 }
 
 /** The result as strace prints it: `-1 ENOENT (No such file or directory)`, `?`, hex for addresses. */
 export function formatReturn(ctx: SyscallContext, rec: SyscallRecord, decodeFds = false): string {
   let s = formatReturnValue(ctx, rec, decodeFds);
-  // strace marks injected results `(INJECTED)`; tslinux names the policy that answered.
-  if (rec.note !== undefined) s += ` (${rec.note})`;
+  // strace marks results its own fault injection made; a policy's answer looks as seccomp's does under strace.
+  if (rec.note === INJECTED_NOTE) s += ` (${rec.note})`;
   return s;
 }
 
 function formatReturnValue(ctx: SyscallContext, rec: SyscallRecord, decodeFds: boolean): string {
   const decl = rec.decl;
   if (isUnfinished(ctx, rec)) return '?';
-  const r = rec.ret;
+  let r = rec.ret;
+  if (rec.noReturn) {
+    const reg = returnRegister(ctx);
+    if (reg === undefined) return '?';
+    r = reg;
+  }
+  const restart = RESTART_RESULTS.get(-r);
+  if (restart !== undefined) return `? ${restart}`;
   if (r < 0 && r > -4096) return `-1 ${errnoName(-r)} (${errnoMessage(-r)})`;
   if (decl) {
     const info = infoOf(decl);
@@ -318,16 +382,25 @@ export function alignResult(head: string, ret: string, align: number | undefined
   return head + ' = ' + ret;
 }
 
+/**
+ * What strace puts before a line (printleader): the pid with -f, the time
+ * with -t/-tt/-ttt. `elapsedNs`: for a call, the time it took (its line
+ * shows when it started).
+ */
+export function linePrefix(opts: FormatOptions, tid: number | string, elapsedNs = 0n): string {
+  let prefix = '';
+  if (opts.showPid) prefix += pidPrefix(tid, opts.pidStyle);
+  if (opts.timestamps) {
+    const now = (opts.wallClockNs ?? hostWallClockNs)();
+    prefix += `${formatTimestamp(opts.timestamps, now - (elapsedNs > 0n ? elapsedNs : 0n))} `;
+  }
+  return prefix;
+}
+
 /** One trace line for a finished (or, for exit_group, starting) syscall. Never throws. */
 export function formatSyscall(ctx: SyscallContext, rec: SyscallRecord, opts: FormatOptions = {}): string {
   const strSize = opts.strSize ?? DEFAULT_STRSIZE;
-  let prefix = '';
-  if (opts.showPid) prefix += pidPrefix(tidOf(ctx), opts.pidStyle);
-  if (opts.timestamps) {
-    const now = (opts.wallClockNs ?? hostWallClockNs)();
-    const elapsed = rec.endNs - rec.startNs;
-    prefix += `${formatTimestamp(opts.timestamps, now - (elapsed > 0n ? elapsed : 0n))} `;
-  }
+  const prefix = linePrefix(opts, tidOf(ctx), rec.endNs - rec.startNs);
   let args: string;
   try {
     args = joinArgs(decodeArgs(ctx, rec, { strSize, decodeFds: opts.decodeFds }));
@@ -344,6 +417,37 @@ export function formatSyscall(ctx: SyscallContext, rec: SyscallRecord, opts: For
   let line = alignResult(`${prefix}${name}(${args})`, ret, opts.align);
   if (opts.showTime && !isUnfinished(ctx, rec)) line += ` <${formatDuration(rec.endNs - rec.startNs)}>`;
   return line;
+}
+
+/** Kinds whose value the kernel writes: strace decodes them when the call returns, not on entry. */
+function isOutputKind(kind: ArgKind): boolean {
+  return kind.endsWith('_out') || kind === 'outbuf' || kind === 'outstr';
+}
+
+/**
+ * A call its thread was blocked in when the thread died: it never returned.
+ * `killed` (SIGKILL, which a tracer never sees delivered): strace shows what
+ * it printed on entry, the arguments before the first one the kernel
+ * fills, as `read(3,  <unfinished ...>) = ?`. Otherwise the thread went with
+ * its thread group (exit_group, a fatal signal taken by another thread):
+ * its call exits, as one that failed, with no value: `pause() = ?`.
+ */
+export function formatNeverReturned(ctx: SyscallContext, rec: SyscallRecord, killed: boolean, opts: FormatOptions = {}): string {
+  const prefix = linePrefix(opts, tidOf(ctx));
+  const name = rec.decl?.name ?? rec.name;
+  const failed = { ...rec, ret: -4 /* EINTR: output arguments show as addresses */ };
+  let args: (string | undefined)[];
+  try {
+    args = decodeArgs(ctx, failed, { strSize: opts.strSize ?? DEFAULT_STRSIZE, decodeFds: opts.decodeFds });
+  } catch {
+    args = rec.args.map((a) => hex(a));
+  }
+  if (!killed) return alignResult(`${prefix}${name}(${joinArgs(args)})`, '?', opts.align);
+  const kinds = rec.decl ? infoOf(rec.decl).kinds : [];
+  const firstOut = kinds.findIndex(isOutputKind);
+  const entry = firstOut < 0 ? args : args.slice(0, firstOut);
+  const more = firstOut >= 0 ? ', ' : '';
+  return alignResult(`${prefix}${name}(${joinArgs(entry)}${entry.length ? more : ''} <unfinished ...>)`, '?', opts.align);
 }
 
 /** strace: prints every syscall through `write`, one line each. */
