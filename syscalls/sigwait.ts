@@ -135,8 +135,8 @@ export const sigwaitFamily = family('sigwait', [
     args: { set: 'sigset_in', info: 'ptr', timeout: 'struct_timespec_in', sigsetsize: 'size' },
     handler: rtSigtimedwait,
   },
-  { name: 'rt_sigqueueinfo', args: { tgid: 'int', sig: 'signal', info: 'ptr' }, handler: rtSigqueueinfo },
-  { name: 'rt_tgsigqueueinfo', args: { tgid: 'int', tid: 'int', sig: 'signal', info: 'ptr' }, handler: rtTgsigqueueinfo },
+  { name: 'rt_sigqueueinfo', args: { tgid: 'int', sig: 'signal', info: 'struct_siginfo_in' }, handler: rtSigqueueinfo },
+  { name: 'rt_tgsigqueueinfo', args: { tgid: 'int', tid: 'int', sig: 'signal', info: 'struct_siginfo_in' }, handler: rtTgsigqueueinfo },
   { name: 'signalfd4', args: { fd: 'fd', mask: 'sigset_in', sizemask: 'size', flags: 'open_flags' }, handler: signalfd4 },
   {
     name: 'signalfd',

@@ -69,6 +69,10 @@ export const ARG_KINDS = {
   sigset_out: 'u64',
   struct_sigaction_in: 'u64',
   struct_sigaction_out: 'u64',
+  /** A siginfo_t the guest passes in (rt_sigqueueinfo). */
+  struct_siginfo_in: 'u64',
+  struct_itimerval_in: 'u64',
+  struct_itimerval_out: 'u64',
   // event descriptors (epoll, eventfd, timerfd)
   epoll_create_flags: 'u32',
   epoll_ctl_op: 's32',

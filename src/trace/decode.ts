@@ -10,6 +10,8 @@ import type { Arch } from '../arch/types.ts';
 import { AARCH64_ONLY_CONSTANTS, X86_64_ONLY_CONSTANTS } from '../arch/generated-constants.ts';
 import { ARG_KINDS, type ArgKind, type SyscallContext } from '../../syscalls/types.ts';
 import { formatEventsArg } from './decode-events.ts';
+import { formatSiginfo } from './decode-signals.ts';
+import { SIGINFO_SIZE, decodeSigInfo } from '../arch/sigframe.ts';
 
 export interface FormatArgOptions {
   /** -s: how many bytes of a string or buffer to show. */
@@ -606,6 +608,13 @@ function formatTimespec(mem: Mem, p: number): string {
   return `{tv_sec=${v.getBigInt64(0, true)}, tv_nsec=${v.getBigInt64(8, true)}}`;
 }
 
+/** struct itimerval: two struct timevals. */
+function formatItimerval(mem: Mem, p: number): string {
+  const v = dv(mem.read(p, 32));
+  const tv = (at: number): string => `{tv_sec=${v.getBigInt64(at, true)}, tv_usec=${v.getBigInt64(at + 8, true)}}`;
+  return `{it_interval=${tv(0)}, it_value=${tv(16)}}`;
+}
+
 function formatUtsname(mem: Mem, p: number): string {
   const b = mem.read(p, 130);
   const field = (at: number): string => {
@@ -872,6 +881,11 @@ function decodeStruct(kind: ArgKind, v: number, ctx: SyscallContext, opts: Forma
     case 'struct_sigaction_in':
     case 'struct_sigaction_out':
       return formatSigaction(ctx, v);
+    case 'struct_siginfo_in':
+      return formatSiginfo(ctx.arch, decodeSigInfo(ctx.mem.read(v, SIGINFO_SIZE)));
+    case 'struct_itimerval_in':
+    case 'struct_itimerval_out':
+      return formatItimerval(ctx.mem, v);
     default:
       return raw(kind, v);
   }
@@ -908,6 +922,64 @@ function futexOpName(v: number): string {
   if (v & 256) s += '|FUTEX_CLOCK_REALTIME';
   const rest = v & ~(127 | 128 | 256);
   return rest ? `${s}|${hex(rest >>> 0)}` : s;
+}
+
+const FUTEX_BITSET_MATCH_ANY = 0xffff_ffff;
+const FUTEX_WAKE_OPS = ['FUTEX_OP_SET', 'FUTEX_OP_ADD', 'FUTEX_OP_OR', 'FUTEX_OP_ANDN', 'FUTEX_OP_XOR'];
+const FUTEX_WAKE_CMPS = ['FUTEX_OP_CMP_EQ', 'FUTEX_OP_CMP_NE', 'FUTEX_OP_CMP_LT', 'FUTEX_OP_CMP_LE', 'FUTEX_OP_CMP_GT', 'FUTEX_OP_CMP_GE'];
+
+/** FUTEX_WAKE_OP's encoded operation, as strace spells it: FUTEX_OP_SET<<28|0<<12|FUTEX_OP_CMP_GT<<24|0x1. */
+function futexWakeOp(v3: number): string {
+  const op = (v3 >>> 28) & 7;
+  const cmp = (v3 >>> 24) & 0xf;
+  const shift = (v3 >>> 28) & 8 ? 'FUTEX_OP_OPARG_SHIFT<<28|' : '';
+  const opName = FUTEX_WAKE_OPS[op] ? `${FUTEX_WAKE_OPS[op]}<<28` : `${op}<<28 /* FUTEX_OP_??? */`;
+  const cmpName = FUTEX_WAKE_CMPS[cmp] ? `${FUTEX_WAKE_CMPS[cmp]}<<24` : `${cmp}<<24 /* FUTEX_OP_CMP_??? */`;
+  return `${shift}${opName}|${hex((v3 >>> 12) & 0xfff)}<<12|${cmpName}|${hex(v3 & 0xfff)}`;
+}
+
+/**
+ * futex(2)'s operands after futex_op, the ones its operation uses, as
+ * strace's do_futex prints them: FUTEX_WAIT (val, timeout), FUTEX_WAKE
+ * (val), FUTEX_CMP_REQUEUE (val, val2, uaddr2, val3)... `args` are all six.
+ */
+export function futexOperands(ctx: SyscallContext, args: readonly number[]): string[] {
+  const op = args[1] ?? 0;
+  const val = String((args[2] ?? 0) >>> 0);
+  const timeout = args[3] ?? 0;
+  const val2 = String(timeout % 2 ** 32 >>> 0);
+  const uaddr2 = addr(args[4] ?? 0);
+  const val3 = (args[5] ?? 0) >>> 0;
+  const ts = (): string => (timeout === 0 ? 'NULL' : formatTimespec(ctx.mem, timeout));
+  const bitset = (): string => (val3 === FUTEX_BITSET_MATCH_ANY ? 'FUTEX_BITSET_MATCH_ANY' : hex(val3));
+  switch (op & 127) {
+    case 0: // FUTEX_WAIT
+      return [val, ts()];
+    case 6: // FUTEX_LOCK_PI
+    case 13: // FUTEX_LOCK_PI2
+      return [ts()];
+    case 9: // FUTEX_WAIT_BITSET
+      return [val, ts(), bitset()];
+    case 10: // FUTEX_WAKE_BITSET
+      return [val, bitset()];
+    case 3: // FUTEX_REQUEUE
+      return [val, val2, uaddr2];
+    case 4: // FUTEX_CMP_REQUEUE
+    case 12: // FUTEX_CMP_REQUEUE_PI
+      return [val, val2, uaddr2, String(val3)];
+    case 5: // FUTEX_WAKE_OP
+      return [val, val2, uaddr2, futexWakeOp(val3)];
+    case 11: // FUTEX_WAIT_REQUEUE_PI
+      return [val, ts(), uaddr2];
+    case 1: // FUTEX_WAKE
+    case 2: // FUTEX_FD
+      return [val];
+    case 7: // FUTEX_UNLOCK_PI
+    case 8: // FUTEX_TRYLOCK_PI
+      return [];
+    default:
+      return [val, addr(timeout), uaddr2, hex(val3)];
+  }
 }
 
 export const CLONE_FLAGS: Entries = [

@@ -17,6 +17,7 @@ import {
   formatArg,
   formatFcntlArg,
   formatFcntlResult,
+  futexOperands,
   hex,
   octalMode,
   openTakesMode,
@@ -212,6 +213,15 @@ export function decodeArgs(ctx: SyscallContext, rec: SyscallRecord, opts: ArgFor
       }
       // mremap's fifth argument exists only with MREMAP_MAYMOVE|MREMAP_FIXED (strace's rule).
       if (decl.name === 'mremap' && i === 4 && ((rec.args[3] ?? 0) & 3) !== 3) continue;
+      // The operands after a futex operation are the ones it uses.
+      if (prevKind === 'futex_op') {
+        try {
+          futexOperands(ctx, rec.args).forEach((text, k) => (out[i + k] = text));
+        } catch {
+          rec.args.slice(i).forEach((a, k) => (out[i + k] = hex(a)));
+        }
+        return out;
+      }
     }
     argOpts.next = rec.args[i + 1];
     argOpts.index = i;
