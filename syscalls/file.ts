@@ -641,8 +641,8 @@ export const fileFamily = family('file', [
   { name: 'lseek', args: { fd: 'fd', offset: 'off', whence: 'whence' }, handler: lseek },
   { name: 'close', args: { fd: 'fd' }, handler: close },
   { name: 'dup', args: { oldfd: 'fd' }, ret: 'fd', handler: dup },
-  { name: 'dup2', args: { oldfd: 'fd', newfd: 'fd' }, ret: 'fd', handler: dup2 },
-  { name: 'dup3', args: { oldfd: 'fd', newfd: 'fd', flags: 'open_flags' }, ret: 'fd', handler: dup3 },
+  { name: 'dup2', args: { oldfd: 'fd', newfd: 'newfd' }, ret: 'fd', handler: dup2 },
+  { name: 'dup3', args: { oldfd: 'fd', newfd: 'newfd', flags: 'open_flags' }, ret: 'fd', handler: dup3 },
   {
     name: 'fcntl',
     args: { fd: 'fd', cmd: 'fcntl_cmd', arg: 'long' },

@@ -17,6 +17,8 @@ export const ARG_KINDS = {
   // signed 32-bit
   int: 's32',
   fd: 's32',
+  /** The fd number a call puts a file at (dup2, dup3); whatever it held before is closed. */
+  newfd: 's32',
   dirfd: 's32',
   signal: 's32',
   whence: 's32',

@@ -729,6 +729,12 @@ export function formatFcntlResult(arch: Arch, cmd: number, ret: number): string 
   return undefined;
 }
 
+/** Whether fcntl's result is a new fd (F_DUPFD, F_DUPFD_CLOEXEC), which -y decorates. */
+export function fcntlReturnsFd(arch: Arch, cmd: number): boolean {
+  const name = tablesFor(arch).fcntlCmds.get(cmd);
+  return name === 'F_DUPFD' || name === 'F_DUPFD_CLOEXEC';
+}
+
 // ---- the decoder ------------------------------------------------------------------
 
 function named(map: Map<number, string>, v: number): string {
@@ -755,6 +761,7 @@ function decode(kind: ArgKind, v: number, ctx: SyscallContext, opts: FormatArgOp
   switch (kind) {
     case 'int':
     case 'fd':
+    case 'newfd':
     case 'long':
       return sdec(v);
     case 'off':
@@ -997,7 +1004,7 @@ export const CLONE_FLAGS: Entries = [
   ['CLONE_SETTLS', 0x8_0000],
   ['CLONE_PARENT_SETTID', 0x10_0000],
   ['CLONE_CHILD_CLEARTID', 0x20_0000],
-  ['CLONE_DETACHED', 0x40_0000],
+  // CLONE_DETACHED (0x400000) is ignored by the kernel; strace's table leaves it out, so it prints as a number.
   ['CLONE_UNTRACED', 0x80_0000],
   ['CLONE_CHILD_SETTID', 0x100_0000],
   ['CLONE_NEWCGROUP', 0x200_0000],

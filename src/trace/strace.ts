@@ -16,6 +16,7 @@ import {
   fcntlTakesNoArg,
   formatArg,
   formatFcntlArg,
+  fcntlReturnsFd,
   formatFcntlResult,
   futexOperands,
   hex,
@@ -167,6 +168,21 @@ function fdPathText(path: string): string {
   return out;
 }
 
+/**
+ * dup2's newfd as strace -y shows it on entry: the file it held before the
+ * call (as last seen), or nothing when it was not open. The call has run,
+ * so the fd table already holds the new file.
+ */
+function withPathBefore(ctx: SyscallContext, text: string, fd: number): string {
+  let p: string | undefined;
+  try {
+    p = lastPaths.get(ctx.fds)?.get(fd);
+  } catch {
+    return text;
+  }
+  return p === undefined ? text : `${text}<${fdPathText(p)}>`;
+}
+
 function withFdPath(ctx: SyscallContext, text: string, fd: number): string {
   const p = fdPath(ctx, fd);
   return p === undefined ? text : `${text}<${fdPathText(p)}>`;
@@ -228,6 +244,7 @@ export function decodeArgs(ctx: SyscallContext, rec: SyscallRecord, opts: ArgFor
     let text = formatArg(kind, v, ctx, argOpts);
     if (opts.decodeFds) {
       if (kind === 'fd') text = withFdPath(ctx, text, v);
+      else if (kind === 'newfd') text = withPathBefore(ctx, text, v);
       else if (kind === 'dirfd') {
         if (v === -100) {
           try {
@@ -355,8 +372,10 @@ function formatReturnValue(ctx: SyscallContext, rec: SyscallRecord, decodeFds: b
     const info = infoOf(decl);
     if (info.fcntlCmd >= 0) {
       try {
-        const special = formatFcntlResult(ctx.arch, rec.args[info.fcntlCmd] ?? 0, r);
+        const cmd = rec.args[info.fcntlCmd] ?? 0;
+        const special = formatFcntlResult(ctx.arch, cmd, r);
         if (special !== undefined) return special;
+        if (decodeFds && fcntlReturnsFd(ctx.arch, cmd)) return withFdPath(ctx, String(r), r);
       } catch {
         // plain number below
       }

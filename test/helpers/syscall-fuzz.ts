@@ -241,6 +241,7 @@ export class FuzzWorld {
   resolve(kind: ArgKind, spec: ArgSpec): bigint {
     switch (kind) {
       case 'fd':
+      case 'newfd':
       case 'dirfd':
         return this.fd(spec, kind === 'dirfd');
       case 'path':
