@@ -50,6 +50,7 @@ forkexec_child|forkexec|child 7
 pipes|pipes|
 sigtrace_deliver|sigtrace|deliver
 sigtrace_children|sigtrace|children
+sigtrace_stop|sigtrace|stop
 sigtrace_timer|sigtrace|timer
 sigtrace_threads|sigtrace|threads'
 

@@ -47,6 +47,7 @@ const CASES: GoldenCase[] = [
   { name: 'fileio -y', program: 'fileio', traceArgs: ['-y'], stdoutToFile: true },
   { name: 'sigtrace deliver', program: 'sigtrace', args: ['deliver'], traceArgs: ['-y'], stdoutToFile: true },
   { name: 'sigtrace children', program: 'sigtrace', args: ['children'] },
+  { name: 'sigtrace stop', program: 'sigtrace', args: ['stop'] },
   { name: 'sigtrace timer', program: 'sigtrace', args: ['timer'] },
   { name: 'sigtrace threads', program: 'sigtrace', args: ['threads'], ignore: /^P\d+ (sched_yield\(|futex\(0xADDR, FUTEX_CMP_REQUEUE,|tgkill\(P0, P1, 0\))/ },
   { name: 'sigtrace seccomp', program: 'sigtrace', args: ['seccomp'], policy: 'sigtrace-policy.json' },

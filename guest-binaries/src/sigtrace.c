@@ -12,6 +12,8 @@
  *                      with no reader (SIGPIPE) and store to address 0x10
  *                      (SIGSEGV); SIGCHLD is blocked while the parent waits,
  *                      so each SIGCHLD is delivered when it is unblocked
+ *   sigtrace stop      a child stops itself (SIGSTOP); the parent sees it
+ *                      stopped (WUNTRACED) and continues it (SIGCONT)
  *   sigtrace timer     setitimer(1 ms) with SIGALRM blocked, then
  *                      sigsuspend: interrupted (ERESTARTNOHAND), the
  *                      handler, rt_sigreturn restores -EINTR
@@ -127,6 +129,24 @@ static int children(void)
     return 0;
 }
 
+static int stop(void)
+{
+    int stopped = -1, exited = -1;
+    mask(SIG_BLOCK, SIGCHLD);
+    pid_t pid = fork();
+    if (pid == 0) {
+        raise(SIGSTOP);
+        _exit(4);
+    }
+    waitpid(pid, &stopped, WUNTRACED);
+    kill(pid, SIGCONT);
+    waitpid(pid, &exited, 0);
+    mask(SIG_UNBLOCK, SIGCHLD);
+    printf("stop: %s, continued, exit %d\n", WIFSTOPPED(stopped) && WSTOPSIG(stopped) == SIGSTOP ? "stopped by SIGSTOP" : "?",
+           WEXITSTATUS(exited));
+    return 0;
+}
+
 static int timer(void)
 {
     set_handler(SIGALRM, on_signal, 0);
@@ -222,9 +242,10 @@ int main(int argc, char **argv)
     const char *mode = argc > 1 ? argv[1] : "";
     if (!strcmp(mode, "deliver")) return deliver();
     if (!strcmp(mode, "children")) return children();
+    if (!strcmp(mode, "stop")) return stop();
     if (!strcmp(mode, "timer")) return timer();
     if (!strcmp(mode, "threads")) return threads();
     if (!strcmp(mode, "seccomp")) return filtered();
-    fprintf(stderr, "usage: sigtrace deliver|children|timer|threads|seccomp\n");
+    fprintf(stderr, "usage: sigtrace deliver|children|stop|timer|threads|seccomp\n");
     return 2;
 }

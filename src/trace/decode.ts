@@ -906,15 +906,16 @@ const MS_FLAGS: Entries = [
   ['MS_SYNC', 4],
 ];
 
+/** strace's wait4_options, in its order (WUNTRACED is spelt WSTOPPED, its alias). */
 const WAIT_FLAGS: Entries = [
   ['WNOHANG', 1],
-  ['WUNTRACED', 2],
   ['WEXITED', 4],
+  ['WSTOPPED', 2],
   ['WCONTINUED', 8],
   ['WNOWAIT', 0x0100_0000],
-  ['__WNOTHREAD', 0x2000_0000],
-  ['__WALL', 0x4000_0000],
   ['__WCLONE', 0x8000_0000],
+  ['__WALL', 0x4000_0000],
+  ['__WNOTHREAD', 0x2000_0000],
 ];
 
 /** clone(2) flags above the exit signal, in strace's order. */
