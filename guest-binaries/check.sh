@@ -51,6 +51,7 @@ pipes|pipes|
 sigtrace_deliver|sigtrace|deliver
 sigtrace_children|sigtrace|children
 sigtrace_stop|sigtrace|stop
+sigtrace_sigkill|sigtrace|sigkill
 sigtrace_timer|sigtrace|timer
 sigtrace_threads|sigtrace|threads'
 

@@ -451,6 +451,83 @@ describe('tracing guests', () => {
 
 // ---- -f, -o, -ff -------------------------------------------------------------------------------------
 
+describe('signals and ends of threads', () => {
+  it('a process SIGKILL takes in a blocked read: the call as strace printed it on entry, then "+++ killed by SIGKILL +++" (both arches)', () => {
+    for (const prog of [X('sigtrace'), A('sigtrace')]) {
+      const t = traceRun(prog, { followForks: true }, { args: ['sigkill'] });
+      expect(t.stdout).toBe('sigkill: child killed by SIGKILL\n');
+      const read = t.lines.indexOf('[pid  1001] read(5,  <unfinished ...>) = ?');
+      expect(read, t.lines.join('\n')).toBeGreaterThan(0);
+      expect(t.lines[read + 1]).toBe('[pid  1001] +++ killed by SIGKILL +++');
+      // A tracer never sees SIGKILL delivered.
+      expect(t.lines.some((l) => l.includes('--- SIGKILL'))).toBe(false);
+    }
+  });
+
+  it('-f: each thread ends with its own line, the one blocked at exit_group with its call "= ?", the leader last', () => {
+    const t = traceRun(X('sigtrace'), { followForks: true }, { args: ['threads'] });
+    const ends = t.lines.filter((l) => l.includes('+++') || l.endsWith(' = ?'));
+    expect(ends).toEqual([
+      '[pid  1001] exit(0) = ?',
+      '[pid  1001] +++ exited with 0 +++',
+      '[pid  1000] exit_group(0) = ?',
+      expect.stringMatching(/^\[pid  1002\] futex\(0x[0-9a-f]+, FUTEX_WAIT, 0, NULL\) = \?$/),
+      '[pid  1002] +++ exited with 0 +++',
+      '+++ exited with 0 +++',
+    ]);
+  });
+
+  it('without -f only the first thread is traced, as strace traces only the thread it started', () => {
+    const t = traceRun(X('sigtrace'), {}, { args: ['threads'] });
+    expect(t.lines.some((l) => l.startsWith('[pid'))).toBe(false);
+    expect(t.lines.filter((l) => l.includes('+++') || l.endsWith(' = ?'))).toEqual(['exit_group(0) = ?', '+++ exited with 0 +++']);
+    // The threads' own calls (their first: unblocking signals) are not there; the main thread's are.
+    expect(t.lines.filter((l) => l.startsWith('rt_sigprocmask(SIG_SETMASK, [], NULL, 8)')).length).toBe(2);
+  });
+
+  it('--trace-format=json: a signal is {"type":"signal"}, each thread\'s end {"type":"exit"}', () => {
+    const t = traceRun(X('sigtrace'), { format: 'json', followForks: true }, { args: ['children'] });
+    const objs = t.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const signals = objs.filter((o) => o.type === 'signal');
+    expect(signals).toContainEqual({
+      type: 'signal',
+      pid: 1002,
+      tid: 1002,
+      signal: 'SIGTERM',
+      siginfo: '{si_signo=SIGTERM, si_code=SI_TKILL, si_pid=1002, si_uid=0}',
+    });
+    expect(signals.filter((o) => o.signal === 'SIGCHLD').map((o) => (o.siginfo as string).split(', ')[1])).toEqual([
+      'si_code=CLD_EXITED',
+      'si_code=CLD_KILLED',
+      'si_code=CLD_KILLED',
+      'si_code=CLD_KILLED',
+    ]);
+    expect(objs.filter((o) => o.type === 'exit')).toEqual([
+      { type: 'exit', pid: 1001, tid: 1001, status: 3, signal: null },
+      { type: 'exit', pid: 1002, tid: 1002, status: null, signal: 'SIGTERM' },
+      { type: 'exit', pid: 1003, tid: 1003, status: null, signal: 'SIGPIPE' },
+      { type: 'exit', pid: 1004, tid: 1004, status: null, signal: 'SIGSEGV' },
+      { type: 'exit', pid: 1000, tid: 1000, status: 0, signal: null },
+    ]);
+  });
+
+  it('a policy\'s SCMP_ACT_TRAP: the rolled-back register, SIGSYS, and rt_sigreturn restoring it (both arches)', () => {
+    const profile = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, 'fixtures', 'strace', 'sigtrace-policy.json'), 'utf8'));
+    for (const [prog, ret, restored] of [
+      [X('sigtrace'), '0137', '95'],
+      [A('sigtrace'), '022', '18'],
+    ] as const) {
+      const t = traceRun(prog, { followForks: true }, { args: ['seccomp'], gate: new PolicyGate({ profile }, () => {}) });
+      const at = t.lines.indexOf(`umask(022) = ${ret}`);
+      expect(at, t.lines.join('\n')).toBeGreaterThan(0);
+      expect(t.lines[at + 1]).toMatch(/^--- SIGSYS \{si_signo=SIGSYS, si_code=SYS_SECCOMP, si_call_addr=0x[0-9a-f]+, si_syscall=__NR_umask, si_arch=AUDIT_ARCH_(X86_64|AARCH64)\} ---$/);
+      expect(t.lines[at + 2]).toBe(`rt_sigreturn({mask=[]}) = ${restored}`);
+      expect(t.lines[at + 3]).toBe('getpgid(0) = -1 EPERM (Operation not permitted)');
+      expect(t.lines).toContain('[pid  1001] +++ killed by SIGSYS +++');
+    }
+  });
+});
+
 describe('following children', () => {
   const script = './busybox true; ./busybox echo hi';
   const bb = { busybox: 'x86_64' as const, args: ['sh', '-c', script] };
@@ -625,6 +702,14 @@ describe.concurrent('the CLI', () => {
     expect(r).toEqual({ code: 0, stdout: 'hi\n', stderr: '' });
     expect(fs.readdirSync(w).filter((f) => f.startsWith('tr')).sort()).toEqual(['tr.1000', 'tr.1001']);
     expect(fs.readFileSync(path.join(w, 'tr.1001'), 'utf8')).toMatch(/^set_robust_list\(.*\n[^]*\+\+\+ exited with 0 \+\+\+\n$/);
+  });
+
+  it("-y names what the host's stdout really is, not /dev/stdout", async ({ expect }) => {
+    const r = await runCli(['run', '-y', X('hello')], { cwd: dir });
+    expect(r.code).toBe(0);
+    // runCli's 'pipe' stdio is a socketpair on Linux (libuv); the golden tests cover a file.
+    expect(r.stderr).toMatch(/^writev\(1<(socket|pipe):\[\d+\]>, \[\{iov_base="hello, world"/m);
+    expect(r.stderr).not.toContain('/dev/stdout');
   });
 
   it('-f -e trace=%process -y on stderr', async ({ expect }) => {

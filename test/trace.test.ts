@@ -6,7 +6,9 @@ import { AddressSpace, PROT_READ, PROT_WRITE } from '../src/kernel/memory.ts';
 import type { SyscallRecord } from '../src/kernel/dispatch.ts';
 import type { ArgKind, ReturnKind, SyscallContext, SyscallDecl } from '../syscalls/types.ts';
 import { formatArg, quoteBytes, sigsetToString } from '../src/trace/decode.ts';
-import { StraceTracer, SummaryCollector, formatSyscall } from '../src/trace/strace.ts';
+import { StraceTracer, SummaryCollector, formatNeverReturned, formatSyscall } from '../src/trace/strace.ts';
+import { formatSiginfo, interruptedResult, signalLine, stoppedLine } from '../src/trace/decode-signals.ts';
+import type { SigInfo } from '../src/arch/sigframe.ts';
 
 // ---- a small fake context -------------------------------------------------------
 
@@ -401,6 +403,103 @@ describe('formatSyscall', () => {
     const GETRANDOM = decl('getrandom', { buf: 'outbuf', buflen: 'size', flags: 'getrandom_flags' });
     const p = put(ctx, BASE, [0xd1, 0x3b, 0x00, 0x41]);
     expect(formatSyscall(ctx, rec(GETRANDOM, [p, 4, 1], 4))).toBe('getrandom("\\xd1\\x3b\\x00\\x41", 4, GRND_NONBLOCK) = 4');
+  });
+});
+
+// ---- signals and calls that do not return ------------------------------------------------------
+
+describe('signals as strace prints them', () => {
+  it('prints each siginfo layout as printsiginfo.c does', () => {
+    const cases: [SigInfo, string][] = [
+      [{ signo: 11, code: 2, addr: 0x7f00_0000_1000 }, '{si_signo=SIGSEGV, si_code=SEGV_ACCERR, si_addr=0x7f0000001000}'],
+      [{ signo: 7, code: 2, addr: 0 }, '{si_signo=SIGBUS, si_code=BUS_ADRERR, si_addr=NULL}'],
+      [{ signo: 4, code: 1, addr: 0x401000 }, '{si_signo=SIGILL, si_code=ILL_ILLOPC, si_addr=0x401000}'],
+      [{ signo: 8, code: 1, addr: 0x401000 }, '{si_signo=SIGFPE, si_code=FPE_INTDIV, si_addr=0x401000}'],
+      [{ signo: 14, code: 0x80 }, '{si_signo=SIGALRM, si_code=SI_KERNEL}'],
+      [{ signo: 15, code: 0, pid: 7, uid: 1000 }, '{si_signo=SIGTERM, si_code=SI_USER, si_pid=7, si_uid=1000}'],
+      [{ signo: 10, code: -6, pid: 7, uid: 0 }, '{si_signo=SIGUSR1, si_code=SI_TKILL, si_pid=7, si_uid=0}'],
+      [{ signo: 35, code: -1, pid: 7, uid: 0, value: -5 }, '{si_signo=SIGRT_3, si_code=SI_QUEUE, si_pid=7, si_uid=0, si_int=-5, si_ptr=0xfffffffffffffffb}'],
+      [{ signo: 12, code: -1, pid: 7, uid: 0 }, '{si_signo=SIGUSR2, si_code=SI_QUEUE, si_pid=7, si_uid=0}'],
+      [{ signo: 14, code: -2, tid: 1, overrun: 2, value: 3 }, '{si_signo=SIGALRM, si_code=SI_TIMER, si_timerid=0x1, si_overrun=2, si_int=3, si_ptr=0x3}'],
+      [{ signo: 29, code: 1, band: 65, fd: 4 }, '{si_signo=SIGIO, si_code=POLL_IN, si_band=65, si_fd=4}'],
+      [{ signo: 17, code: 3, pid: 9, uid: 0, status: 6 }, '{si_signo=SIGCHLD, si_code=CLD_DUMPED, si_pid=9, si_uid=0, si_status=SIGABRT, si_utime=0, si_stime=0}'],
+      [{ signo: 17, code: 1, pid: 9, uid: 0, status: 0, utime: 2, stime: 1 }, '{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=9, si_uid=0, si_status=0, si_utime=2, si_stime=1}'],
+      [
+        { signo: 31, code: 1, errno: 1, callAddr: 0x401234, syscall: 95, arch: 0xc000003e },
+        '{si_signo=SIGSYS, si_code=SYS_SECCOMP, si_errno=EPERM, si_call_addr=0x401234, si_syscall=__NR_umask, si_arch=AUDIT_ARCH_X86_64}',
+      ],
+      [{ signo: 31, code: 1, callAddr: 0x401234, syscall: 166, arch: 0xc00000b7 }, '{si_signo=SIGSYS, si_code=SYS_SECCOMP, si_call_addr=0x401234, si_syscall=__NR_umask, si_arch=AUDIT_ARCH_AARCH64}'],
+      [{ signo: 11, code: 99, addr: 16 }, '{si_signo=SIGSEGV, si_code=99, si_addr=0x10}'],
+    ];
+    for (const [info, text] of cases) expect(formatSiginfo(x86_64, info)).toBe(text);
+    expect(signalLine(x86_64, { signo: 13, code: 0, pid: 5, uid: 0 })).toBe('--- SIGPIPE {si_signo=SIGPIPE, si_code=SI_USER, si_pid=5, si_uid=0} ---');
+    expect(stoppedLine(x86_64, 20)).toBe('--- stopped by SIGTSTP ---');
+  });
+
+  it('names the restart code a signal leaves in an interrupted call (kernel/signal.c, each call\'s implementation)', () => {
+    expect(interruptedResult('read', [0, 0, 1])).toBe(-512);
+    expect(interruptedResult('wait4', [-1, 0, 0, 0])).toBe(-512);
+    expect(interruptedResult('pause', [])).toBe(-514);
+    expect(interruptedResult('rt_sigsuspend', [0, 8])).toBe(-514);
+    expect(interruptedResult('nanosleep', [0, 0])).toBe(-516);
+    expect(interruptedResult('clock_nanosleep', [0, 0, 0, 0])).toBe(-516);
+    expect(interruptedResult('clock_nanosleep', [0, 1 /* TIMER_ABSTIME */, 0, 0])).toBe(-514);
+    expect(interruptedResult('poll', [0, 1, 100])).toBe(-516);
+    expect(interruptedResult('poll', [0, 1, -1])).toBe(-514);
+    expect(interruptedResult('futex', [0, 0 /* FUTEX_WAIT */, 0, 0])).toBe(-512);
+    expect(interruptedResult('futex', [0, 128 /* FUTEX_WAIT_PRIVATE */, 0, 0x1000])).toBe(-516);
+    expect(interruptedResult('epoll_wait', [3, 0, 1, -1])).toBe(-4);
+    const ctx = makeCtx();
+    expect(formatSyscall(ctx, rec(READ, [0, BASE, 10], -512))).toBe('read(0, 0x10000, 10) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)');
+    const PAUSE = decl('pause', {});
+    expect(formatSyscall(ctx, rec(PAUSE, [], -514))).toBe('pause() = ? ERESTARTNOHAND (To be restarted if no handler)');
+    const NANOSLEEP = decl('nanosleep', { req: 'struct_timespec_in', rem: 'struct_timespec_out' });
+    const req = put(ctx, BASE, u64s(1, 0));
+    expect(formatSyscall(ctx, rec(NANOSLEEP, [req, BASE + 16], -516))).toBe('nanosleep({tv_sec=1, tv_nsec=0}, 0x10010) = ? ERESTART_RESTARTBLOCK (Interrupted by signal)');
+  });
+
+  it('prints a call whose thread died: what strace printed on entry when SIGKILL took it, else "= ?"', () => {
+    const ctx = makeCtx();
+    const NANOSLEEP = decl('nanosleep', { req: 'struct_timespec_in', rem: 'struct_timespec_out' });
+    const FUTEX = decl('futex', { uaddr: 'ptr', futex_op: 'futex_op', val: 'int', timeout: 'ptr', uaddr2: 'ptr', val3: 'hex' });
+    const req = put(ctx, BASE, u64s(5, 0));
+    expect(formatNeverReturned(ctx, rec(READ, [3, BASE, 1], 0), true)).toBe('read(3,  <unfinished ...>) = ?');
+    expect(formatNeverReturned(ctx, rec(NANOSLEEP, [req, BASE + 16], 0), true)).toBe('nanosleep({tv_sec=5, tv_nsec=0},  <unfinished ...>) = ?');
+    expect(formatNeverReturned(ctx, rec(FUTEX, [0x4000, 0, 0, 0, 0, 0], 0), true)).toBe('futex(0x4000, FUTEX_WAIT, 0, NULL <unfinished ...>) = ?');
+    expect(formatNeverReturned(ctx, rec(decl('pause', {}), [], 0), true)).toBe('pause( <unfinished ...>) = ?');
+    expect(formatNeverReturned(ctx, rec(READ, [3, BASE, 1], 0), false)).toBe('read(3, 0x10000, 1) = ?');
+    expect(formatNeverReturned(ctx, rec(FUTEX, [0x4000, 128, 2, 0, 0, 0], 0), false, { align: 40 })).toBe(
+      'futex(0x4000, FUTEX_WAIT_PRIVATE, 2, NULL) = ?',
+    );
+  });
+
+  it('prints futex with the operands its operation uses', () => {
+    const ctx = makeCtx();
+    const FUTEX = decl('futex', { uaddr: 'ptr', futex_op: 'futex_op', val: 'int', timeout: 'ptr', uaddr2: 'ptr', val3: 'hex' });
+    const ts = put(ctx, BASE, u64s(0, 5000));
+    expect(formatSyscall(ctx, rec(FUTEX, [0x4000, 129, 1, 0, 0, 0], 1))).toBe('futex(0x4000, FUTEX_WAKE_PRIVATE, 1) = 1');
+    expect(formatSyscall(ctx, rec(FUTEX, [0x4000, 0, 7, ts, 0, 0], 0))).toBe('futex(0x4000, FUTEX_WAIT, 7, {tv_sec=0, tv_nsec=5000}) = 0');
+    expect(formatSyscall(ctx, rec(FUTEX, [0x4000, 4, 0, 1, 0x5000, 0], 1))).toBe('futex(0x4000, FUTEX_CMP_REQUEUE, 0, 1, 0x5000, 0) = 1');
+    expect(formatSyscall(ctx, rec(FUTEX, [0x4000, 9 | 128 | 256, 3, 0, 0, 0xffff_ffff], 0))).toBe(
+      'futex(0x4000, FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME, 3, NULL, FUTEX_BITSET_MATCH_ANY) = 0',
+    );
+    expect(formatSyscall(ctx, rec(FUTEX, [0x4000, 5 | 128, 1, 1, 0x5000, 0x0400_0001], 1))).toBe(
+      'futex(0x4000, FUTEX_WAKE_OP_PRIVATE, 1, 1, 0x5000, FUTEX_OP_SET<<28|0<<12|FUTEX_OP_CMP_GT<<24|0x1) = 1',
+    );
+  });
+
+  it('prints rt_sigreturn with the mask it restored, and the restored return register', () => {
+    const ctx = makeCtx();
+    const words = Uint32Array.from([0xffff_fffc, 0xffff_ffff]); // -EINTR
+    const withCpu = {
+      ...ctx,
+      task: { tid: 42, sigmask: 1n << 13n },
+      proc: { pid: 42, cpu: { registers: () => ({ read: () => words }) } },
+    } as unknown as SyscallContext;
+    const SIGRETURN = decl('rt_sigreturn', {}, 'sigreturn');
+    expect(formatSyscall(withCpu, rec(SIGRETURN, [], 0, { noReturn: true }))).toBe('rt_sigreturn({mask=[ALRM]}) = -1 EINTR (Interrupted system call)');
+    words.set([0, 0]);
+    expect(formatSyscall(withCpu, rec(SIGRETURN, [], 0, { noReturn: true }))).toBe('rt_sigreturn({mask=[ALRM]}) = 0');
   });
 });
 

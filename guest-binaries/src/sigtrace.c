@@ -14,6 +14,10 @@
  *                      so each SIGCHLD is delivered when it is unblocked
  *   sigtrace stop      a child stops itself (SIGSTOP); the parent sees it
  *                      stopped (WUNTRACED) and continues it (SIGCONT)
+ *   sigtrace sigkill   a child says it is ready, then blocks in a read
+ *                      until its parent kills it with SIGKILL (whether the
+ *                      read has started by then depends on scheduling: not
+ *                      compared with strace, but tslinux's order is fixed)
  *   sigtrace timer     setitimer(1 ms) with SIGALRM blocked, then
  *                      sigsuspend: interrupted (ERESTARTNOHAND), the
  *                      handler, rt_sigreturn restores -EINTR
@@ -147,6 +151,25 @@ static int stop(void)
     return 0;
 }
 
+static int sigkill(void)
+{
+    int ready[2], never[2], status = -1;
+    char c;
+    pipe(ready);
+    pipe(never);
+    pid_t pid = fork();
+    if (pid == 0) {
+        write(ready[1], "r", 1);
+        read(never[0], &c, 1);
+        _exit(0);
+    }
+    read(ready[0], &c, 1);
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    printf("sigkill: child killed by %s\n", WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL ? "SIGKILL" : "?");
+    return 0;
+}
+
 static int timer(void)
 {
     set_handler(SIGALRM, on_signal, 0);
@@ -243,9 +266,10 @@ int main(int argc, char **argv)
     if (!strcmp(mode, "deliver")) return deliver();
     if (!strcmp(mode, "children")) return children();
     if (!strcmp(mode, "stop")) return stop();
+    if (!strcmp(mode, "sigkill")) return sigkill();
     if (!strcmp(mode, "timer")) return timer();
     if (!strcmp(mode, "threads")) return threads();
     if (!strcmp(mode, "seccomp")) return filtered();
-    fprintf(stderr, "usage: sigtrace deliver|children|stop|timer|threads|seccomp\n");
+    fprintf(stderr, "usage: sigtrace deliver|children|stop|sigkill|timer|threads|seccomp\n");
     return 2;
 }
