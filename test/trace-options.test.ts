@@ -485,6 +485,16 @@ describe('signals and ends of threads', () => {
     expect(t.lines.filter((l) => l.startsWith('rt_sigprocmask(SIG_SETMASK, [], NULL, 8)')).length).toBe(2);
   });
 
+  it('(core dumped) where a core would be written; -e trace= leaves out interrupted calls too, not signals', () => {
+    const t = traceRun('', { followForks: true, syscalls: parseSyscallSet('none') }, { busybox: 'x86_64', args: ['sh', '-c', 'ulimit -c unlimited; ./busybox sh -c "kill -ABRT \\$\\$"; true'] });
+    expect(t.lines).toEqual([
+      '[pid  1001] --- SIGABRT {si_signo=SIGABRT, si_code=SI_USER, si_pid=1001, si_uid=0} ---',
+      '[pid  1001] +++ killed by SIGABRT (core dumped) +++',
+      '--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_DUMPED, si_pid=1001, si_uid=0, si_status=SIGABRT, si_utime=0, si_stime=0} ---',
+      '+++ exited with 0 +++',
+    ]);
+  });
+
   it('--trace-format=json: a signal is {"type":"signal"}, each thread\'s end {"type":"exit"}', () => {
     const t = traceRun(X('sigtrace'), { format: 'json', followForks: true }, { args: ['children'] });
     const objs = t.lines.map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -250,7 +250,7 @@ static int filtered(void)
     /* Natively this installs the filter; tslinux has no seccomp(2)
      * (ENOSYS) and takes the same rules from --policy. */
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-    syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, &prog);
+    syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, &prog, 0, 0, 0);
     long trapped = syscall(SYS_umask, 022);
     long denied = syscall(SYS_getpgid, 0);
     int status = child_status(getppid_child);

@@ -8,6 +8,7 @@
 // the pid ("%-5d "); on stderr with -f, "[pid %5u] " appears while more
 // than one traced process is alive; with -ff each process has its own
 // file, FILE.<pid>, and no prefix.
+import type { Arch } from '../arch/types.ts';
 import type { SyscallContext } from '../../syscalls/types.ts';
 import type { SyscallObserver, SyscallRecord } from '../kernel/dispatch.ts';
 import { signalName, type Kernel } from '../kernel/kernel.ts';
@@ -103,7 +104,7 @@ export class TraceSession implements SyscallObserver {
     this.blockedCalls.delete(task);
     const proc = ctx.proc;
     if (this.tracked.length > 1) this.reportOtherEnds(proc);
-    if (this.traceAll || this.cfg.syscalls.traces(ctx.arch, rec.nr, rec.name)) this.emit(ctx, rec);
+    if (this.selected(ctx.arch, rec)) this.emit(ctx, rec);
     else if (this.cfg.decodeFds && rec.decl?.ret === 'fd' && rec.ret >= 0) fdPath(ctx, rec.ret);
     this.showDiscarded(proc);
     if (proc.exited) this.reportEnd(proc);
@@ -133,11 +134,16 @@ export class TraceSession implements SyscallObserver {
     const call = this.blockedCalls.get(task);
     if (call && task.blockedOn && !UNINTERRUPTED.has(call.name)) {
       this.blockedCalls.delete(task);
-      this.emit(task, { ...call, ret: interruptedResult(call.decl?.name ?? call.name, call.args), endNs: call.startNs });
+      if (this.selected(task.arch, call)) this.emit(task, { ...call, ret: interruptedResult(call.decl?.name ?? call.name, call.args), endNs: call.startNs });
     }
     this.signalLine(task, info);
     const handler = proc.sigactions.get(info.signo)?.handler ?? 0n;
     if (info.signo === SIGSTOP || (handler === 0n && defaultAction(info.signo) === 'stop')) this.textLine(task, stoppedLine(task.arch, info.signo));
+  }
+
+  /** Whether -e trace= shows a call. */
+  private selected(arch: Arch, rec: SyscallRecord): boolean {
+    return this.traceAll || this.cfg.syscalls.traces(arch, rec.nr, rec.name);
   }
 
   /** Whether a thread is traced (seen first here: it is noted as one). Without -f only the first thread is. */
@@ -179,7 +185,7 @@ export class TraceSession implements SyscallObserver {
 
   /** The call a thread was blocked in when it died (see formatNeverReturned). */
   private neverReturned(task: Task, call: SyscallRecord, killed: boolean): void {
-    if (!this.traceAll && !this.cfg.syscalls.traces(task.arch, call.nr, call.name)) return;
+    if (!this.selected(task.arch, call)) return;
     if (!this.printLines || (this.cfg.status && !this.cfg.status.has('unfinished'))) return;
     if (this.cfg.format === 'json') {
       const obj = syscallToJson(task, { ...call, decl: call.decl && { ...call.decl, ret: 'noreturn' } }, this.cfg.strSize, this.cfg.decodeFds, this.bootNs());
