@@ -10,7 +10,9 @@
 // hex); `text` is what the text trace shows for the argument, or null for
 // an argument strace leaves out (open's mode without O_CREAT). `raw` is the
 // register value as the kernel converted it (a JS number: exact below
-// 2^53). `ret` is the raw result (-errno on failure), `errno` its name.
+// 2^53). `ret` is the raw result (-errno on failure; for rt_sigreturn and a
+// call a policy trapped, what the return register holds; null for exit
+// calls), `errno` its name.
 // `start_ns` counts from the kernel's start, `duration_ns` is the time in
 // the handler. `note` says when a policy answered instead of the handler.
 // A thread's end is {"type":"exit","pid":1000,"tid":1000,"status":0,
@@ -21,7 +23,7 @@
 import type { SyscallContext } from '../../syscalls/types.ts';
 import type { SyscallRecord } from '../kernel/dispatch.ts';
 import { errnoName } from '../kernel/errors.ts';
-import { decodeArgs, formatReturn, infoOf, isUnfinished } from './strace.ts';
+import { decodeArgs, formatReturn, infoOf, returnedValue } from './strace.ts';
 
 export interface JsonArg {
   name: string;
@@ -84,8 +86,9 @@ export function syscallToJson(ctx: SyscallContext, rec: SyscallRecord, strSize: 
   } else {
     for (let i = 0; i < 6; i++) args.push({ name: `arg${i}`, kind: 'hex', text: texts[i] ?? null, raw: rec.args[i] ?? 0 });
   }
-  const unfinished = isUnfinished(ctx, rec);
-  const failed = !unfinished && rec.ret < 0 && rec.ret > -4096;
+  // rt_sigreturn and trapped calls: the value the guest's return register holds.
+  const ret = returnedValue(ctx, rec) ?? null;
+  const failed = ret !== null && ret < 0 && ret > -4096;
   let retText: string;
   try {
     retText = formatReturn(ctx, { ...rec, note: undefined }, decodeFds);
@@ -107,9 +110,9 @@ export function syscallToJson(ctx: SyscallContext, rec: SyscallRecord, strSize: 
     name: rec.decl?.name ?? rec.name,
     nr: rec.nr,
     args,
-    ret: unfinished ? null : rec.ret,
+    ret,
     ret_text: retText,
-    errno: failed ? errnoName(-rec.ret) : null,
+    errno: failed ? errnoName(-ret) : null,
     start_ns: nsSince(rec.startNs, bootNs),
     duration_ns: nsSince(rec.endNs, rec.startNs),
     note: rec.note ?? null,

@@ -19,7 +19,7 @@ import { formatSiginfo, interruptedResult, signalLine, stoppedLine } from './dec
 import { syscallToJson, type JsonExit, type JsonSignal } from './json.ts';
 import { defaultTraceConfig, finishTraceConfig, type TraceConfig } from './options.ts';
 import { FdWriter, type LineWriter } from './output.ts';
-import { SummaryCollector, forgetFd, fdPath, formatNeverReturned, formatSyscall, isUnfinished, linePrefix, type FormatOptions } from './strace.ts';
+import { SummaryCollector, forgetFd, fdPath, formatNeverReturned, formatSyscall, isUnfinished, linePrefix, returnedValue, type FormatOptions } from './strace.ts';
 
 const SIGKILL = 9;
 const SIGSTOP = 19;
@@ -168,7 +168,8 @@ export class TraceSession implements SyscallObserver {
     if (!this.printLines) return;
     const status = this.cfg.status;
     if (status) {
-      const st = unfinished ? 'unfinished' : rec.ret < 0 && rec.ret > -4096 ? 'failed' : 'successful';
+      const r = returnedValue(ctx, rec);
+      const st = r === undefined ? 'unfinished' : r < 0 && r > -4096 ? 'failed' : 'successful';
       if (!status.has(st)) return;
     }
     const proc = ctx.proc;

@@ -356,15 +356,20 @@ export function formatReturn(ctx: SyscallContext, rec: SyscallRecord, decodeFds 
   return s;
 }
 
+/**
+ * The value a call returned as the guest sees it: its result, or for a
+ * call that wrote none (rt_sigreturn, a trapped call) what its return
+ * register holds. Undefined when there is none: an exit, or no CPU to read.
+ */
+export function returnedValue(ctx: SyscallContext, rec: SyscallRecord): number | undefined {
+  if (isUnfinished(ctx, rec)) return undefined;
+  return rec.noReturn ? returnRegister(ctx) : rec.ret;
+}
+
 function formatReturnValue(ctx: SyscallContext, rec: SyscallRecord, decodeFds: boolean): string {
   const decl = rec.decl;
-  if (isUnfinished(ctx, rec)) return '?';
-  let r = rec.ret;
-  if (rec.noReturn) {
-    const reg = returnRegister(ctx);
-    if (reg === undefined) return '?';
-    r = reg;
-  }
+  const r = returnedValue(ctx, rec);
+  if (r === undefined) return '?';
   const restart = RESTART_RESULTS.get(-r);
   if (restart !== undefined) return `? ${restart}`;
   if (r < 0 && r > -4096) return `-1 ${errnoName(-r)} (${errnoMessage(-r)})`;
@@ -590,9 +595,7 @@ export class SummaryCollector implements SyscallObserver {
   }
 
   onSyscall(ctx: SyscallContext, rec: SyscallRecord): void {
-    if (rec.decl?.ret === 'noreturn') return;
-    if (rec.note !== undefined && isUnfinished(ctx, rec)) return;
-    this.count(rec);
+    if (!isUnfinished(ctx, rec)) this.count(rec);
   }
 
   /**
