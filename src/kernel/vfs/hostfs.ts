@@ -751,14 +751,10 @@ export class HostFs implements FileSystem {
   private child(d: HostNode, name: string): HostNode {
     const special = this.specialsIn(d)?.get(name);
     if (special) return special;
-    const hostName = this.existingName(name);
-    const dirHandle = this.handleOf(d);
-    const st = host(() => this.host.statAt(dirHandle, hostName));
-    if (!st) fail('ENOENT');
-    return this.nodeFor(d, hostName, st);
+    return this.made(d, this.existingName(name));
   }
 
-  /** What this call just made as `hostName` in d. */
+  /** The host entry `hostName` in d (what a call just made, or found): ENOENT if absent. */
   private made(d: HostNode, hostName: string): HostNode {
     const dirHandle = this.handleOf(d);
     const st = host(() => this.host.statAt(dirHandle, hostName));
