@@ -23,6 +23,7 @@ import { InjectionGate } from './trace/inject.ts';
 import { ReportCollector } from './trace/report.ts';
 import { CrashReporter } from './trace/crash-report.ts';
 import { PolicyError, type ProfileRecorder } from './policy/index.ts';
+import { OutputFile } from './host/output.ts';
 import { buildPolicyGates, saveRecordedProfile, type PolicyGates } from './policy/setup.ts';
 
 export const RUN_HELP = `usage: tslinux run [options] <binary> [args...]
@@ -549,20 +550,33 @@ function buildGate(p: ParsedRun): PolicyGates {
   }
 }
 
-function writeReport(file: string, report: ReportCollector): void {
+function writeReport(file: OutputFile, report: ReportCollector): void {
   try {
     report.write(file);
   } catch (e) {
-    throw new UsageError(`--report ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UsageError(`--report ${file.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }
 
-function saveProfile(file: string, recorder: ProfileRecorder): void {
+function saveProfile(file: OutputFile, recorder: ProfileRecorder): void {
   try {
     saveRecordedProfile(file, recorder);
   } catch (e) {
-    fileOrProfileError('--record-profile', file, e);
+    fileOrProfileError('--record-profile', file.path, e);
   }
+}
+
+/** The files written after the run, fixed before the guest runs (it could swap their paths meanwhile: see src/host/output.ts). */
+function reserveOutputs(p: ParsedRun): { report?: OutputFile; crash?: OutputFile; profile?: OutputFile } {
+  const reserve = (option: string, file: string | null): OutputFile | undefined => {
+    if (file === null) return undefined;
+    try {
+      return OutputFile.reserve(file);
+    } catch (e) {
+      throw new UsageError(`${option} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  };
+  return { report: reserve('--report', p.report), crash: reserve('--crash-report', p.crashReport), profile: reserve('--record-profile', p.recordProfile) };
 }
 
 /**
@@ -603,6 +617,7 @@ async function runCommand(argv: string[]): Promise<number> {
   }
   const { gate, recorder } = buildGate(parsed);
   let tracing: TraceSession | null = null;
+  const outputs = reserveOutputs(parsed);
   try {
     const kernel = createKernel(parsed.program, {
       args: parsed.args,
@@ -639,14 +654,14 @@ async function runCommand(argv: string[]): Promise<number> {
     try {
       result = await runForwardingSignals(kernel);
     } catch (e) {
-      if (!(crash && parsed.crashReport && e instanceof KernelBug)) throw e;
+      if (!(crash && outputs.crash && e instanceof KernelBug)) throw e;
       // One line; the stack trace is in the report.
-      crash.write(parsed.crashReport);
+      crash.write(outputs.crash);
       fs.writeSync(2, `tslinux: ${e.message.split('\n')[0]} (crash report: ${parsed.crashReport})\n`);
       return 70;
     }
-    if (recorder && parsed.recordProfile) saveProfile(parsed.recordProfile, recorder);
-    if (report && parsed.report) writeReport(parsed.report, report);
+    if (recorder && outputs.profile) saveProfile(outputs.profile, recorder);
+    if (report && outputs.report) writeReport(outputs.report, report);
     // The trace's "+++ exited with N +++" and the -c table.
     tracing?.finish();
     tracing?.close();
@@ -658,13 +673,14 @@ async function runCommand(argv: string[]): Promise<number> {
     if (result.signal) {
       const f = result.fault;
       const where = f ? ` (${f.reason}) at pc 0x${f.pc.toString(16)}, fault address 0x${f.addr.toString(16)}` : '';
-      const written = crash && parsed.crashReport ? crash.write(parsed.crashReport, f) : null;
+      const written = crash && outputs.crash ? crash.write(outputs.crash, f) : null;
       const reported = written ? `; crash report: ${parsed.crashReport}` : '';
       fs.writeSync(2, `tslinux: ${parsed.program}: killed by ${result.signal}${where}${reported}\n`);
     }
     return result.exitCode;
   } finally {
     tracing?.close();
+    for (const o of Object.values(outputs)) o?.close();
   }
 }
 

@@ -10,6 +10,7 @@ import { chainGates, combineObservers } from './kernel/dispatch.ts';
 import { SyscallHooks, type SyscallCall, type SyscallOutcome, type SyscallOverride, type SyscallWatch } from './kernel/hooks.ts';
 import { ReportCollector } from './trace/report.ts';
 import { PolicyError, ProfileRecorder, parseProfile, parseProfileText, type Profile } from './policy/index.ts';
+import { OutputFile } from './host/output.ts';
 import { buildPolicyGates, saveRecordedProfile } from './policy/setup.ts';
 
 export interface RunOptions {
@@ -173,10 +174,18 @@ export function runSync(program: string, opts: RunOptions = {}): RunResult {
   // File outputs (report, recordProfile) are collected in memory and written when the guest is done.
   const report = typeof opts.report === 'string' ? new ReportCollector() : undefined;
   const recorder = typeof opts.recordProfile === 'string' ? new ProfileRecorder() : undefined;
-  const result = createKernel(program, { ...opts, report: report ?? opts.report, recordProfile: recorder ?? opts.recordProfile }).run();
-  if (report) report.write(opts.report as string);
-  if (recorder) saveRecordedProfile(opts.recordProfile as string, recorder);
-  return result;
+  // Where they go is fixed before the guest runs: it could swap those paths meanwhile (src/host/output.ts).
+  const reportFile = typeof opts.report === 'string' ? OutputFile.reserve(opts.report) : undefined;
+  const profileFile = typeof opts.recordProfile === 'string' ? OutputFile.reserve(opts.recordProfile) : undefined;
+  try {
+    const result = createKernel(program, { ...opts, report: report ?? opts.report, recordProfile: recorder ?? opts.recordProfile }).run();
+    if (report && reportFile) report.write(reportFile);
+    if (recorder && profileFile) saveRecordedProfile(profileFile, recorder);
+    return result;
+  } finally {
+    reportFile?.close();
+    profileFile?.close();
+  }
 }
 
 export async function run(program: string, opts: RunOptions = {}): Promise<RunResult> {

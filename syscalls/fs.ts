@@ -60,7 +60,7 @@ export function readPath(ctx: SyscallContext, ptr: number, allowEmpty = false): 
  * The directory a relative path starts from: the cwd for AT_FDCWD, else the
  * directory the fd refers to. That is its node, not its path, so a dirfd
  * keeps naming its directory after a rename, as an inode reference does (a
- * host directory is still found by its host path: node:fs has no openat).
+ * host directory through the handle its description pins, see hostfs.ts).
  */
 export function baseDir(ctx: SyscallContext, dirfd: number, path: string): string | Place {
   if (path.startsWith('/') || dirfd === AT_FDCWD) return ctx.proc.cwd;

@@ -64,7 +64,8 @@ function ftruncate(ctx: SyscallContext, fd: number, length: number): number {
   if (ofd.isDirectory || typeOf(ofd) !== S_IFREG || !ofd.canWrite) fail('EINVAL');
   if (ofd.fs.readOnly) fail('EROFS');
   if (length > Number.MAX_SAFE_INTEGER) fail('EFBIG');
-  ofd.fs.truncate(ofd.node, length);
+  if (ofd.file?.truncate) ofd.file.truncate(length);
+  else ofd.fs.truncate(ofd.node, length);
   return 0;
 }
 

@@ -44,12 +44,14 @@ export class OpenFileDescription {
   }
 
   retain(): this {
-    this.refs++;
+    if (this.refs++ === 0) this.node.pin?.();
     return this;
   }
 
   release(): void {
-    if (--this.refs === 0) this.file?.close();
+    if (--this.refs > 0) return;
+    this.node.unpin?.();
+    this.file?.close();
   }
 }
 

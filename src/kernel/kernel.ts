@@ -1102,6 +1102,7 @@ export class Kernel {
     for (const p of this.processes.values()) if (p.cpu) p.cpu.close();
     for (const input of this.hostInputs.values()) input.close();
     this.terminal.restore();
+    this.vfs.release();
   }
 
   // ---- stdio -------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import type { SyscallGate } from '../kernel/dispatch.ts';
 import { PolicyGate, RecordingGate } from './gate.ts';
+import { readOutput, writeOutput, type OutputFile } from '../host/output.ts';
 import { parseProfile, parseProfileText, type Profile } from './profile.ts';
 import { ProfileRecorder } from './record.ts';
 
@@ -58,7 +59,7 @@ export function buildPolicyGates(s: PolicySetup): PolicyGates {
  * earlier, say on the other arch) is merged in: the file allows the union.
  * Throws PolicyError when the existing file is not a recorded profile.
  */
-export function saveRecordedProfile(file: string, recorder: ProfileRecorder): void {
-  const existing = fs.existsSync(file) ? readProfileFile(file) : undefined;
-  fs.writeFileSync(file, recorder.toJSON(existing));
+export function saveRecordedProfile(file: string | OutputFile, recorder: ProfileRecorder): void {
+  const text = readOutput(file);
+  writeOutput(file, recorder.toJSON(text === undefined ? undefined : parseProfileText(text)));
 }

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CpuEngine, CpuFault } from '../cpu/engine.ts';
 import * as UC from '../cpu/unicorn-constants.ts';
+import { writeOutput, type OutputFile } from '../host/output.ts';
 import type { SyscallObserver, SyscallRecord } from '../kernel/dispatch.ts';
 import { ERRNO_NAMES } from '../kernel/errno-table.ts';
 import type { KernelBug } from '../kernel/errors.ts';
@@ -120,21 +121,32 @@ export function elfBuildId(bytes: Uint8Array): string | null {
 const align4 = (n: number): number => (n + 3) & ~3;
 
 /**
- * The guest's executable as the guest sees it (its VFS); the program
- * tslinux started may sit outside every mount, under its own host path.
- * Null when it cannot be read any more.
+ * The build id of the guest's executable, read as the guest sees it (its
+ * VFS). The program tslinux started may sit outside every mount, under its
+ * own host path: then it is the one read at launch. (Reading that path again
+ * now would follow whatever the guest may have put there since.)
  */
-function readExecutable(kernel: Kernel, guestPath: string): Uint8Array | null {
+function buildIdOf(kernel: Kernel, guestPath: string, launched: LaunchedProgram | null): string | null {
   try {
-    return readThroughVfs(kernel, guestPath);
+    return elfBuildId(readThroughVfs(kernel, guestPath));
   } catch {
-    const program = kernel.options.program;
-    if (!program || path.resolve(program) !== guestPath) return null;
-    try {
-      return fs.readFileSync(program);
-    } catch {
-      return null;
-    }
+    return launched && launched.path === guestPath ? launched.buildId : null;
+  }
+}
+
+interface LaunchedProgram {
+  path: string;
+  buildId: string | null;
+}
+
+/** The program tslinux was started with, read once, now, by the path the user gave. */
+function readLaunchedProgram(kernel: Kernel): LaunchedProgram | null {
+  const program = kernel.options.program;
+  if (!program) return null;
+  try {
+    return { path: path.resolve(program), buildId: elfBuildId(fs.readFileSync(program)) };
+  } catch {
+    return null;
   }
 }
 
@@ -156,8 +168,11 @@ export class CrashReporter implements SyscallObserver, CrashHook {
   private readonly ring: CrashSyscall[] = [];
   private next = 0;
   private moment: CrashReport | null = null;
+  private readonly launched: LaunchedProgram | null;
 
-  constructor(private readonly kernel: Kernel) {}
+  constructor(private readonly kernel: Kernel) {
+    this.launched = readLaunchedProgram(kernel);
+  }
 
   onSyscall(ctx: SyscallContext, rec: SyscallRecord): void {
     const entry: CrashSyscall = {
@@ -201,7 +216,6 @@ export class CrashReporter implements SyscallObserver, CrashHook {
     } catch {
       // An engine that cannot be read any more: the report goes without registers.
     }
-    const exe = readExecutable(this.kernel, p.exePath);
     return {
       kind,
       pid: p.pid,
@@ -212,7 +226,7 @@ export class CrashReporter implements SyscallObserver, CrashHook {
       registers,
       memoryMap: mapsText(p).split('\n').filter(Boolean),
       syscalls: this.recentSyscalls(),
-      binary: { path: p.exePath, buildId: exe ? elfBuildId(exe) : null },
+      binary: { path: p.exePath, buildId: buildIdOf(this.kernel, p.exePath, this.launched) },
     };
   }
 
@@ -232,9 +246,9 @@ export class CrashReporter implements SyscallObserver, CrashHook {
   }
 
   /** Write the report (pretty JSON) and return it, or return null when there is nothing to report. */
-  write(file: string, fault: CpuFault | null = null): CrashReport | null {
+  write(file: string | OutputFile, fault: CpuFault | null = null): CrashReport | null {
     const r = this.report(fault);
-    if (r) fs.writeFileSync(file, JSON.stringify(r, null, 2) + '\n');
+    if (r) writeOutput(file, JSON.stringify(r, null, 2) + '\n');
     return r;
   }
 }

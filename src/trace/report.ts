@@ -8,8 +8,8 @@
 //   - the files touched (paths the calls named, bytes read and written by fd).
 // The page is rendered by report-template.ts. Everything the guest controls
 // (paths, argv, decoded arguments) is escaped there.
-import * as fs from 'node:fs';
 import * as posixPath from 'node:path/posix';
+import { writeOutput, type OutputFile } from '../host/output.ts';
 import type { SyscallContext, SyscallDecl } from '../../syscalls/types.ts';
 import type { SyscallObserver, SyscallRecord } from '../kernel/dispatch.ts';
 import { ERRNO_MESSAGES, ERRNO_NAMES } from '../kernel/errno-table.ts';
@@ -217,8 +217,8 @@ export class ReportCollector implements SyscallObserver {
     return renderReport(this.data());
   }
 
-  write(file: string): void {
-    fs.writeFileSync(file, this.html());
+  write(file: string | OutputFile): void {
+    writeOutput(file, this.html());
   }
 
   private statsFor(name: string): SyscallStats {

@@ -4,6 +4,9 @@
 //   wrapped and syncBuiltinESMExports() makes the kernel's `import * as fs`
 //   see the wrappers), so a read outside the temp mount is caught even when
 //   it changes nothing;
+// - so is every call of the host layer (src/host/), through its observer: a
+//   call about a name in a directory handle is recorded as where that
+//   directory really is now (/proc/self/fd/N) joined with the name;
 // - a sentinel tree outside the mount (and host symlinks inside the mount
 //   that point at it) is snapshotted before and after: any file created,
 //   removed or changed there shows up as a difference.
@@ -11,9 +14,12 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import * as path from 'node:path';
+import { observeHostCalls, type HostCall } from '../../src/host/index.ts';
 
 const require = createRequire(import.meta.url);
 const mutableFs = require('node:fs') as Record<string, unknown>;
+/** Unwrapped, for reading where a host handle is without recording it. */
+const readlinkRaw = fs.readlinkSync;
 
 /** fs functions whose first one or two arguments are host paths. */
 const ONE_PATH = [
@@ -60,9 +66,11 @@ export class HostWatch {
       return origSymlink(...args);
     };
     syncBuiltinESMExports();
+    observeHostCalls((c) => this.accesses.push({ op: `host.${c.op}`, path: whereHostCallLands(c) }));
   }
 
   stop(): void {
+    observeHostCalls(null);
     for (const [name, orig] of this.originals) mutableFs[name] = orig;
     this.originals.clear();
     syncBuiltinESMExports();
@@ -73,7 +81,9 @@ export class HostWatch {
     const bad: HostAccess[] = [];
     for (const a of this.accesses) {
       if (isOwnCodeRead(a)) continue;
-      if (!isInside(root, a.path, !NO_FOLLOW.has(a.op) && a.op !== 'symlinkSync')) bad.push(a);
+      // No call of the host layer follows a symlink in its last component.
+      const follows = !NO_FOLLOW.has(a.op) && a.op !== 'symlinkSync' && !a.op.startsWith('host.');
+      if (!isInside(root, a.path, follows)) bad.push(a);
     }
     return bad;
   }
@@ -81,6 +91,12 @@ export class HostWatch {
   clear(): void {
     this.accesses.length = 0;
   }
+}
+
+/** The host path a host-layer call acts on: its directory handle's real place now, and the name. */
+function whereHostCallLands(c: HostCall): string {
+  const dir = typeof c.dir === 'number' ? readlinkRaw(`/proc/self/fd/${c.dir}`).replace(/ \(deleted\)$/, '') : c.dir;
+  return c.name === '' ? dir : path.join(dir, c.name);
 }
 
 const REPO = path.resolve(import.meta.dirname, '..', '..');

@@ -96,7 +96,16 @@ const pick = <T>(xs: readonly T[], n: number): T => xs[n % xs.length]!;
 export interface FuzzWorldOptions {
   /** Leave /proc paths out of the path pool (their contents change between runs). */
   deterministicPaths?: boolean;
+  /**
+   * The rename/symlink/fd world (swapSequenceArb): a directory and a file to
+   * swap for symlinks, and a path pool of their names, their new names and
+   * names the outside tree also has.
+   */
+  swaps?: boolean;
 }
+
+/** What the sentinel's files hold: never to be seen in guest memory. */
+export const FUZZ_CANARY = 'outside the mount: canary 9d3c41';
 
 export class FuzzFailure extends Error {}
 
@@ -122,8 +131,9 @@ export class FuzzWorld {
     this.h = new Headless(arch, { memoryLimit: FUZZ_MEMORY_LIMIT, scratchSize: PAGE, maxOutput: 64 << 10, stdin: 'fuzz input\n' });
     this.sentinel = this.h.outsidePath('sentinel');
     this.buildHostTree();
+    if (opts.swaps) this.buildSwapTree();
     this.hostRootReal = fs.realpathSync(this.h.root);
-    this.paths = this.pathPool();
+    this.paths = opts.swaps ? this.swapPool() : this.pathPool();
     this.restoreMemory();
     this.openStartingFds();
     this.before = this.snapshotOutside();
@@ -138,8 +148,8 @@ export class FuzzWorld {
   private buildHostTree(): void {
     const h = this.h;
     fs.mkdirSync(path.join(this.sentinel, 'sub'), { recursive: true });
-    fs.writeFileSync(path.join(this.sentinel, 'secret.txt'), 'outside the mount\n');
-    fs.writeFileSync(path.join(this.sentinel, 'sub', 'inner.txt'), 'also outside\n');
+    fs.writeFileSync(path.join(this.sentinel, 'secret.txt'), FUZZ_CANARY + '\n');
+    fs.writeFileSync(path.join(this.sentinel, 'sub', 'inner.txt'), FUZZ_CANARY + ' (sub)\n');
     fs.symlinkSync(h.root, path.join(this.sentinel, 'back-in'));
     h.writeHost('file.txt', 'hello, fuzzer\n'.repeat(8));
     h.writeHost('empty', '');
@@ -172,6 +182,30 @@ export class FuzzWorld {
     ];
     if (!this.opts.deterministicPaths) pool.push('/proc/self/fd/3', '/proc/self/exe', '/proc/self/maps', '/proc/self/cwd', '/proc/self/root', '/proc/1000/fd', '/proc/self/fd', '/proc/stat');
     return pool;
+  }
+
+  /**
+   * For the swap sequences: `sw` (a directory with the names the sentinel
+   * has) and `swf` (a file), which the calls rename, replace with symlinks
+   * (to the sentinel, to /, to ..) and reach again through fds they hold.
+   */
+  private buildSwapTree(): void {
+    const h = this.h;
+    h.writeHost('sw/secret.txt', 'inside sw\n');
+    h.writeHost('sw/sub/inner.txt', 'inside sw/sub\n');
+    h.writeHost('swf', 'inside swf\n');
+  }
+
+  /** The swap world's path pool: SWAP_POOL, then the sentinel's own paths. */
+  private swapPool(): string[] {
+    const s = this.sentinel;
+    return [...SWAP_POOL, s, path.join(s, 'secret.txt'), path.join(s, 'sub')];
+  }
+
+  /** Whether the sentinel's text is anywhere in guest memory (it was read, one way or another). */
+  canaryInMemory(): boolean {
+    const needle = Buffer.from(FUZZ_CANARY);
+    return this.h.mem.mappings().some((m) => m.bytes && Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength).includes(needle));
   }
 
   private openStartingFds(): void {
@@ -283,6 +317,8 @@ export class FuzzWorld {
   private fd(spec: ArgSpec, dirfd: boolean): bigint {
     const open = this.h.proc.fds.list();
     const n = spec.n;
+    // The swap world's class for "the fd opened last" (the subject, or what was opened through it).
+    if (this.opts.swaps && spec.cls === SWAP_NEWEST_FD && open.length > 0) return BigInt(open[open.length - 1]!);
     switch (spec.cls) {
       case 6: {
         let fd = 3 + (n % 16);
@@ -306,6 +342,8 @@ export class FuzzWorld {
 
   private path(spec: ArgSpec): bigint {
     const n = spec.n;
+    // The swap world's class for names relative to a dirfd that the sentinel has too.
+    if (this.opts.swaps && spec.cls === SWAP_RELATIVE_PATH) return this.addr(this.cstr(pick(SWAP_RELATIVE, n)));
     switch (spec.cls) {
       case 10: {
         const long = [
@@ -685,6 +723,7 @@ export class FuzzWorld {
     if (outside.length > 0) throw new FuzzFailure(`host paths outside the mount were accessed: ${outside.slice(0, 5).map((a) => `${a.op}(${a.path})`).join(', ')}`);
     const diff = diffTrees(this.before, this.snapshotOutside());
     if (diff) throw new FuzzFailure(`the host tree outside the mount changed:\n${diff}`);
+    if (this.canaryInMemory()) throw new FuzzFailure('the text of a file outside the mount is in guest memory');
     this.watch.clear();
   }
 
@@ -749,6 +788,93 @@ export const argSpecArb: fc.Arbitrary<ArgSpec> = fc.record({
   n: fc.nat({ max: 0xffff_ffff }),
   raw: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
 });
+
+// ---- rename, symlink and fd interleavings ------------------------------------------------
+
+/**
+ * The swap world's paths (FuzzWorldOptions.swaps): the subjects and their
+ * new names, then where a symlink put in a subject's place may lead. The
+ * world appends the sentinel's absolute paths.
+ */
+const SWAP_POOL = ['sw', 'sw2', 'swf', 'swf2', '/', '..', '../sentinel', 'dir-out', 'root-link', '.', 'sw/sub', '/proc/self/fd/9/..', '/work/sw'];
+/** Names a dirfd-relative call uses: the sentinel has them too, so a dirfd that leaked there would reach its files. */
+const SWAP_RELATIVE = ['secret.txt', 'sub', 'sub/inner.txt', 'new', '.', '..', 'sub/../secret.txt', ''];
+/** Argument classes with a meaning of their own in the swap world: the newest open fd; a SWAP_RELATIVE name. */
+const SWAP_NEWEST_FD = 12;
+const SWAP_RELATIVE_PATH = 1;
+
+/**
+ * What follows a swap: calls through the fds, dirfd-relative or on the fd
+ * itself (fchmod, futimens, ftruncate, getdents, read, write), more renames
+ * and symlinks, and opens through what is open.
+ */
+const SWAP_CALLS = [
+  'openat', 'openat', 'openat', 'renameat', 'renameat2', 'symlinkat', 'unlinkat', 'mkdirat', 'linkat', 'fchmodat', 'fchmod',
+  'utimensat', 'ftruncate', 'fsync', 'fchownat', 'newfstatat', 'statx', 'readlinkat', 'getdents64', 'fchdir', 'read',
+  'pread64', 'write', 'dup', 'faccessat',
+];
+
+/** Argument classes that keep a call on the subject: its fd, names the sentinel has, typical flags, valid buffers. */
+const SWAP_CLASSES: Partial<Record<ArgKind, readonly number[]>> = {
+  fd: [SWAP_NEWEST_FD, SWAP_NEWEST_FD, 0],
+  dirfd: [SWAP_NEWEST_FD, SWAP_NEWEST_FD, 10, 0],
+  path: [SWAP_RELATIVE_PATH, SWAP_RELATIVE_PATH, 0],
+  open_flags: [9, 10, 11],
+  at_flags: [0, 9, 10, 11],
+  rename_flags: [0, 1],
+  mode: [7],
+  size: [2, 14],
+  off: [2, 9],
+  uint: [0, 3],
+  statx_mask: [1, 4],
+  struct_timespec_in: [0, 1],
+};
+
+function swapCallArb(decl: SyscallDecl): fc.Arbitrary<CallSpec> {
+  const args = Object.values(decl.args).map((kind) =>
+    fc.record({ cls: fc.constantFrom(...(SWAP_CLASSES[kind] ?? [0])), n: fc.nat({ max: 0xffff_ffff }), raw: fc.constant(0n) }),
+  );
+  return fc.tuple(...args).map((a) => ({ name: decl.name, args: a }));
+}
+
+const arg = (cls: number, n = 0): ArgSpec => ({ cls, n, raw: BigInt(n) });
+const AT_FDCWD_ARG = arg(10);
+const poolArg = (p: string): ArgSpec => arg(0, SWAP_POOL.indexOf(p));
+
+/**
+ * The swap itself: open `subject` (a directory, read-only or O_PATH; or a
+ * file, read-write or O_PATH), rename it, and put a symlink to `target` in
+ * its place. open_flags class 9 picks from the typical flags: 3 is
+ * O_RDONLY|O_DIRECTORY, 4 O_PATH, 9 O_NONBLOCK|O_RDWR.
+ */
+function swap(subject: 'sw' | 'swf', flagsIndex: number, rename: 'renameat' | 'renameat2', target: string): CallSpec[] {
+  const moved = `${subject}2`;
+  const renameArgs = [AT_FDCWD_ARG, poolArg(subject), AT_FDCWD_ARG, poolArg(moved)];
+  return [
+    { name: 'openat', args: [AT_FDCWD_ARG, poolArg(subject), arg(9, flagsIndex), arg(7, 0o644)] },
+    { name: rename, args: rename === 'renameat2' ? [...renameArgs, arg(0)] : renameArgs },
+    { name: 'symlinkat', args: [poolArg(target), AT_FDCWD_ARG, poolArg(subject)] },
+  ];
+}
+
+const swapArb: fc.Arbitrary<CallSpec[]> = fc
+  .tuple(
+    fc.constantFrom(['sw', 3], ['sw', 4], ['swf', 9], ['swf', 4]) as fc.Arbitrary<['sw' | 'swf', number]>,
+    fc.constantFrom('renameat' as const, 'renameat2' as const),
+    fc.constantFrom('/', '..', '../sentinel', 'dir-out', 'root-link'),
+  )
+  .map(([[subject, flags], rename, target]) => swap(subject, flags, rename, target));
+
+/**
+ * Sequences for a world made with { swaps: true }: one or two swaps, each
+ * followed by calls through the fds (SWAP_CALLS declared on `arch`).
+ */
+export function swapSequenceArb(arch: ArchName, maxFollowUps: number): fc.Arbitrary<CallSpec[]> {
+  const on = new Set(declaredOn(arch).map((d) => d.name));
+  const followUp = fc.oneof(...SWAP_CALLS.filter((n) => on.has(n)).map((n) => swapCallArb(DECLS.get(n)!)));
+  const round = fc.tuple(swapArb, fc.array(followUp, { minLength: 1, maxLength: maxFollowUps })).map(([s, f]) => [...s, ...f]);
+  return fc.array(round, { minLength: 1, maxLength: 2 }).map((rounds) => rounds.flat());
+}
 
 /** Arguments for one declared syscall: one ArgSpec per declared argument. */
 export function callArb(decl: SyscallDecl): fc.Arbitrary<CallSpec> {

@@ -4,7 +4,7 @@ export { Vfs, sameFs, joinPath, parentPath, PATH_MAX, NAME_MAX, MAXSYMLINKS } fr
 export type { Resolved, ResolvedParent, ResolveOptions, MountInfo, ParentOp, CreateLookup } from './vfs.ts';
 export { MemFs, MemNode, MemFile, DirectoryFile, MEMFS_MAX_FILE_SIZE, defaultClock } from './memfs.ts';
 export type { MemFsOptions, DeviceOpener } from './memfs.ts';
-export { HostFs, HostNode, isInside } from './hostfs.ts';
+export { HostFs, HostNode } from './hostfs.ts';
 export type { HostFsOptions } from './hostfs.ts';
 export { DevFs, makedev, major, minor } from './devfs.ts';
 export type { DevFsOptions } from './devfs.ts';

@@ -222,6 +222,10 @@ export class OverlayFs implements FileSystem {
     return { ...s, type: OVERLAYFS_SUPER_MAGIC };
   }
 
+  release(): void {
+    this.lower.release?.();
+  }
+
   // ---- open ----------------------------------------------------------------------
 
   open(node: Node, intent: OpenIntent): OpenFile {

@@ -70,6 +70,13 @@ export interface Node {
    * nd_jump_link). The Vfs calls it wherever it would follow a symlink.
    */
   jump?(): { node: Node; fs: FileSystem; path: string };
+  /**
+   * An open file description holds this node from now until unpin
+   * (fdtable.ts). A host node keeps its host handle open meanwhile, so the
+   * description follows its object across renames (see hostfs.ts).
+   */
+  pin?(): void;
+  unpin?(): void;
 }
 
 /** Who owns a node: the ids stat reports. */
@@ -133,6 +140,12 @@ export interface FileSystem {
   /** null leaves that time unchanged. */
   utimes(node: Node, atimeNs: bigint | null, mtimeNs: bigint | null): void;
   statfs?(): { type: number; bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number; namelen: number };
+  /**
+   * The run is over: let go of what the filesystem holds of the host and can
+   * take again when asked (hostfs: every handle but its root's, which it
+   * keeps for a later look such as --diff).
+   */
+  release?(): void;
 }
 
 /**
@@ -155,6 +168,8 @@ export interface OpenFile {
   /** For ttys: window size, if the host knows it. */
   isTty?: boolean;
   sync?(): void;
+  /** ftruncate(2) through this open file (its write access counts, not the file's mode); without it, FileSystem.truncate. */
+  truncate?(length: number): void;
   /**
    * For poll, select and epoll (readiness.ts): the POLL* bits that hold now
    * among `events` (POLLERR and POLLHUP unasked), pushing the Waitables that

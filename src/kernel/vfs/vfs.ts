@@ -126,6 +126,11 @@ export class Vfs {
     this.byPath.delete(at.path);
   }
 
+  /** The run is over: every mounted filesystem lets go of what it holds of the host and can take again. */
+  release(): void {
+    for (const m of this.table) m.fs.release?.();
+  }
+
   mounts(): MountInfo[] {
     return this.table.map((m) => ({ ...m }));
   }
