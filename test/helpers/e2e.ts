@@ -26,7 +26,7 @@ export function guestPath(arch: GuestArch, name: string): string {
   return path.join(GUESTS, arch, name);
 }
 
-export function debianBin(arch: GuestArch, name: 'busybox' | 'bash'): string {
+export function debianBin(arch: GuestArch, name: 'busybox' | 'bash' | 'mksh' | 'mksh-static'): string {
   return path.join(DEBIAN_BIN, arch, name);
 }
 
