@@ -295,6 +295,16 @@ export function makeTempDir(): string {
   return makeDir();
 }
 
+/** Run `body` with a fresh temporary directory, removed afterwards. */
+export async function inTempDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = makeDir();
+  try {
+    return await body(dir);
+  } finally {
+    removeTempDir(dir);
+  }
+}
+
 export function removeTempDir(dir: string): void {
   makeWritable(dir);
   fs.rmSync(dir, { recursive: true, force: true });
