@@ -667,10 +667,7 @@ async function runCommand(argv: string[]): Promise<number> {
     } catch (e) {
       if (!(e instanceof KernelBug) || isBrokenPipe(e)) throw e;
       // One line; the stack trace is in the report.
-      const file = parsed.crashReport ?? crashReportPath();
-      crash.write(file);
-      writeErr(`tslinux: internal error: ${e.message.split('\n')[0]} (crash report: ${file})\n`);
-      return EXIT_INTERNAL;
+      return reportInternalError(e, parsed.crashReport ?? crashReportPath(), argv, crash);
     }
     if (recorder && parsed.recordProfile) saveProfile(parsed.recordProfile, recorder);
     if (report && parsed.report) writeReport(parsed.report, report);
@@ -734,7 +731,7 @@ let brokenPipe = false;
 
 /** A write to a pipe whose reader has gone, directly or inside a kernel bug (a trace line to a closed stderr). */
 function isBrokenPipe(e: unknown): boolean {
-  if ((e as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') return true;
+  if (e instanceof BrokenPipe || (e as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') return true;
   return e instanceof KernelBug && isBrokenPipe(e.cause);
 }
 
@@ -828,16 +825,26 @@ function failure(e: unknown, argv: string[]): number {
     if (e instanceof UsageError) return say(`tslinux: ${e.message}\n`, 2);
     if (e instanceof UnicornUnavailableError) return say(`tslinux: ${e.message}\n`, 1);
     if (e instanceof LaunchError) return say(`tslinux: ${e.message}\n`, e.exitStatus);
-    const file = crashReportPath();
-    const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
-    fs.writeFileSync(file, JSON.stringify({ kind: 'internal-error', error, argv, versions: { tslinux: packageVersion(), node: process.version } }, null, 2) + '\n');
-    const first = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    return say(`tslinux: internal error: ${first} (crash report: ${file})\n`, EXIT_INTERNAL);
+    return reportInternalError(e, crashReportPath(), argv, null);
   } catch (again) {
     if (!(again instanceof BrokenPipe)) throw again;
     brokenPipe = true;
     return EXIT_SIGPIPE;
   }
+}
+
+/**
+ * A bug in tslinux: the report (the guest's state when the kernel's crash
+ * hook saw it, else the error's stack with the command line and versions)
+ * goes to `file`, and stderr gets one line naming it.
+ */
+function reportInternalError(e: unknown, file: string, argv: string[], crash: CrashReporter | null): number {
+  if (!crash?.write(file)) {
+    const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    fs.writeFileSync(file, JSON.stringify({ kind: 'internal-error', error, argv, versions: { tslinux: packageVersion(), node: process.version } }, null, 2) + '\n');
+  }
+  const first = e instanceof Error ? e.message.split('\n')[0] : String(e);
+  return say(`tslinux: internal error: ${first} (crash report: ${file})\n`, EXIT_INTERNAL);
 }
 
 function say(line: string, status: number): number {

@@ -151,7 +151,8 @@ export function launchProgram(view: LaunchView, program: HostProgram, argv: stri
   const env = { vfs: view.vfs, who: view.who, resolve: (p: string) => view.vfs.resolve(p, { base: view.cwd, follow: true }) };
   try {
     const exe = resolveExecutable(env, file, program.given, argv, (p) => (current = p));
-    return { ...exe, execfn: program.given };
+    // AT_EXECFN: the path the caller says it exec'ed, argv[0] (the program as given, unless a library caller set argv0).
+    return { ...exe, execfn: argv[0] ?? program.given };
   } catch (e) {
     if (!(e instanceof LinuxError)) throw e;
     throw execError(program, current, e);
