@@ -2,13 +2,14 @@
 // always visible to the guest, read-only, at its own absolute path, however
 // far from the current directory it lies; /proc/self/exe opens and re-runs
 // it, and names the new program after an execve. Debian's static bash and
-// busybox (in .cache, outside each test's working directory) on both
-// arches; x86-64 outputs are compared with the same commands run natively.
+// busybox and the Go test guest (in .cache, outside each test's working
+// directory), also under --root, on both arches; x86-64 outputs are
+// compared with the same commands run natively.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'vitest';
-import { ARCHES, canRunNative, debianBin, inTempDir, runCli } from './helpers/e2e.ts';
+import { ARCHES, ROOT, canRunNative, debianBin, inTempDir, runCli } from './helpers/e2e.ts';
 
 /** What the guest may be told about a path the host reached through a symlink (.cache may be one): its real path. */
 const real = (p: string): string => fs.realpathSync(p);
@@ -70,6 +71,19 @@ describe.concurrent.each(ARCHES)('the program outside the working directory (%s)
       copyBusybox(arch, dir);
       const r = await runCli(['run', bash, '-c', 'readlink /proc/self/exe 2>/dev/null || echo "bash has no readlink"; exec ./busybox readlink /proc/self/exe'], { cwd: dir, env: ENV });
       expect(r).toEqual({ code: 0, stdout: `bash has no readlink\n${path.join(dir, 'busybox')}\n`, stderr: '' });
+    });
+  });
+
+  it("a Go program's os/exec of itself, by its path and by /proc/self/exe", async ({ expect }) => {
+    const gocheck = path.join(ROOT, '.cache', 'go', arch, 'gocheck');
+    const want = ['child said: "GOCHECK_CHILD = 1\\n"', 'child exit code: 3', 'failing child exit code: 64', 'missing program: true', ''].join('\n');
+    await inTempDir(async (dir) => {
+      const [byPath, byExe] = await Promise.all([
+        runCli(['run', gocheck, 'exec'], { cwd: dir, env: ENV }),
+        runCli(['run', gocheck, 'exec', '/proc/self/exe', 'env'], { cwd: dir, env: ENV }),
+      ]);
+      expect(byPath).toEqual({ code: 0, stdout: want, stderr: '' });
+      expect(byExe).toEqual({ code: 0, stdout: want, stderr: '' });
     });
   });
 
