@@ -84,7 +84,7 @@ export class Process {
   stopped = false;
   /** A state change not yet reported to wait4/waitid: the stop signal, or 'continued'. */
   waitReport: number | 'continued' | null = null;
-  /** arm64: the page holding the sigreturn trampoline (a stand-in for the vdso), once mapped. */
+  /** arm64: where signal handlers without SA_RESTORER return (the vDSO's __kernel_rt_sigreturn). */
   sigreturnPage = 0;
   /** The signal the parent gets when this process dies (clone's low byte; SIGCHLD for fork). */
   exitSignal = 17;

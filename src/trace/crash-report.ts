@@ -4,7 +4,6 @@
 // registers are only on the engine then), and the reporter, which also
 // watches every syscall, keeps the last 50 calls in a ring.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { CpuEngine, CpuFault } from '../cpu/engine.ts';
 import * as UC from '../cpu/unicorn-constants.ts';
 import type { SyscallObserver, SyscallRecord } from '../kernel/dispatch.ts';
@@ -120,34 +119,24 @@ export function elfBuildId(bytes: Uint8Array): string | null {
 const align4 = (n: number): number => (n + 3) & ~3;
 
 /**
- * The guest's executable as the guest sees it (its VFS); the program
- * tslinux started may sit outside every mount, under its own host path.
- * Null when it cannot be read any more.
+ * The guest's executable: the file its image came from (held since its
+ * exec, so a program outside every mount is still there), else what its
+ * path leads to in the guest's view. Null when it cannot be read any more.
  */
-function readExecutable(kernel: Kernel, guestPath: string): Uint8Array | null {
+function readExecutable(kernel: Kernel, p: Process): Uint8Array | null {
   try {
-    return readThroughVfs(kernel, guestPath);
-  } catch {
-    const program = kernel.options.program;
-    if (!program || path.resolve(program) !== guestPath) return null;
+    const place = p.exeFile ?? kernel.vfs.resolve(p.exePath, { base: '/', follow: true });
+    const file = place.fs.open(place.node, { read: true, write: false, append: false, truncate: false, nonblock: false });
     try {
-      return fs.readFileSync(program);
-    } catch {
-      return null;
+      const out = new Uint8Array(file.size());
+      let done = 0;
+      for (let n = 1; done < out.length && n > 0; done += n) n = file.read(out.subarray(done), done);
+      return out.subarray(0, done);
+    } finally {
+      file.close();
     }
-  }
-}
-
-function readThroughVfs(kernel: Kernel, guestPath: string): Uint8Array {
-  const place = kernel.vfs.resolve(guestPath, { base: '/', follow: true });
-  const file = place.fs.open(place.node, { read: true, write: false, append: false, truncate: false, nonblock: false });
-  try {
-    const out = new Uint8Array(file.size());
-    let done = 0;
-    for (let n = 1; done < out.length && n > 0; done += n) n = file.read(out.subarray(done), done);
-    return out.subarray(0, done);
-  } finally {
-    file.close();
+  } catch {
+    return null;
   }
 }
 
@@ -201,7 +190,7 @@ export class CrashReporter implements SyscallObserver, CrashHook {
     } catch {
       // An engine that cannot be read any more: the report goes without registers.
     }
-    const exe = readExecutable(this.kernel, p.exePath);
+    const exe = readExecutable(this.kernel, p);
     return {
       kind,
       pid: p.pid,
