@@ -453,8 +453,9 @@ export function parseTraceArg(argv: string[], i: number, t: TraceConfig): number
     t.enabled = true;
     return at;
   } catch (e) {
-    if (e instanceof TraceOptionError) throw new UsageError(e.message);
-    throw e;
+    if (!(e instanceof TraceOptionError)) throw e;
+    // strace's own words, after the option they are about: "-e trace=nosuch: invalid system call 'nosuch'".
+    throw new UsageError(e.message.startsWith('-') ? e.message : `${argv.slice(i, at + 1).join(' ')}: ${e.message}`);
   }
 }
 

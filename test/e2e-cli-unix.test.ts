@@ -64,7 +64,10 @@ describe.concurrent('options given wrongly: exit 2 and one line naming the optio
   it.for([
     [['--deny', 'bogus'], /^tslinux: --deny: invalid system call 'bogus'$/],
     [['--allow', 'read,bogus2'], /^tslinux: --allow: invalid system call 'bogus2'$/],
-    [['-e', 'trace=bogus'], /^tslinux: invalid system call 'bogus'$/],
+    [['-e', 'trace=bogus'], /^tslinux: -e trace=bogus: invalid system call 'bogus'$/],
+    [['--trace=bogus'], /^tslinux: --trace=bogus: invalid system call 'bogus'$/],
+    [['-s', '-1'], /^tslinux: -s wants a non-negative number/],
+    [['--inject', 'read:error=EWHAT'], /^tslinux: --inject read:error=EWHAT: inject: invalid error/],
     [['--mount', '/no/such/dir:/x'], /^tslinux: --mount \/no\/such\/dir: no such directory$/],
     [['--mount', 'relative'], /^tslinux: --mount wants HOST:GUEST/],
     [['--cwd', '/nope'], /^tslinux: --cwd \/nope: No such file or directory/],
