@@ -4,5 +4,5 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { main } = await import('../src/cli.ts');
-process.exitCode = await main(process.argv.slice(2));
+const { main, exitWith } = await import('../src/cli.ts');
+exitWith(await main(process.argv.slice(2)));

@@ -1,7 +1,9 @@
 // The command line: `tslinux run [options] <binary> [args...]` and
 // `tslinux syscalls`. A thin layer over the library API.
 import * as fs from 'node:fs';
-import { createKernel, KernelBug, LaunchError, UnicornUnavailableError } from './index.ts';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createKernel, KernelBug, LaunchError, UnicornUnavailableError, loadUnicorn } from './index.ts';
 import type { MountSpec } from './kernel/namespace.ts';
 import { supportEntries, supportTable } from './support.ts';
 import type { ExitInfo } from './kernel/kernel.ts';
@@ -16,14 +18,16 @@ import {
   type TraceConfig,
 } from './trace/options.ts';
 import { TraceSession } from './trace/session.ts';
+import { FdWriter } from './trace/output.ts';
+import { allSyscallNames } from './trace/filter.ts';
 import type { Kernel } from './kernel/kernel.ts';
 import { explainCommand } from './explain.ts';
 import { chainGates, combineObservers } from './kernel/dispatch.ts';
 import { InjectionGate } from './trace/inject.ts';
 import { ReportCollector } from './trace/report.ts';
-import { CrashReporter } from './trace/crash-report.ts';
+import { CrashReporter, type CrashHook } from './trace/crash-report.ts';
 import { PolicyError, type ProfileRecorder } from './policy/index.ts';
-import { OutputFile } from './host/output.ts';
+import { OutputFile, writeOutput } from './host/output.ts';
 import { buildPolicyGates, saveRecordedProfile, type PolicyGates } from './policy/setup.ts';
 
 export const RUN_HELP = `usage: tslinux run [options] <binary> [args...]
@@ -33,9 +37,9 @@ Run a static Linux ELF binary (x86-64 or aarch64) on this host.
 options:
   --env K=V             set an environment variable (repeatable)
   --clear-env           start from an empty environment instead of the host's
-  --mount HOST:GUEST[:ro]
+  --mount HOST:GUEST[:ro|:rw]
                         make host directory HOST visible at guest path GUEST
-                        (read-only with :ro); repeatable
+                        (read-only with :ro; :rw, the default, read-write); repeatable
   --cwd DIR             the guest's working directory (a guest path); without it the
                         host's current directory is mounted at its own path and used
   --uid N, --gid N      the guest's user and group ids (default: the host's); the host
@@ -74,6 +78,7 @@ options:
                         when=FIRST[..LAST][+[STEP]] picks calls, counted per task
   --no-warn             do not warn about unimplemented syscalls
   -h, --help            show this help
+  -V, --version         print tslinux's, Unicorn's and Node.js's versions
 
 tracing (strace's options; any of them turns the trace on):
   --trace               log every syscall, strace style, to stderr
@@ -113,9 +118,14 @@ tracing (strace's options; any of them turns the trace on):
                         count wall-clock time in the table
   --trace-format=FORMAT text (default) or json: one JSON object per line
 
-The exit code is the guest's exit status, or 128+signal when it is killed.
+The exit code is the guest's exit status, or 128+signal when it is killed
+(with one line on stderr, except for SIGINT and SIGPIPE, as a shell prints
+them); 127 when the binary (or a #! script's interpreter) is missing, 126
+when it cannot be executed, 2 for a wrong option.
 The guest sees the host's stdin, stdout and stderr, the current directory,
-a private /tmp, a synthetic /dev and /proc/self; nothing else of the host.`;
+the binary itself (read-only, at its own path), a private /tmp, a synthetic
+/dev and /proc/self; nothing else of the host. A #! script runs through its
+interpreter, which must be in that view (--mount it).`;
 
 const TOP_HELP = `usage: tslinux <command> [...]
 
@@ -125,7 +135,8 @@ commands:
                                      print the supported-syscall table (markdown), or every
                                      syscall number with its status as JSON
   explain NAME                       what a syscall is: numbers, arguments, support, handler
-  help                               show this help`;
+  help                               show this help
+  --version                          print tslinux's, Unicorn's and Node.js's versions`;
 
 export interface ParsedRun {
   program: string;
@@ -164,12 +175,12 @@ export class UsageError extends Error {}
 
 function parseMount(spec: string): MountSpec {
   const parts = spec.split(':');
-  const readOnly = parts.length >= 3 && parts[parts.length - 1] === 'ro';
-  if (readOnly) parts.pop();
+  const mode = parts.length >= 3 ? parts[parts.length - 1] : undefined;
+  if (mode === 'ro' || mode === 'rw') parts.pop();
   if (parts.length !== 2 || !parts[0] || !parts[1]?.startsWith('/')) {
-    throw new UsageError(`--mount wants HOST:GUEST[:ro] with an absolute GUEST path, got "${spec}"`);
+    throw new UsageError(`--mount wants HOST:GUEST[:ro|:rw] with an absolute GUEST path, got "${spec}"`);
   }
-  return { host: parts[0], guest: parts[1], readOnly };
+  return { host: parts[0], guest: parts[1], readOnly: mode === 'ro' };
 }
 
 function parseId(flag: string, v: string): number {
@@ -178,7 +189,7 @@ function parseId(flag: string, v: string): number {
   return n;
 }
 
-export function parseRunArgs(argv: string[]): ParsedRun | 'help' {
+export function parseRunArgs(argv: string[]): ParsedRun | 'help' | 'version' {
   const r: ParsedRun = {
     program: '',
     args: [],
@@ -225,6 +236,9 @@ export function parseRunArgs(argv: string[]): ParsedRun | 'help' {
       case '-h':
       case '--help':
         return 'help';
+      case '-V':
+      case '--version':
+        return 'version';
       case '--env': {
         const kv = value(a);
         const eq = kv.indexOf('=');
@@ -301,10 +315,10 @@ export function parseRunArgs(argv: string[]): ParsedRun | 'help' {
         r.policy = value(a);
         break;
       case '--allow':
-        r.allow.push(...splitNames(value(a)));
+        r.allow.push(...splitNames(a, value(a)));
         break;
       case '--deny':
-        r.deny.push(...splitNames(value(a)));
+        r.deny.push(...splitNames(a, value(a)));
         break;
       case '--record-profile':
         r.recordProfile = value(a);
@@ -440,8 +454,9 @@ export function parseTraceArg(argv: string[], i: number, t: TraceConfig): number
     t.enabled = true;
     return at;
   } catch (e) {
-    if (e instanceof TraceOptionError) throw new UsageError(e.message);
-    throw e;
+    if (!(e instanceof TraceOptionError)) throw e;
+    // strace's own words, after the option they are about: "-e trace=nosuch: invalid system call 'nosuch'".
+    throw new UsageError(e.message.startsWith('-') ? e.message : `${argv.slice(i, at + 1).join(' ')}: ${e.message}`);
   }
 }
 
@@ -521,9 +536,13 @@ function parseSize(flag: string, v: string): number {
   return Math.floor(Number(m[1]) * scale);
 }
 
-function splitNames(list: string): string[] {
+/** A --allow/--deny list: syscall names of either arch (strace's "invalid system call" otherwise). */
+function splitNames(flag: string, list: string): string[] {
   const names = list.split(',').map((n) => n.trim()).filter(Boolean);
-  if (names.length === 0) throw new UsageError('--allow and --deny want NAME[,NAME...]');
+  if (names.length === 0) throw new UsageError(`${flag} wants NAME[,NAME...]`);
+  const known = allSyscallNames();
+  const unknown = names.find((n) => !known.has(n));
+  if (unknown !== undefined) throw new UsageError(`${flag}: invalid system call '${unknown}'`);
   return names;
 }
 
@@ -543,7 +562,7 @@ function buildGate(p: ParsedRun): PolicyGates {
       allow: p.allow,
       deny: p.deny,
       recordProfile: p.recordProfile ?? undefined,
-      log: (line) => fs.writeSync(2, line + '\n'),
+      log: (line) => writeErr(line + '\n'),
     });
   } catch (e) {
     fileOrProfileError('--policy', p.policy ?? '', e);
@@ -609,12 +628,19 @@ function buildEnv(p: ParsedRun): string[] {
   return [...env].map(([k, v]) => `${k}=${v}`);
 }
 
+/**
+ * Signals whose death a shell reports with no line (bash's jobs.c: SIGINT,
+ * the user's own Ctrl-C, and SIGPIPE, a reader that went away, as in `| head`).
+ */
+const QUIET_SIGNALS = new Set(['SIGINT', 'SIGPIPE']);
+
 async function runCommand(argv: string[]): Promise<number> {
   const parsed = parseRunArgs(argv);
   if (parsed === 'help') {
-    process.stdout.write(RUN_HELP + '\n');
+    writeOut(RUN_HELP + '\n');
     return 0;
   }
+  if (parsed === 'version') return versionCommand();
   const { gate, recorder } = buildGate(parsed);
   let tracing: TraceSession | null = null;
   const outputs = reserveOutputs(parsed);
@@ -640,13 +666,14 @@ async function runCommand(argv: string[]): Promise<number> {
       uid: parsed.uid,
       gid: parsed.gid,
       warnUnimplemented: parsed.warn,
-      warn: (line) => fs.writeSync(2, line + '\n'),
+      warn: (line) => writeErr(line + '\n'),
     });
     tracing = startTracing(parsed.trace, kernel);
     const report = parsed.report ? new ReportCollector() : null;
-    const crash = parsed.crashReport ? new CrashReporter(kernel) : null;
-    kernel.crashHook = crash;
-    kernel.setObserver(combineObservers(tracing, report, crash));
+    const crash = new CrashReporter(kernel);
+    // Without --crash-report the reporter only waits for a bug in tslinux (watching every call costs time).
+    kernel.crashHook = parsed.crashReport ? crash : bugsOnly(crash);
+    kernel.setObserver(combineObservers(tracing, report, parsed.crashReport ? crash : null));
     // The policy (and --record-profile's recorder) sees every call; injections tamper with what it lets through.
     const injections = parsed.trace.inject.length ? new InjectionGate(parsed.trace.inject) : null;
     kernel.setGate(chainGates(gate, injections));
@@ -654,11 +681,9 @@ async function runCommand(argv: string[]): Promise<number> {
     try {
       result = await runForwardingSignals(kernel);
     } catch (e) {
-      if (!(crash && outputs.crash && e instanceof KernelBug)) throw e;
+      if (!(e instanceof KernelBug) || isBrokenPipe(e)) throw e;
       // One line; the stack trace is in the report.
-      crash.write(outputs.crash);
-      fs.writeSync(2, `tslinux: ${e.message.split('\n')[0]} (crash report: ${parsed.crashReport})\n`);
-      return 70;
+      return reportInternalError(e, outputs.crash ?? crashReportPath(), parsed.crashReport ?? undefined, argv, crash);
     }
     if (recorder && outputs.profile) saveProfile(outputs.profile, recorder);
     if (report && outputs.report) writeReport(outputs.report, report);
@@ -667,15 +692,15 @@ async function runCommand(argv: string[]): Promise<number> {
     tracing?.close();
     if (parsed.diff) printDiff(kernel.overlayDiff());
     if (result.timedOut) {
-      fs.writeSync(2, `tslinux: ${parsed.program}: timed out after ${parsed.timeoutSec} s, killed\n`);
+      writeErr(`tslinux: ${parsed.program}: timed out after ${parsed.timeoutSec} s, killed\n`);
       return 137;
     }
     if (result.signal) {
       const f = result.fault;
       const where = f ? ` (${f.reason}) at pc 0x${f.pc.toString(16)}, fault address 0x${f.addr.toString(16)}` : '';
-      const written = crash && outputs.crash ? crash.write(outputs.crash, f) : null;
+      const written = outputs.crash ? crash.write(outputs.crash, f) : null;
       const reported = written ? `; crash report: ${parsed.crashReport}` : '';
-      fs.writeSync(2, `tslinux: ${parsed.program}: killed by ${result.signal}${where}${reported}\n`);
+      if (written || !QUIET_SIGNALS.has(result.signal)) writeErr(`tslinux: ${parsed.program}: killed by ${result.signal}${where}${reported}\n`);
     }
     return result.exitCode;
   } finally {
@@ -684,27 +709,101 @@ async function runCommand(argv: string[]): Promise<number> {
   }
 }
 
-function printDiff(d: { created: string[]; changed: string[]; deleted: string[] }): void {
-  const lines = [...d.created.map((p) => `A ${p}`), ...d.changed.map((p) => `M ${p}`), ...d.deleted.map((p) => `D ${p}`)];
-  if (lines.length) fs.writeSync(2, lines.join('\n') + '\n');
+/** The crash hook for a run without --crash-report: a guest's death is its own business, a bug in tslinux is reported. */
+function bugsOnly(crash: CrashReporter): CrashHook {
+  return { fatalSignal: () => {}, kernelBug: (task, bug) => crash.kernelBug(task, bug) };
 }
 
-function syscallsCommand(argv: string[]): number {
-  const i = argv.indexOf('--arch');
-  const given = i >= 0 ? argv[i + 1] : undefined;
-  if (given !== undefined && given !== 'x86_64' && given !== 'aarch64') throw new UsageError('--arch is x86_64 or aarch64');
-  const arch = given as 'x86_64' | 'aarch64' | undefined;
-  if (argv.includes('--json')) {
-    const arches: ('x86_64' | 'aarch64')[] = arch ? [arch] : ['x86_64', 'aarch64'];
-    const out = Object.fromEntries(arches.map((a) => [a, supportEntries(a)]));
-    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
-    return 0;
+/** Where a crash report goes when no --crash-report was given: a new file in the temporary directory. */
+function crashReportPath(): string {
+  return path.join(os.tmpdir(), `tslinux-crash-${process.pid}-${Date.now()}.json`);
+}
+
+/** The exit status for a bug in tslinux itself (sysexits.h EX_SOFTWARE). */
+const EXIT_INTERNAL = 70;
+
+/** `tslinux --version`: one line each for tslinux, the Unicorn library it would use, and Node.js (as strace -V and qemu --version name theirs). */
+function versionCommand(): number {
+  let unicorn: string;
+  try {
+    const u = loadUnicorn();
+    unicorn = `Unicorn ${u.version.major}.${u.version.minor}.${u.version.patch} (${u.path})`;
+  } catch (e) {
+    if (!(e instanceof UnicornUnavailableError)) throw e;
+    unicorn = `Unicorn: not usable: ${e.message}`;
   }
-  process.stdout.write(supportTable(arch));
+  writeOut(`tslinux ${packageVersion()}\n${unicorn}\nNode.js ${process.version}\n`);
   return 0;
 }
 
-/** Returns the process exit code; prints one line for every expected failure. */
+function packageVersion(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
+
+// ---- the command line's own output ------------------------------------------------------
+
+/** Set when a write of the CLI's own found its reader gone (EPIPE): the process then ends as if by SIGPIPE. */
+let brokenPipe = false;
+
+/** A write to a pipe whose reader has gone, directly or inside a kernel bug (a trace line to a closed stderr). */
+function isBrokenPipe(e: unknown): boolean {
+  if (e instanceof BrokenPipe || (e as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') return true;
+  return e instanceof KernelBug && isBrokenPipe(e.cause);
+}
+
+class BrokenPipe extends Error {}
+
+/** Write all of `text` to a host fd (retrying a full non-blocking pipe); EPIPE ends the command as SIGPIPE would. */
+function writeTo(fd: number, text: string): void {
+  try {
+    new FdWriter(fd, false, false).write(text);
+  } catch (e) {
+    if (isBrokenPipe(e)) throw new BrokenPipe();
+    throw e;
+  }
+}
+
+function writeOut(text: string): void {
+  writeTo(1, text);
+}
+
+function writeErr(text: string): void {
+  writeTo(2, text);
+}
+
+function printDiff(d: { created: string[]; changed: string[]; deleted: string[] }): void {
+  const lines = [...d.created.map((p) => `A ${p}`), ...d.changed.map((p) => `M ${p}`), ...d.deleted.map((p) => `D ${p}`)];
+  if (lines.length) writeErr(lines.join('\n') + '\n');
+}
+
+function syscallsCommand(argv: string[]): number {
+  let arch: 'x86_64' | 'aarch64' | undefined;
+  let json = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--json') json = true;
+    else if (a === '--arch') {
+      const v = argv[++i];
+      if (v !== 'x86_64' && v !== 'aarch64') throw new UsageError('--arch is x86_64 or aarch64');
+      arch = v;
+    } else throw new UsageError(`syscalls: unknown option ${a} (tslinux syscalls [--arch x86_64|aarch64] [--json])`);
+  }
+  if (json) {
+    const arches: ('x86_64' | 'aarch64')[] = arch ? [arch] : ['x86_64', 'aarch64'];
+    const out = Object.fromEntries(arches.map((a) => [a, supportEntries(a)]));
+    writeOut(JSON.stringify(out, null, 2) + '\n');
+    return 0;
+  }
+  writeOut(supportTable(arch));
+  return 0;
+}
+
+/**
+ * Returns the process exit code; prints one line for every expected
+ * failure. A bug of tslinux's own goes into a crash report, named on that
+ * line, not onto the user's terminal.
+ */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -715,32 +814,89 @@ export async function main(argv: string[]): Promise<number> {
         return syscallsCommand(rest);
       case 'explain':
         return explainCommand(rest);
+      case '-V':
+      case '--version':
+      case 'version':
+        return versionCommand();
       case undefined:
       case 'help':
       case '-h':
       case '--help':
-        process.stdout.write(TOP_HELP + '\n');
+        writeOut(TOP_HELP + '\n');
         return command === undefined ? 2 : 0;
       default:
         throw new UsageError(`unknown command "${command}" (try tslinux run <binary>)`);
     }
   } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`tslinux: ${e.message}\n`);
-      return 2;
-    }
-    if (e instanceof UnicornUnavailableError) {
-      process.stderr.write(`tslinux: ${e.message}\n`);
-      return 1;
-    }
-    if (e instanceof LaunchError) {
-      process.stderr.write(`tslinux: ${e.message}\n`);
-      return /no such file/.test(e.message) ? 127 : 126;
-    }
-    if (e instanceof KernelBug) {
-      process.stderr.write(`tslinux: ${e.message}\n`);
-      return 70;
-    }
-    throw e;
+    return failure(e, argv);
   }
+}
+
+/** The exit status for what `main` caught, after its one line on stderr. */
+function failure(e: unknown, argv: string[]): number {
+  if (e instanceof BrokenPipe || isBrokenPipe(e)) {
+    brokenPipe = true;
+    return EXIT_SIGPIPE;
+  }
+  try {
+    if (e instanceof UsageError) return say(`tslinux: ${e.message}\n`, 2);
+    if (e instanceof UnicornUnavailableError) return say(`tslinux: ${e.message}\n`, 1);
+    if (e instanceof LaunchError) return say(`tslinux: ${e.message}\n`, e.exitStatus);
+    return reportInternalError(e, crashReportPath(), undefined, argv, null);
+  } catch (again) {
+    if (!(again instanceof BrokenPipe)) throw again;
+    brokenPipe = true;
+    return EXIT_SIGPIPE;
+  }
+}
+
+/**
+ * A bug in tslinux: the report (the guest's state when the kernel's crash
+ * hook saw it, else the error's stack with the command line and versions)
+ * goes to `file`, and stderr gets one line naming it.
+ */
+function reportInternalError(e: unknown, file: string | OutputFile, shown: string | undefined, argv: string[], crash: CrashReporter | null): number {
+  if (!crash?.write(file)) {
+    const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    writeOutput(file, JSON.stringify({ kind: 'internal-error', error, argv, versions: { tslinux: packageVersion(), node: process.version } }, null, 2) + '\n');
+  }
+  const first = e instanceof Error ? e.message.split('\n')[0] : String(e);
+  return say(`tslinux: internal error: ${first} (crash report: ${shown ?? file})\n`, EXIT_INTERNAL);
+}
+
+function say(line: string, status: number): number {
+  writeErr(line);
+  return status;
+}
+
+/** 128 + SIGPIPE, what a shell shows for a command killed by SIGPIPE. */
+const EXIT_SIGPIPE = 141;
+
+/**
+ * End the process with `status` (bin/tslinux.js). After a broken pipe the
+ * CLI dies of SIGPIPE itself, as a native tool under `| head` does: Node
+ * ignores SIGPIPE, and adding then removing a listener puts back the
+ * default action (libuv restores SIG_DFL), so raising it ends the process
+ * with that signal. Where that does not work (Windows), it exits 141.
+ */
+export function exitWith(status: number): void {
+  // A write through process.stdout (explain's output) reports EPIPE as an event.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      dieOfSigpipe();
+    });
+  }
+  if (brokenPipe) dieOfSigpipe();
+  process.exitCode = status;
+}
+
+function dieOfSigpipe(): void {
+  if (process.platform !== 'win32') {
+    const nothing = (): void => {};
+    process.on('SIGPIPE', nothing);
+    process.off('SIGPIPE', nothing);
+    process.kill(process.pid, 'SIGPIPE');
+  }
+  process.exit(EXIT_SIGPIPE);
 }

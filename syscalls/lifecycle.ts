@@ -1,14 +1,12 @@
 // A process's life: fork, vfork, clone and clone3 (threads and processes), execve
 // and execveat, wait4 and waitid, and rt_sigreturn (see fork(2), vfork(2),
 // clone(2), execve(2), wait(2), sigreturn(2)).
-import { ElfError, parseElf } from '../src/loader/elf.ts';
-import { ARCHES } from '../src/arch/index.ts';
+import { resolveExecutable } from '../src/loader/binfmt.ts';
 import { fail } from '../src/kernel/errors.ts';
 import type { Process } from '../src/kernel/process.ts';
 import { NoReturn, Waitable, WouldBlock } from '../src/kernel/wait.ts';
-import { MAY_EXEC, checkPermission, identityOf } from '../src/kernel/vfs/permission.ts';
-import { S_IFMT, S_IFREG } from '../src/kernel/vfs/types.ts';
-import { readPath, resolveAt, statOf, type Place } from './fs.ts';
+import { identityOf } from '../src/kernel/vfs/permission.ts';
+import { readPath, resolveAt, type Place } from './fs.ts';
 import { family, type SyscallContext } from './types.ts';
 
 const AT_FDCWD = -100;
@@ -160,8 +158,6 @@ function cloneProcess(ctx: SyscallContext, req: CloneRequest): number {
 /** Linux's limits on exec arguments (see execve(2), "Limits on size of arguments"). */
 const MAX_ARG_STRLEN = 131072;
 const MAX_ARG_TOTAL = 2 * 1024 * 1024;
-/** How many #! interpreters may chain (BINPRM_MAX_RECURSION). */
-const MAX_INTERPRETER_DEPTH = 4;
 
 function readStringArray(ctx: SyscallContext, ptr: number): string[] {
   const out: string[] = [];
@@ -175,42 +171,6 @@ function readStringArray(ctx: SyscallContext, ptr: number): string[] {
     if (total > MAX_ARG_TOTAL) fail('E2BIG');
     out.push(Buffer.from(bytes).toString('utf8'));
   }
-}
-
-/** May the caller execute this file? Regular, on an exec-allowed mount, with an x bit for it. */
-function checkExecutable(ctx: SyscallContext, place: Place): void {
-  const st = statOf(place);
-  if ((st.mode & S_IFMT) !== S_IFREG) fail('EACCES');
-  const mount = ctx.kernel.vfs.mounts().find((m) => m.fs === place.fs);
-  if (mount?.options.split(',').includes('noexec')) fail('EACCES');
-  checkPermission(st, identityOf(ctx.proc), MAY_EXEC);
-}
-
-function readWhole(place: Place): Uint8Array {
-  const file = place.fs.open(place.node, { read: true, write: false, append: false, truncate: false, nonblock: false });
-  try {
-    const out = new Uint8Array(file.size());
-    let done = 0;
-    while (done < out.length) {
-      const n = file.read(out.subarray(done), done);
-      if (n <= 0) break;
-      done += n;
-    }
-    return out.subarray(0, done);
-  } finally {
-    file.close();
-  }
-}
-
-/** The "#!interpreter [arg]" line of a script, as Linux's binfmt_script reads it. */
-function parseShebang(bytes: Uint8Array): { interp: string; arg: string | null } | null {
-  if (bytes[0] !== 0x23 || bytes[1] !== 0x21) return null;
-  const head = Buffer.from(bytes.subarray(2, 256)).toString('latin1');
-  const line = head.split('\n')[0]!.replace(/[ \t]+$/, '').replace(/^[ \t]+/, '');
-  if (!line) fail('ENOEXEC');
-  const sep = line.search(/[ \t]/);
-  if (sep < 0) return { interp: line, arg: null };
-  return { interp: line.slice(0, sep), arg: line.slice(sep).trim() || null };
 }
 
 function execveat(ctx: SyscallContext, dirfd: number, pathPtr: number, argvPtr: number, envpPtr: number, flags: number): number {
@@ -227,28 +187,10 @@ function execveat(ctx: SyscallContext, dirfd: number, pathPtr: number, argvPtr: 
   } else {
     place = resolveAt(ctx, dirfd, path, (flags & c.AT_SYMLINK_NOFOLLOW) === 0);
   }
-  for (let depth = 0; ; depth++) {
-    checkExecutable(ctx, place);
-    const bytes = readWhole(place);
-    const script = parseShebang(bytes);
-    if (script) {
-      if (depth >= MAX_INTERPRETER_DEPTH) fail('ELOOP');
-      // The script's path replaces argv[0]; the interpreter and its one optional argument come first.
-      argv = [script.interp, ...(script.arg ? [script.arg] : []), path, ...argv.slice(1)];
-      path = script.interp;
-      place = resolveAt(ctx, AT_FDCWD, script.interp, true);
-      continue;
-    }
-    let arch;
-    try {
-      arch = ARCHES[parseElf(bytes).arch];
-    } catch (e) {
-      if (e instanceof ElfError) fail('ENOEXEC', e.message);
-      throw e;
-    }
-    ctx.kernel.stagedExecs.set(ctx.proc, { bytes, arch, argv, envp, exePath: place.path, execfn: path, caller: ctx.task });
-    return 0;
-  }
+  const env = { vfs: ctx.kernel.vfs, who: identityOf(ctx.proc), resolve: (p: string) => resolveAt(ctx, AT_FDCWD, p, true) };
+  const exe = resolveExecutable(env, place, path, argv);
+  ctx.kernel.stagedExecs.set(ctx.proc, { bytes: exe.bytes, arch: exe.arch, argv: exe.argv, envp, exePath: exe.file.path, exeFile: exe.file, execfn: exe.execfn, caller: ctx.task });
+  return 0;
 }
 
 function execve(ctx: SyscallContext, pathPtr: number, argvPtr: number, envpPtr: number): number {

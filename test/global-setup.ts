@@ -1,4 +1,4 @@
-// Before the suite: make sure Debian's static busybox and bash are cached
+// Before the suite: make sure Debian's static busybox, bash and mksh are cached
 // (fetched with apt-get download by scripts/fetch-debian-bins.sh) with the
 // static Go tools (scripts/fetch-debian-go-tools.sh), and the
 // Go test guest is built for both arches (scripts/build-go-guests.sh, with
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 export default function setup(): void {
   const root = join(import.meta.dirname, '..');
-  if (!existsSync(join(root, '.cache', 'debian', 'bin', 'aarch64', 'bash'))) {
+  if (!existsSync(join(root, '.cache', 'debian', 'bin', 'aarch64', 'mksh-static'))) {
     execFileSync('sh', [join(root, 'scripts', 'fetch-debian-bins.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
   }
   if (!existsSync(join(root, '.cache', 'debian', 'go-tools', 'aarch64', 'pup'))) {

@@ -188,6 +188,6 @@ describe.each(ARCHES)('%s: tslinux run --inject and -e inject=', (arch) => {
   it('a bad spec is a usage error', () => {
     const r = tslinux('--inject', 'getuid:when=3', guestPath(arch, 'hello'));
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe('tslinux: inject: "getuid:when=3" needs error=ERRNO or retval=VALUE\n');
+    expect(r.stderr).toBe('tslinux: --inject getuid:when=3: inject: "getuid:when=3" needs error=ERRNO or retval=VALUE\n');
   });
 });

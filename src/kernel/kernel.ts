@@ -7,15 +7,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ARCHES, type Arch } from '../arch/index.ts';
 import { CpuEngine, FAULT_SIGNALS, type CpuFault, type RegisterBatch } from '../cpu/engine.ts';
-import { ElfError, parseElf } from '../loader/elf.ts';
+import { ElfError } from '../loader/elf.ts';
 import { loadImage } from '../loader/image.ts';
+import type { Executable } from '../loader/binfmt.ts';
+import { launchProgram, openProgram } from '../loader/launch.ts';
+import type { HostFileFs } from './vfs/hostfile.ts';
 import { ALL_SYSCALLS } from '../../syscalls/index.ts';
 import type { SyscallContext } from '../../syscalls/types.ts';
 import { HostClock, VirtualClock, type Clock } from './clock.ts';
 import type { CrashHook } from '../trace/crash-report.ts';
 import { SeededEntropy, hostEntropy, type Entropy } from './entropy.ts';
 import { Dispatcher, SYSCALL_BLOCKED, SYSCALL_NORETURN, buildTable, type SyscallGate, type SyscallObserver } from './dispatch.ts';
-import { KernelBug, LinuxError } from './errors.ts';
+import { KernelBug, LinuxError, errnoMessage } from './errors.ts';
 import { OpenFileDescription } from './fdtable.ts';
 import { exactFaultPc } from '../cpu/fault-pc.ts';
 import { FutexTable } from './futex.ts';
@@ -28,7 +31,7 @@ import { Terminal } from './terminal.ts';
 import { buildFilesystem, type MountSpec, type Overlays } from './namespace.ts';
 import { Task } from './task.ts';
 import type { Vfs } from './vfs/vfs.ts';
-import type { FileSystem, OpenFile } from './vfs/types.ts';
+import type { FileSystem, Node, OpenFile } from './vfs/types.ts';
 
 export type StdioSpec = number | 'capture' | Uint8Array;
 
@@ -105,7 +108,15 @@ export interface ExitInfo {
   stderr: Buffer;
 }
 
-export class LaunchError extends Error {}
+/** The run cannot start: one line for the user, and the exit status a shell would give (127 missing, 126 not executable, 2 a bad option). */
+export class LaunchError extends Error {
+  constructor(
+    message: string,
+    readonly exitStatus = 126,
+  ) {
+    super(message);
+  }
+}
 
 /** The first guest process's pid; its parent is the emulated init. */
 const FIRST_PID = 1000;
@@ -149,6 +160,8 @@ export interface StagedExec {
   argv: string[];
   envp: string[];
   exePath: string;
+  /** The file itself, for /proc/self/exe (held, not looked up again by name). */
+  exeFile?: { node: Node; fs: FileSystem; path: string };
   execfn: string;
   /** The thread that called execve (it becomes the only one). */
   caller?: Task;
@@ -157,6 +170,8 @@ export interface StagedExec {
 export class Kernel {
   readonly arch: Arch;
   readonly vfs: Vfs;
+  /** The program's single-file mount (launch.ts), whose host fd is closed when the run ends. */
+  private programFs: HostFileFs | null = null;
   /** The first process (tests and the library look at it). */
   readonly proc: Process;
   readonly startedAt = Date.now();
@@ -199,20 +214,9 @@ export class Kernel {
   private firstFault: CpuFault | null = null;
 
   constructor(readonly options: KernelOptions) {
-    const bytes = options.program !== undefined ? readProgram(options.program) : null;
-    let archName: 'x86_64' | 'aarch64';
-    if (bytes) {
-      try {
-        archName = parseElf(bytes).arch;
-      } catch (e) {
-        if (e instanceof ElfError) throw new LaunchError(`${options.program}: ${e.message}`);
-        throw e;
-      }
-    } else {
-      if (!options.arch) throw new LaunchError('a kernel needs a program or an arch');
-      archName = options.arch;
-    }
-    this.arch = ARCHES[archName];
+    if (options.program === undefined && !options.arch) throw new LaunchError('a kernel needs a program or an arch');
+    const ids = { uid: options.uid ?? hostId('uid'), gid: options.gid ?? hostId('gid') };
+    const program = options.program !== undefined ? openProgram(options.program, { host: { uid: hostId('uid'), gid: hostId('gid') }, guest: ids }) : null;
     this.clock = options.deterministic ? new VirtualClock() : new HostClock();
     this.entropy = options.deterministic ? new SeededEntropy(options.seed ?? 0) : hostEntropy;
     this.warn = options.warn ?? ((line) => process.stderr.write(line + '\n'));
@@ -239,16 +243,16 @@ export class Kernel {
       },
       this.overlays,
     );
-    const cpu = bytes ? this.newEngine(this.arch) : null;
-    this.proc = this.newProcess(null, this.arch, cpu, {
-      cwd,
-      uid: options.uid ?? hostId('uid'),
-      gid: options.gid ?? hostId('gid'),
-      memoryLimit: options.memoryLimit,
-    });
+    if (program) this.programFs = program.fs;
+    if (options.cwd !== undefined && program) checkGuestCwd(this.vfs, cwd);
+    // The program is exec'ed as the guest's execve would (x bit, #! scripts); that decides the arch.
+    const exe = program ? launchProgram({ vfs: this.vfs, cwd, root: options.root, who: { uid: ids.uid, gid: ids.gid, groups: [ids.gid] } }, program, this.options.argv.length > 0 ? this.options.argv : [program.given]) : null;
+    this.arch = exe ? exe.arch : ARCHES[options.arch!];
+    const cpu = exe ? this.newEngine(this.arch) : null;
+    this.proc = this.newProcess(null, this.arch, cpu, { cwd, uid: ids.uid, gid: ids.gid, memoryLimit: options.memoryLimit });
     this.headlessTask = this.tasks.get(this.proc.pid)!;
     this.setupStdio();
-    if (cpu && bytes) this.load(this.proc, bytes, options.program!);
+    if (exe) this.load(this.proc, exe);
   }
 
   // ---- processes and tasks -----------------------------------------------------
@@ -356,32 +360,14 @@ export class Kernel {
 
   // ---- images -------------------------------------------------------------------
 
-  private load(p: Process, bytes: Uint8Array, program: string): void {
-    const argv = this.options.argv.length > 0 ? this.options.argv : [program];
+  /** The first image, from the program launch.ts resolved. */
+  private load(p: Process, exe: Executable): void {
     try {
-      this.installImage(p, {
-        bytes,
-        arch: p.arch,
-        argv,
-        envp: this.options.env,
-        exePath: this.guestPathOf(path.resolve(program)),
-        execfn: argv[0]!,
-      });
+      this.installImage(p, { bytes: exe.bytes, arch: exe.arch, argv: exe.argv, envp: this.options.env, exePath: exe.file.path, exeFile: exe.file, execfn: exe.execfn });
     } catch (e) {
-      if (e instanceof ElfError) throw new LaunchError(`${program}: ${e.message}`);
+      if (e instanceof ElfError) throw new LaunchError(`${exe.execfn}: ${e.message}`);
       throw e;
     }
-  }
-
-  /** Where a host file appears in the guest: under the mount that holds it, else its own path. */
-  private guestPathOf(hostPath: string): string {
-    const mounts = [...(this.options.mounts ?? [])].map((m) => ({ host: path.resolve(m.host), guest: m.guest }));
-    if (this.options.mountCwd ?? this.options.cwd === undefined) mounts.push({ host: process.cwd(), guest: toGuestPath(process.cwd()) });
-    for (const m of mounts) {
-      const rel = path.relative(m.host, hostPath);
-      if (!rel.startsWith('..') && !path.isAbsolute(rel)) return path.posix.join(m.guest, ...rel.split(path.sep));
-    }
-    return toGuestPath(hostPath);
   }
 
   /** Map a new image into `p` (whose engine and address space are fresh) and point its task at the entry. */
@@ -389,6 +375,7 @@ export class Kernel {
     p.argv = img.argv;
     p.envp = img.envp;
     p.exePath = img.exePath;
+    p.exeFile = img.exeFile ?? null;
     p.comm = path.posix.basename(img.exePath).slice(0, 15);
     const random16 = new Uint8Array(16);
     this.entropy.fill(random16);
@@ -470,6 +457,7 @@ export class Kernel {
     child.argv = parent.argv;
     child.envp = parent.envp;
     child.exePath = parent.exePath;
+    child.exeFile = parent.exeFile;
     child.auxv = parent.auxv;
     child.comm = parent.comm;
     child.sigreturnPage = parent.sigreturnPage;
@@ -1101,6 +1089,7 @@ export class Kernel {
     this.closeRetiredEngines();
     for (const p of this.processes.values()) if (p.cpu) p.cpu.close();
     for (const input of this.hostInputs.values()) input.close();
+    this.programFs?.release();
     this.terminal.restore();
     this.vfs.release();
   }
@@ -1263,17 +1252,13 @@ export function signalName(signo: number): string {
   return names[signo] ?? (signo >= 32 && signo <= 64 ? `SIGRT${signo - 32}` : `signal ${signo}`);
 }
 
-function readProgram(program: string): Uint8Array {
+/** An explicit working directory must be a directory in the guest's view (as chdir(2) would need). */
+function checkGuestCwd(vfs: Vfs, cwd: string): void {
   try {
-    const st = fs.statSync(program);
-    if (st.isDirectory()) throw new LaunchError(`${program}: is a directory`);
-    return fs.readFileSync(program);
+    vfs.resolve(cwd, { base: '/', follow: true, mustBeDir: true });
   } catch (e) {
-    if (e instanceof LaunchError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new LaunchError(`${program}: no such file`);
-    if (code === 'EACCES') throw new LaunchError(`${program}: permission denied`);
-    throw new LaunchError(`${program}: cannot read: ${(e as Error).message}`);
+    if (!(e instanceof LinuxError)) throw e;
+    throw new LaunchError(`--cwd ${cwd}: ${errnoMessage(e.errno)} (in the guest's view)`, 2);
   }
 }
 

@@ -45,6 +45,9 @@ export interface Overlays {
   list: { path: string; fs: OverlayFs }[];
 }
 
+/** The exit status of a run whose options describe a view that cannot be built (as for a usage error). */
+const EXIT_USAGE = 2;
+
 /** Device numbers for st_dev, one per filesystem. */
 const DEV = { rootfs: 1, dev: 5, proc: 4, sys: 0x15, tmp: 0x2a, firstHost: 0x800 };
 
@@ -68,7 +71,7 @@ export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions, overlays
   let rootfs: FileSystem;
   if (opts.root) {
     const hostRoot = path.resolve(opts.root);
-    if (!isDirectory(hostRoot)) throw new LaunchError(`--root ${opts.root}: not a directory`);
+    if (!isDirectory(hostRoot)) throw new LaunchError(`--root ${opts.root}: not a directory`, EXIT_USAGE);
     rootfs = hostView('/', hostRoot, false);
   } else {
     const mem = new MemFs({ type: 'rootfs', dev: DEV.rootfs, now });
@@ -82,7 +85,7 @@ export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions, overlays
     try {
       mount(guestPath, fsys, source, options);
     } catch (e) {
-      if (e instanceof LinuxError) throw new LaunchError(`cannot mount ${guestPath}: ${e.message}${opts.root ? ' (create it in the --root tree, or use --overlay)' : ''}`);
+      if (e instanceof LinuxError) throw new LaunchError(`cannot mount ${guestPath}: ${e.message}${opts.root ? ' (create it in the --root tree, or use --overlay)' : ''}`, EXIT_USAGE);
       throw e;
     }
   };
@@ -109,13 +112,13 @@ export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions, overlays
   }
   for (const m of opts.mounts) {
     const hostRoot = path.resolve(m.host);
-    if (!isDirectory(hostRoot)) throw new LaunchError(`--mount ${m.host}: no such directory`);
+    if (!isDirectory(hostRoot)) throw new LaunchError(`--mount ${m.host}: ${fs.existsSync(hostRoot) ? 'not a directory' : 'no such directory'}`, EXIT_USAGE);
     const guest = path.posix.normalize(m.guest);
     vfs.mount(guest, hostView(guest, hostRoot, m.readOnly ?? false), hostRoot);
   }
   let tmpDev = DEV.tmp + 1;
   for (const t of opts.tmpfs ?? []) {
-    if (!t.startsWith('/')) throw new LaunchError(`--tmpfs ${t}: not an absolute guest path`);
+    if (!t.startsWith('/')) throw new LaunchError(`--tmpfs ${t}: not an absolute guest path`, EXIT_USAGE);
     vfs.mount(path.posix.normalize(t), new MemFs({ type: 'tmpfs', dev: tmpDev++, now }), 'tmpfs', 'nosuid,nodev');
   }
   return vfs;

@@ -9,6 +9,7 @@ import { FdTable } from './fdtable.ts';
 import { PendingSignals } from './signals.ts';
 import type { Task } from './task.ts';
 import { Waitable } from './wait.ts';
+import type { FileSystem, Node } from './vfs/types.ts';
 
 export interface Credentials {
   uid: number;
@@ -83,7 +84,7 @@ export class Process {
   stopped = false;
   /** A state change not yet reported to wait4/waitid: the stop signal, or 'continued'. */
   waitReport: number | 'continued' | null = null;
-  /** arm64: the page holding the sigreturn trampoline (a stand-in for the vdso), once mapped. */
+  /** arm64: where signal handlers without SA_RESTORER return (the vDSO's __kernel_rt_sigreturn). */
   sigreturnPage = 0;
   /** The signal the parent gets when this process dies (clone's low byte; SIGCHLD for fork). */
   exitSignal = 17;
@@ -95,6 +96,8 @@ export class Process {
   argv: string[] = [];
   envp: string[] = [];
   exePath = '';
+  /** The executable itself (Linux's mm->exe_file): /proc/self/exe opens it even if its path no longer leads there. */
+  exeFile: { node: Node; fs: FileSystem; path: string } | null = null;
   auxv: Uint8Array = new Uint8Array(0);
   comm = '';
   /** Process group and session: inherited from the (emulated) parent that started us. */

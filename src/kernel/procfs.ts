@@ -179,7 +179,7 @@ export class ProcFs implements FileSystem {
       kind: 'dir',
       children: () =>
         new Map<string, ProcNode>([
-          ['exe', this.node(`${base}/exe`, { kind: 'link', target: () => p.exePath, jump: () => at(p.exePath) }, 0o777)],
+          ['exe', this.node(`${base}/exe`, { kind: 'link', target: () => p.exePath, jump: () => p.exeFile ?? at(p.exePath) }, 0o777)],
           ['cwd', this.node(`${base}/cwd`, { kind: 'link', target: () => p.cwd, jump: () => at(p.cwd) }, 0o777)],
           ['root', this.node(`${base}/root`, { kind: 'link', target: () => '/', jump: () => at('/') }, 0o777)],
           ['cmdline', this.file(`${base}/cmdline`, () => nulJoined(p.argv))],

@@ -352,7 +352,9 @@ export class SignalState {
 
   /**
    * arm64 handlers return through the vdso's sigreturn trampoline when libc
-   * gives no SA_RESTORER; tslinux has no vdso, so it maps one page for it.
+   * gives no SA_RESTORER: the loader sets sigreturnPage to the vDSO's
+   * __kernel_rt_sigreturn (loader/vdso.ts); a page is mapped for it only
+   * when there is none.
    */
   private trampolinePage(p: Process): number {
     if (p.sigreturnPage) return p.sigreturnPage;

@@ -7,6 +7,7 @@ import { LinuxError } from '../kernel/errors.ts';
 import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, pageDown, pageUp } from '../kernel/memory.ts';
 import { RLIM_INFINITY, type Process } from '../kernel/process.ts';
 import { ElfError, PF_R, PF_W, PF_X, PT_PHDR, parseElf, type ElfImage, type ElfSegment } from './elf.ts';
+import { buildVdso, type VdsoImage } from './vdso.ts';
 
 /** Auxiliary vector keys (include/uapi/linux/auxvec.h). */
 export const AT = {
@@ -29,6 +30,7 @@ export const AT = {
   RANDOM: 25,
   HWCAP2: 26,
   EXECFN: 31,
+  SYSINFO_EHDR: 33,
   MINSIGSTKSZ: 51,
 } as const;
 
@@ -56,6 +58,8 @@ export interface LoadedImage {
   /** Load bias: 0 for ET_EXEC, where the static-PIE was placed otherwise. */
   bias: number;
   auxv: Uint8Array;
+  /** Where the vDSO's ELF header is (AT_SYSINFO_EHDR). */
+  vdso: number;
 }
 
 export interface ImageRequest {
@@ -81,8 +85,31 @@ export function loadImage(proc: Process, req: ImageRequest): LoadedImage {
   const stackProt = PROT_READ | PROT_WRITE | (elf.stackExecutable ? PROT_EXEC : 0);
   const stack = stackSize(proc);
   proc.mem.map(arch.layout.stackTop - stack, stack, stackProt, { name: '[stack]' });
-  const { sp, auxv } = buildStack(proc, elf, bias, req);
-  return { elf, entry: elf.entry + bias, sp, bias, auxv };
+  const vdso = mapVdso(proc);
+  const { sp, auxv } = buildStack(proc, elf, bias, req, vdso);
+  return { elf, entry: elf.entry + bias, sp, bias, auxv, vdso };
+}
+
+/** Each arch's vDSO image, built once. */
+const vdsoImages = new Map<string, VdsoImage>();
+
+/**
+ * Map the vDSO (vdso.ts) read+execute at the top of the mmap area, as
+ * arm64 Linux places it, and return its address. On arm64 its
+ * __kernel_rt_sigreturn is also where signal handlers without SA_RESTORER
+ * return to, as on Linux (arch/arm64/kernel/signal.c setup_return).
+ */
+function mapVdso(proc: Process): number {
+  const arch = proc.arch;
+  let image = vdsoImages.get(arch.name);
+  if (!image) vdsoImages.set(arch.name, (image = buildVdso(arch)));
+  const size = pageUp(image.bytes.length);
+  const at = proc.mem.findFree(size);
+  proc.mem.map(at, size, PROT_READ | PROT_EXEC, { name: '[vdso]' });
+  proc.mem.poke(at, image.bytes);
+  const sigreturn = image.symbols.get('__kernel_rt_sigreturn');
+  if (sigreturn !== undefined) proc.sigreturnPage = at + sigreturn;
+  return at;
 }
 
 /**
@@ -138,7 +165,7 @@ function phdrAddress(elf: ElfImage, bias: number): number {
  * argc, argv[], NULL, envp[], NULL, auxv pairs ending with AT_NULL
  * (see the System V AMD64 ABI 3.4.1 and Linux fs/binfmt_elf.c create_elf_tables).
  */
-function buildStack(proc: Process, elf: ElfImage, bias: number, req: ImageRequest): { sp: number; auxv: Uint8Array } {
+function buildStack(proc: Process, elf: ElfImage, bias: number, req: ImageRequest, vdso: number): { sp: number; auxv: Uint8Array } {
   const mem = proc.mem;
   const arch = proc.arch;
   let top = arch.layout.stackTop - 8;
@@ -169,7 +196,9 @@ function buildStack(proc: Process, elf: ElfImage, bias: number, req: ImageReques
 
   const { hwcap, hwcap2 } = proc.cpu ? arch.hwcaps(proc.cpu) : { hwcap: 0, hwcap2: 0 };
   const c = proc.creds;
+  // In create_elf_tables' order: ARCH_DLINFO (the vDSO) first.
   const auxPairs: [number, number][] = [
+    [AT.SYSINFO_EHDR, vdso],
     [AT.HWCAP, hwcap],
     [AT.PAGESZ, PAGE_SIZE],
     [AT.CLKTCK, 100],

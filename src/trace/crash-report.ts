@@ -4,7 +4,6 @@
 // registers are only on the engine then), and the reporter, which also
 // watches every syscall, keeps the last 50 calls in a ring.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { CpuEngine, CpuFault } from '../cpu/engine.ts';
 import * as UC from '../cpu/unicorn-constants.ts';
 import { writeOutput, type OutputFile } from '../host/output.ts';
@@ -121,45 +120,24 @@ export function elfBuildId(bytes: Uint8Array): string | null {
 const align4 = (n: number): number => (n + 3) & ~3;
 
 /**
- * The build id of the guest's executable, read as the guest sees it (its
- * VFS). The program tslinux started may sit outside every mount, under its
- * own host path: then it is the one read at launch. (Reading that path again
- * now would follow whatever the guest may have put there since.)
+ * The guest's executable: the file its image came from (held since its
+ * exec, so a program outside every mount is still there), else what its
+ * path leads to in the guest's view. Null when it cannot be read any more.
  */
-function buildIdOf(kernel: Kernel, guestPath: string, launched: LaunchedProgram | null): string | null {
+function readExecutable(kernel: Kernel, p: Process): Uint8Array | null {
   try {
-    return elfBuildId(readThroughVfs(kernel, guestPath));
-  } catch {
-    return launched && launched.path === guestPath ? launched.buildId : null;
-  }
-}
-
-interface LaunchedProgram {
-  path: string;
-  buildId: string | null;
-}
-
-/** The program tslinux was started with, read once, now, by the path the user gave. */
-function readLaunchedProgram(kernel: Kernel): LaunchedProgram | null {
-  const program = kernel.options.program;
-  if (!program) return null;
-  try {
-    return { path: path.resolve(program), buildId: elfBuildId(fs.readFileSync(program)) };
+    const place = p.exeFile ?? kernel.vfs.resolve(p.exePath, { base: '/', follow: true });
+    const file = place.fs.open(place.node, { read: true, write: false, append: false, truncate: false, nonblock: false });
+    try {
+      const out = new Uint8Array(file.size());
+      let done = 0;
+      for (let n = 1; done < out.length && n > 0; done += n) n = file.read(out.subarray(done), done);
+      return out.subarray(0, done);
+    } finally {
+      file.close();
+    }
   } catch {
     return null;
-  }
-}
-
-function readThroughVfs(kernel: Kernel, guestPath: string): Uint8Array {
-  const place = kernel.vfs.resolve(guestPath, { base: '/', follow: true });
-  const file = place.fs.open(place.node, { read: true, write: false, append: false, truncate: false, nonblock: false });
-  try {
-    const out = new Uint8Array(file.size());
-    let done = 0;
-    for (let n = 1; done < out.length && n > 0; done += n) n = file.read(out.subarray(done), done);
-    return out.subarray(0, done);
-  } finally {
-    file.close();
   }
 }
 
@@ -168,11 +146,7 @@ export class CrashReporter implements SyscallObserver, CrashHook {
   private readonly ring: CrashSyscall[] = [];
   private next = 0;
   private moment: CrashReport | null = null;
-  private readonly launched: LaunchedProgram | null;
-
-  constructor(private readonly kernel: Kernel) {
-    this.launched = readLaunchedProgram(kernel);
-  }
+  constructor(private readonly kernel: Kernel) {}
 
   onSyscall(ctx: SyscallContext, rec: SyscallRecord): void {
     const entry: CrashSyscall = {
@@ -216,6 +190,7 @@ export class CrashReporter implements SyscallObserver, CrashHook {
     } catch {
       // An engine that cannot be read any more: the report goes without registers.
     }
+    const exe = readExecutable(this.kernel, p);
     return {
       kind,
       pid: p.pid,
@@ -226,7 +201,7 @@ export class CrashReporter implements SyscallObserver, CrashHook {
       registers,
       memoryMap: mapsText(p).split('\n').filter(Boolean),
       syscalls: this.recentSyscalls(),
-      binary: { path: p.exePath, buildId: buildIdOf(this.kernel, p.exePath, this.launched) },
+      binary: { path: p.exePath, buildId: exe ? elfBuildId(exe) : null },
     };
   }
 

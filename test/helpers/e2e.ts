@@ -26,7 +26,7 @@ export function guestPath(arch: GuestArch, name: string): string {
   return path.join(GUESTS, arch, name);
 }
 
-export function debianBin(arch: GuestArch, name: 'busybox' | 'bash'): string {
+export function debianBin(arch: GuestArch, name: 'busybox' | 'bash' | 'mksh' | 'mksh-static'): string {
   return path.join(DEBIAN_BIN, arch, name);
 }
 
@@ -293,6 +293,16 @@ export function runCli(args: string[], opts: { cwd?: string; env?: Record<string
 /** A fresh temporary directory for a test that manages files itself; remove it with removeTempDir. */
 export function makeTempDir(): string {
   return makeDir();
+}
+
+/** Run `body` with a fresh temporary directory, removed afterwards. */
+export async function inTempDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = makeDir();
+  try {
+    return await body(dir);
+  } finally {
+    removeTempDir(dir);
+  }
 }
 
 export function removeTempDir(dir: string): void {

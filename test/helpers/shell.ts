@@ -26,7 +26,8 @@ export const APPLETS = [
   'touch', 'cut', 'uniq', 'md5sum', 'dd', 'basename', 'dirname', 'pwd', 'id',
 ] as const;
 
-export type Shell = 'sh' | 'bash';
+/** busybox sh, bash, or Debian's mksh: its dietlibc build (mksh) or its klibc build (mksh-static). */
+export type Shell = 'sh' | 'bash' | 'mksh' | 'mksh-static';
 
 /** Whether aarch64 binaries (and what they exec) run on this host through binfmt_misc. */
 export const hasBinfmtAarch64: boolean = (() => {
@@ -97,7 +98,8 @@ function layout(arch: GuestArch, stdin: string): { root: string; bin: string; wo
 
 function shellArgv(arch: GuestArch, run: ShellRun): { program: string; args: string[] } {
   const extra = run.args ?? [];
-  if ((run.shell ?? 'sh') === 'bash') return { program: debianBin(arch, 'bash'), args: ['-c', run.script, ...extra] };
+  const shell = run.shell ?? 'sh';
+  if (shell !== 'sh') return { program: debianBin(arch, shell), args: ['-c', run.script, ...extra] };
   return { program: debianBin(arch, 'busybox'), args: ['sh', '-c', run.script, ...extra] };
 }
 

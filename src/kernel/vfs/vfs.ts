@@ -108,11 +108,13 @@ export class Vfs {
   /**
    * Mount `fs` at `guestPath` (absolute; symlinks in it are followed, as
    * mount(8) does). A missing mount point is made when the filesystem
-   * underneath is a MemFs; a mount already there is replaced.
+   * underneath is a MemFs; a mount already there is replaced. A filesystem
+   * whose root is a file (a single-file bind mount, hostfile.ts) goes on a
+   * file: a missing one is made empty, its directories as for any mount.
    */
   mount(guestPath: string, fs: FileSystem, source: string = fs.type, options: string = defaultOptions(fs)): void {
     if (!guestPath.startsWith('/')) throw new Error(`vfs: mount point must be absolute: ${guestPath}`);
-    const path = this.makeMountPoint(guestPath);
+    const path = this.makeMountPoint(guestPath, typeOf({ node: fs.root(), fs, path: '/' }) === S_IFDIR);
     this.addMount({ path, fs, source, options });
   }
 
@@ -194,7 +196,7 @@ export class Vfs {
    *                           mkdir, rmdir: allowed (the fs checks the type);
    *                           rename: allowed here; the caller gives ENOTDIR when the
    *                           source is not a directory and either path has one.
-   *   a mount point:          rmdir, rename: EBUSY.
+   *   a mount point:          unlink, rmdir, rename: EBUSY.
    */
   resolveParent(path: string, base: string | Resolved, op?: ParentOp, mayLookup?: MayLookup): ResolvedParent {
     const p = parsePath(path);
@@ -213,7 +215,8 @@ export class Vfs {
     const { name } = parent;
     if (isSpecialName(name)) fail(specialNameError(op, name));
     const childPath = joinPath(parent.dirPath, name);
-    if ((op === 'rmdir' || op === 'rename' || op === 'renameNoReplace') && this.isMountPoint(childPath)) fail('EBUSY');
+    // vfs_unlink, vfs_rmdir, vfs_rename: a mount point (a file's too) is busy.
+    if ((op === 'unlink' || op === 'rmdir' || op === 'rename' || op === 'renameNoReplace') && this.isMountPoint(childPath)) fail('EBUSY');
     if (!parent.trailingSlash) return;
     if (op === 'create') {
       // Linux filename_create: a trailing slash on a non-directory's name.
@@ -268,22 +271,28 @@ export class Vfs {
     this.byPath.set(m.path, m);
   }
 
-  /** Resolve a mount point, making missing directories in MemFs filesystems. */
-  private makeMountPoint(guestPath: string): string {
+  /**
+   * Resolve a mount point, making missing directories (and, for a file
+   * mount, the missing file) in MemFs and overlay filesystems.
+   */
+  private makeMountPoint(guestPath: string, isDir: boolean): string {
     let here = this.root();
-    for (const name of parsePath(guestPath).names) {
+    const names = parsePath(guestPath).names;
+    names.forEach((name, i) => {
       const step = this.resolveForCreate(name, { base: here, follow: true });
       if (step.found) {
         here = step.found;
-        continue;
+        return;
       }
       const { dir, fs, dirPath, name: missing } = step.missing;
       // In-memory and overlay filesystems can make the missing directory; a host directory is left alone.
       const maker = fs as FileSystem & { ensureDir?: (dir: Node, name: string) => Node };
       if (!(fs instanceof MemFs) && typeof maker.ensureDir !== 'function') fail('ENOENT', `mount point ${guestPath} does not exist`);
-      here = { node: maker.ensureDir!(dir, missing), fs, path: joinPath(dirPath, missing) };
-    }
-    if (typeOf(here) !== S_IFDIR) fail('ENOTDIR', `mount point ${guestPath} is not a directory`);
+      const node = isDir || i < names.length - 1 ? maker.ensureDir!(dir, missing) : fs.create(dir, missing, 0o444);
+      here = { node, fs, path: joinPath(dirPath, missing) };
+    });
+    // mount(2): a directory goes on a directory and a file on a file.
+    if ((typeOf(here) === S_IFDIR) !== isDir) fail('ENOTDIR', `mount point ${guestPath} is ${isDir ? 'not ' : ''}a directory`);
     return here.path;
   }
 }

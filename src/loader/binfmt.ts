@@ -1,0 +1,119 @@
+// What execve(2) does before the point of no return: check that the file
+// may be executed, read it, and either take it as a static ELF executable or,
+// for a "#!" script, run its interpreter instead (Linux's fs/binfmt_script.c,
+// up to BINPRM_MAX_RECURSION interpreters deep). The guest's execve
+// (syscalls/lifecycle.ts) and the command line's program (launch.ts) both
+// come through here, so a program named to tslinux runs exactly as the same
+// path exec'ed inside the guest would.
+import { ARCHES } from '../arch/index.ts';
+import type { Arch } from '../arch/types.ts';
+import { LinuxError, fail } from '../kernel/errors.ts';
+import { MAY_EXEC, checkPermission, type Identity } from '../kernel/vfs/permission.ts';
+import type { Resolved, Vfs } from '../kernel/vfs/vfs.ts';
+import { S_IFMT, S_IFREG, type StatInfo } from '../kernel/vfs/types.ts';
+import { ElfError, parseElf } from './elf.ts';
+
+/** How many #! interpreters may chain (BINPRM_MAX_RECURSION). */
+export const MAX_INTERPRETER_DEPTH = 4;
+
+/** ENOEXEC for an ELF file tslinux cannot load, with the loader's reason (32-bit, dynamically linked...). */
+export class NotLoadable extends LinuxError {
+  constructor(readonly elf: ElfError) {
+    super('ENOEXEC', elf.message);
+  }
+}
+
+/** Where the exec happens: whose rights, which namespace, how a #! interpreter's path is resolved. */
+export interface ExecEnv {
+  vfs: Vfs;
+  who: Identity;
+  /** Resolve an interpreter's path as the exec'ing process would (open_exec: from its cwd, following symlinks). */
+  resolve(path: string): Resolved;
+}
+
+/** An executable ready to load: the ELF bytes and what the new image's stack and /proc/self show. */
+export interface Executable {
+  bytes: Uint8Array;
+  arch: Arch;
+  argv: string[];
+  /** The file the image comes from (the ELF: the last interpreter for a script), for /proc/self/exe. */
+  file: Resolved;
+  /** AT_EXECFN: the path as execve got it. */
+  execfn: string;
+}
+
+/**
+ * Resolve `file` (found at `path`) with argv into an ELF image, following
+ * #! lines. Errors are Linux's, as LinuxErrors: EACCES (not a regular file,
+ * a noexec mount, no x bit for the caller), ENOEXEC (neither ELF nor
+ * script, or an ELF tslinux cannot load), ELOOP (too many interpreters),
+ * and whatever resolving an interpreter gives (ENOENT...). `onFile` is
+ * told each path before it is looked at, so a caller can name the one an
+ * error is about.
+ */
+export function resolveExecutable(env: ExecEnv, file: Resolved, path: string, argv: string[], onFile?: (path: string) => void): Executable {
+  // AT_EXECFN stays the path execve was given, script or not (bprm->exec).
+  const execfn = path;
+  for (let depth = 0; ; depth++) {
+    onFile?.(path);
+    checkExecutable(env, file);
+    const bytes = readWhole(file);
+    const script = parseShebang(bytes);
+    if (script) {
+      if (depth >= MAX_INTERPRETER_DEPTH) fail('ELOOP');
+      // The script's path replaces argv[0]; the interpreter and its one optional argument come first.
+      argv = [script.interp, ...(script.arg ? [script.arg] : []), path, ...argv.slice(1)];
+      path = script.interp;
+      onFile?.(path);
+      file = env.resolve(path);
+      continue;
+    }
+    try {
+      return { bytes, arch: ARCHES[parseElf(bytes).arch], argv, file, execfn };
+    } catch (e) {
+      if (e instanceof ElfError) throw new NotLoadable(e);
+      throw e;
+    }
+  }
+}
+
+/** May the caller execute this file? Regular, on an exec-allowed mount, with an x bit for it (may_open, path_noexec). */
+export function checkExecutable(env: ExecEnv, file: Resolved): void {
+  const st = statOf(file);
+  if ((st.mode & S_IFMT) !== S_IFREG) fail('EACCES');
+  const mount = env.vfs.mounts().find((m) => m.fs === file.fs);
+  if (mount?.options.split(',').includes('noexec')) fail('EACCES');
+  checkPermission(st, env.who, MAY_EXEC);
+}
+
+function statOf(file: Resolved): StatInfo {
+  const n = file.node as Resolved['node'] & { info?: () => StatInfo };
+  return typeof n.info === 'function' ? n.info() : file.fs.stat(file.node);
+}
+
+function readWhole(file: Resolved): Uint8Array {
+  const f = file.fs.open(file.node, { read: true, write: false, append: false, truncate: false, nonblock: false });
+  try {
+    const out = new Uint8Array(f.size());
+    let done = 0;
+    while (done < out.length) {
+      const n = f.read(out.subarray(done), done);
+      if (n <= 0) break;
+      done += n;
+    }
+    return out.subarray(0, done);
+  } finally {
+    f.close();
+  }
+}
+
+/** The "#!interpreter [arg]" line of a script, as Linux's binfmt_script reads it (the first 256 bytes). */
+export function parseShebang(bytes: Uint8Array): { interp: string; arg: string | null } | null {
+  if (bytes[0] !== 0x23 || bytes[1] !== 0x21) return null;
+  const head = Buffer.from(bytes.subarray(2, 256)).toString('latin1');
+  const line = head.split('\n')[0]!.replace(/[ \t]+$/, '').replace(/^[ \t]+/, '');
+  if (!line) fail('ENOEXEC');
+  const sep = line.search(/[ \t]/);
+  if (sep < 0) return { interp: line, arg: null };
+  return { interp: line.slice(0, sep), arg: line.slice(sep).trim() || null };
+}
