@@ -47,7 +47,13 @@ events|events|
 futex_pingpong|futex_pingpong|10000
 forkexec|forkexec|
 forkexec_child|forkexec|child 7
-pipes|pipes|'
+pipes|pipes|
+gatebypass_read|gatebypass|read
+gatebypass_futex|gatebypass|futex
+gatebypass_poll|gatebypass|poll
+gatebypass_wait|gatebypass|wait
+gatebypass_vfork|gatebypass|vfork
+gatebypass_restart|gatebypass|restart'
 
 # forkexec and pipes execve() themselves. Under qemu-aarch64 that only
 # works when binfmt_misc runs aarch64 executables through qemu (as Debian's

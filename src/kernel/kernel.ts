@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ARCHES, type Arch } from '../arch/index.ts';
-import { CpuEngine, FAULT_SIGNALS, type CpuFault, type RegisterBatch } from '../cpu/engine.ts';
+import { CpuEngine, FAULT_SIGNALS, type CpuFault, type RegisterBatch, type RunResult } from '../cpu/engine.ts';
 import { ElfError, parseElf } from '../loader/elf.ts';
 import { loadImage } from '../loader/image.ts';
 import { ALL_SYSCALLS } from '../../syscalls/index.ts';
@@ -14,7 +14,7 @@ import type { SyscallContext } from '../../syscalls/types.ts';
 import { HostClock, VirtualClock, type Clock } from './clock.ts';
 import type { CrashHook } from '../trace/crash-report.ts';
 import { SeededEntropy, hostEntropy, type Entropy } from './entropy.ts';
-import { Dispatcher, SYSCALL_BLOCKED, SYSCALL_NORETURN, buildTable, type SyscallGate, type SyscallObserver } from './dispatch.ts';
+import { Dispatcher, SYSCALL_BLOCKED, SYSCALL_NORETURN, buildTable, callEntry, type SyscallGate, type SyscallObserver } from './dispatch.ts';
 import { KernelBug, LinuxError } from './errors.ts';
 import { OpenFileDescription } from './fdtable.ts';
 import { exactFaultPc } from '../cpu/fault-pc.ts';
@@ -656,45 +656,48 @@ export class Kernel {
   /** Called from the CPU hook at every syscall instruction. Never throws into the FFI. */
   private onSyscall(engine: CpuEngine): void {
     const task = this.current;
-    const { regs, ret: out } = this.engineRegs.get(engine)!;
+    const { regs } = this.engineRegs.get(engine)!;
     try {
       if (!task || task.process.cpu !== engine) throw new Error('syscall from an engine that is not running a task');
       regs.read();
-      const arch = task.arch;
       const hookPc = regs.number(7);
-      const insnPc = arch.name === 'x86_64' ? hookPc : hookPc - 4;
-      const nextPc = arch.name === 'x86_64' ? hookPc + 2 : hookPc;
-      task.pc = nextPc;
-      this.clock.tick();
-      const ret = this.dispatcherFor(arch).dispatch(task, regs);
-      if (ret === SYSCALL_BLOCKED) {
-        task.pc = insnPc;
-        this.block(task);
-        this.stopInHook(task, engine);
-        return;
-      }
-      if (ret === SYSCALL_NORETURN || task.process.exited || task.state === 'dead' || this.stagedExecs.has(task.process)) {
-        // rt_sigreturn set task.pc (and any interrupted call's state) itself;
-        // exit and execve do not come back here.
-        this.stopInHook(task, engine);
-        return;
-      }
-      task.blockedOn = null;
-      task.syscallState = undefined;
-      task.interruptedBy = 0;
-      if (ret === -38 /* ENOSYS */) this.noteUnimplemented(task, regs);
-      if (ret >= 0) out.setNumber(0, ret);
-      else {
-        // -errno as a 64-bit two's complement value: the high word is all ones.
-        out.words[0] = ret >>> 0;
-        out.words[1] = 0xffffffff;
-      }
-      out.write();
-      if (this.rescheduleRequested || this.sliceOver()) this.stopInHook(task, engine);
+      const outcome = this.makeSyscall(task, regs, task.arch.name === 'x86_64' ? hookPc : hookPc - 4);
+      if (outcome !== 'done' || this.rescheduleRequested || this.sliceOver()) this.stopInHook(task, engine);
     } catch (e) {
       this.bug = e instanceof KernelBug ? e : new KernelBug(`kernel bug: ${(e as Error)?.stack ?? String(e)}`, e);
       engine.stop();
     }
+  }
+
+  /**
+   * Make the call whose registers are in `regs` for `task`, whose syscall
+   * instruction is at `insnPc`: 'done' with the result in the return
+   * register and task.pc after the instruction; 'blocked' with task.pc back
+   * on the instruction; 'stopped' when the call does not return (exit,
+   * execve; rt_sigreturn set task.pc and any interrupted call's state itself).
+   */
+  private makeSyscall(task: Task, regs: RegisterBatch, insnPc: number): 'done' | 'blocked' | 'stopped' {
+    task.pc = insnPc + (task.arch.name === 'x86_64' ? 2 : 4);
+    this.clock.tick();
+    const ret = this.dispatcherFor(task.arch).dispatch(task, regs);
+    if (ret === SYSCALL_BLOCKED) {
+      task.pc = insnPc;
+      this.block(task);
+      return 'blocked';
+    }
+    if (ret === SYSCALL_NORETURN || task.process.exited || task.state === 'dead' || this.stagedExecs.has(task.process)) return 'stopped';
+    this.completeSyscall(task);
+    if (ret === -38 /* ENOSYS */) this.noteUnimplemented(task, regs);
+    this.setReturnValue(task, ret);
+    return 'done';
+  }
+
+  /** A call returned to the guest: its wait and retry state go. */
+  private completeSyscall(task: Task): void {
+    task.blockedOn = null;
+    task.syscallState = undefined;
+    task.syscallEntry = null;
+    task.interruptedBy = 0;
   }
 
   private syscallsThisSlice = 0;
@@ -737,6 +740,30 @@ export class Kernel {
     return Math.ceil((Math.max(0, this.deadlineAt - performance.now()) + WATCHDOG_MARGIN_MS) * 1000);
   }
 
+  /**
+   * A task woken from a blocking call makes the call again here, from the
+   * registers it blocked with, and not by running its syscall instruction
+   * again: a sleeping call never leaves the kernel on Linux, so whatever the
+   * guest's memory holds at the call's pc by now (another thread may have
+   * mapped new code there) is not what is retried, and the retry is the
+   * very call the gate let in. 'run' when the call completed and the task
+   * goes on from the instruction after it; 'blocked' when it waits again;
+   * 'stopped' when it does not return (the task exited or execs).
+   */
+  private retryBlockedCall(task: Task, engine: CpuEngine): 'run' | 'blocked' | 'stopped' {
+    const { regs } = this.engineRegs.get(engine)!;
+    regs.read();
+    const outcome = this.makeSyscall(task, regs, task.pc);
+    if (outcome === 'blocked') return 'blocked';
+    // A call that does not return, or one that wants the scheduler first (a
+    // signal it raised for its own task, a fork): the task goes on next slice.
+    if (outcome === 'stopped' || this.rescheduleRequested || this.sliceOver()) {
+      task.stoppedInHook = true;
+      return 'stopped';
+    }
+    return 'run';
+  }
+
   /** Stop the engine from inside a syscall hook; task.pc already says where to resume. */
   private stopInHook(task: Task, engine: CpuEngine): void {
     task.stoppedInHook = true;
@@ -748,6 +775,7 @@ export class Kernel {
     const out = this.engineRegs.get(task.process.cpu!)!.ret;
     if (value >= 0) out.setNumber(0, value);
     else {
+      // -errno as a 64-bit two's complement value: the high word is all ones.
       out.words[0] = value >>> 0;
       out.words[1] = 0xffffffff;
     }
@@ -769,13 +797,13 @@ export class Kernel {
   }
 
   /**
-   * invoke() as another task (a thread made with newThread). A blocked call
-   * keeps its retry state, so calling it again is what the scheduler's retry
-   * would do.
+   * invoke() as another task (a thread made with newThread). A call that
+   * blocked stays the task's blocked call: invoking the same syscall again
+   * is its retry (with the arguments given now, which tests may change),
+   * as the scheduler retries it; any other call abandons it (see
+   * dispatch.ts). Every call passes the gate, with the arguments given.
    */
   invokeAs(task: Task, name: string, args: readonly (number | bigint)[] = []): number {
-    // A different call than the one left blocked: the blocked call's retry state is not this call's.
-    if (task.blockedSyscall !== name) task.syscallState = undefined;
     const nr = task.arch.syscallNumbers[name];
     if (nr === undefined) throw new Error(`${name} is not a syscall on ${task.arch.name}`);
     const words = new Uint32Array(16);
@@ -784,13 +812,11 @@ export class Kernel {
       words[2 * i] = Number(v & 0xffffffffn);
       words[2 * i + 1] = Number(v >> 32n);
     });
+    if (task.blockedOn && task.blockedSyscall === name) task.syscallEntry = callEntry(words, task.pc);
     this.clock.tick();
     const r = this.dispatcherFor(task.arch).dispatch(task, { words } as RegisterBatch);
-    if (r === SYSCALL_BLOCKED) {
-      task.blockedOn = null;
-      return -11;
-    }
-    task.syscallState = undefined;
+    if (r === SYSCALL_BLOCKED) return -11;
+    this.completeSyscall(task);
     return r === SYSCALL_NORETURN ? 0 : r;
   }
 
@@ -1017,7 +1043,9 @@ export class Kernel {
       task.stoppedInHook = false;
       this.syscallsThisSlice = 0;
       this.sliceEndsAt = performance.now() + SLICE_MS;
-      const r = cpu.run(task.pc, this.watchdogUs());
+      const resumed = task.blockedOn ? this.retryBlockedCall(task, cpu) : 'run';
+      if (resumed === 'blocked') return;
+      const r: RunResult = resumed === 'run' ? cpu.run(task.pc, this.watchdogUs()) : { kind: 'stopped' };
       if (this.bug || p.exited) return;
       const staged = this.stagedExecs.get(p);
       if (staged) {

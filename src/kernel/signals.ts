@@ -287,12 +287,11 @@ export class SignalState {
     const p = task.process;
     const cpu = p.cpu!;
     const flags = Number(action.flags & 0xffff_ffffn);
-    // A call interrupted while blocked either restarts after the handler or fails with EINTR.
     // A call interrupted while blocked either restarts after the handler or
     // fails with EINTR. Whatever retry state the task holds (a restarted
     // call's, or a vfork wait's) waits in the frame stack until rt_sigreturn,
     // so the handler's own syscalls cannot clear it.
-    let resumeState: unknown = task.syscallState;
+    const resume = { state: task.syscallState, entry: task.syscallEntry };
     if (task.blockedOn) {
       // A vfork parent's wait is not interruptible: the call resumes after the
       // handler and still returns the child's pid.
@@ -303,7 +302,7 @@ export class SignalState {
         (task.syscallState as { onEintr?: () => void } | undefined)?.onEintr?.();
         this.kernel.setReturnValue(task, -4 /* EINTR */);
         task.pc += task.arch.name === 'x86_64' ? 2 : 4;
-        resumeState = undefined;
+        resume.state = undefined;
       }
       task.blockedOn = null;
     }
@@ -324,7 +323,7 @@ export class SignalState {
         fault: info.addr !== undefined && info.code > 0 ? { addr: Number(info.addr) } : undefined,
       });
       if (frame.disarmAltStack) task.altstack = { sp: 0, flags: 2, size: 0 };
-      task.interruptedStates.push(resumeState);
+      task.interruptedStates.push(resume);
     } catch (e) {
       if (!(e instanceof LinuxError)) throw e;
       // No room for the frame: Linux kills with SIGSEGV (force_sigsegv).
@@ -363,7 +362,9 @@ export class SignalState {
     const onIt = task.altstack.flags & 1;
     if (!onIt) task.altstack = { ...restored.altStack };
     task.pc = p.cpu!.pc();
-    task.syscallState = task.interruptedStates.pop();
+    const resumed = task.interruptedStates.pop();
+    task.syscallState = resumed?.state;
+    task.syscallEntry = resumed?.entry ?? null;
   }
 }
 
