@@ -36,7 +36,11 @@ export interface RunOptions {
   maxTasks?: number;
   /** Per-process limit on memory backing guest mappings, in bytes. */
   memoryLimit?: number;
-  /** All guest processes' memory together, in bytes (default: a quarter of the host's RAM, at most 4 GiB). */
+  /**
+   * The run's memory budget in bytes, the CLI's --memory-limit: guest memory,
+   * tmpfs and memfd files, pipes and 36 MiB per process's CPU (default: half
+   * of what the host can give, at most 4 GiB). Past it: ENOSPC or ENOMEM.
+   */
   totalMemoryLimit?: number;
   /** Kill the guest (SIGKILL) after this many milliseconds; the result says timedOut. */
   timeoutMs?: number;

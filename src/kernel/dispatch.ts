@@ -8,6 +8,7 @@ import { ARG_KINDS, type ArgKind, type SyscallContext, type SyscallDecl } from '
 import { KernelBug, LinuxError } from './errors.ts';
 import { ERRNO } from './errno-table.ts';
 import { NoReturn, WouldBlock } from './wait.ts';
+import { isAllocationFailure } from './memory.ts';
 import type { Task } from './task.ts';
 
 /** dispatch() results that are not values for the guest. */
@@ -196,6 +197,8 @@ export class Dispatcher {
         return SYSCALL_BLOCKED;
       }
       if (e instanceof NoReturn) return SYSCALL_NORETURN;
+      // The host had no memory for a buffer the call needed: the guest is told, tslinux goes on.
+      if (isAllocationFailure(e)) return -ERRNO.ENOMEM;
       if (e instanceof KernelBug) throw e;
       const shown = args.map((a) => (a < 0 ? String(a) : `0x${a.toString(16)}`)).join(', ');
       throw new KernelBug(`kernel bug in ${decl.name}(${shown}): ${(e as Error)?.stack ?? String(e)}`, e);

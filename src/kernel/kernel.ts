@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ARCHES, type Arch } from '../arch/index.ts';
-import { CpuEngine, FAULT_SIGNALS, type CpuFault, type RegisterBatch, type RunResult } from '../cpu/engine.ts';
+import { CpuEngine, FAULT_SIGNALS, TCG_BUFFER_BYTES, type CpuFault, type RegisterBatch, type RunResult } from '../cpu/engine.ts';
 import { ElfError, parseElf } from '../loader/elf.ts';
 import { loadImage } from '../loader/image.ts';
 import { ALL_SYSCALLS } from '../../syscalls/index.ts';
@@ -19,7 +19,8 @@ import { KernelBug, LinuxError } from './errors.ts';
 import { OpenFileDescription } from './fdtable.ts';
 import { exactFaultPc } from '../cpu/fault-pc.ts';
 import { FutexTable } from './futex.ts';
-import { AddressSpace, type MemoryBudget } from './memory.ts';
+import { AddressSpace, MemoryBudget } from './memory.ts';
+import { defaultMemoryBudget } from './host-memory.ts';
 import { Process } from './process.ts';
 import { SignalState, type SigInfo } from './signals.ts';
 import { BufferInputFile, CaptureOutputFile, HostStreamFile, StreamNode, hostFdMayBlock, hostFdStat } from './stdio.ts';
@@ -39,7 +40,12 @@ export interface KernelOptions {
   arch?: 'x86_64' | 'aarch64';
   /** Per-process memory limit in bytes (host memory backing guest mappings). */
   memoryLimit?: number;
-  /** All guest processes' memory together, in bytes (default: a quarter of the host's RAM, at most 4 GiB). */
+  /**
+   * The run's memory budget in bytes (--memory-limit): guest memory of every
+   * process, tmpfs and memfd contents, pipe buffers and CPU engines together
+   * (default: half of what the host can give, at most 4 GiB; see
+   * host-memory.ts).
+   */
   totalMemoryLimit?: number;
   /** argv as the guest sees it; argv[0] defaults to the program path. */
   argv: string[];
@@ -131,10 +137,13 @@ const DETERMINISTIC_SLICE_SYSCALLS = 4096;
  */
 const DEFAULT_MAX_TASKS = 256;
 
-/** The guest's memory, all processes together, unless told otherwise: a quarter of the host's RAM, at most 4 GiB. */
-function defaultTotalMemory(): number {
-  return Math.min(4 * 2 ** 30, Math.floor(os.totalmem() / 4));
-}
+/**
+ * What each process's CPU engine takes from the run's memory budget: its
+ * translated-code buffer, which fills with the code the process runs (a
+ * guest that makes code can fill it), and about 3 MiB of its own (measured:
+ * 50 fresh engines took 146 MiB x86-64, 164 MiB aarch64).
+ */
+const ENGINE_BUDGET_BYTES = TCG_BUFFER_BYTES + (4 << 20);
 
 interface EngineRegs {
   /** nr, six arguments, then the pc. */
@@ -186,8 +195,8 @@ export class Kernel {
   private readonly retiredEngines: CpuEngine[] = [];
   /** Address spaces of exited or exec'ed processes, freed with the engines (which may still point into them). */
   private readonly retiredSpaces: AddressSpace[] = [];
-  /** The run's total memory limit, which every address space checks besides its own. */
-  private readonly memoryBudget: MemoryBudget;
+  /** The run's one memory budget: every address space checks it, files, pipes and engines charge it. */
+  readonly memoryBudget: MemoryBudget;
   /** Set by a handler that needs the scheduler before the task goes on (fork, a signal for itself). */
   private rescheduleRequested = false;
   readonly stagedExecs = new Map<Process, StagedExec>();
@@ -220,8 +229,7 @@ export class Kernel {
     this.observer = options.observer ?? null;
     this.gate = options.gate ?? null;
     this.maxTasks = options.maxTasks ?? DEFAULT_MAX_TASKS;
-    const totalMemory = options.totalMemoryLimit ?? defaultTotalMemory();
-    this.memoryBudget = { wouldExceed: (extra) => this.committedMemory() + extra > totalMemory };
+    this.memoryBudget = new MemoryBudget(options.totalMemoryLimit ?? defaultMemoryBudget(), () => this.committedMemory());
     if (options.timeoutMs) this.deadlineAt = performance.now() + options.timeoutMs;
     this.signals = new SignalState(this);
     const cwd = options.cwd ?? toGuestPath(process.cwd());
@@ -239,7 +247,7 @@ export class Kernel {
       },
       this.overlays,
     );
-    const cpu = bytes ? this.newEngine(this.arch) : null;
+    const cpu = bytes ? this.firstEngine() : null;
     this.proc = this.newProcess(null, this.arch, cpu, {
       cwd,
       uid: options.uid ?? hostId('uid'),
@@ -253,7 +261,30 @@ export class Kernel {
 
   // ---- processes and tasks -----------------------------------------------------
 
+  /** The first process's engine: a budget too small for even that is one clear line. */
+  private firstEngine(): CpuEngine {
+    try {
+      return this.newEngine(this.arch);
+    } catch (e) {
+      if (!(e instanceof LinuxError)) throw e;
+      const mib = (n: number): string => `${Math.floor(n / 2 ** 20)} MiB`;
+      throw new LaunchError(`the memory limit (${mib(this.memoryBudget.limit)}) is below what one process needs (${mib(ENGINE_BUDGET_BYTES)} for its CPU); raise --memory-limit`);
+    }
+  }
+
+  /** A CPU engine, charged to the run's memory budget (ENOMEM past it) until it is retired. */
   private newEngine(arch: Arch): CpuEngine {
+    this.memoryBudget.charge(ENGINE_BUDGET_BYTES, 'ENOMEM');
+    try {
+      return this.createEngine(arch);
+    } catch (e) {
+      this.memoryBudget.release(ENGINE_BUDGET_BYTES);
+      throw e;
+    }
+  }
+
+  /** A CPU engine with its syscall hook and register batches (its budget share is the caller's business). */
+  private createEngine(arch: Arch): CpuEngine {
     const engine: CpuEngine = new CpuEngine(arch.name, { onSyscall: () => this.onSyscall(engine) });
     this.engineRegs.set(engine, {
       regs: engine.registers([...arch.syscallRegs, arch.pcReg]),
@@ -396,10 +427,12 @@ export class Kernel {
    * handlers reset to SIG_DFL (ignored signals stay ignored; see execve(2)).
    */
   private completeExec(p: Process, img: StagedExec): void {
+    // The new engine takes over the old one's share of the budget: past the
+    // point of no return there is nothing to fail.
     if (p.cpu) this.retiredEngines.push(p.cpu);
     this.retiredSpaces.push(p.mem);
     p.arch = img.arch;
-    p.cpu = this.newEngine(img.arch);
+    p.cpu = this.createEngine(img.arch);
     p.mem = new AddressSpace(img.arch.layout, p.cpu, p.mem.memoryLimit);
     p.applyAddressSpaceLimit();
     p.mem.budget = this.memoryBudget;
@@ -466,7 +499,13 @@ export class Kernel {
     child.comm = parent.comm;
     child.sigreturnPage = parent.sigreturnPage;
     child.fds = parent.fds.clone();
-    copyAddressSpace(parent.mem, child.mem, lendMemory);
+    try {
+      copyAddressSpace(parent.mem, child.mem, lendMemory);
+    } catch (e) {
+      // No memory for the child's copy: fork fails (ENOMEM) and the child never was.
+      this.discardUnborn(child);
+      throw e;
+    }
     if (parent.cpu && cpu) {
       parent.cpu.copyCpuStateTo(cpu);
       const regs = this.engineRegs.get(cpu)!.ret;
@@ -477,6 +516,16 @@ export class Kernel {
     this.makeReady(task);
     this.requestReschedule();
     return child;
+  }
+
+  /** A child fork could not finish: its fds, engine and memory go, and no one hears of it. */
+  private discardUnborn(child: Process): void {
+    child.fds.closeAll();
+    if (child.cpu) this.retireEngine(child.cpu);
+    this.retiredSpaces.push(child.mem);
+    child.parent?.children.delete(child);
+    this.processes.delete(child.pid);
+    for (const t of child.threads) this.tasks.delete(t.tid);
   }
 
   // ---- threads -------------------------------------------------------------------
@@ -589,7 +638,7 @@ export class Kernel {
       this.releaseThread(t);
     }
     p.fds.closeAll();
-    if (p.cpu) this.retiredEngines.push(p.cpu);
+    if (p.cpu) this.retireEngine(p.cpu);
     // A zombie keeps no memory (its /proc/<pid>/maps is empty, as on Linux).
     this.retiredSpaces.push(p.mem);
     // Orphans go to the emulated init, which reaps them when they exit.
@@ -1101,6 +1150,16 @@ export class Kernel {
     return this.earliestDeadline() !== null;
   }
 
+  /**
+   * The engine of a process that is gone: closed once no hook of its is
+   * running (closeRetiredEngines, at the end of the scheduler step); its
+   * share of the budget is free now.
+   */
+  private retireEngine(engine: CpuEngine): void {
+    this.retiredEngines.push(engine);
+    this.memoryBudget.release(ENGINE_BUDGET_BYTES);
+  }
+
   private closeRetiredEngines(): void {
     while (this.retiredEngines.length > 0) this.retiredEngines.pop()!.close();
     while (this.retiredSpaces.length > 0) this.retiredSpaces.pop()!.release();
@@ -1222,7 +1281,7 @@ const ALL_SYSCALLS_BY_NAME = new Set(ALL_SYSCALLS.map((d) => d.name));
 function copyAddressSpace(from: AddressSpace, to: AddressSpace, lend: boolean): void {
   for (const m of from.mappings()) {
     const pages = m.bytes && (lend || m.shared) ? m.bytes : undefined;
-    const copy = to.map(m.start, m.end - m.start, m.prot, { name: m.name, shared: m.shared, offset: m.offset, pages });
+    const copy = to.map(m.start, m.end - m.start, m.prot, { name: m.name, shared: m.shared, mayWrite: m.mayWrite, offset: m.offset, pages });
     if (m.bytes && copy.bytes && !pages) copyTouchedPages(m.bytes, copy.bytes);
   }
   to.brkStart = from.brkStart;
@@ -1254,8 +1313,9 @@ const ZERO_CHUNK = Buffer.alloc(64 * 1024);
 
 /** A fault in the part of a file mapping past the file's end is SIGBUS with BUS_ADRERR. */
 function beyondEofFault(p: Process, fault: CpuFault): CpuFault {
-  if (fault.signal !== 'SIGSEGV') return fault;
-  const hit = p.beyondEof.find((r) => fault.addr >= r.start && fault.addr < r.end && p.mem.mappingAt(fault.addr)?.name === r.name);
+  const addr = fault.addr;
+  if (fault.signal !== 'SIGSEGV' || typeof addr !== 'number') return fault;
+  const hit = p.beyondEof.find((r) => addr >= r.start && addr < r.end && p.mem.mappingAt(addr)?.name === r.name);
   return hit ? { ...fault, signal: 'SIGBUS', code: 2, reason: 'access beyond the end of a mapped file' } : fault;
 }
 

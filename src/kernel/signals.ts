@@ -320,7 +320,7 @@ export class SignalState {
         blockedMask: task.savedSigmask ?? task.sigmask,
         altStack: alt,
         sigreturnTrampoline: task.arch.name === 'aarch64' && !(flags & SA_RESTORER) ? this.trampolinePage(p) : undefined,
-        fault: info.addr !== undefined && info.code > 0 ? { addr: Number(info.addr) } : undefined,
+        fault: info.addr !== undefined && info.code > 0 ? { addr: info.addr } : undefined,
       });
       if (frame.disarmAltStack) task.altstack = { sp: 0, flags: 2, size: 0 };
       task.interruptedStates.push(resume);
