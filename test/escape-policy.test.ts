@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Profile } from '../src/index.ts';
-import { ARCHES, GUESTS, guestPath, makeTempDir, removeTempDir, runCli, runTslinux, type GuestArch, type RunSpec } from './helpers/e2e.ts';
+import { ARCHES, GUESTS, debianBin, guestPath, makeTempDir, removeTempDir, runCli, runTslinux, type GuestArch, type RunSpec } from './helpers/e2e.ts';
 
 const MODES = ['read', 'futex', 'poll', 'wait', 'vfork', 'restart'] as const;
 type Mode = (typeof MODES)[number];
@@ -71,6 +71,17 @@ for (const arch of ARCHES) {
         expect({ exitCode: r.exitCode, signal: r.signal, files: r.files }).toEqual({ exitCode: SIGSYS_EXIT, signal: 'SIGSYS', files: {} });
       });
     }
+
+    it('execve is checked on entry: a refused exec stages nothing, and the new image never runs', () => {
+      const exec = (options: RunSpec['options']) =>
+        runTslinux({ arch, program: debianBin(arch, 'busybox'), copyIn: true, args: ['sh', '-c', 'exec ./busybox echo ran'], options });
+      expect(exec({}).stdout).toBe('ran\n');
+      const refused = exec({ policy: { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['execve'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }] } as Profile });
+      expect({ stdout: refused.stdout, exitCode: refused.exitCode }).toEqual({ stdout: '', exitCode: 126 });
+      expect(refused.stderr).toMatch(/Permission denied/);
+      const killed = exec({ policy: { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['execve'], action: 'SCMP_ACT_KILL_PROCESS' }] } as Profile });
+      expect({ stdout: killed.stdout, exitCode: killed.exitCode, signal: killed.signal }).toEqual({ stdout: '', exitCode: SIGSYS_EXIT, signal: 'SIGSYS' });
+    });
 
     it("the issue's reproduction through the CLI: tslinux run --deny mkdir", async () => {
       const dir = makeTempDir();

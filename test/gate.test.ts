@@ -97,6 +97,17 @@ describe.each(ARCH_NAMES)('every entry passes the gate (%s)', (arch) => {
   });
 });
 
+describe('restart_syscall is a call like any other', () => {
+  it.each(['x86_64', 'aarch64'] as const)('the gate sees it; without a restart block it is ENOSYS here (%s)', (arch) => {
+    const gate = recordingGate();
+    const k = createHeadlessKernel(arch, { deny: ['restart_syscall'] });
+    expect(k.invoke('restart_syscall')).toBe(-1 /* EPERM */);
+    k.setGate(gate);
+    expect(k.invoke('restart_syscall')).toBe(-38 /* ENOSYS */);
+    expect(gate.seen).toEqual([{ name: 'restart_syscall', retry: false }]);
+  });
+});
+
 describe('the library: the policy comes before the hooks', () => {
   it.each(['x86_64', 'aarch64'] as const)('a denied call never reaches an override; its after() sees the refusal (%s)', (arch) => {
     let overridden = 0;
