@@ -67,7 +67,7 @@ describe.runIf(guardTools)('guests exhausting the run\'s memory end cleanly insi
 
     it(`a budget larger than the host can give (--memory-limit 8G under RLIMIT_AS): the host's refusal is ENOMEM, no crash of Node (${arch})`, async () => {
       // Node's "Array buffer allocation failed" for a /tmp file's data reaches the guest as ENOMEM.
-      const guard = addressSpaceGuard((await tslinuxAddressSpace(debianBin('x86_64', 'busybox'))) + 1.5 * 2 ** 30);
+      const guard = addressSpaceGuard((await tslinuxAddressSpace(debianBin('x86_64', 'busybox'))) + 2 ** 30);
       const r = await guard.runCli(['--memory-limit', '8G', guestPath(arch, 'hostile'), 'tmpfill']);
       expectClean(r);
       expect(lines(r.stdout)).toEqual([expect.stringMatching(/^tmpfill: ENOMEM after \d+ MiB$/), 'tmpfill: deleted, then as much again']);
