@@ -48,6 +48,12 @@ futex_pingpong|futex_pingpong|10000
 forkexec|forkexec|
 forkexec_child|forkexec|child 7
 pipes|pipes|
+gatebypass_read|gatebypass|read
+gatebypass_futex|gatebypass|futex
+gatebypass_poll|gatebypass|poll
+gatebypass_wait|gatebypass|wait
+gatebypass_vfork|gatebypass|vfork
+gatebypass_restart|gatebypass|restart
 sigtrace_deliver|sigtrace|deliver
 sigtrace_children|sigtrace|children
 sigtrace_stop|sigtrace|stop

@@ -59,7 +59,9 @@ options:
   --tmpfs PATH          an in-memory filesystem at guest path PATH (repeatable)
   --timeout SECONDS     kill the guest after SECONDS (exit 137, one line on stderr)
   --max-tasks N         at most N guest processes at once (fork fails with EAGAIN)
-  --memory-limit SIZE   at most SIZE bytes (K, M, G suffixes) of memory per process
+  --memory-limit SIZE   the run's memory (K, M, G suffixes): guest memory, tmpfs and
+                        memfd files, pipes and 36M per process's CPU; past it ENOSPC
+                        or ENOMEM (default: half the host's free memory, at most 4G)
   --deterministic       reproducible runs: virtual clocks from 2000-01-01 that move
                         1 us per syscall (sleeps jump ahead), seeded random bytes,
                         task switches every 4096 syscalls
@@ -657,7 +659,8 @@ async function runCommand(argv: string[]): Promise<number> {
       tmpfs: parsed.tmpfs,
       timeoutMs: parsed.timeoutSec !== undefined ? parsed.timeoutSec * 1000 : undefined,
       maxTasks: parsed.maxTasks,
-      memoryLimit: parsed.memoryLimit,
+      // --memory-limit is the run's one budget (the library's totalMemoryLimit).
+      totalMemoryLimit: parsed.memoryLimit,
       deterministic: parsed.deterministic,
       seed: parsed.seed,
       stdin: 0,

@@ -37,7 +37,11 @@ export interface RunOptions {
   maxTasks?: number;
   /** Per-process limit on memory backing guest mappings, in bytes. */
   memoryLimit?: number;
-  /** All guest processes' memory together, in bytes (default: a quarter of the host's RAM, at most 4 GiB). */
+  /**
+   * The run's memory budget in bytes, the CLI's --memory-limit: guest memory,
+   * tmpfs and memfd files, pipes and 36 MiB per process's CPU (default: half
+   * of what the host can give, at most 4 GiB). Past it: ENOSPC or ENOMEM.
+   */
   totalMemoryLimit?: number;
   /** Kill the guest (SIGKILL) after this many milliseconds; the result says timedOut. */
   timeoutMs?: number;
@@ -64,7 +68,8 @@ export interface RunOptions {
   traceStringSize?: number;
   /**
    * Watch or replace syscalls: `new SyscallHooks().onSyscall('openat', {before, after}).override('getuid', () => 0)`.
-   * They answer before the kernel's handlers and before any policy.
+   * They answer before the kernel's handlers, after any policy: a call the
+   * policy refuses never reaches them (their `after` still sees it, with its note).
    */
   hooks?: SyscallHooks;
   /**
@@ -74,7 +79,7 @@ export interface RunOptions {
    */
   report?: string | ReportCollector;
   /**
-   * A seccomp policy checked before every syscall's handler (after `hooks`):
+   * A seccomp policy checked at every syscall entry, before `hooks` and the handler:
    * a Docker/OCI profile parsed or as JSON (an object, or text starting with
    * "{"), or the path of a profile file. An invalid profile throws
    * PolicyError naming the JSON path of the first error.
@@ -130,8 +135,8 @@ function kernelOptions(opts: Omit<RunOptions, 'args' | 'argv0'>): Omit<KernelOpt
       opts.trace ? new StraceTracer({ write: opts.trace, strSize: opts.traceStringSize }) : null,
       opts.report instanceof ReportCollector ? opts.report : null,
     ),
+    // The policy first: like seccomp, it sees every entry before anything answers for the call.
     gate: chainGates(
-      opts.hooks,
       buildPolicyGates({
         policy: opts.policy,
         allow: opts.allow,
@@ -140,6 +145,7 @@ function kernelOptions(opts: Omit<RunOptions, 'args' | 'argv0'>): Omit<KernelOpt
         // SCMP_ACT_LOG's lines (Linux writes them to the audit log).
         log: opts.warn ?? ((line) => process.stderr.write(`${line}\n`)),
       }).gate,
+      opts.hooks,
     ),
     uid: opts.uid,
     gid: opts.gid,

@@ -2,6 +2,7 @@
 // memfd_create(2)).
 import { LinuxError, fail } from '../src/kernel/errors.ts';
 import { OpenFileDescription } from '../src/kernel/fdtable.ts';
+import type { Kernel } from '../src/kernel/kernel.ts';
 import { MemFs } from '../src/kernel/vfs/memfs.ts';
 import { S_IFMT, S_IFREG } from '../src/kernel/vfs/types.ts';
 import { ioFd } from './file.ts';
@@ -78,10 +79,20 @@ const MFD_NOEXEC_SEAL = 0x8;
 const MFD_EXEC = 0x10;
 /** NAME_MAX minus the "memfd:" prefix (mm/memfd.c). */
 const MFD_NAME_MAX_LEN = 249;
-/** The internal tmpfs memfds live on (Linux's shm_mnt); never mounted anywhere. */
 const SHM_DEV = 0x1e;
-let shm: MemFs | undefined;
+/**
+ * Each run's internal tmpfs for memfds (Linux's shm_mnt), never mounted
+ * anywhere; its files count against the run's memory, and a write past it
+ * is ENOMEM, as the memory cgroup gives a memfd.
+ */
+const shmOf = new WeakMap<Kernel, MemFs>();
 let memfdSerial = 0;
+
+function shmFs(kernel: Kernel): MemFs {
+  let shm = shmOf.get(kernel);
+  if (!shm) shmOf.set(kernel, (shm = new MemFs({ type: 'tmpfs', dev: SHM_DEV, budget: kernel.memoryBudget, full: 'ENOMEM' })));
+  return shm;
+}
 
 /**
  * memfd_create(2): an anonymous regular file in memory, open read-write,
@@ -100,7 +111,7 @@ function memfdCreate(ctx: SyscallContext, namePtr: number, flags: number): numbe
     if (e instanceof LinuxError && e.code === 'ENAMETOOLONG') fail('EINVAL');
     throw e;
   }
-  shm ??= new MemFs({ type: 'tmpfs', dev: SHM_DEV });
+  const shm = shmFs(ctx.kernel);
   const root = shm.root();
   const slot = `memfd${++memfdSerial}`;
   // Owned by the caller (its fsuid/fsgid on Linux; tslinux uses the effective ids).
@@ -108,8 +119,10 @@ function memfdCreate(ctx: SyscallContext, namePtr: number, flags: number): numbe
   const file = shm.open(node, { read: true, write: true, append: false, truncate: false, nonblock: false });
   // Unlinked at once: the open file keeps the node, and closing the last fd frees it.
   shm.unlink(root, slot);
-  // Linux's memfd inode keeps a link count of 1 although no directory holds it.
+  // Linux's memfd inode keeps a link count of 1 although no directory holds it;
+  // it lives while an fd keeps its file open.
   node.nlink = 1;
+  node.anonymous = true;
   const c = ctx.arch.c;
   const ofd = new OpenFileDescription(file, node, shm, `/memfd:${name} (deleted)`, 'rw', c.O_LARGEFILE, false);
   try {

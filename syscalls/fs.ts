@@ -253,7 +253,7 @@ export function openFile(ctx: SyscallContext, dirfd: number, pathPtr: number, fl
   }
   if (type === S_IFIFO && !isHostFifo(place.node)) {
     // A named pipe of ours: may wait for the other side (see fifo.ts).
-    const fifo = fifoOf(place.fs, st.ino, { uid: st.uid, gid: st.gid });
+    const fifo = fifoOf(place.fs, st.ino, { uid: st.uid, gid: st.gid }, ctx.kernel.memoryBudget);
     return install(ctx, place, fifo.open(access, (flags & c.O_NONBLOCK) !== 0, ctx.task), access, flags, cloexec, false);
   }
   // O_TRUNC empties regular files only, even with O_RDONLY (see open(2)); the

@@ -1,7 +1,7 @@
 // Memory: brk, mmap, munmap, mprotect, mremap, madvise (see mmap(2),
 // mremap(2), brk(2)). The address space itself is src/kernel/memory.ts.
 import { fail } from '../src/kernel/errors.ts';
-import { PAGE_SIZE, PROT_WRITE, pageUp } from '../src/kernel/memory.ts';
+import { PAGE_SIZE, PROT_WRITE, allocateBytes, pageUp } from '../src/kernel/memory.ts';
 import { family, type SyscallContext } from './types.ts';
 
 const PROT_GROWSDOWN = 0x01000000;
@@ -53,7 +53,15 @@ function mmap(ctx: SyscallContext, addr: number, length: number, prot: number, f
   }
   const name = file ? file.path : '';
   // A file mapping is filled now even when PROT_NONE, so a later mprotect shows the file.
-  const m = ctx.mem.map(start, length, prot & 7, { name, shared: mapType !== c.MAP_PRIVATE, offset: file ? offset : 0, backed: file !== null });
+  const shared = mapType !== c.MAP_PRIVATE;
+  const m = ctx.mem.map(start, length, prot & 7, {
+    name,
+    shared,
+    offset: file ? offset : 0,
+    backed: file !== null,
+    // A shared mapping of a file opened read-only may never become writable (mprotect(2), EACCES).
+    mayWrite: !(file && shared && !file.canWrite),
+  });
   if (file && m.bytes) {
     // A private file mapping is a copy of the file's bytes (MAP_PRIVATE is copy-on-write;
     // later writes to the file are not seen, which POSIX leaves unspecified).
@@ -131,7 +139,7 @@ function mremap(ctx: SyscallContext, oldAddr: number, oldSize: number, newSize: 
   }
   if (ctx.mem.isFree(oldAddr + oldLen, oldAddr + newLen)) {
     const offset = m.offset + (oldAddr - m.start) + oldLen;
-    ctx.mem.map(oldAddr + oldLen, newLen - oldLen, m.prot, { name: m.name, shared: m.shared, offset });
+    ctx.mem.map(oldAddr + oldLen, newLen - oldLen, m.prot, { name: m.name, shared: m.shared, mayWrite: m.mayWrite, offset });
     return oldAddr;
   }
   if (!(flags & c.MREMAP_MAYMOVE)) fail('ENOMEM');
@@ -140,7 +148,7 @@ function mremap(ctx: SyscallContext, oldAddr: number, oldSize: number, newSize: 
 
 /** A copy of [addr, addr+len) whatever its protection; null when none of it has host memory. */
 function snapshot(ctx: SyscallContext, addr: number, len: number): Uint8Array | null {
-  const out = new Uint8Array(len);
+  const out = allocateBytes(len);
   let any = false;
   let cursor = addr;
   while (cursor < addr + len) {
@@ -162,7 +170,7 @@ function snapshot(ctx: SyscallContext, addr: number, len: number): Uint8Array | 
  */
 function moveMapping(ctx: SyscallContext, oldAddr: number, oldLen: number, newLen: number, newAddr: number, keepOld: boolean): number {
   const m = ctx.mem.mappingAt(oldAddr)!;
-  const props = { name: m.name, shared: m.shared, offset: m.offset + (oldAddr - m.start) };
+  const props = { name: m.name, shared: m.shared, mayWrite: m.mayWrite, offset: m.offset + (oldAddr - m.start) };
   const saved = snapshot(ctx, oldAddr, oldLen);
   const backed = saved !== null;
   if (keepOld) {

@@ -10,7 +10,7 @@ function pipe2(ctx: SyscallContext, fdsPtr: number, flags: number): number {
   if (flags & ~(c.O_CLOEXEC | c.O_NONBLOCK | c.O_DIRECT)) fail('EINVAL');
   // Check the result array is writable before creating anything (without writing to it).
   ctx.mem.view(fdsPtr, 8, PROT_WRITE);
-  const node = new PipeNode(ctx.kernel.rootFs(), new Pipe(), ctx.proc.creds.euid, ctx.proc.creds.egid);
+  const node = new PipeNode(ctx.kernel.rootFs(), new Pipe(ctx.kernel.memoryBudget), ctx.proc.creds.euid, ctx.proc.creds.egid);
   const cloexec = (flags & c.O_CLOEXEC) !== 0;
   const status = flags & (c.O_NONBLOCK | c.O_DIRECT);
   const label = `pipe:[${node.ino}]`;

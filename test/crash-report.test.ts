@@ -57,6 +57,15 @@ describe.concurrent('--crash-report', () => {
       expect(rep.error).toBeNull();
     }, 30_000);
 
+    it(`a fault at a kernel-half address (x86-64's vsyscall page) shows all 64 bits of it (${arch})`, async () => {
+      // Unicorn hands the address over with bits missing (52 on x86-64, sign-extended on arm64),
+      // and a number rounds above 2^53: issue 12 saw 0xfffffff600000.
+      const r = await crashRun([guestPath(arch, 'crash'), 'kernel']);
+      expect(r.code).toBe(139);
+      expect(r.stderr).toContain('at pc 0xffffffffff600000, fault address 0xffffffffff600000;');
+      expect(r.report).toMatchObject({ pc: '0xffffffffff600000', faultAddress: '0xffffffffff600000' });
+    }, 30_000);
+
     it(`abort() is SIGABRT sent by the guest itself: no fault address, the kill among the last calls (${arch})`, async () => {
       const r = await crashRun([guestPath(arch, 'crash'), 'abort']);
       expect(r.code).toBe(134);

@@ -6,60 +6,31 @@
 // as nobody (when we are root), with at most 64 host threads and a bounded
 // address space, so a failure of the limits cannot take the host down.
 // No timing assertions: the tests' own timeouts bound every run.
-import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runSync } from '../src/index.ts';
-import { ARCHES, ROOT, debianBin, guestPath, makeTempDir, removeTempDir, type GuestArch } from './helpers/e2e.ts';
+import { ARCHES, debianBin, guestPath, type GuestArch } from './helpers/e2e.ts';
+import { addressSpaceGuard, type GuardedOutcome } from './helpers/host-guard.ts';
 
-const CLI = path.join(ROOT, 'bin', 'tslinux.js');
 /**
  * The host guard's address-space limit. Node reserves about 10 GiB of
  * address space for WebAssembly (tsx) and each guest process's CPU engine
- * 128 MiB for translated code; resident memory stays far lower (the fork
+ * 32 MiB for translated code; resident memory stays far lower (the fork
  * bomb peaks near 1 GB).
  */
-const GUARD_ADDRESS_SPACE = 64 * 2 ** 30;
-const asRoot = process.getuid?.() === 0;
-
-interface Outcome {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+const GUARD = addressSpaceGuard(64 * 2 ** 30);
 
 /** `tslinux run [options] hostile MODE` under the host guard, in a scratch directory. */
-function runHostile(arch: GuestArch, mode: string, options: string[] = []): Promise<Outcome> {
-  const dir = makeTempDir();
-  fs.chmodSync(dir, 0o777); // nobody's working directory
-  const guard = [
-    ...(asRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : []),
-    'prlimit', '--nproc=64', `--as=${GUARD_ADDRESS_SPACE}`, '--',
-  ];
-  const argv = [...guard, process.execPath, CLI, 'run', ...options, guestPath(arch, 'hostile'), mode];
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      removeTempDir(dir);
-      resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
-    });
-  });
+function runHostile(arch: GuestArch, mode: string, options: string[] = []): Promise<Omit<GuardedOutcome, 'oomKills'>> {
+  return GUARD.runCli([...options, guestPath(arch, 'hostile'), ...mode.split(' ')]).then(({ oomKills: _, ...r }) => r);
 }
 
 const lines = (s: string): string[] => s.split('\n').filter(Boolean);
 
 for (const arch of ARCHES) {
   describe(`hostile guests under the default limits (${arch})`, () => {
-    it('a fork bomb: fork fails with EAGAIN at the task limit, and the guest says so and exits', async () => {
+    it('a fork bomb: fork fails with ENOMEM when the run\'s memory is used up (each process costs its CPU\'s 36 MiB), and the guest says so and exits', async () => {
       const r = await runHostile(arch, 'forkbomb');
-      expect(r).toEqual({ code: 0, signal: null, stdout: 'forkbomb: fork failed: EAGAIN\n', stderr: '' });
+      expect(r).toEqual({ code: 0, signal: null, stdout: 'forkbomb: fork failed: ENOMEM\n', stderr: '' });
     }, 180_000);
 
     it('a malloc loop that touches its memory: malloc fails (ENOMEM) and the guest exits', async () => {
@@ -104,21 +75,29 @@ describe('explicit limits', () => {
     expect(r).toEqual({ code: 0, signal: null, stdout: 'forkbomb: fork failed: EAGAIN\n', stderr: '' });
   }, 60_000);
 
-  it('--memory-limit 64M: malloc fails before 64 MiB', async () => {
-    const r = await runHostile('aarch64', 'malloc', ['--memory-limit', '64M']);
+  // The run's memory holds the process's CPU (36 MiB) and its 8 MiB stack besides what malloc gets.
+  it('--memory-limit 128M bounds the whole run: malloc fails before 128 - 36 - 8 MiB', async () => {
+    const r = await runHostile('aarch64', 'malloc', ['--memory-limit', '128M']);
     expect(r.code).toBe(0);
     const mib = Number(/^malloc: ENOMEM after (\d+) MiB\n$/.exec(r.stdout)?.[1]);
-    expect(mib).toBeGreaterThan(32);
-    expect(mib).toBeLessThan(64);
+    expect(mib).toBeGreaterThan(64);
+    expect(mib).toBeLessThan(128 - 36 - 8);
   }, 60_000);
 
-  it('totalMemoryLimit bounds the whole run (library): malloc fails before 48 MiB', () => {
-    const r = runSync(guestPath('x86_64', 'hostile'), { args: ['malloc'], totalMemoryLimit: 48 << 20 });
+  it('totalMemoryLimit is the same budget in the library: malloc fails before 96 - 36 - 8 MiB', () => {
+    const r = runSync(guestPath('x86_64', 'hostile'), { args: ['malloc'], totalMemoryLimit: 96 << 20 });
     expect(r.exitCode).toBe(0);
     const mib = Number(/^malloc: ENOMEM after (\d+) MiB\n$/.exec(r.stdout.toString())?.[1]);
-    expect(mib).toBeGreaterThan(24);
-    expect(mib).toBeLessThan(48);
+    expect(mib).toBeGreaterThan(32);
+    expect(mib).toBeLessThan(96 - 36 - 8);
   });
+
+  it('a limit below what one process needs is one line, exit 126', async () => {
+    const r = await runHostile('x86_64', 'malloc', ['--memory-limit', '16M']);
+    expect(r.code).toBe(126);
+    expect(r.stdout).toBe('');
+    expect(lines(r.stderr)).toEqual([expect.stringMatching(/memory limit \(16 MiB\) is below what one process needs \(36 MiB for its CPU\); raise --memory-limit$/)]);
+  }, 60_000);
 
   for (const arch of ARCHES) {
     it(`maxOutput: a writer past the captured limit gets SIGXFSZ (as at RLIMIT_FSIZE), or EFBIG when it ignores it (${arch})`, () => {

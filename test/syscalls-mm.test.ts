@@ -217,6 +217,17 @@ describe.each(ARCH_NAMES)('memory syscalls on %s', (arch) => {
       expect(t.text(a, 6)).toBe('shared');
       expect(t.mem.mappingAt(a)!.shared).toBe(true);
       expect(t.call('mmap', 0, P, RW, t.c.MAP_SHARED, fd, 0)).toBe(t.errno('EACCES'));
+      // Nor can mprotect make it writable later (mprotect(2), EACCES), not even part of
+      // a range; a private mapping of the same fd can (its writes are its own).
+      expect(t.call('mprotect', a, P, RW)).toBe(t.errno('EACCES'));
+      expect(t.call('mprotect', a, P, PROT_READ | PROT_EXEC)).toBe(0);
+      expect(t.mem.mappingAt(a)!.prot).toBe(PROT_READ | PROT_EXEC);
+      const priv = t.call('mmap', a + P, P, PROT_READ, t.c.MAP_PRIVATE | t.c.MAP_FIXED, fd, 0);
+      expect(t.call('mprotect', a, 2 * P, RW)).toBe(t.errno('EACCES'));
+      expect(t.call('mprotect', priv, P, RW)).toBe(0);
+      // It stays so when the mapping moves.
+      const moved = t.call('mremap', a, P, P, t.c.MREMAP_MAYMOVE | t.c.MREMAP_FIXED, a + 8 * P);
+      expect(t.call('mprotect', moved, P, RW)).toBe(t.errno('EACCES'));
     });
 
     it('EBADF for a bad fd or an O_PATH fd', () => {

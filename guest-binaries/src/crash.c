@@ -3,6 +3,9 @@
  *   crash ill      illegal instruction (ud2 / udf) -> SIGILL
  *   crash abort    abort()                         -> SIGABRT
  *   crash exit N   exit(N)
+ *   crash kernel   call 0xffffffffff600000 (x86-64's vsyscall page, a kernel
+ *                  address on arm64)           -> SIGSEGV at that address
+ *                  (not in check.sh: a Linux host may emulate the vsyscall page)
  * Without arguments, prints usage and exits 2. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,12 +34,17 @@ int main(int argc, char **argv)
         printf("crash: abort\n");
         fflush(stdout);
         abort();
+    } else if (strcmp(what, "kernel") == 0) {
+        printf("crash: kernel\n");
+        fflush(stdout);
+        void (*volatile vsyscall)(void) = (void (*)(void))0xffffffffff600000UL;
+        vsyscall();
     } else if (strcmp(what, "exit") == 0 && argc > 2) {
         int n = atoi(argv[2]);
         printf("crash: exit %d\n", n);
         fflush(stdout);
         exit(n);
     }
-    fprintf(stderr, "usage: crash segv|ill|abort|exit N\n");
+    fprintf(stderr, "usage: crash segv|ill|abort|kernel|exit N\n");
     return 2;
 }

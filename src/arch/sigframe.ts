@@ -97,8 +97,8 @@ export interface AltStack {
 
 /** Fault details Linux keeps in the thread and copies into the sigcontext. */
 export interface FaultContext {
-  /** x86 cr2 / arm64 fault_address: the faulting data address. */
-  addr: number;
+  /** x86 cr2 / arm64 fault_address: the faulting data address (a bigint above 2^53). */
+  addr: number | bigint;
   /** x86: the exception vector (14 for a page fault, 13 #GP, 6 #UD, 0 #DE...). */
   trapno?: number;
   /** x86: the exception error code (page faults: 4 user | 2 write | 1 present | 16 fetch). */

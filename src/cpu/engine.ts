@@ -19,8 +19,11 @@ export interface CpuFault {
   signal: FaultSignalName;
   /** si_code: SEGV_MAPERR=1, SEGV_ACCERR=2, ILL_ILLOPC=1 (arm64 undefined), ILL_ILLOPN=2 (x86 #UD), FPE_INTDIV=1, BUS_ADRALN=1, TRAP_BRKPT=1 */
   code: number;
-  /** si_addr: the faulting data address, or the pc for instruction faults. */
-  addr: number;
+  /**
+   * si_addr: the faulting data address, or the pc for instruction faults;
+   * a bigint above 2^53 (kernel-half addresses), where a number would lose bits.
+   */
+  addr: number | bigint;
   pc: number;
   /** Human-readable cause, e.g. "write to unmapped address". */
   reason: string;
@@ -116,7 +119,7 @@ function sharedCallbacks(): NonNullable<typeof callbacks> {
   if (callbacks) return callbacks;
   const { protos } = unicornApi();
   callbacks = {
-    memInvalid: koffi.register((_uc: Pointer, type: number, address: bigint) => {
+    memInvalid: koffi.register((_uc: Pointer, type: number, address: bigint | number) => {
       runningEngine?.onMemInvalid(type, address);
       return false; // let Unicorn stop with the matching UC_ERR_*
     }, koffi.pointer(protos.memInvalid)),
@@ -188,12 +191,31 @@ export interface EngineOptions {
   onSyscall: () => void;
 }
 
-/** Each engine's translated-code buffer (see the constructor). */
-const TCG_BUFFER_BYTES = 128 << 20;
+/**
+ * A faulting address from Unicorn's memory hook as Linux reports it:
+ * unsigned (arm64's arrives sign-extended), exact (a bigint above 2^53,
+ * where a number would round: x86-64's vsyscall page 0xffffffffff600000 and
+ * the rest of the kernel half), and on x86-64 canonical again: Unicorn keeps
+ * only the low 52 bits (the physical address width), so an upper-half
+ * address, whose bits 47-51 are all set, gets its top 12 bits back.
+ */
+function faultAddress(arch: CpuArch, raw: bigint | number): number | bigint {
+  // koffi hands over a uint64_t as a number when it fits, a bigint otherwise.
+  let a = BigInt.asUintN(64, BigInt(raw));
+  if (arch === 'x86_64' && a >> 47n === 0x1fn) a |= 0xfff0_0000_0000_0000n;
+  return a <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(a) : a;
+}
+
+/**
+ * Each engine's translated-code buffer (see the constructor): 32 MiB, what
+ * QEMU's user mode used by default for years. Measured: gojq and cindex (Go)
+ * fill 6-8 MiB of it, bash 4 MiB. The run's memory budget counts it whole.
+ */
+export const TCG_BUFFER_BYTES = 32 << 20;
 
 export class CpuEngine {
   readonly handle: Pointer;
-  private lastMemFault: { type: number; address: number } | undefined;
+  private lastMemFault: { type: number; address: number | bigint } | undefined;
   private pendingFault: CpuFault | undefined;
   private readonly pcBatch: RegisterBatch;
   private closed = false;
@@ -237,8 +259,8 @@ export class CpuEngine {
   }
 
   /** Called from the shared hooks while this engine is the running one. */
-  onMemInvalid(type: number, address: bigint): void {
-    this.lastMemFault = { type, address: Number(address) };
+  onMemInvalid(type: number, address: bigint | number): void {
+    this.lastMemFault = { type, address: faultAddress(this.arch, address) };
   }
 
   /** For step(): the instruction the code hook saw last. */
@@ -257,7 +279,7 @@ export class CpuEngine {
    * instruction's size (it slows every instruction, so only probe engines
    * get it).
    */
-  step(pc: number): { size: number | null; fault: { access: 'read' | 'write' | 'fetch'; addr: number; mapped: boolean } | null } {
+  step(pc: number): { size: number | null; fault: { access: 'read' | 'write' | 'fetch'; addr: number | bigint; mapped: boolean } | null } {
     if (!this.codeHookInstalled) {
       const hh: Pointer[] = [0n];
       this.check(unicornApi().hookAdd(this.handle, hh, UC.UC_HOOK_CODE, sharedCallbacks().code, null, 1n, 0n), 'hook code');
@@ -274,7 +296,7 @@ export class CpuEngine {
     }
     const insn = this.steppedInsn as { address: number; size: number } | null;
     const size = insn?.address === pc ? insn.size : null;
-    const mem = this.lastMemFault as { type: number; address: number } | undefined;
+    const mem = this.lastMemFault as { type: number; address: number | bigint } | undefined;
     const info = mem ? MEM_FAULTS[mem.type] : undefined;
     // SEGV_ACCERR (2): the page is mapped but forbids the access.
     return { size, fault: mem && info ? { access: info.access, addr: mem.address, mapped: info.code === 2 } : null };

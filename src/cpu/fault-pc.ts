@@ -34,7 +34,9 @@ export function exactFaultPc(cpu: CpuEngine, fault: CpuFault, mem: AddressSpace)
       cpu.copyCpuStateTo(probe);
       const step = probe.step(pc);
       if (step.fault && touches(step.fault, fault)) return pc;
-      if (step.fault?.mapped && step.fault.access === 'write' && writableCopy(probe, mem, step.fault.addr, copies)) {
+      const at = step.fault?.addr;
+      // A store to a mapped page (a user address: a number).
+      if (step.fault?.mapped && step.fault.access === 'write' && typeof at === 'number' && writableCopy(probe, mem, at, copies)) {
         i--; // the same instruction again, now that its store has somewhere to go
         continue;
       }
@@ -53,7 +55,7 @@ export function exactFaultPc(cpu: CpuEngine, fault: CpuFault, mem: AddressSpace)
  * a mapped page faults in the probe until that page is copied; the address
  * and direction tell it from the guest's fault.)
  */
-function touches(probe: { access: string; addr: number }, fault: CpuFault): boolean {
+function touches(probe: { access: string; addr: number | bigint }, fault: CpuFault): boolean {
   return probe.access === fault.access && probe.addr === fault.addr;
 }
 

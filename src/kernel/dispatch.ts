@@ -10,6 +10,7 @@ import { ARG_KINDS, type ArgKind, type SyscallContext, type SyscallDecl } from '
 import { KernelBug, LinuxError } from './errors.ts';
 import { ERRNO } from './errno-table.ts';
 import { NoReturn, WouldBlock } from './wait.ts';
+import { isAllocationFailure } from './memory.ts';
 
 /** dispatch() results that are not values for the guest. */
 export const SYSCALL_BLOCKED = -0x1_0000;
@@ -44,16 +45,21 @@ export interface SyscallRecord {
 export type GateVerdict = null | { ret: number; note?: string } | { kill: number; note: string };
 
 /**
- * Sees each call once, on entry, before its handler: a blocked call that is
- * retried after its wait is not checked again (it already got through, as a
- * sleeping call in Linux does not pass seccomp twice).
+ * Sees every entry of every call, before its handler, as a seccomp filter
+ * runs at each syscall entry: a call restarted after a signal handler is a
+ * new entry, and so is any call whose number, arguments or pc differ from
+ * the blocked call it would otherwise resume.
  */
 export interface SyscallGate {
   /**
    * `args` are the registers converted by the declaration's kinds (six raw
-   * words for unknown calls); the dispatcher always passes them.
+   * words for unknown calls); the dispatcher always passes them. `retry` is
+   * true when this entry is the same call again after it blocked and was
+   * woken (same number, arguments and pc): a policy decides it again (it
+   * can only say what it said on entry), while gates that count or watch
+   * calls let it through so that each call counts once.
    */
-  check(ctx: SyscallContext, name: string, nr: number, words: Uint32Array, args?: readonly number[]): GateVerdict;
+  check(ctx: SyscallContext, name: string, nr: number, words: Uint32Array, args?: readonly number[], retry?: boolean): GateVerdict;
   /** Optional: the finished call, for gates that wrap calls (the library's hooks). */
   after?(ctx: SyscallContext, rec: SyscallRecord): void;
 }
@@ -100,9 +106,9 @@ export function chainGates(...gates: (SyscallGate | null | undefined)[]): Syscal
   const list = gates.filter((g): g is SyscallGate => g != null);
   if (list.length <= 1) return list[0] ?? null;
   return {
-    check(ctx, name, nr, words, args) {
+    check(ctx, name, nr, words, args, retry) {
       for (const g of list) {
-        const v = g.check(ctx, name, nr, words, args);
+        const v = g.check(ctx, name, nr, words, args, retry);
         if (v) return v;
       }
       return null;
@@ -167,8 +173,8 @@ export class Dispatcher {
     const args = decl ? this.convertArgs(decl, words) : [1, 2, 3, 4, 5, 6].map((i) => convertArg(words, i, 'hex'));
     let ret: number;
     let note: string | undefined;
-    // A retry of a call that blocked (task.blockedOn still set) was let through on entry.
-    const verdict = gate && !ctx.task.blockedOn ? gate.check(ctx, this.nameOf(nr, decl), nr, words, args) : null;
+    const retry = resumesBlockedCall(ctx.task, words);
+    const verdict = gate ? gate.check(ctx, this.nameOf(nr, decl), nr, words, args, retry) : null;
     if (verdict) {
       note = verdict.note;
       if ('kill' in verdict) {
@@ -180,7 +186,7 @@ export class Dispatcher {
     } else if (!decl) {
       ret = -ERRNO.ENOSYS;
     } else {
-      ret = this.invoke(decl, ctx, args);
+      ret = this.invoke(decl, ctx, args, words);
     }
     if (ret === SYSCALL_BLOCKED) {
       this.observer?.onBlocked?.(ctx, { nr, name: this.nameOf(nr, decl), decl, args, ret: 0, startNs, endNs: startNs });
@@ -208,7 +214,7 @@ export class Dispatcher {
   }
 
   /** Run a handler: Linux errors become -errno, anything else is a bug in tslinux. */
-  private invoke(decl: SyscallDecl, ctx: SyscallContext, args: number[]): number {
+  private invoke(decl: SyscallDecl, ctx: SyscallContext, args: number[], words: Uint32Array): number {
     try {
       const r = decl.handler(ctx, ...args);
       if (typeof r !== 'number' || !Number.isFinite(r) || (r < 0 && r > -4096)) {
@@ -220,12 +226,51 @@ export class Dispatcher {
       if (e instanceof WouldBlock) {
         ctx.task.blockedOn = e;
         ctx.task.blockedSyscall = decl.name;
+        ctx.task.syscallEntry = callEntry(words, ctx.task.pc);
         return SYSCALL_BLOCKED;
       }
       if (e instanceof NoReturn) return SYSCALL_NORETURN;
+      // The host had no memory for a buffer the call needed: the guest is told, tslinux goes on.
+      if (isAllocationFailure(e)) return -ERRNO.ENOMEM;
       if (e instanceof KernelBug) throw e;
       const shown = args.map((a) => (a < 0 ? String(a) : `0x${a.toString(16)}`)).join(', ');
       throw new KernelBug(`kernel bug in ${decl.name}(${shown}): ${(e as Error)?.stack ?? String(e)}`, e);
     }
   }
+}
+
+/**
+ * One call as the guest made it: its number and six argument registers
+ * (words 0-13 of the register batch) and the pc it returns to (words 14-15).
+ */
+export function callEntry(words: Uint32Array, pc: number): Uint32Array {
+  const entry = new Uint32Array(16);
+  entry.set(words.subarray(0, 14));
+  entry[14] = pc % TWO32;
+  entry[15] = Math.floor(pc / TWO32);
+  return entry;
+}
+
+function sameEntry(entry: Uint32Array, words: Uint32Array, pc: number): boolean {
+  for (let i = 0; i < 14; i++) if (entry[i] !== words[i]) return false;
+  return entry[14] === pc % TWO32 && entry[15] === Math.floor(pc / TWO32);
+}
+
+/**
+ * Whether this entry is the task's blocked call woken to try again. A task
+ * holds a call's wait (blockedOn) and retry state (syscallState) only for
+ * that call: an entry with another number, other arguments or another pc is
+ * a different call, and the one it replaces is abandoned, so its state can
+ * never reach another call's handler (a signal handler may rewrite the
+ * registers a restarted call resumes with; see rt_sigreturn(2)). A call
+ * restarted after a handler keeps its state but is a new entry (false), as
+ * Linux runs seccomp again for it.
+ */
+function resumesBlockedCall(task: Task, words: Uint32Array): boolean {
+  if (!task.blockedOn && task.syscallState === undefined) return false;
+  if (task.syscallEntry && sameEntry(task.syscallEntry, words, task.pc)) return task.blockedOn !== null;
+  task.blockedOn = null;
+  task.syscallState = undefined;
+  task.syscallEntry = null;
+  return false;
 }

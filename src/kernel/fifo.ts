@@ -15,6 +15,7 @@
 // Waiting is the WouldBlock retry (wait.ts): the open keeps its end in
 // task.syscallState and is made again when someone opens the FIFO.
 import { fail } from './errors.ts';
+import type { MemoryBudget } from './memory.ts';
 import { Pipe, PipeEnd, PipeNode } from './pipe.ts';
 import { POLLHUP, POLL_READ, POLL_WRITE } from './readiness.ts';
 import type { Task } from './task.ts';
@@ -116,8 +117,8 @@ export class Fifo {
   readonly opened = new Waitable();
   private readonly pending = new Set<PendingOpen>();
 
-  constructor(fs: FileSystem, owner: Owner) {
-    this.node = new PipeNode(fs, new Pipe(), owner.uid, owner.gid);
+  constructor(fs: FileSystem, owner: Owner, budget: MemoryBudget | null) {
+    this.node = new PipeNode(fs, new Pipe(budget), owner.uid, owner.gid);
   }
 
   get pipe(): Pipe {
@@ -195,14 +196,15 @@ const openFifos = new WeakMap<FileSystem, Map<number, Fifo>>();
 
 /**
  * The pipe of FIFO inode `ino` of `fs`: the one its openers share, or a new
- * one when nobody has it open (`owner` as fstat of a pipe end would show it).
+ * one when nobody has it open (`owner` as fstat of a pipe end would show it;
+ * `budget` the run's memory its buffer is charged to).
  */
-export function fifoOf(fs: FileSystem, ino: number, owner: Owner): Fifo {
+export function fifoOf(fs: FileSystem, ino: number, owner: Owner, budget: MemoryBudget | null = null): Fifo {
   let byIno = openFifos.get(fs);
   if (!byIno) openFifos.set(fs, (byIno = new Map()));
   for (const [i, f] of byIno) if (f.idle) byIno.delete(i);
   let fifo = byIno.get(ino);
-  if (!fifo) byIno.set(ino, (fifo = new Fifo(fs, owner)));
+  if (!fifo) byIno.set(ino, (fifo = new Fifo(fs, owner, budget)));
   return fifo;
 }
 

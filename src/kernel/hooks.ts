@@ -1,8 +1,10 @@
 // The library's syscall hooks, for teaching and fault injection: watch a
 // call on its way in and out (onSyscall), or answer it instead of the
 // kernel (override). They sit in the dispatcher's gate slot, in front of
-// the handlers: a gate sees each call once on entry, may answer for it, and
-// sees the finished call afterwards (see dispatch.ts).
+// the handlers and behind any policy (a call the policy refuses never
+// reaches an override): they see each call once on entry (not a woken
+// call's retries), may answer for it, and see the finished call afterwards
+// (see dispatch.ts).
 import type { SyscallContext } from '../../syscalls/types.ts';
 import { allSyscallNames } from '../trace/filter.ts';
 import type { GateVerdict, SyscallGate, SyscallRecord } from './dispatch.ts';
@@ -71,7 +73,9 @@ export class SyscallHooks implements SyscallGate {
     return this;
   }
 
-  check(ctx: SyscallContext, name: string, nr: number, _words: Uint32Array, args: readonly number[] = []): GateVerdict {
+  check(ctx: SyscallContext, name: string, nr: number, _words: Uint32Array, args: readonly number[] = [], retry = false): GateVerdict {
+    // A woken call trying again was watched (and not overridden) on entry.
+    if (retry) return null;
     const watching = this.watchesOf(name);
     if (watching.length) {
       const call: SyscallCall = { name, nr, args, pid: ctx.proc.pid, tid: tidOf(ctx), ctx };

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ARCHES, type Arch } from '../arch/index.ts';
-import { CpuEngine, FAULT_SIGNALS, type CpuFault, type RegisterBatch } from '../cpu/engine.ts';
+import { CpuEngine, FAULT_SIGNALS, TCG_BUFFER_BYTES, type CpuFault, type RegisterBatch, type RunResult } from '../cpu/engine.ts';
 import { ElfError } from '../loader/elf.ts';
 import { loadImage } from '../loader/image.ts';
 import type { Executable } from '../loader/binfmt.ts';
@@ -17,12 +17,13 @@ import type { SyscallContext } from '../../syscalls/types.ts';
 import { HostClock, VirtualClock, type Clock } from './clock.ts';
 import type { CrashHook } from '../trace/crash-report.ts';
 import { SeededEntropy, hostEntropy, type Entropy } from './entropy.ts';
-import { Dispatcher, SYSCALL_BLOCKED, SYSCALL_NORETURN, buildTable, type SyscallGate, type SyscallObserver } from './dispatch.ts';
+import { Dispatcher, SYSCALL_BLOCKED, SYSCALL_NORETURN, buildTable, callEntry, type SyscallGate, type SyscallObserver } from './dispatch.ts';
 import { KernelBug, LinuxError, errnoMessage } from './errors.ts';
 import { OpenFileDescription } from './fdtable.ts';
 import { exactFaultPc } from '../cpu/fault-pc.ts';
 import { FutexTable } from './futex.ts';
-import { AddressSpace, type MemoryBudget } from './memory.ts';
+import { AddressSpace, MemoryBudget } from './memory.ts';
+import { defaultMemoryBudget } from './host-memory.ts';
 import { Process } from './process.ts';
 import { SignalState, type SigInfo } from './signals.ts';
 import { BufferInputFile, CaptureOutputFile, HostStreamFile, StreamNode, hostFdMayBlock, hostFdStat } from './stdio.ts';
@@ -42,7 +43,12 @@ export interface KernelOptions {
   arch?: 'x86_64' | 'aarch64';
   /** Per-process memory limit in bytes (host memory backing guest mappings). */
   memoryLimit?: number;
-  /** All guest processes' memory together, in bytes (default: a quarter of the host's RAM, at most 4 GiB). */
+  /**
+   * The run's memory budget in bytes (--memory-limit): guest memory of every
+   * process, tmpfs and memfd contents, pipe buffers and CPU engines together
+   * (default: half of what the host can give, at most 4 GiB; see
+   * host-memory.ts).
+   */
   totalMemoryLimit?: number;
   /** argv as the guest sees it; argv[0] defaults to the program path. */
   argv: string[];
@@ -142,10 +148,13 @@ const DETERMINISTIC_SLICE_SYSCALLS = 4096;
  */
 const DEFAULT_MAX_TASKS = 256;
 
-/** The guest's memory, all processes together, unless told otherwise: a quarter of the host's RAM, at most 4 GiB. */
-function defaultTotalMemory(): number {
-  return Math.min(4 * 2 ** 30, Math.floor(os.totalmem() / 4));
-}
+/**
+ * What each process's CPU engine takes from the run's memory budget: its
+ * translated-code buffer, which fills with the code the process runs (a
+ * guest that makes code can fill it), and about 3 MiB of its own (measured:
+ * 50 fresh engines took 146 MiB x86-64, 164 MiB aarch64).
+ */
+const ENGINE_BUDGET_BYTES = TCG_BUFFER_BYTES + (4 << 20);
 
 interface EngineRegs {
   /** nr, six arguments, then the pc. */
@@ -201,8 +210,8 @@ export class Kernel {
   private readonly retiredEngines: CpuEngine[] = [];
   /** Address spaces of exited or exec'ed processes, freed with the engines (which may still point into them). */
   private readonly retiredSpaces: AddressSpace[] = [];
-  /** The run's total memory limit, which every address space checks besides its own. */
-  private readonly memoryBudget: MemoryBudget;
+  /** The run's one memory budget: every address space checks it, files, pipes and engines charge it. */
+  readonly memoryBudget: MemoryBudget;
   /** Set by a handler that needs the scheduler before the task goes on (fork, a signal for itself). */
   private rescheduleRequested = false;
   readonly stagedExecs = new Map<Process, StagedExec>();
@@ -224,8 +233,7 @@ export class Kernel {
     this.observer = options.observer ?? null;
     this.gate = options.gate ?? null;
     this.maxTasks = options.maxTasks ?? DEFAULT_MAX_TASKS;
-    const totalMemory = options.totalMemoryLimit ?? defaultTotalMemory();
-    this.memoryBudget = { wouldExceed: (extra) => this.committedMemory() + extra > totalMemory };
+    this.memoryBudget = new MemoryBudget(options.totalMemoryLimit ?? defaultMemoryBudget(), () => this.committedMemory());
     if (options.timeoutMs) this.deadlineAt = performance.now() + options.timeoutMs;
     this.signals = new SignalState(this);
     const cwd = options.cwd ?? toGuestPath(process.cwd());
@@ -248,7 +256,7 @@ export class Kernel {
     // The program is exec'ed as the guest's execve would (x bit, #! scripts); that decides the arch.
     const exe = program ? launchProgram({ vfs: this.vfs, cwd, root: options.root, who: { uid: ids.uid, gid: ids.gid, groups: [ids.gid] } }, program, this.options.argv.length > 0 ? this.options.argv : [program.given]) : null;
     this.arch = exe ? exe.arch : ARCHES[options.arch!];
-    const cpu = exe ? this.newEngine(this.arch) : null;
+    const cpu = exe ? this.firstEngine() : null;
     this.proc = this.newProcess(null, this.arch, cpu, { cwd, uid: ids.uid, gid: ids.gid, memoryLimit: options.memoryLimit });
     this.headlessTask = this.tasks.get(this.proc.pid)!;
     this.setupStdio();
@@ -257,7 +265,30 @@ export class Kernel {
 
   // ---- processes and tasks -----------------------------------------------------
 
+  /** The first process's engine: a budget too small for even that is one clear line. */
+  private firstEngine(): CpuEngine {
+    try {
+      return this.newEngine(this.arch);
+    } catch (e) {
+      if (!(e instanceof LinuxError)) throw e;
+      const mib = (n: number): string => `${Math.floor(n / 2 ** 20)} MiB`;
+      throw new LaunchError(`the memory limit (${mib(this.memoryBudget.limit)}) is below what one process needs (${mib(ENGINE_BUDGET_BYTES)} for its CPU); raise --memory-limit`);
+    }
+  }
+
+  /** A CPU engine, charged to the run's memory budget (ENOMEM past it) until it is retired. */
   private newEngine(arch: Arch): CpuEngine {
+    this.memoryBudget.charge(ENGINE_BUDGET_BYTES, 'ENOMEM');
+    try {
+      return this.createEngine(arch);
+    } catch (e) {
+      this.memoryBudget.release(ENGINE_BUDGET_BYTES);
+      throw e;
+    }
+  }
+
+  /** A CPU engine with its syscall hook and register batches (its budget share is the caller's business). */
+  private createEngine(arch: Arch): CpuEngine {
     const engine: CpuEngine = new CpuEngine(arch.name, { onSyscall: () => this.onSyscall(engine) });
     this.engineRegs.set(engine, {
       regs: engine.registers([...arch.syscallRegs, arch.pcReg]),
@@ -391,10 +422,12 @@ export class Kernel {
    * handlers reset to SIG_DFL (ignored signals stay ignored; see execve(2)).
    */
   private completeExec(p: Process, img: StagedExec): void {
+    // The new engine takes over the old one's share of the budget: past the
+    // point of no return there is nothing to fail.
     if (p.cpu) this.retiredEngines.push(p.cpu);
     this.retiredSpaces.push(p.mem);
     p.arch = img.arch;
-    p.cpu = this.newEngine(img.arch);
+    p.cpu = this.createEngine(img.arch);
     p.mem = new AddressSpace(img.arch.layout, p.cpu, p.mem.memoryLimit);
     p.applyAddressSpaceLimit();
     p.mem.budget = this.memoryBudget;
@@ -462,7 +495,13 @@ export class Kernel {
     child.comm = parent.comm;
     child.sigreturnPage = parent.sigreturnPage;
     child.fds = parent.fds.clone();
-    copyAddressSpace(parent.mem, child.mem, lendMemory);
+    try {
+      copyAddressSpace(parent.mem, child.mem, lendMemory);
+    } catch (e) {
+      // No memory for the child's copy: fork fails (ENOMEM) and the child never was.
+      this.discardUnborn(child);
+      throw e;
+    }
     if (parent.cpu && cpu) {
       parent.cpu.copyCpuStateTo(cpu);
       const regs = this.engineRegs.get(cpu)!.ret;
@@ -473,6 +512,16 @@ export class Kernel {
     this.makeReady(task);
     this.requestReschedule();
     return child;
+  }
+
+  /** A child fork could not finish: its fds, engine and memory go, and no one hears of it. */
+  private discardUnborn(child: Process): void {
+    child.fds.closeAll();
+    if (child.cpu) this.retireEngine(child.cpu);
+    this.retiredSpaces.push(child.mem);
+    child.parent?.children.delete(child);
+    this.processes.delete(child.pid);
+    for (const t of child.threads) this.tasks.delete(t.tid);
   }
 
   // ---- threads -------------------------------------------------------------------
@@ -585,7 +634,7 @@ export class Kernel {
       this.releaseThread(t);
     }
     p.fds.closeAll();
-    if (p.cpu) this.retiredEngines.push(p.cpu);
+    if (p.cpu) this.retireEngine(p.cpu);
     // A zombie keeps no memory (its /proc/<pid>/maps is empty, as on Linux).
     this.retiredSpaces.push(p.mem);
     // Orphans go to the emulated init, which reaps them when they exit.
@@ -652,45 +701,48 @@ export class Kernel {
   /** Called from the CPU hook at every syscall instruction. Never throws into the FFI. */
   private onSyscall(engine: CpuEngine): void {
     const task = this.current;
-    const { regs, ret: out } = this.engineRegs.get(engine)!;
+    const { regs } = this.engineRegs.get(engine)!;
     try {
       if (!task || task.process.cpu !== engine) throw new Error('syscall from an engine that is not running a task');
       regs.read();
-      const arch = task.arch;
       const hookPc = regs.number(7);
-      const insnPc = arch.name === 'x86_64' ? hookPc : hookPc - 4;
-      const nextPc = arch.name === 'x86_64' ? hookPc + 2 : hookPc;
-      task.pc = nextPc;
-      this.clock.tick();
-      const ret = this.dispatcherFor(arch).dispatch(task, regs);
-      if (ret === SYSCALL_BLOCKED) {
-        task.pc = insnPc;
-        this.block(task);
-        this.stopInHook(task, engine);
-        return;
-      }
-      if (ret === SYSCALL_NORETURN || task.process.exited || task.state === 'dead' || this.stagedExecs.has(task.process)) {
-        // rt_sigreturn set task.pc (and any interrupted call's state) itself;
-        // exit and execve do not come back here.
-        this.stopInHook(task, engine);
-        return;
-      }
-      task.blockedOn = null;
-      task.syscallState = undefined;
-      task.interruptedBy = 0;
-      if (ret === -38 /* ENOSYS */) this.noteUnimplemented(task, regs);
-      if (ret >= 0) out.setNumber(0, ret);
-      else {
-        // -errno as a 64-bit two's complement value: the high word is all ones.
-        out.words[0] = ret >>> 0;
-        out.words[1] = 0xffffffff;
-      }
-      out.write();
-      if (this.rescheduleRequested || this.sliceOver()) this.stopInHook(task, engine);
+      const outcome = this.makeSyscall(task, regs, task.arch.name === 'x86_64' ? hookPc : hookPc - 4);
+      if (outcome !== 'done' || this.rescheduleRequested || this.sliceOver()) this.stopInHook(task, engine);
     } catch (e) {
       this.bug = e instanceof KernelBug ? e : new KernelBug(`kernel bug: ${(e as Error)?.stack ?? String(e)}`, e);
       engine.stop();
     }
+  }
+
+  /**
+   * Make the call whose registers are in `regs` for `task`, whose syscall
+   * instruction is at `insnPc`: 'done' with the result in the return
+   * register and task.pc after the instruction; 'blocked' with task.pc back
+   * on the instruction; 'stopped' when the call does not return (exit,
+   * execve; rt_sigreturn set task.pc and any interrupted call's state itself).
+   */
+  private makeSyscall(task: Task, regs: RegisterBatch, insnPc: number): 'done' | 'blocked' | 'stopped' {
+    task.pc = insnPc + (task.arch.name === 'x86_64' ? 2 : 4);
+    this.clock.tick();
+    const ret = this.dispatcherFor(task.arch).dispatch(task, regs);
+    if (ret === SYSCALL_BLOCKED) {
+      task.pc = insnPc;
+      this.block(task);
+      return 'blocked';
+    }
+    if (ret === SYSCALL_NORETURN || task.process.exited || task.state === 'dead' || this.stagedExecs.has(task.process)) return 'stopped';
+    this.completeSyscall(task);
+    if (ret === -38 /* ENOSYS */) this.noteUnimplemented(task, regs);
+    this.setReturnValue(task, ret);
+    return 'done';
+  }
+
+  /** A call returned to the guest: its wait and retry state go. */
+  private completeSyscall(task: Task): void {
+    task.blockedOn = null;
+    task.syscallState = undefined;
+    task.syscallEntry = null;
+    task.interruptedBy = 0;
   }
 
   private syscallsThisSlice = 0;
@@ -733,6 +785,30 @@ export class Kernel {
     return Math.ceil((Math.max(0, this.deadlineAt - performance.now()) + WATCHDOG_MARGIN_MS) * 1000);
   }
 
+  /**
+   * A task woken from a blocking call makes the call again here, from the
+   * registers it blocked with, and not by running its syscall instruction
+   * again: a sleeping call never leaves the kernel on Linux, so whatever the
+   * guest's memory holds at the call's pc by now (another thread may have
+   * mapped new code there) is not what is retried, and the retry is the
+   * very call the gate let in. 'run' when the call completed and the task
+   * goes on from the instruction after it; 'blocked' when it waits again;
+   * 'stopped' when it does not return (the task exited or execs).
+   */
+  private retryBlockedCall(task: Task, engine: CpuEngine): 'run' | 'blocked' | 'stopped' {
+    const { regs } = this.engineRegs.get(engine)!;
+    regs.read();
+    const outcome = this.makeSyscall(task, regs, task.pc);
+    if (outcome === 'blocked') return 'blocked';
+    // A call that does not return, or one that wants the scheduler first (a
+    // signal it raised for its own task, a fork): the task goes on next slice.
+    if (outcome === 'stopped' || this.rescheduleRequested || this.sliceOver()) {
+      task.stoppedInHook = true;
+      return 'stopped';
+    }
+    return 'run';
+  }
+
   /** Stop the engine from inside a syscall hook; task.pc already says where to resume. */
   private stopInHook(task: Task, engine: CpuEngine): void {
     task.stoppedInHook = true;
@@ -744,6 +820,7 @@ export class Kernel {
     const out = this.engineRegs.get(task.process.cpu!)!.ret;
     if (value >= 0) out.setNumber(0, value);
     else {
+      // -errno as a 64-bit two's complement value: the high word is all ones.
       out.words[0] = value >>> 0;
       out.words[1] = 0xffffffff;
     }
@@ -765,13 +842,13 @@ export class Kernel {
   }
 
   /**
-   * invoke() as another task (a thread made with newThread). A blocked call
-   * keeps its retry state, so calling it again is what the scheduler's retry
-   * would do.
+   * invoke() as another task (a thread made with newThread). A call that
+   * blocked stays the task's blocked call: invoking the same syscall again
+   * is its retry (with the arguments given now, which tests may change),
+   * as the scheduler retries it; any other call abandons it (see
+   * dispatch.ts). Every call passes the gate, with the arguments given.
    */
   invokeAs(task: Task, name: string, args: readonly (number | bigint)[] = []): number {
-    // A different call than the one left blocked: the blocked call's retry state is not this call's.
-    if (task.blockedSyscall !== name) task.syscallState = undefined;
     const nr = task.arch.syscallNumbers[name];
     if (nr === undefined) throw new Error(`${name} is not a syscall on ${task.arch.name}`);
     const words = new Uint32Array(16);
@@ -780,13 +857,11 @@ export class Kernel {
       words[2 * i] = Number(v & 0xffffffffn);
       words[2 * i + 1] = Number(v >> 32n);
     });
+    if (task.blockedOn && task.blockedSyscall === name) task.syscallEntry = callEntry(words, task.pc);
     this.clock.tick();
     const r = this.dispatcherFor(task.arch).dispatch(task, { words } as RegisterBatch);
-    if (r === SYSCALL_BLOCKED) {
-      task.blockedOn = null;
-      return -11;
-    }
-    task.syscallState = undefined;
+    if (r === SYSCALL_BLOCKED) return -11;
+    this.completeSyscall(task);
     return r === SYSCALL_NORETURN ? 0 : r;
   }
 
@@ -1013,7 +1088,9 @@ export class Kernel {
       task.stoppedInHook = false;
       this.syscallsThisSlice = 0;
       this.sliceEndsAt = performance.now() + SLICE_MS;
-      const r = cpu.run(task.pc, this.watchdogUs());
+      const resumed = task.blockedOn ? this.retryBlockedCall(task, cpu) : 'run';
+      if (resumed === 'blocked') return;
+      const r: RunResult = resumed === 'run' ? cpu.run(task.pc, this.watchdogUs()) : { kind: 'stopped' };
       if (this.bug || p.exited) return;
       const staged = this.stagedExecs.get(p);
       if (staged) {
@@ -1067,6 +1144,16 @@ export class Kernel {
 
   private hasTimedWaiters(): boolean {
     return this.earliestDeadline() !== null;
+  }
+
+  /**
+   * The engine of a process that is gone: closed once no hook of its is
+   * running (closeRetiredEngines, at the end of the scheduler step); its
+   * share of the budget is free now.
+   */
+  private retireEngine(engine: CpuEngine): void {
+    this.retiredEngines.push(engine);
+    this.memoryBudget.release(ENGINE_BUDGET_BYTES);
   }
 
   private closeRetiredEngines(): void {
@@ -1192,7 +1279,7 @@ const ALL_SYSCALLS_BY_NAME = new Set(ALL_SYSCALLS.map((d) => d.name));
 function copyAddressSpace(from: AddressSpace, to: AddressSpace, lend: boolean): void {
   for (const m of from.mappings()) {
     const pages = m.bytes && (lend || m.shared) ? m.bytes : undefined;
-    const copy = to.map(m.start, m.end - m.start, m.prot, { name: m.name, shared: m.shared, offset: m.offset, pages });
+    const copy = to.map(m.start, m.end - m.start, m.prot, { name: m.name, shared: m.shared, mayWrite: m.mayWrite, offset: m.offset, pages });
     if (m.bytes && copy.bytes && !pages) copyTouchedPages(m.bytes, copy.bytes);
   }
   to.brkStart = from.brkStart;
@@ -1224,8 +1311,9 @@ const ZERO_CHUNK = Buffer.alloc(64 * 1024);
 
 /** A fault in the part of a file mapping past the file's end is SIGBUS with BUS_ADRERR. */
 function beyondEofFault(p: Process, fault: CpuFault): CpuFault {
-  if (fault.signal !== 'SIGSEGV') return fault;
-  const hit = p.beyondEof.find((r) => fault.addr >= r.start && fault.addr < r.end && p.mem.mappingAt(fault.addr)?.name === r.name);
+  const addr = fault.addr;
+  if (fault.signal !== 'SIGSEGV' || typeof addr !== 'number') return fault;
+  const hit = p.beyondEof.find((r) => addr >= r.start && addr < r.end && p.mem.mappingAt(addr)?.name === r.name);
   return hit ? { ...fault, signal: 'SIGBUS', code: 2, reason: 'access beyond the end of a mapped file' } : fault;
 }
 

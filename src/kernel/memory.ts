@@ -7,6 +7,7 @@
 // gets no host memory until it is made accessible: Go reserves gigabytes that
 // way and touches little of it.
 import { LinuxError, fail } from './errors.ts';
+import type { ErrnoName } from './errno-table.ts';
 
 export const PAGE_SIZE = 4096;
 export const PROT_NONE = 0;
@@ -35,6 +36,11 @@ export interface Mapping {
   prot: number;
   /** True for MAP_SHARED mappings (shown as 's' in /proc/self/maps). */
   shared: boolean;
+  /**
+   * Whether mprotect may add PROT_WRITE (Linux's VM_MAYWRITE): false for a
+   * shared mapping of a file opened without write access.
+   */
+  mayWrite: boolean;
   /** What /proc/self/maps names it: a path, [heap], [stack], or '' for anonymous. */
   name: string;
   /** File offset of `start`, for file-backed mappings. */
@@ -65,10 +71,76 @@ export const MAX_HOST_MAPPINGS = 1000;
 /** Largest single host allocation; beyond it mmap says ENOMEM rather than crashing Node. */
 const MAX_HOST_CHUNK = 2 ** 32;
 
-/** The memory of a whole run, shared by all its address spaces (the kernel's --memory-limit total). */
-export interface MemoryBudget {
+/**
+ * The memory of a whole run (--memory-limit): all the host memory the
+ * guest makes tslinux hold. Guest memory is what the address spaces have
+ * committed (the kernel sums them: `guestMemory`); everything else takes
+ * its share with charge() and gives it back with release() when it goes:
+ * tmpfs, /tmp and memfd contents and inodes (vfs/memfs.ts), pipe buffers
+ * (pipe.ts), each process's CPU engine (kernel.ts). Socket buffers are to
+ * be charged here too. Past the limit a charge fails with the errno Linux
+ * gives there (ENOSPC for tmpfs, ENOMEM or ENFILE elsewhere) and nothing
+ * is taken.
+ */
+export class MemoryBudget {
+  /** Bytes charged besides guest memory. */
+  private charged = 0;
+
+  constructor(
+    readonly limit: number,
+    private readonly guestMemory: () => number = () => 0,
+  ) {}
+
+  /** Bytes in use now: guest memory plus everything charged. */
+  get used(): number {
+    return this.guestMemory() + this.charged;
+  }
+
+  /** Bytes charged besides guest memory (tests check that they all come back). */
+  get held(): number {
+    return this.charged;
+  }
+
+  /** Bytes left before the limit. */
+  get available(): number {
+    return Math.max(0, this.limit - this.used);
+  }
+
   /** Would `extra` more bytes of host memory, in any process, pass the run's limit? */
-  wouldExceed(extra: number): boolean;
+  wouldExceed(extra: number): boolean {
+    return this.used + extra > this.limit;
+  }
+
+  /** Take `bytes` from the run's memory; `errno` (nothing taken) when that would pass the limit. */
+  charge(bytes: number, errno: ErrnoName): void {
+    if (bytes > 0 && this.wouldExceed(bytes)) fail(errno, "the run's memory limit (--memory-limit) is reached");
+    this.charged += bytes;
+  }
+
+  /** Give back what a charge took. */
+  release(bytes: number): void {
+    this.charged -= bytes;
+  }
+}
+
+/**
+ * `size` zeroed bytes of host memory, or `errno` (ENOMEM unless told) when
+ * the host has not got them: Node throws a RangeError ("Array buffer
+ * allocation failed") then, which must reach the guest as an errno and
+ * never take tslinux down.
+ */
+export function allocateBytes(size: number, errno: ErrnoName = 'ENOMEM'): Uint8Array {
+  try {
+    return new Uint8Array(size);
+  } catch (e) {
+    if (isAllocationFailure(e)) fail(errno, `cannot allocate ${size} bytes of host memory`);
+    throw e;
+  }
+}
+
+/** The RangeErrors of a host allocation that failed or was too large (new ArrayBuffer, typed arrays, Buffer.alloc). */
+export function isAllocationFailure(e: unknown): boolean {
+  return e instanceof RangeError && /allocation failed|Invalid typed array length|Invalid array buffer length|Array buffer allocation/i.test(e.message);
 }
 
 export class AddressSpace {
@@ -108,14 +180,14 @@ export class AddressSpace {
     start: number,
     length: number,
     prot: number,
-    opts: { name?: string; shared?: boolean; offset?: number; backed?: boolean; pages?: Uint8Array } = {},
+    opts: { name?: string; shared?: boolean; offset?: number; backed?: boolean; pages?: Uint8Array; mayWrite?: boolean } = {},
   ): Mapping {
     const end = start + pageUp(length);
     if (start % PAGE_SIZE !== 0 || length <= 0 || end > this.layout.taskSize) fail('EINVAL');
     // RLIMIT_AS counts what the space would cover afterwards, checked before anything changes.
     if (this.addressSpaceLimit !== Infinity && this.mappedBytes() - this.coveredBytes(start, end) + (end - start) > this.addressSpaceLimit) fail('ENOMEM');
     this.unmap(start, end - start);
-    const m: Mapping = { start, end, prot, shared: opts.shared ?? false, name: opts.name ?? '', offset: opts.offset ?? 0, bytes: null };
+    const m: Mapping = { start, end, prot, shared: opts.shared ?? false, mayWrite: opts.mayWrite ?? true, name: opts.name ?? '', offset: opts.offset ?? 0, bytes: null };
     if (opts.pages) this.adoptPages(m, opts.pages);
     else if (prot !== PROT_NONE || opts.backed) this.backWithHostMemory(m);
     this.insert(m);
@@ -146,12 +218,7 @@ export class AddressSpace {
   private backWithHostMemory(m: Mapping): void {
     const size = m.end - m.start;
     if (size > MAX_HOST_CHUNK || this.wouldExceed(size) || this.hostMappings() >= MAX_HOST_MAPPINGS) fail('ENOMEM');
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(size);
-    } catch {
-      fail('ENOMEM');
-    }
+    const bytes = allocateBytes(size);
     m.bytes = bytes;
     this.committed += size;
     this.cpu?.mapHost(m.start, bytes, m.prot);
@@ -235,10 +302,15 @@ export class AddressSpace {
     return this.committed + extra > this.memoryLimit || (this.budget?.wouldExceed(extra) ?? false);
   }
 
-  /** mprotect(2): every page in the range must be mapped, else ENOMEM. */
+  /**
+   * mprotect(2): every page in the range must be mapped, else ENOMEM;
+   * PROT_WRITE on a mapping that may not be written (a shared mapping of a
+   * file opened read-only) is EACCES.
+   */
   protect(start: number, length: number, prot: number): void {
     const end = start + pageUp(length);
     if (!this.isFullyMapped(start, end)) fail('ENOMEM');
+    if (prot & PROT_WRITE && this.maps.some((m) => m.start < end && m.end > start && !m.mayWrite)) fail('EACCES');
     // Reservations made accessible get host memory: check the limit for all of
     // them first, so a failure changes nothing.
     if (prot !== PROT_NONE) {

@@ -56,15 +56,17 @@ const GUEST_CPUS = 1;
 
 export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions, overlays: Overlays = { list: [] }): Vfs {
   let dev = DEV.firstHost;
-  // In-memory files take their times from the kernel's clock (a virtual one under --deterministic).
+  // In-memory files take their times from the kernel's clock (a virtual one under --deterministic),
+  // and their memory from the run's budget (--memory-limit).
   const now = (): bigint => kernel.clock.realtimeNs();
+  const budget = kernel.memoryBudget;
   /** A host directory as the guest sees it: plain, read-only, or under a copy-on-write overlay. */
   const hostView = (guestPath: string, hostRoot: string, readOnly: boolean): FileSystem => {
     // The host user's own files show as the guest's (--uid/--gid), as in a user namespace.
     const ids = { guestUid: kernel.options.uid, guestGid: kernel.options.gid };
     const host = new HostFs({ hostRoot, dev: dev++, readOnly: readOnly || opts.readOnly || opts.overlay, ...ids });
     if (!opts.overlay) return host;
-    const ov = new OverlayFs({ lower: host, dev: dev++, now, uid: kernel.options.uid, gid: kernel.options.gid });
+    const ov = new OverlayFs({ lower: host, dev: dev++, now, uid: kernel.options.uid, gid: kernel.options.gid, budget });
     overlays.list.push({ path: guestPath, fs: ov });
     return ov;
   };
@@ -74,7 +76,7 @@ export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions, overlays
     if (!isDirectory(hostRoot)) throw new LaunchError(`--root ${opts.root}: not a directory`, EXIT_USAGE);
     rootfs = hostView('/', hostRoot, false);
   } else {
-    const mem = new MemFs({ type: 'rootfs', dev: DEV.rootfs, now });
+    const mem = new MemFs({ type: 'rootfs', dev: DEV.rootfs, now, budget });
     addSyntheticEtc(mem, kernel);
     rootfs = mem;
   }
@@ -89,7 +91,7 @@ export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions, overlays
       throw e;
     }
   };
-  vfs.mount('/dev', new DevFs({ dev: DEV.dev, now, random: (buf) => kernel.entropy.fill(buf), tty: () => openHostTty(rootfs, kernel) }), 'devtmpfs', 'nosuid');
+  vfs.mount('/dev', new DevFs({ dev: DEV.dev, now, budget, random: (buf) => kernel.entropy.fill(buf), tty: () => openHostTty(rootfs, kernel) }), 'devtmpfs', 'nosuid');
   vfs.mount(
     '/proc',
     new ProcFs(DEV.proc, {
@@ -105,7 +107,7 @@ export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions, overlays
     'nosuid,nodev,noexec',
   );
   vfs.mount('/sys', new SysFs({ dev: DEV.sys, ncpu: GUEST_CPUS, now }), 'sysfs', 'ro,nosuid,nodev,noexec');
-  vfs.mount('/tmp', new MemFs({ type: 'tmpfs', dev: DEV.tmp, now }), 'tmpfs', 'nosuid,nodev');
+  vfs.mount('/tmp', new MemFs({ type: 'tmpfs', dev: DEV.tmp, now, budget }), 'tmpfs', 'nosuid,nodev');
   if (opts.mountCwd) {
     const guest = toGuestPath(opts.hostCwd);
     vfs.mount(guest, hostView(guest, opts.hostCwd, false), opts.hostCwd);
@@ -119,7 +121,7 @@ export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions, overlays
   let tmpDev = DEV.tmp + 1;
   for (const t of opts.tmpfs ?? []) {
     if (!t.startsWith('/')) throw new LaunchError(`--tmpfs ${t}: not an absolute guest path`, EXIT_USAGE);
-    vfs.mount(path.posix.normalize(t), new MemFs({ type: 'tmpfs', dev: tmpDev++, now }), 'tmpfs', 'nosuid,nodev');
+    vfs.mount(path.posix.normalize(t), new MemFs({ type: 'tmpfs', dev: tmpDev++, now, budget }), 'tmpfs', 'nosuid,nodev');
   }
   return vfs;
 }

@@ -4,6 +4,7 @@
 // one throws WouldBlock: the fd layer turns that into EAGAIN for O_NONBLOCK,
 // and otherwise the task sleeps until the other end moves.
 import { fail } from './errors.ts';
+import type { MemoryBudget } from './memory.ts';
 import { Waitable, WouldBlock } from './wait.ts';
 import { POLLERR, POLLHUP, POLL_READ, POLL_WRITE } from './readiness.ts';
 import { pseudoStat } from './anon-inode.ts';
@@ -33,6 +34,12 @@ export class PipeNode implements Node {
 
 export class Pipe {
   private buf = new Uint8Array(PIPE_CAPACITY);
+  /**
+   * `budget`: the run's memory, which the buffer is charged to while the pipe
+   * has an end open (PipeEnd): ENFILE for the first end past it, pipe(2)'s
+   * answer when pipe memory is used up (fs/pipe.c, create_pipe_files).
+   */
+  constructor(readonly budget: MemoryBudget | null = null) {}
   /** The capacity (F_GETPIPE_SZ); F_SETPIPE_SZ changes it. */
   get capacity(): number {
     return this.buf.length;
@@ -49,6 +56,9 @@ export class Pipe {
     let size = 4096;
     while (size < requested) size *= 2;
     if (this.length > size) fail('EBUSY');
+    // A bigger ring is ENOMEM past the run's memory (pipe_resize_ring).
+    if (size > this.buf.length) this.budget?.charge(size - this.buf.length, 'ENOMEM');
+    else this.budget?.release(this.buf.length - size);
     const next = new Uint8Array(size);
     const old = this.buf;
     for (let i = 0; i < this.length; i++) next[i] = old[(this.head + i) % old.length]!;
@@ -113,6 +123,7 @@ export class PipeEnd implements OpenFile {
     readonly node: PipeNode,
     readonly end: 'read' | 'write',
   ) {
+    if (node.pipe.readers + node.pipe.writers === 0) node.pipe.budget?.charge(node.pipe.capacity, 'ENFILE');
     if (end === 'read') node.pipe.readers++;
     else node.pipe.writers++;
   }
@@ -148,5 +159,6 @@ export class PipeEnd implements OpenFile {
       pipe.writers--;
       if (pipe.writers === 0) pipe.readable.notify(); // blocked readers now see EOF
     }
+    if (pipe.readers + pipe.writers === 0) pipe.budget?.release(pipe.capacity);
   }
 }

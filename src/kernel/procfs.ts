@@ -211,7 +211,7 @@ export class ProcFs implements FileSystem {
       const children = (): Map<string, ProcNode> =>
         new Map<string, ProcNode>([
           ['comm', this.file(`${dir}/comm`, () => text(p.comm + '\n'), 0o644)],
-          ['stat', this.file(`${dir}/stat`, () => text(statText(p, t.tid)))],
+          ['stat', this.file(`${dir}/stat`, () => text(statText(p, t)))],
           ['status', this.file(`${dir}/status`, () => text(statusText(p, t)))],
         ]);
       m.set(String(t.tid), this.node(dir, { kind: 'dir', children }, 0o555));
@@ -401,11 +401,22 @@ function vmSize(p: Process): number {
   return p.mem.mappings().reduce((sum, m) => sum + (m.end - m.start), 0);
 }
 
-/** /proc/<pid>/stat, or with `tid` a thread's /proc/<pid>/task/<tid>/stat (field 20 is num_threads). */
-function statText(p: Process, tid = p.pid): string {
-  const state = p.exited ? 'Z' : 'R';
+/**
+ * A thread's state as proc(5) shows it (a process's is its main thread's):
+ * R running or ready, S sleeping in a blocking call, T stopped, Z zombie.
+ */
+function stateOf(p: Process, t: Task | undefined): { letter: string; name: string } {
+  if (p.exited) return { letter: 'Z', name: 'zombie' };
+  if (t?.state === 'stopped') return { letter: 'T', name: 'stopped' };
+  if (t?.state === 'blocked') return { letter: 'S', name: 'sleeping' };
+  return { letter: 'R', name: 'running' };
+}
+
+/** /proc/<pid>/stat, or with `thread` a thread's /proc/<pid>/task/<tid>/stat (field 20 is num_threads). */
+function statText(p: Process, thread?: Task): string {
+  const state = stateOf(p, thread ?? p.threads[0]).letter;
   const threads = Math.max(1, p.liveTasks().length);
-  const fields = [tid, `(${p.comm})`, state, p.ppid, p.pgid, p.sid, 0, -1, 4194304, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, threads, 0, 0, vmSize(p), Math.floor(p.mem.committed / 4096)];
+  const fields = [thread?.tid ?? p.pid, `(${p.comm})`, state, p.ppid, p.pgid, p.sid, 0, -1, 4194304, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, threads, 0, 0, vmSize(p), Math.floor(p.mem.committed / 4096)];
   return fields.join(' ') + ' 0'.repeat(28) + '\n';
 }
 
@@ -418,10 +429,11 @@ function statmText(p: Process): string {
 /** /proc/<pid>/status, or with `thread` a thread's /proc/<pid>/task/<tid>/status (its own Pid and SigBlk). */
 function statusText(p: Process, thread?: Task): string {
   const c = p.creds;
+  const state = stateOf(p, thread ?? p.threads[0]);
   return [
     `Name:\t${p.comm}`,
     `Umask:\t${p.umask.toString(8).padStart(4, '0')}`,
-    `State:\t${p.exited ? 'Z (zombie)' : 'R (running)'}`,
+    `State:\t${state.letter} (${state.name})`,
     `Tgid:\t${p.pid}`,
     `Pid:\t${thread?.tid ?? p.pid}`,
     `PPid:\t${p.ppid}`,

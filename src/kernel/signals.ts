@@ -293,12 +293,11 @@ export class SignalState {
     const p = task.process;
     const cpu = p.cpu!;
     const flags = Number(action.flags & 0xffff_ffffn);
-    // A call interrupted while blocked either restarts after the handler or fails with EINTR.
     // A call interrupted while blocked either restarts after the handler or
     // fails with EINTR. Whatever retry state the task holds (a restarted
     // call's, or a vfork wait's) waits in the frame stack until rt_sigreturn,
     // so the handler's own syscalls cannot clear it.
-    let resumeState: unknown = task.syscallState;
+    const resume = { state: task.syscallState, entry: task.syscallEntry };
     if (task.blockedOn) {
       // A vfork parent's wait is not interruptible: the call resumes after the
       // handler and still returns the child's pid.
@@ -309,7 +308,7 @@ export class SignalState {
         (task.syscallState as { onEintr?: () => void } | undefined)?.onEintr?.();
         this.kernel.setReturnValue(task, -4 /* EINTR */);
         task.pc += task.arch.name === 'x86_64' ? 2 : 4;
-        resumeState = undefined;
+        resume.state = undefined;
       }
       task.blockedOn = null;
     }
@@ -327,10 +326,10 @@ export class SignalState {
         blockedMask: task.savedSigmask ?? task.sigmask,
         altStack: alt,
         sigreturnTrampoline: task.arch.name === 'aarch64' && !(flags & SA_RESTORER) ? this.trampolinePage(p) : undefined,
-        fault: info.addr !== undefined && info.code > 0 ? { addr: Number(info.addr) } : undefined,
+        fault: info.addr !== undefined && info.code > 0 ? { addr: info.addr } : undefined,
       });
       if (frame.disarmAltStack) task.altstack = { sp: 0, flags: 2, size: 0 };
-      task.interruptedStates.push(resumeState);
+      task.interruptedStates.push(resume);
     } catch (e) {
       if (!(e instanceof LinuxError)) throw e;
       // No room for the frame: Linux kills with SIGSEGV (force_sigsegv).
@@ -372,7 +371,9 @@ export class SignalState {
     const onIt = task.altstack.flags & 1;
     if (!onIt) task.altstack = { ...restored.altStack };
     task.pc = p.cpu!.pc();
-    task.syscallState = task.interruptedStates.pop();
+    const resumed = task.interruptedStates.pop();
+    task.syscallState = resumed?.state;
+    task.syscallEntry = resumed?.entry ?? null;
   }
 }
 

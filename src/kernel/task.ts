@@ -23,12 +23,14 @@ export class Task implements SyscallContext {
   cancelWait: (() => void)[] = [];
   /** State a blocking syscall keeps across its retries (a sleep's deadline); cleared when the call completes. */
   syscallState: unknown = undefined;
+  /** The call that blockedOn and syscallState belong to (dispatch.ts callEntry): no other call inherits them. */
+  syscallEntry: Uint32Array | null = null;
   /** The signal that interrupted the current blocking call, if any (for EINTR / SA_RESTART). */
   interruptedBy = 0;
   /** The syscall the task is blocked in (restart rules depend on it). */
   blockedSyscall = '';
-  /** The retry state of calls interrupted by handlers, one per frame, back in place at rt_sigreturn. */
-  interruptedStates: unknown[] = [];
+  /** The retry state of calls interrupted by handlers (and the call it belongs to), one per frame, back in place at rt_sigreturn. */
+  interruptedStates: { state: unknown; entry: Uint32Array | null }[] = [];
   /** rt_sigsuspend's caller mask, to go into the handler's frame instead of the temporary one. */
   savedSigmask: bigint | null = null;
   /** The engine stopped inside this task's syscall hook, which already set `pc`. */

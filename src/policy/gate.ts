@@ -43,13 +43,18 @@ export class PolicyGate implements SyscallGate {
     return p;
   }
 
-  check(ctx: SyscallContext, name: string, nr: number, words: Uint32Array): GateVerdict {
+  /**
+   * Every entry is decided, a woken call's retry included (`retry`): the
+   * policy sees the number and arguments in the registers now, so no entry
+   * runs on an earlier verdict. A retry is logged only once, on entry.
+   */
+  check(ctx: SyscallContext, name: string, nr: number, words: Uint32Array, _args?: readonly number[], retry = false): GateVerdict {
     const d = this.policyFor(ctx.arch.name).decideWords(name, nr, words, 2);
     switch (d.action) {
       case 'allow':
         return null;
       case 'log':
-        this.log(`tslinux: policy: ${name} logged (pid ${ctx.proc.pid})`);
+        if (!retry) this.log(`tslinux: policy: ${name} logged (pid ${ctx.proc.pid})`);
         return null;
       case 'errno':
         return { ret: -d.errno, note: 'denied by policy' };
@@ -102,8 +107,8 @@ export class RecordingGate implements SyscallGate {
     private readonly next: SyscallGate | null = null,
   ) {}
 
-  check(ctx: SyscallContext, name: string, nr: number, words: Uint32Array): GateVerdict {
+  check(ctx: SyscallContext, name: string, nr: number, words: Uint32Array, args?: readonly number[], retry?: boolean): GateVerdict {
     this.recorder.record(ctx.arch.name, name);
-    return this.next ? this.next.check(ctx, name, nr, words) : null;
+    return this.next ? this.next.check(ctx, name, nr, words, args, retry) : null;
   }
 }

@@ -112,7 +112,9 @@ export class InjectionGate implements SyscallGate {
 
   constructor(private readonly specs: readonly InjectSpec[]) {}
 
-  check(ctx: SyscallContext, name: string, nr: number): GateVerdict {
+  check(ctx: SyscallContext, name: string, nr: number, _words?: Uint32Array, _args?: readonly number[], retry = false): GateVerdict {
+    // A woken call trying again is the same call: strace counts it once.
+    if (retry) return null;
     const spec = this.ruleFor(ctx, name, nr);
     if (!spec) return null;
     const n = this.count(ctx, name);

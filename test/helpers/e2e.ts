@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runSync } from '../../src/index.ts';
+import { runSync, type RunOptions } from '../../src/index.ts';
 import type { CpuFault } from '../../src/cpu/engine.ts';
 
 export type GuestArch = 'x86_64' | 'aarch64';
@@ -87,6 +87,8 @@ export interface RunSpec {
   setup?: (dir: string) => void;
   /** Mount the working directory read-only for tslinux (native runs are unaffected). */
   readOnly?: boolean;
+  /** More library options for the tslinux run (a policy, limits); native runs are unaffected. */
+  options?: Omit<RunOptions, 'args' | 'argv0' | 'env' | 'cwd' | 'mountCwd' | 'mounts' | 'stdin' | 'stdout' | 'stderr'>;
 }
 
 function makeDir(): string {
@@ -170,6 +172,7 @@ export function runTslinux(spec: RunSpec): TslOutcome {
       stdin: spec.stdin ?? '',
       stdout: 'capture',
       stderr: 'capture',
+      ...spec.options,
     });
     return {
       stdout: r.stdout.toString('latin1'),

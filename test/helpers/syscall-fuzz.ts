@@ -678,7 +678,6 @@ export class FuzzWorld {
     if (!decl) throw new Error(`fuzz: no syscall ${call.name}`);
     this.restoreMemory();
     this.next = 0;
-    this.dropForeignRetryState(call.name);
     const values = this.argsFor(decl, call);
     this.calls++;
     let ret: number;
@@ -692,19 +691,6 @@ export class FuzzWorld {
     }
     if (!Number.isSafeInteger(ret) || ret < -4095) throw new FuzzFailure(`${describe(call.name, values)} returned ${ret}: neither a value nor -errno`);
     return ret;
-  }
-
-  private lastCall = '';
-  /**
-   * Kernel.invoke keeps a blocked call's retry state (task.syscallState) for
-   * when the same call is made again, as the CPU path retries it. On a CPU the
-   * next call is always that retry; here the next call may be another
-   * syscall, which would read the state as its own (futex read a nanosleep's).
-   * So it is dropped when the syscall changes. (Reported: invoke could do this.)
-   */
-  private dropForeignRetryState(name: string): void {
-    if (name !== this.lastCall) this.h.k.currentTask.syscallState = undefined;
-    this.lastCall = name;
   }
 
   /** Run calls until one fails an invariant or the process is gone; the results, in order. */

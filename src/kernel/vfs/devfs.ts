@@ -4,6 +4,7 @@
 import { randomFillSync } from 'node:crypto';
 import { fail } from '../errors.ts';
 import { MemFs, type MemNode } from './memfs.ts';
+import type { MemoryBudget } from '../memory.ts';
 import type { OpenFile } from './types.ts';
 
 /** Device number as userspace sees it in st_rdev (glibc makedev(3)). */
@@ -28,6 +29,8 @@ export interface DevFsOptions {
   /** Opens the controlling terminal for /dev/tty; throw ENXIO when there is none. */
   tty?: () => OpenFile;
   readOnly?: boolean;
+  /** The run's memory, which files in /dev/shm are charged to (see MemFsOptions). */
+  budget?: MemoryBudget | null;
 }
 
 /** How one character device reads and writes; positions do not matter to any of them. */
@@ -43,7 +46,7 @@ export class DevFs extends MemFs {
   private readonly tty: () => OpenFile;
 
   constructor(opts: DevFsOptions) {
-    super({ type: 'devtmpfs', dev: opts.dev, now: opts.now, readOnly: opts.readOnly });
+    super({ type: 'devtmpfs', dev: opts.dev, now: opts.now, readOnly: opts.readOnly, budget: opts.budget });
     this.random = opts.random ?? ((buf) => randomFillSync(buf));
     this.tty = opts.tty ?? (() => fail('ENXIO', 'no controlling terminal'));
     this.addDevices();

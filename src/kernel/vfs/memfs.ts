@@ -4,7 +4,13 @@
 //
 // Names are guest byte strings (one char per byte, as Memory.readCString
 // decodes them); MemFs stores them as given.
+//
+// With a budget (the run's --memory-limit), every inode and every byte of
+// file data is charged to it, as a tmpfs mounted with size= counts its
+// pages: past it, creating a node or growing a file fails with ENOSPC. A
+// node gives its memory back when no name and no open file holds it.
 import { fail } from '../errors.ts';
+import { allocateBytes, type MemoryBudget } from '../memory.ts';
 import { KEEP_ID, modeAfterChown } from './permission.ts';
 import type { DirEntry, FileSystem, Node, OpenFile, OpenIntent, Owner, StatInfo } from './types.ts';
 import { S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, dtypeOfMode } from './types.ts';
@@ -26,6 +32,14 @@ export interface MemFsOptions {
    * opener. Without it they give ENXIO, as Linux does for a device with no driver.
    */
   openSpecial?: (node: MemNode, intent: OpenIntent) => OpenFile;
+  /** The run's memory, which every inode and data byte is charged to. */
+  budget?: MemoryBudget | null;
+  /**
+   * What a write past the budget gets: ENOSPC, as a tmpfs mounted with
+   * size= says (the default), or ENOMEM, as memfds (whose internal mount
+   * has no size) get from the memory cgroup.
+   */
+  full?: 'ENOSPC' | 'ENOMEM';
 }
 
 /** Opens a device node (see MemFs.addCharDevice). */
@@ -35,6 +49,12 @@ const NAME_MAX = 255;
 const SYMLINK_MAX = 4095;
 /** Files grow in one Uint8Array; past this size writes give EFBIG. */
 export const MEMFS_MAX_FILE_SIZE = 2 ** 31 - 1;
+/**
+ * What an inode costs the budget besides its data: the node, its directory
+ * entry and name, its times (an estimate of the JavaScript objects), so
+ * that a guest making millions of empty files meets the limit too.
+ */
+export const INODE_BYTES = 1024;
 const TMPFS_MAGIC = 0x01021994;
 const RAMFS_MAGIC = 0x858458f6;
 
@@ -65,6 +85,12 @@ export class MemNode implements Node {
   opener?: DeviceOpener;
   /** An O_TMPFILE file opened without O_EXCL: linkat may give it a name although nlink is 0. */
   linkable = false;
+  /** Open files of this node (MemFile): it lives while one does, named or not. */
+  opens = 0;
+  /** A file in no directory that still shows one link (a memfd): it lives while it is open. */
+  anonymous = false;
+  /** Its memory went back to the budget (it is named and open nowhere). */
+  released = false;
 
   constructor(
     readonly fs: MemFs,
@@ -105,8 +131,12 @@ export class MemFs implements FileSystem {
   private nextIno = 1;
   private readonly rootNode: MemNode;
   private readonly openSpecial?: (node: MemNode, intent: OpenIntent) => OpenFile;
+  private readonly budget: MemoryBudget | null;
+  private readonly full: 'ENOSPC' | 'ENOMEM';
 
   constructor(opts: MemFsOptions) {
+    this.budget = opts.budget ?? null;
+    this.full = opts.full ?? 'ENOSPC';
     this.type = opts.type ?? 'tmpfs';
     this.dev = opts.dev;
     this.readOnly = opts.readOnly ?? false;
@@ -166,13 +196,15 @@ export class MemFs implements FileSystem {
   }
 
   statfs() {
-    const blocks = 1 << 20; // advertise 4 GiB; memory is the real limit
+    // The run's memory is the size (df shows the budget and what is left of it); 4 GiB without one.
+    const blocks = this.budget ? Math.floor(this.budget.limit / 4096) : 1 << 20;
+    const free = this.budget ? Math.max(0, Math.floor((this.budget.limit - this.budget.used) / 4096)) : blocks;
     return {
       type: this.type === 'tmpfs' || this.type === 'devtmpfs' ? TMPFS_MAGIC : RAMFS_MAGIC,
       bsize: 4096,
       blocks,
-      bfree: blocks,
-      bavail: blocks,
+      bfree: free,
+      bavail: free,
       files: 1 << 20,
       ffree: (1 << 20) - this.nextIno,
       namelen: NAME_MAX,
@@ -390,12 +422,12 @@ export class MemFs implements FileSystem {
     n.generator = undefined;
     if (typeof content === 'function') {
       n.generator = content;
-      n.data = EMPTY;
+      this.replaceData(n, 0, 0);
       n.size = 0;
     } else {
       // Text from the host is Unicode: store it as UTF-8, as a host file would hold it.
       const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-      n.data = new Uint8Array(bytes);
+      this.replaceData(n, bytes.length, 0).set(bytes);
       n.size = bytes.length;
     }
     return n;
@@ -447,6 +479,7 @@ export class MemFs implements FileSystem {
   // ---- internals ---------------------------------------------------------------
 
   private newNode(mode: number, owner?: Owner): MemNode {
+    this.budget?.charge(INODE_BYTES, this.full);
     const n = new MemNode(this, this.nextIno++, mode, this.now());
     if (owner) {
       n.uid = owner.uid;
@@ -509,6 +542,51 @@ export class MemFs implements FileSystem {
     }
     n.ctimeNs = now;
     this.touchDir(d, now);
+    this.releaseIfUnused(n);
+  }
+
+  /**
+   * A node that no name and no open file holds any more gives its inode and
+   * data back to the budget (a memfd: when its last open file closes).
+   */
+  releaseIfUnused(n: MemNode): void {
+    if (n.opens > 0 || (n.nlink > 0 && !n.anonymous) || n.released) return;
+    n.released = true;
+    this.replaceData(n, 0, 0);
+    this.budget?.release(INODE_BYTES);
+  }
+
+  /**
+   * Room for `length` bytes in a regular file's data, charged to the budget
+   * (ENOSPC past it, as a full tmpfs says, or the fs's `full`). The capacity
+   * doubles, so a file written in small pieces is copied O(log n) times;
+   * near the limit it takes what is left at once.
+   */
+  growData(n: MemNode, length: number): void {
+    let capacity = Math.min(MEMFS_MAX_FILE_SIZE, Math.max(length, n.data.length * 2, 64));
+    if (this.budget) capacity = Math.max(length, Math.min(capacity, n.data.length + this.budget.available));
+    this.replaceData(n, capacity, n.size);
+  }
+
+  /**
+   * Give `n` a fresh zeroed data buffer of `capacity` bytes that keeps its
+   * first `keep` bytes, charging (`full`) or releasing the difference; an
+   * allocation the host refuses is ENOMEM, with nothing changed.
+   */
+  replaceData(n: MemNode, capacity: number, keep: number): Uint8Array {
+    const delta = capacity - n.data.length;
+    if (delta > 0) this.budget?.charge(delta, this.full);
+    let bytes: Uint8Array = EMPTY;
+    try {
+      if (capacity > 0) bytes = allocateBytes(capacity);
+    } catch (e) {
+      if (delta > 0) this.budget?.release(delta);
+      throw e;
+    }
+    if (keep > 0) bytes.set(n.data.subarray(0, Math.min(keep, capacity)));
+    if (delta < 0) this.budget?.release(-delta);
+    n.data = bytes;
+    return bytes;
   }
 
   private touchDir(d: MemNode, now: bigint): void {
@@ -523,15 +601,18 @@ export class MemFs implements FileSystem {
   /** A synthetic file is about to be changed: freeze its content into plain bytes. */
   private materialize(n: MemNode): void {
     const bytes = n.generator!();
+    this.replaceData(n, bytes.length, 0).set(bytes);
     n.generator = undefined;
-    n.data = new Uint8Array(bytes);
     n.size = bytes.length;
   }
 
   /** Set the size, keeping bytes past the end zero (so later growth reads zeros). */
   private resize(n: MemNode, length: number): void {
-    if (length < n.size) n.data.fill(0, length, n.size);
-    else if (length > n.data.length) growTo(n, length);
+    // Growing allocates real memory (there are no sparse files here), so a
+    // truncate past the budget is ENOSPC where Linux's tmpfs would say yes.
+    if (length === 0) this.replaceData(n, 0, 0);
+    else if (length < n.size) n.data.fill(0, length, n.size);
+    else if (length > n.data.length) this.growData(n, length);
     n.size = length;
     n.mtimeNs = n.ctimeNs = this.now();
   }
@@ -544,14 +625,6 @@ export class MemFs implements FileSystem {
     for (const n of names) dir = this.ensureDir(dir, n);
     return { dir, name };
   }
-}
-
-function growTo(n: MemNode, length: number): void {
-  // Double, so a file written in small pieces is copied O(log n) times.
-  const capacity = Math.min(MEMFS_MAX_FILE_SIZE, Math.max(length, n.data.length * 2, 64));
-  const bigger = new Uint8Array(capacity);
-  bigger.set(n.data.subarray(0, n.size));
-  n.data = bigger;
 }
 
 /** Names the guest can give to a new entry (the Vfs already split on '/'). */
@@ -582,11 +655,14 @@ function splitSetupPath(path: string): string[] {
 /** An open regular file of a MemFs; positions come from the fd layer. */
 export class MemFile implements OpenFile {
   readonly seekable = true;
+  private closed = false;
   constructor(
     readonly node: MemNode,
     /** Content fixed at open, for synthetic files. */
     private readonly snapshot?: Uint8Array,
-  ) {}
+  ) {
+    node.opens++;
+  }
 
   read(buf: Uint8Array, position: number): number {
     checkPosition(position);
@@ -605,7 +681,7 @@ export class MemFile implements OpenFile {
     if (buf.length === 0) return 0;
     const end = position + buf.length;
     if (end > MEMFS_MAX_FILE_SIZE) fail('EFBIG');
-    if (end > n.data.length) growTo(n, end);
+    if (end > n.data.length) n.fs.growData(n, end);
     n.data.set(buf, position);
     if (end > n.size) n.size = end;
     n.mtimeNs = n.ctimeNs = n.fs.now();
@@ -616,7 +692,12 @@ export class MemFile implements OpenFile {
     return this.snapshot ? this.snapshot.length : this.node.size;
   }
 
-  close(): void {}
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.node.opens--;
+    this.node.fs.releaseIfUnused(this.node);
+  }
 }
 
 function checkPosition(position: number): void {

@@ -26,6 +26,7 @@
 // without the "index" feature.)
 import { LinuxError, fail } from '../errors.ts';
 import { DirectoryFile, MEMFS_MAX_FILE_SIZE, MemFs, type MemNode } from './memfs.ts';
+import type { MemoryBudget } from '../memory.ts';
 import type { DirEntry, FileSystem, Node, OpenFile, OpenIntent, Owner, StatInfo } from './types.ts';
 import { DT_DIR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, dtypeOfMode } from './types.ts';
 
@@ -41,6 +42,8 @@ export interface OverlayFsOptions {
   gid?: number;
   /** Opens FIFOs and device nodes the guest makes with mknod(2) (see MemFsOptions.openSpecial). */
   openSpecial?: (node: MemNode, intent: OpenIntent) => OpenFile;
+  /** The run's memory, which the upper layer's copies and new files are charged to (see MemFsOptions). */
+  budget?: MemoryBudget | null;
 }
 
 export interface OverlayDiff {
@@ -127,7 +130,7 @@ export class OverlayFs implements FileSystem {
   constructor(opts: OverlayFsOptions) {
     this.dev = opts.dev;
     this.lower = opts.lower;
-    this.upper = new MemFs({ type: 'overlay', dev: opts.dev, now: opts.now, uid: opts.uid, gid: opts.gid, openSpecial: opts.openSpecial });
+    this.upper = new MemFs({ type: 'overlay', dev: opts.dev, now: opts.now, uid: opts.uid, gid: opts.gid, openSpecial: opts.openSpecial, budget: opts.budget });
     const lowerRoot = this.lower.root();
     const st = this.lower.stat(lowerRoot);
     const u = this.upper.root();
@@ -613,14 +616,13 @@ export class OverlayFs implements FileSystem {
     try {
       const size = f.size();
       if (size > MEMFS_MAX_FILE_SIZE) fail('EFBIG');
-      const data = new Uint8Array(size);
+      const data = this.upper.replaceData(u, size, 0);
       let pos = 0;
       while (pos < size) {
         const k = f.read(data.subarray(pos, Math.min(size, pos + COPY_CHUNK)), pos);
         if (k === 0) break;
         pos += k;
       }
-      u.data = data;
       u.size = pos;
     } finally {
       f.close();
