@@ -1,7 +1,10 @@
 // The command line: `tslinux run [options] <binary> [args...]` and
-// `tslinux syscalls`. A thin layer over the library API.
+// `tslinux syscalls`. A thin layer over the library API (src/launch.ts).
 import * as fs from 'node:fs';
-import { createKernel, KernelBug, LaunchError, UnicornUnavailableError } from './index.ts';
+import { createPlainKernel } from './launch.ts';
+import { KernelBug } from './kernel/errors.ts';
+import { LaunchError } from './kernel/kernel.ts';
+import { UnicornUnavailableError } from './cpu/unicorn-lib.ts';
 import type { MountSpec } from './kernel/namespace.ts';
 import { supportEntries, supportTable } from './support.ts';
 import type { ExitInfo } from './kernel/kernel.ts';
@@ -15,15 +18,16 @@ import {
   parseSortBy,
   type TraceConfig,
 } from './trace/options.ts';
-import { TraceSession } from './trace/session.ts';
 import type { Kernel } from './kernel/kernel.ts';
-import { explainCommand } from './explain.ts';
 import { chainGates, combineObservers } from './kernel/dispatch.ts';
 import { InjectionGate } from './trace/inject.ts';
-import { ReportCollector } from './trace/report.ts';
-import { CrashReporter } from './trace/crash-report.ts';
-import { PolicyError, type ProfileRecorder } from './policy/index.ts';
-import { buildPolicyGates, saveRecordedProfile, type PolicyGates } from './policy/setup.ts';
+import { PolicyError } from './policy/error.ts';
+// Tracing, reports, crash reports, policies and explain are imported where an
+// option asks for them (await import): a plain run starts without them.
+import type { TraceSession } from './trace/session.ts';
+import type { ReportCollector } from './trace/report.ts';
+import type { ProfileRecorder } from './policy/index.ts';
+import type { PolicyGates } from './policy/setup.ts';
 
 export const RUN_HELP = `usage: tslinux run [options] <binary> [args...]
 
@@ -503,8 +507,9 @@ function applyTraceOption(flag: string, v: string, t: TraceConfig): void {
 }
 
 /** The tracer the options ask for (null when there is none). */
-function startTracing(t: TraceConfig, kernel: Kernel): TraceSession | null {
+async function startTracing(t: TraceConfig, kernel: Kernel): Promise<TraceSession | null> {
   if (!t.enabled) return null;
+  const { TraceSession } = await import('./trace/session.ts');
   try {
     return new TraceSession(kernel, t);
   } catch (e) {
@@ -535,7 +540,10 @@ function fileOrProfileError(flag: string, file: string, e: unknown): never {
 }
 
 /** The gate in front of the handlers: a profile and/or --allow/--deny, and the recorder. */
-function buildGate(p: ParsedRun): PolicyGates {
+async function buildGate(p: ParsedRun): Promise<PolicyGates> {
+  // No policy option: no gate, and the policy code stays unloaded.
+  if (p.policy === null && !p.allow.length && !p.deny.length && p.recordProfile === null) return { gate: null, recorder: null };
+  const { buildPolicyGates } = await import('./policy/setup.ts');
   try {
     return buildPolicyGates({
       policy: p.policy ?? undefined,
@@ -557,7 +565,8 @@ function writeReport(file: string, report: ReportCollector): void {
   }
 }
 
-function saveProfile(file: string, recorder: ProfileRecorder): void {
+async function saveProfile(file: string, recorder: ProfileRecorder): Promise<void> {
+  const { saveRecordedProfile } = await import('./policy/setup.ts');
   try {
     saveRecordedProfile(file, recorder);
   } catch (e) {
@@ -601,10 +610,10 @@ async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(RUN_HELP + '\n');
     return 0;
   }
-  const { gate, recorder } = buildGate(parsed);
+  const { gate, recorder } = await buildGate(parsed);
   let tracing: TraceSession | null = null;
   try {
-    const kernel = createKernel(parsed.program, {
+    const kernel = createPlainKernel(parsed.program, {
       args: parsed.args,
       env: buildEnv(parsed),
       cwd: parsed.cwd,
@@ -627,9 +636,9 @@ async function runCommand(argv: string[]): Promise<number> {
       warnUnimplemented: parsed.warn,
       warn: (line) => fs.writeSync(2, line + '\n'),
     });
-    tracing = startTracing(parsed.trace, kernel);
-    const report = parsed.report ? new ReportCollector() : null;
-    const crash = parsed.crashReport ? new CrashReporter(kernel) : null;
+    tracing = await startTracing(parsed.trace, kernel);
+    const report = parsed.report ? new (await import('./trace/report.ts')).ReportCollector() : null;
+    const crash = parsed.crashReport ? new (await import('./trace/crash-report.ts')).CrashReporter(kernel) : null;
     kernel.crashHook = crash;
     kernel.setObserver(combineObservers(tracing, report, crash));
     // The policy (and --record-profile's recorder) sees every call; injections tamper with what it lets through.
@@ -645,7 +654,7 @@ async function runCommand(argv: string[]): Promise<number> {
       fs.writeSync(2, `tslinux: ${e.message.split('\n')[0]} (crash report: ${parsed.crashReport})\n`);
       return 70;
     }
-    if (recorder && parsed.recordProfile) saveProfile(parsed.recordProfile, recorder);
+    if (recorder && parsed.recordProfile) await saveProfile(parsed.recordProfile, recorder);
     if (report && parsed.report) writeReport(parsed.report, report);
     // The trace's "+++ exited with N +++" and the -c table.
     tracing?.finish();
@@ -698,7 +707,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'syscalls':
         return syscallsCommand(rest);
       case 'explain':
-        return explainCommand(rest);
+        return (await import('./explain.ts')).explainCommand(rest);
       case undefined:
       case 'help':
       case '-h':

@@ -17,6 +17,7 @@ import {
   octalMode,
   openTakesMode,
 } from './decode.ts';
+import { DEFAULT_COLUMNS } from './options.ts';
 
 export type TimestampMode = false | 't' | 'tt' | 'ttt';
 
@@ -376,8 +377,6 @@ export class StraceTracer implements SyscallObserver {
 export type SummaryColumn = 'time-percent' | 'total-time' | 'min-time' | 'max-time' | 'avg-time' | 'calls' | 'errors' | 'name';
 /** strace -S criteria. */
 export type SortBy = SummaryColumn | 'nothing';
-
-export const DEFAULT_COLUMNS: readonly SummaryColumn[] = ['time-percent', 'total-time', 'avg-time', 'calls', 'errors', 'name'];
 
 export interface SummaryOptions {
   /** -S (default time). */
