@@ -5,7 +5,7 @@
 // library older than 2.1 is refused with one line that says what to do.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import koffi, { type LibraryHandle, type TypeObject } from 'koffi';
+import koffi, { type LibraryHandle, type TypeObject } from './koffi.ts';
 import { packageRoot } from '../package-root.ts';
 
 export const MIN_UNICORN = { major: 2, minor: 1 } as const;
