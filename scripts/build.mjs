@@ -1,17 +1,16 @@
 // `npm run build`: compile the TypeScript in src/ and syscalls/ into dist/,
 // the JavaScript that bin/tslinux.js and `import 'tslinux'` run.
 //
-//   dist/cli.js, dist/index.js   esbuild bundles of src/cli.ts and src/index.ts (ES modules,
-//                                Node 20, koffi left external), with source maps
-//   dist/chunks/*.js             code they share, and what the CLI imports only when an
-//                                option asks for it (tracing, reports, policies, explain)
+//   dist/index.js                the library (src/index.ts): an esbuild bundle, an ES module
+//   dist/cli.cjs                 the command (src/cli.ts): one CommonJS bundle (see buildJs)
+//                                both for Node 20, koffi left external, with source maps
 //   dist/types/                  type declarations (tsc --emitDeclarationOnly, tsconfig.build.json)
 //   dist/build.json              the sources the bundles were built from (see dist-state.mjs);
 //   dist/types/build.json        the same list, written when the declarations are made
 //
-// Bundles rather than tsc's one file per module: Node then loads a dozen
-// files instead of a hundred, and `tslinux run hello` took 125 ms of CPU
-// against 190 ms (README, "Start-up"). npm runs this script as `prepare`,
+// Bundles rather than tsc's one file per module: Node then loads one file
+// instead of a hundred, and `tslinux run hello` took 95 ms of CPU against
+// 150 ms (README, "Start-up"). npm runs this script as `prepare`,
 // which both `npm install` in a clone and `npm pack` run; the test suite's
 // global setup runs `--js --if-stale`.
 //
@@ -19,39 +18,46 @@
 //   --js        the bundles only, no type declarations (a second rather than half a minute)
 //   --if-stale  do nothing when dist/ is newer than every source it was built from
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { staleReason } from './dist-state.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
-const ENTRIES = ['src/cli.ts', 'src/index.ts'];
 
-/** Bundle the entries into dist/ and record their sources in dist/build.json. */
+/** Bundle the library and the command into dist/ and record their sources in dist/build.json. */
 async function buildJs() {
   const esbuild = await import('esbuild');
   const staging = join(DIST, `.staging-${process.pid}`);
   rmSync(staging, { recursive: true, force: true });
-  const result = await esbuild.build({
+  const common = {
     absWorkingDir: ROOT,
-    entryPoints: ENTRIES,
-    outdir: staging,
-    entryNames: '[name]',
-    chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
-    splitting: true,
-    format: 'esm',
     platform: 'node',
     target: 'node20',
     packages: 'external',
     sourcemap: true,
     metafile: true,
     logLevel: 'warning',
+  };
+  const library = await esbuild.build({ ...common, entryPoints: ['src/index.ts'], outfile: join(staging, 'index.js'), format: 'esm' });
+  // The command is one CommonJS file, so that bin/tslinux.js can hand V8 its
+  // code cache on Node 20 (vm.Script takes cached data; ES modules cannot).
+  // import.meta.url becomes the file's own URL. What only some options need
+  // stays in it as modules esbuild evaluates at their first import().
+  const command = await esbuild.build({
+    ...common,
+    entryPoints: ['src/cli.ts'],
+    outfile: join(staging, 'cli.cjs'),
+    format: 'cjs',
+    define: { 'import.meta.url': 'import_meta_url' },
+    banner: { js: "const import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
   });
-  publish(staging, Object.keys(result.metafile.outputs).map((o) => relative(staging, join(ROOT, o))));
-  const inputs = Object.keys(result.metafile.inputs).filter((i) => !i.startsWith('node_modules/'));
-  writeBuildInfo(join(DIST, 'build.json'), inputs.sort());
+  const outputs = [library, command].flatMap((r) => Object.keys(r.metafile.outputs).map((o) => relative(staging, join(ROOT, o))));
+  publish(staging, outputs);
+  const inputs = new Set([library, command].flatMap((r) => Object.keys(r.metafile.inputs)).filter((i) => !i.startsWith('node_modules/')));
+  writeBuildInfo(join(DIST, 'build.json'), [...inputs].sort());
 }
 
 function writeBuildInfo(file, inputs) {
@@ -59,20 +65,18 @@ function writeBuildInfo(file, inputs) {
 }
 
 /**
- * Move the staged files into dist/ one rename at a time, chunks before the
- * entries that import them, so a tslinux starting meanwhile (another test
- * run's global setup building at the same time) reads either the old files
- * or the new ones, never half a file. Chunks are named by their content, so
- * old ones stay valid until removed at the end.
+ * Move the staged files into dist/ one rename at a time, so a tslinux
+ * starting meanwhile (another test run's global setup building at the same
+ * time) reads the old file or the new one, never half of one; then remove
+ * what the build no longer makes (an older layout's files, V8 code caches of
+ * the old bundle).
  */
 function publish(staging, files) {
-  const ordered = [...files].sort((a, b) => Number(b.startsWith('chunks/')) - Number(a.startsWith('chunks/')));
-  mkdirSync(join(DIST, 'chunks'), { recursive: true });
-  for (const f of ordered) renameSync(join(staging, f), join(DIST, f));
+  for (const f of files) renameSync(join(staging, f), join(DIST, f));
   rmSync(staging, { recursive: true, force: true });
-  const keep = new Set(files);
-  for (const f of readdirSync(join(DIST, 'chunks'))) {
-    if (!keep.has(`chunks/${f}`)) rmSync(join(DIST, 'chunks', f), { force: true });
+  const keep = new Set([...files, 'build.json', 'types']);
+  for (const f of readdirSync(DIST)) {
+    if (!keep.has(f) && !f.startsWith('.staging-')) rmSync(join(DIST, f), { recursive: true, force: true });
   }
 }
 
