@@ -5,7 +5,7 @@
 //   dist/cli.cjs                 the command (src/cli.ts): one CommonJS bundle (see buildJs)
 //                                both for Node 20, koffi left external, with source maps
 //   dist/types/                  type declarations (tsc --emitDeclarationOnly, tsconfig.build.json)
-//   dist/build.json              the sources the bundles were built from (see dist-state.mjs);
+//   dist/build.json              the sources the bundles were built from (see dist-state.cjs);
 //   dist/types/build.json        the same list, written when the declarations are made
 //
 // Bundles rather than tsc's one file per module: Node then loads one file
@@ -21,7 +21,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { staleReason } from './dist-state.mjs';
+import { staleReason } from './dist-state.cjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
