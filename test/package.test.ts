@@ -88,14 +88,14 @@ afterAll(() => {
 });
 
 describe('npm pack', () => {
-  it('packs the built code, the command, the Unicorn setup and the README, and nothing else', () => {
+  it('packs the built code, the command (CommonJS: bin/package.json), the Unicorn set-up and the README, and nothing else', () => {
     const allowed = [
-      /^(README\.md|package\.json|bin\/tslinux\.js|scripts\/setup-unicorn\.mjs|scripts\/debian-fetch\.sh)$/,
+      /^(README\.md|package\.json|bin\/tslinux\.js|bin\/package\.json|scripts\/setup-unicorn\.mjs|scripts\/debian-fetch\.sh)$/,
       /^dist\/(index\.js|cli\.cjs)(\.map)?$/,
       /^dist\/types\/(src|syscalls)\/[\w/-]+\.d\.ts$/,
     ];
     expect(packed.filter((f) => !allowed.some((re) => re.test(f)))).toEqual([]);
-    for (const f of ['bin/tslinux.js', 'dist/cli.cjs', 'dist/index.js', 'dist/types/src/index.d.ts', 'scripts/setup-unicorn.mjs']) {
+    for (const f of ['bin/tslinux.js', 'bin/package.json', 'dist/cli.cjs', 'dist/index.js', 'dist/types/src/index.d.ts', 'scripts/setup-unicorn.mjs']) {
       expect(packed).toContain(f);
     }
   });
