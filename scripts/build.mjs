@@ -3,14 +3,15 @@
 //
 //   dist/index.js                the library (src/index.ts): an esbuild bundle, an ES module
 //   dist/cli.cjs                 the command (src/cli.ts): one CommonJS bundle (see buildJs)
-//                                both for Node 20, koffi left external, with source maps
+//                                (both for Node >= 20, koffi left external, with source maps)
 //   dist/types/                  type declarations (tsc --emitDeclarationOnly, tsconfig.build.json)
 //   dist/build.json              the sources the bundles were built from (see dist-state.cjs);
 //   dist/types/build.json        the same list, written when the declarations are made
 //
 // Bundles rather than tsc's one file per module: Node then loads one file
-// instead of a hundred, and `tslinux run hello` took 95 ms of CPU against
-// 150 ms (README, "Start-up"). npm runs this script as `prepare`,
+// instead of a hundred; `tslinux run hello` took 85 ms of CPU from an
+// esbuild bundle against 144 ms from tsc's output (both without a code
+// cache; README, "Tests and benchmarks"). npm runs this script as `prepare`,
 // which both `npm install` in a clone and `npm pack` run; the test suite's
 // global setup runs `--js --if-stale`.
 //
