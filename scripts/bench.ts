@@ -1,7 +1,9 @@
 // `npm run bench`: tslinux against qemu-user and the host CPU, in one run.
 //
-//   hello start-up (cli)        `node bin/tslinux.js run hello` as a subprocess: what a user waits for,
-//                               Node and tsx start-up included
+//   startup: tslinux run hello  `node bin/tslinux.js run hello` as a subprocess: what a user waits for,
+//                               Node's start-up included (the built dist/: rebuilt first if a source is
+//                               newer); beside it `node -e 0`, with the spread of every contender and
+//                               their peak RSS (GNU time's %M, when /usr/bin/time is installed)
 //   hello start-up (in-process) runSync(hello) in this process: the emulator's own start-up
 //   getuid x1M                  getuid_loop 1000000: one million raw getuid syscalls
 //   getuid ns/call              (getuid x1M - hello) / 1e6, each measured the same way
@@ -148,6 +150,10 @@ interface Row {
   native: Measurement | null;
   qemu: Measurement | null;
   tslinux: Measurement | null;
+  /** The start-up row's baseline: `node -e 0`. */
+  node?: Measurement | null;
+  /** The start-up row: peak resident set size of each contender, in MB (median of a few untimed runs). */
+  peakRssMB?: Partial<Record<Engine | 'node', number | null>>;
   notes?: string[];
 }
 
@@ -216,6 +222,39 @@ function timeProcess(c: Command, want: Expect): number {
   return t;
 }
 
+/** The 25th and 75th percentiles of a measurement's runs. */
+function quartiles(m: Measurement): [number, number] {
+  const s = [...m.runs].sort((a, b) => a - b);
+  const at = (q: number): number => s[Math.round((s.length - 1) * q)]!;
+  return [at(0.25), at(0.75)];
+}
+
+/** "130.2 ms (p25-p75 121.0-140.9)" */
+function fmtSpread(m: Measurement | null | undefined): string {
+  if (!m) return 'not run';
+  if (m.error) return 'FAIL';
+  const [lo, hi] = quartiles(m).map((v) => fmtValue(measurement([v]), 's'));
+  return `${fmtValue(m, 's')} (p25-p75 ${lo}-${hi})`;
+}
+
+const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+
+/**
+ * Peak RSS of a command in MB: the median of `runs` untimed runs under GNU
+ * time (its %M, from wait4's ru_maxrss), or null without /usr/bin/time.
+ */
+function peakRssMB(c: Command, runs = 3): number | null {
+  if (!GNU_TIME) return null;
+  const kb: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = spawnSync(GNU_TIME, ['-f', '%M', c.cmd, ...c.args], { cwd: c.cwd, env: c.env ?? { LANG: 'C' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const last = r.stderr.toString().trim().split('\n').pop() ?? '';
+    if (r.status !== 0 || !/^\d+$/.test(last)) return null;
+    kb.push(Number(last));
+  }
+  return median(kb) / 1024;
+}
+
 /** Wall time of one runSync in this process (kernel creation, load, run, teardown). */
 function timeInProcess(program: string, opts: RunOptions, want: Expect): number {
   gc();
@@ -232,7 +271,7 @@ function timeInProcess(program: string, opts: RunOptions, want: Expect): number 
   return t;
 }
 
-type Contender = 'native' | 'qemu' | 'tslinux' | 'cli';
+type Contender = 'native' | 'qemu' | 'tslinux' | 'cli' | 'node';
 type Runner = () => number;
 
 /**
@@ -405,6 +444,38 @@ function printTable(rows: Row[]): void {
   for (const b of body) console.log(line(b));
 }
 
+/**
+ * The CLI start-up row: `node -e 0` beside it, every contender's spread, and
+ * peak RSS, against issue 15's targets (within 80 ms of `node -e 0`, at most
+ * 100 MB).
+ */
+function startupRow(e: Engines, hello: Workload, nodeAlone: Command, r: Row, node: Measurement | undefined): Row {
+  r.node = node ?? null;
+  r.peakRssMB = {
+    tslinux: peakRssMB(cliCommand(hello)),
+    node: peakRssMB(nodeAlone),
+    qemu: e.qemu ? peakRssMB(qemuCommand(e, hello)) : null,
+    native: e.native ? peakRssMB(nativeCommand(hello)) : null,
+  };
+  const mb = (v: number | null | undefined): string => (v == null ? '—' : `${v.toFixed(1)} MB`);
+  r.notes = [
+    `tslinux ${fmtSpread(r.tslinux)}, node -e 0 ${fmtSpread(r.node)}, qemu ${fmtSpread(r.qemu)}, native ${fmtSpread(r.native)}`,
+  ];
+  if (r.tslinux && r.node && !r.tslinux.error && !r.node.error) {
+    r.notes.push(`tslinux - node -e 0: ${fmtValue(measurement([r.tslinux.median - r.node.median]), 's')} (target: at most 80 ms)`);
+  }
+  if (process.env.NODE_EXTRA_CA_CERTS) {
+    r.notes.push('NODE_EXTRA_CA_CERTS is set: every Node process (tslinux and node -e 0) reads those certificates at start (40 ms of CPU on the 2-core EPYC)');
+  }
+  r.notes.push(
+    GNU_TIME
+      ? `peak RSS: tslinux ${mb(r.peakRssMB.tslinux)} (target: at most 100 MB), node -e 0 ${mb(r.peakRssMB.node)}, ` +
+          `qemu ${mb(r.peakRssMB.qemu)}, native ${mb(r.peakRssMB.native)}`
+      : 'peak RSS: not measured (needs GNU time: apt-get install time)',
+  );
+  return r;
+}
+
 // ---- main ------------------------------------------------------------------------------------
 
 function main(): number {
@@ -415,6 +486,11 @@ function main(): number {
   const rows: Row[] = [];
   const notes: string[] = [];
   const unicorn = loadUnicorn();
+  if (opts.cli || opts.only.has('startup-cli')) {
+    // The CLI runs dist/: bring it up to date first, or the start-up row would time tsx.
+    const built = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs'), '--js', '--if-stale'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (built.status !== 0) throw new Error('scripts/build.mjs --js failed: the CLI would not run the current sources');
+  }
   const loadBefore = os.loadavg();
   if (loadBefore[0]! > 0.5) {
     process.stderr.write(`bench: the host is busy (load average ${loadBefore[0]!.toFixed(2)}); timings will be noisy\n`);
@@ -458,15 +534,14 @@ function main(): number {
       const wantInProcess = opts.only.has('startup-inproc') || opts.only.has('getuid');
       if (opts.only.has('startup-cli') || wantInProcess) {
         progress(`${arch}: hello start-up`);
-        // Everyone runs once untimed first: the page cache, tsx's compile cache, V8's JIT.
-        const m = measure(startupRuns, contenders(e, hello, opts.only.has('startup-cli'), wantInProcess), [
-          'native',
-          'qemu',
-          'tslinux',
-          'cli',
-        ]);
+        const c = contenders(e, hello, opts.only.has('startup-cli'), wantInProcess);
+        // The CLI's environment: what Node reads at start (NODE_OPTIONS, NODE_EXTRA_CA_CERTS) costs both alike.
+        const nodeAlone: Command = { cmd: process.execPath, args: ['-e', '0'], env: process.env };
+        if (opts.only.has('startup-cli')) c.node = () => timeProcess(nodeAlone, { stdout: '' });
+        // Everyone runs once untimed first: the page cache, V8's JIT.
+        const m = measure(startupRuns, c, ['native', 'qemu', 'tslinux', 'cli', 'node']);
         helloRuns = m.results;
-        if (opts.only.has('startup-cli')) rows.push(row('hello start-up (cli)', m.results, 'cli'));
+        if (opts.only.has('startup-cli')) rows.push(startupRow(e, hello, nodeAlone, row('startup: tslinux run hello', m.results, 'cli'), m.results.node));
         if (opts.only.has('startup-inproc')) {
           const r = row('hello start-up (in-process)', m.results);
           if (m.first.tslinux !== undefined) {

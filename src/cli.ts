@@ -1,9 +1,12 @@
 // The command line: `tslinux run [options] <binary> [args...]` and
-// `tslinux syscalls`. A thin layer over the library API.
+// `tslinux syscalls`. A thin layer over the library API (src/launch.ts).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createKernel, KernelBug, LaunchError, UnicornUnavailableError, loadUnicorn } from './index.ts';
+import { createPlainKernel } from './launch.ts';
+import { KernelBug } from './kernel/errors.ts';
+import { LaunchError } from './kernel/kernel.ts';
+import { UnicornUnavailableError, loadUnicorn } from './cpu/unicorn-lib.ts';
 import type { MountSpec } from './kernel/namespace.ts';
 import { supportEntries, supportTable } from './support.ts';
 import type { ExitInfo } from './kernel/kernel.ts';
@@ -17,18 +20,20 @@ import {
   parseSortBy,
   type TraceConfig,
 } from './trace/options.ts';
-import { TraceSession } from './trace/session.ts';
 import { FdWriter } from './trace/output.ts';
 import { allSyscallNames } from './trace/filter.ts';
 import type { Kernel } from './kernel/kernel.ts';
-import { explainCommand } from './explain.ts';
 import { chainGates, combineObservers } from './kernel/dispatch.ts';
 import { InjectionGate } from './trace/inject.ts';
-import { ReportCollector } from './trace/report.ts';
-import { CrashReporter, type CrashHook } from './trace/crash-report.ts';
-import { PolicyError, type ProfileRecorder } from './policy/index.ts';
+import { PolicyError } from './policy/error.ts';
 import { OutputFile, writeOutput } from './host/output.ts';
-import { buildPolicyGates, saveRecordedProfile, type PolicyGates } from './policy/setup.ts';
+// Tracing, reports, crash reports, policies and explain are imported where an
+// option asks for them (await import): a plain run starts without them.
+import type { TraceSession } from './trace/session.ts';
+import type { ReportCollector } from './trace/report.ts';
+import type { CrashReporter } from './trace/crash-report.ts';
+import type { ProfileRecorder } from './policy/index.ts';
+import type { PolicyGates } from './policy/setup.ts';
 
 export const RUN_HELP = `usage: tslinux run [options] <binary> [args...]
 
@@ -521,8 +526,9 @@ function applyTraceOption(flag: string, v: string, t: TraceConfig): void {
 }
 
 /** The tracer the options ask for (null when there is none). */
-function startTracing(t: TraceConfig, kernel: Kernel): TraceSession | null {
+async function startTracing(t: TraceConfig, kernel: Kernel): Promise<TraceSession | null> {
   if (!t.enabled) return null;
+  const { TraceSession } = await import('./trace/session.ts');
   try {
     return new TraceSession(kernel, t);
   } catch (e) {
@@ -557,7 +563,10 @@ function fileOrProfileError(flag: string, file: string, e: unknown): never {
 }
 
 /** The gate in front of the handlers: a profile and/or --allow/--deny, and the recorder. */
-function buildGate(p: ParsedRun): PolicyGates {
+async function buildGate(p: ParsedRun): Promise<PolicyGates> {
+  // No policy option: no gate, and the policy code stays unloaded.
+  if (p.policy === null && !p.allow.length && !p.deny.length && p.recordProfile === null) return { gate: null, recorder: null };
+  const { buildPolicyGates } = await import('./policy/setup.ts');
   try {
     return buildPolicyGates({
       policy: p.policy ?? undefined,
@@ -579,7 +588,8 @@ function writeReport(file: OutputFile, report: ReportCollector): void {
   }
 }
 
-function saveProfile(file: OutputFile, recorder: ProfileRecorder): void {
+async function saveProfile(file: OutputFile, recorder: ProfileRecorder): Promise<void> {
+  const { saveRecordedProfile } = await import('./policy/setup.ts');
   try {
     saveRecordedProfile(file, recorder);
   } catch (e) {
@@ -643,11 +653,11 @@ async function runCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (parsed === 'version') return versionCommand();
-  const { gate, recorder } = buildGate(parsed);
+  const { gate, recorder } = await buildGate(parsed);
   let tracing: TraceSession | null = null;
   const outputs = reserveOutputs(parsed);
   try {
-    const kernel = createKernel(parsed.program, {
+    const kernel = createPlainKernel(parsed.program, {
       args: parsed.args,
       env: buildEnv(parsed),
       cwd: parsed.cwd,
@@ -671,12 +681,12 @@ async function runCommand(argv: string[]): Promise<number> {
       warnUnimplemented: parsed.warn,
       warn: (line) => writeErr(line + '\n'),
     });
-    tracing = startTracing(parsed.trace, kernel);
-    const report = parsed.report ? new ReportCollector() : null;
-    const crash = new CrashReporter(kernel);
-    // Without --crash-report the reporter only waits for a bug in tslinux (watching every call costs time).
-    kernel.crashHook = parsed.crashReport ? crash : bugsOnly(crash);
-    kernel.setObserver(combineObservers(tracing, report, parsed.crashReport ? crash : null));
+    tracing = await startTracing(parsed.trace, kernel);
+    const report = parsed.report ? new (await import('./trace/report.ts')).ReportCollector() : null;
+    // Without --crash-report a bug in tslinux still gets a report (reportInternalError), without the guest's state.
+    const crash = parsed.crashReport ? new (await import('./trace/crash-report.ts')).CrashReporter(kernel) : null;
+    kernel.crashHook = crash;
+    kernel.setObserver(combineObservers(tracing, report, crash));
     // The policy (and --record-profile's recorder) sees every call; injections tamper with what it lets through.
     const injections = parsed.trace.inject.length ? new InjectionGate(parsed.trace.inject) : null;
     kernel.setGate(chainGates(gate, injections));
@@ -688,7 +698,7 @@ async function runCommand(argv: string[]): Promise<number> {
       // One line; the stack trace is in the report.
       return reportInternalError(e, outputs.crash ?? crashReportPath(), parsed.crashReport ?? undefined, argv, crash);
     }
-    if (recorder && outputs.profile) saveProfile(outputs.profile, recorder);
+    if (recorder && outputs.profile) await saveProfile(outputs.profile, recorder);
     if (report && outputs.report) writeReport(outputs.report, report);
     // The trace's "+++ exited with N +++" and the -c table.
     tracing?.finish();
@@ -701,7 +711,7 @@ async function runCommand(argv: string[]): Promise<number> {
     if (result.signal) {
       const f = result.fault;
       const where = f ? ` (${f.reason}) at pc 0x${f.pc.toString(16)}, fault address 0x${f.addr.toString(16)}` : '';
-      const written = outputs.crash ? crash.write(outputs.crash, f) : null;
+      const written = crash && outputs.crash ? crash.write(outputs.crash, f) : null;
       const reported = written ? `; crash report: ${parsed.crashReport}` : '';
       if (written || !QUIET_SIGNALS.has(result.signal)) writeErr(`tslinux: ${parsed.program}: killed by ${result.signal}${where}${reported}\n`);
     }
@@ -710,11 +720,6 @@ async function runCommand(argv: string[]): Promise<number> {
     tracing?.close();
     for (const o of Object.values(outputs)) o?.close();
   }
-}
-
-/** The crash hook for a run without --crash-report: a guest's death is its own business, a bug in tslinux is reported. */
-function bugsOnly(crash: CrashReporter): CrashHook {
-  return { fatalSignal: () => {}, kernelBug: (task, bug) => crash.kernelBug(task, bug) };
 }
 
 /** Where a crash report goes when no --crash-report was given: a new file in the temporary directory. */
@@ -816,7 +821,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'syscalls':
         return syscallsCommand(rest);
       case 'explain':
-        return explainCommand(rest);
+        return (await import('./explain.ts')).explainCommand(rest);
       case '-V':
       case '--version':
       case 'version':

@@ -6,8 +6,8 @@
 // whose handler implements it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ARCHES } from './arch/index.ts';
+import { packageRoot } from './package-root.ts';
 import { FAMILIES } from '../syscalls/index.ts';
 import type { ArgKind, SyscallDecl } from '../syscalls/types.ts';
 import { CLASS_NAMES, classMembers } from './trace/filter.ts';
@@ -312,10 +312,6 @@ function findDecl(name: string): Found {
   return { decl: undefined, family: undefined };
 }
 
-function repoRoot(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-}
-
 export class ExplainError extends Error {}
 
 /** The explanation of one syscall, as text. */
@@ -353,8 +349,10 @@ export function explain(nameOrNumber: string, numberArch: 'x86_64' | 'aarch64' =
     field('returns', RETURN_HELP[decl.ret ?? 'int'] ?? decl.ret ?? 'int');
     field('status', `implemented${decl.note ? ` (${decl.note})` : ''}`);
     const file = `syscalls/${family}.ts`;
-    const exists = fs.existsSync(path.join(repoRoot(), file));
-    field('handler', `${file}${exists ? '' : ' (file not found)'} (family "${family}")`);
+    // An installed package ships the built code, not syscalls/: nothing to check there.
+    const sources = fs.existsSync(path.join(packageRoot(), 'syscalls'));
+    const missing = sources && !fs.existsSync(path.join(packageRoot(), file));
+    field('handler', `${file}${missing ? ' (file not found)' : ''} (family "${family}")`);
   } else {
     field('arguments', 'not declared in tslinux');
     field('status', 'missing: tslinux returns ENOSYS (and names the call once on stderr)');

@@ -1,7 +1,9 @@
 // The library API: load a static Linux binary with argv, env, mounts and
-// stdio, run it, and get its exit status and captured output. The CLI and
-// the tests both go through here.
-import { Kernel, LaunchError, type ExitInfo, type KernelOptions, type StdioSpec } from './kernel/kernel.ts';
+// stdio, run it, and get its exit status and captured output. The tests go
+// through here; the CLI goes through launch.ts (this API minus tracing,
+// reports and policies, which it loads only when an option asks).
+import { Kernel, LaunchError, type ExitInfo, type KernelOptions } from './kernel/kernel.ts';
+import { plainKernelOptions } from './launch.ts';
 import type { MountSpec } from './kernel/namespace.ts';
 import { StraceTracer } from './trace/strace.ts';
 import { UnicornUnavailableError, loadUnicorn } from './cpu/unicorn-lib.ts';
@@ -104,33 +106,10 @@ export interface RunOptions {
 
 export type RunResult = ExitInfo;
 
-function toStdio(spec: number | Uint8Array | string | 'capture' | undefined, fallback: StdioSpec): StdioSpec {
-  if (spec === undefined) return fallback;
-  if (typeof spec === 'string' && spec !== 'capture') return Buffer.from(spec);
-  return spec;
-}
-
 /** The kernel options every kind of run shares, from the library's RunOptions. */
 function kernelOptions(opts: Omit<RunOptions, 'args' | 'argv0'>): Omit<KernelOptions, 'argv'> {
   return {
-    env: Array.isArray(opts.env) ? opts.env : Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
-    cwd: opts.cwd,
-    mounts: opts.mounts,
-    mountCwd: opts.mountCwd,
-    root: opts.root,
-    readOnly: opts.readOnly,
-    overlay: opts.overlay,
-    tmpfs: opts.tmpfs,
-    maxTasks: opts.maxTasks,
-    memoryLimit: opts.memoryLimit,
-    totalMemoryLimit: opts.totalMemoryLimit,
-    timeoutMs: opts.timeoutMs,
-    deterministic: opts.deterministic,
-    seed: opts.seed,
-    stdin: toStdio(opts.stdin, new Uint8Array(0)),
-    stdout: toStdio(opts.stdout, 'capture'),
-    stderr: toStdio(opts.stderr, 'capture'),
-    maxOutput: opts.maxOutput,
+    ...plainKernelOptions(opts),
     observer: combineObservers(
       opts.trace ? new StraceTracer({ write: opts.trace, strSize: opts.traceStringSize }) : null,
       opts.report instanceof ReportCollector ? opts.report : null,
@@ -147,10 +126,6 @@ function kernelOptions(opts: Omit<RunOptions, 'args' | 'argv0'>): Omit<KernelOpt
       }).gate,
       opts.hooks,
     ),
-    uid: opts.uid,
-    gid: opts.gid,
-    warnUnimplemented: opts.warnUnimplemented ?? false,
-    warn: opts.warn,
   };
 }
 

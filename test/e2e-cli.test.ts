@@ -1,7 +1,8 @@
 // End to end: the `tslinux run` command line as a subprocess
-// (`node bin/tslinux.js run ...`). Each subprocess pays ~300 ms of tsx
-// start-up, so the cases run concurrently and there are few of them; the
-// library-level behaviour is covered by the other e2e files.
+// (`node bin/tslinux.js run ...`, the built dist/). Each subprocess pays
+// Node's and tslinux's start-up (about 0.1 s of CPU), so the cases run
+// concurrently and there are few of them; the library-level behaviour is
+// covered by the other e2e files.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'vitest';

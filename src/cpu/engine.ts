@@ -4,7 +4,7 @@
 // the kernel sees plain operations: map host memory into the guest, change
 // protections, read and write registers in batches, run until a syscall hook
 // asks to stop, and faults translated into Linux signals.
-import koffi, { type LibraryHandle, type TypeObject } from 'koffi';
+import koffi, { type LibraryHandle, type TypeObject } from './koffi.ts';
 import { loadUnicorn } from './unicorn-lib.ts';
 import * as UC from './unicorn-constants.ts';
 

@@ -4,22 +4,20 @@
 // 2.0.x sends every guest memory write down a slow path (10-15x slower), so a
 // library older than 2.1 is refused with one line that says what to do.
 import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import koffi, { type LibraryHandle, type TypeObject } from 'koffi';
+import { join } from 'node:path';
+import koffi, { type LibraryHandle, type TypeObject } from './koffi.ts';
+import { packageRoot } from '../package-root.ts';
 
 export const MIN_UNICORN = { major: 2, minor: 1 } as const;
 
 export class UnicornUnavailableError extends Error {}
-
-const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Where we look for libunicorn, in order of preference. */
 export function unicornCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
   const candidates: string[] = [];
   if (env.UNICORN_LIB) candidates.push(env.UNICORN_LIB);
   // Fetched by scripts/setup-unicorn.mjs from Debian 13 (libunicorn2t64 2.1.1).
-  const vendorRoot = join(projectRoot, 'vendor', 'debian-trixie', 'root');
+  const vendorRoot = join(packageRoot(), 'vendor', 'debian-trixie', 'root');
   if (existsSync(vendorRoot)) {
     for (const pkg of readdirSync(vendorRoot)) {
       if (!pkg.startsWith('libunicorn2')) continue;

@@ -11,16 +11,9 @@
 // the first error: `$.syscalls[3].args[0].op: unknown operator "SCMP_CMP_FOO"`.
 // Unknown object keys are ignored, as Go's encoding/json ignores them.
 
-/** A profile is invalid, or asks for something tslinux cannot do. `path` is the JSON path of the offending value. */
-export class PolicyError extends Error {
-  constructor(
-    readonly path: string,
-    readonly reason: string,
-  ) {
-    super(`${path}: ${reason}`);
-    this.name = 'PolicyError';
-  }
-}
+import { PolicyError } from './error.ts';
+
+export { PolicyError };
 
 export const SCMP_ACTIONS = [
   'SCMP_ACT_KILL',

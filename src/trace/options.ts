@@ -3,9 +3,12 @@
 // builds one directly (see session.ts).
 import { FilterError, SyscallSet, parseStatusSet, parseSyscallSet, type StatusValue } from './filter.ts';
 import { InjectError, parseInjectSpec, type InjectSpec } from './inject.ts';
-import { DEFAULT_COLUMNS, type SortBy, type SummaryColumn, type TimestampMode } from './strace.ts';
+import type { SortBy, SummaryColumn, TimestampMode } from './strace.ts';
 
 export type { SortBy, SummaryColumn, TimestampMode };
+
+/** strace -c's columns when -U does not say (defined here, not in strace.ts, so parsing options loads no tracer). */
+export const DEFAULT_COLUMNS: readonly SummaryColumn[] = ['time-percent', 'total-time', 'avg-time', 'calls', 'errors', 'name'];
 
 export interface TraceConfig {
   /** Anything to print at all (--trace, -o, -c, ... set it). */

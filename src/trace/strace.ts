@@ -24,6 +24,7 @@ import {
   openTakesMode,
   sigsetToString,
 } from './decode.ts';
+import { DEFAULT_COLUMNS } from './options.ts';
 
 export type TimestampMode = false | 't' | 'tt' | 'ttt';
 
@@ -514,8 +515,6 @@ export class StraceTracer implements SyscallObserver {
 export type SummaryColumn = 'time-percent' | 'total-time' | 'min-time' | 'max-time' | 'avg-time' | 'calls' | 'errors' | 'name';
 /** strace -S criteria. */
 export type SortBy = SummaryColumn | 'nothing';
-
-export const DEFAULT_COLUMNS: readonly SummaryColumn[] = ['time-percent', 'total-time', 'avg-time', 'calls', 'errors', 'name'];
 
 export interface SummaryOptions {
   /** -S (default time). */
