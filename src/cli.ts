@@ -27,6 +27,7 @@ import { chainGates, combineObservers } from './kernel/dispatch.ts';
 import { InjectionGate } from './trace/inject.ts';
 import { PolicyError } from './policy/error.ts';
 import { OutputFile, writeOutput } from './host/output.ts';
+import { packageRoot } from './package-root.ts';
 // Tracing, reports, crash reports, policies and explain are imported where an
 // option asks for them (await import): a plain run starts without them.
 import type { TraceSession } from './trace/session.ts';
@@ -745,7 +746,7 @@ function versionCommand(): number {
 }
 
 function packageVersion(): string {
-  const pkg = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version?: string };
+  const pkg = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version?: string };
   return pkg.version ?? 'unknown';
 }
 
