@@ -22,8 +22,7 @@
 // is in no class in strace.
 import type { Arch } from '../arch/types.ts';
 import { FAMILIES } from '../../syscalls/index.ts';
-import { SYSCALL_NAMES as X86_64_NAMES } from '../../syscalls/table/x86_64.ts';
-import { SYSCALL_NAMES as AARCH64_NAMES } from '../../syscalls/table/aarch64.ts';
+import { SYSCALL_TABLES } from '../../syscalls/table/index.ts';
 
 const w = (s: string): readonly string[] => s.trim().split(/\s+/);
 
@@ -148,7 +147,7 @@ let knownNames: Set<string> | null = null;
 /** Every syscall name of either arch, and every declared one. */
 export function allSyscallNames(): ReadonlySet<string> {
   if (!knownNames) {
-    knownNames = new Set([...Object.values(X86_64_NAMES), ...Object.values(AARCH64_NAMES)]);
+    knownNames = new Set(Object.values(SYSCALL_TABLES).flatMap((t) => Object.values(t.names)));
     for (const f of FAMILIES) for (const d of f.syscalls) knownNames.add(d.name);
   }
   return knownNames;
@@ -257,7 +256,7 @@ export function parseSyscallSet(spec: string): SyscallSet {
     else if (/^\d+$/.test(tok)) {
       // A number: the call with that number on either arch.
       const n = Number(tok);
-      matched = [X86_64_NAMES[n], AARCH64_NAMES[n]].filter((x): x is string => x !== undefined);
+      matched = Object.values(SYSCALL_TABLES).flatMap((t) => (t.names[n] === undefined ? [] : [t.names[n]]));
     }
     const list = matched ? [...matched] : [];
     if (list.length === 0 && !optional) throw new FilterError(`invalid system call '${tok}'`);
