@@ -291,7 +291,12 @@ export const eventsFamily = family('events', [
     handler: (ctx: SyscallContext, initval: number) => eventfd2(ctx, initval, 0),
   },
   { name: 'eventfd2', args: { initval: 'uint', flags: 'eventfd_flags' }, ret: 'fd', handler: eventfd2 },
-  { name: 'timerfd_create', args: { clockid: 'clockid', flags: 'eventfd_flags' }, ret: 'fd', handler: timerfdCreate },
+  {
+    name: 'timerfd_create',
+    args: { clockid: 'clockid', flags: 'timerfd_flags' },
+    ret: 'fd',
+    handler: timerfdCreate,
+  },
   {
     name: 'timerfd_settime',
     args: { fd: 'fd', flags: 'timerfd_settime_flags', new_value: 'struct_itimerspec_in', old_value: 'struct_itimerspec_out' },

@@ -123,7 +123,7 @@ function memfdCreate(ctx: SyscallContext, namePtr: number, flags: number): numbe
 export const fdextraFamily = family('fdextra', [
   {
     name: 'copy_file_range',
-    args: { fd_in: 'fd', off_in: 'ptr', fd_out: 'fd', off_out: 'ptr', len: 'size', flags: 'uint' },
+    args: { fd_in: 'fd', off_in: 'ptr', fd_out: 'fd', off_out: 'ptr', len: 'copy_size', flags: 'uint' },
     ret: 'size',
     handler: copyFileRange,
     note: 'regular files, through the open files; EINVAL for overlapping ranges of one file',

@@ -626,7 +626,7 @@ function sendfile(ctx: SyscallContext, outFd: number, inFd: number, offsetPtr: n
 export const fileFamily = family('file', [
   {
     name: 'sendfile',
-    args: { out_fd: 'fd', in_fd: 'fd', offset: 'ptr', count: 'size' },
+    args: { out_fd: 'fd', in_fd: 'fd', offset: 'ptr', count: 'copy_size' },
     ret: 'size',
     handler: sendfile,
   },
@@ -639,10 +639,19 @@ export const fileFamily = family('file', [
   { name: 'preadv', args: { fd: 'fd', iov: 'iovec_out', iovcnt: 'int', offset: 'off' }, ret: 'size', handler: preadv },
   { name: 'pwritev', args: { fd: 'fd', iov: 'iovec_in', iovcnt: 'int', offset: 'off' }, ret: 'size', handler: pwritev },
   { name: 'lseek', args: { fd: 'fd', offset: 'off', whence: 'whence' }, handler: lseek },
-  { name: 'close', args: { fd: 'fd' }, handler: close },
+  {
+    name: 'close',
+    args: { fd: 'close_fd' },
+    handler: close,
+  },
   { name: 'dup', args: { oldfd: 'fd' }, ret: 'fd', handler: dup },
   { name: 'dup2', args: { oldfd: 'fd', newfd: 'newfd' }, ret: 'fd', handler: dup2 },
-  { name: 'dup3', args: { oldfd: 'fd', newfd: 'newfd', flags: 'open_flags' }, ret: 'fd', handler: dup3 },
+  {
+    name: 'dup3',
+    args: { oldfd: 'fd', newfd: 'newfd', flags: 'fd_flags' },
+    ret: 'fd',
+    handler: dup3,
+  },
   {
     name: 'fcntl',
     args: { fd: 'fd', cmd: 'fcntl_cmd', arg: 'long' },
@@ -655,6 +664,17 @@ export const fileFamily = family('file', [
     handler: ioctl,
     note: 'ttys: TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP, TIOCSPGRP, TIOCGSID, TCSBRK, TCFLSH, TCXONC; FIOCLEX, FIONCLEX, FIONBIO, FIONREAD (files, pipes, host streams); ENOTTY otherwise',
   },
-  { name: 'getdents64', args: { fd: 'fd', dirp: 'ptr', count: 'size' }, ret: 'size', handler: getdents64 },
-  { name: 'getdents', args: { fd: 'fd', dirp: 'ptr', count: 'size' }, ret: 'size', handler: getdents, note: 'x86-64 only' },
+  {
+    name: 'getdents64',
+    args: { fd: 'fd', dirp: 'dirents_out', count: 'size' },
+    ret: 'size',
+    handler: getdents64,
+  },
+  {
+    name: 'getdents',
+    args: { fd: 'fd', dirp: 'dirents_out', count: 'size' },
+    ret: 'size',
+    handler: getdents,
+    note: 'x86-64 only',
+  },
 ]);

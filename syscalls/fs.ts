@@ -758,7 +758,7 @@ export const fsFamily = family('fs', [
   { name: 'lstat', args: { pathname: 'path', statbuf: 'struct_stat_out' }, handler: lstat },
   {
     name: 'statx',
-    args: { dirfd: 'dirfd', pathname: 'path', flags: 'at_flags', mask: 'statx_mask', statxbuf: 'struct_statx_out' },
+    args: { dirfd: 'dirfd', pathname: 'path', flags: 'statx_flags', mask: 'statx_mask', statxbuf: 'struct_statx_out' },
     handler: statx,
   },
   {
@@ -766,7 +766,11 @@ export const fsFamily = family('fs', [
     args: { dirfd: 'dirfd', pathname: 'path', mode: 'access_mode' },
     handler: (ctx: SyscallContext, dirfd: number, p: number, mode: number) => faccessat2(ctx, dirfd, p, mode, 0),
   },
-  { name: 'faccessat2', args: { dirfd: 'dirfd', pathname: 'path', mode: 'access_mode', flags: 'at_flags' }, handler: faccessat2 },
+  {
+    name: 'faccessat2',
+    args: { dirfd: 'dirfd', pathname: 'path', mode: 'access_mode', flags: 'faccessat_flags' },
+    handler: faccessat2,
+  },
   {
     name: 'access',
     args: { pathname: 'path', mode: 'access_mode' },
@@ -822,7 +826,12 @@ export const fsFamily = family('fs', [
     args: { oldpath: 'path', newpath: 'path' },
     handler: (ctx: SyscallContext, a: number, b: number) => linkat(ctx, cwdFd, a, cwdFd, b, 0),
   },
-  { name: 'umask', args: { mask: 'mode' }, handler: umask },
+  {
+    name: 'umask',
+    args: { mask: 'mode' },
+    ret: 'mode',
+    handler: umask,
+  },
   {
     name: 'utimensat',
     args: { dirfd: 'dirfd', pathname: 'path', times: 'ptr', flags: 'at_flags' },

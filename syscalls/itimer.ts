@@ -95,6 +95,15 @@ function alarm(ctx: SyscallContext, seconds: number): number {
 
 export const itimerFamily = family('itimer', [
   { name: 'alarm', args: { seconds: 'uint' }, handler: alarm },
-  { name: 'setitimer', args: { which: 'which', new_value: 'struct_itimerval_in', old_value: 'struct_itimerval_out' }, handler: setitimer, note: 'ITIMER_REAL fires; the CPU-time timers are kept but never fire' },
-  { name: 'getitimer', args: { which: 'which', curr_value: 'struct_itimerval_out' }, handler: getitimer },
+  {
+    name: 'setitimer',
+    args: { which: 'itimer_which', new_value: 'struct_itimerval_in', old_value: 'struct_itimerval_out' },
+    handler: setitimer,
+    note: 'ITIMER_REAL fires; the CPU-time timers are kept but never fire',
+  },
+  {
+    name: 'getitimer',
+    args: { which: 'itimer_which', curr_value: 'struct_itimerval_out' },
+    handler: getitimer,
+  },
 ]);

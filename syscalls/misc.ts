@@ -29,5 +29,9 @@ function getrandom(ctx: SyscallContext, buf: number, len: number, flags: number)
 }
 
 export const miscFamily = family('misc', [
-  { name: 'getrandom', args: { buf: 'outbuf', buflen: 'size', flags: 'getrandom_flags' }, handler: getrandom },
+  {
+    name: 'getrandom',
+    args: { buf: 'random_bytes_out', buflen: 'size', flags: 'getrandom_flags' },
+    handler: getrandom,
+  },
 ]);

@@ -262,7 +262,7 @@ export const mmFamily = family('mm', [
   { name: 'brk', args: { addr: 'ptr' }, ret: 'addr', handler: brk },
   {
     name: 'mmap',
-    args: { addr: 'ptr', length: 'size', prot: 'prot', flags: 'map_flags', fd: 'fd', offset: 'off' },
+    args: { addr: 'ptr', length: 'size', prot: 'prot', flags: 'map_flags', fd: 'fd', offset: 'mmap_offset' },
     ret: 'addr',
     handler: mmap,
     note: 'anonymous and private file mappings; shared writable file mappings give ENODEV',
@@ -275,6 +275,10 @@ export const mmFamily = family('mm', [
     ret: 'addr',
     handler: mremap,
   },
-  { name: 'msync', args: { addr: 'ptr', length: 'size', flags: 'hex' }, handler: msync },
+  {
+    name: 'msync',
+    args: { addr: 'ptr', length: 'size', flags: 'msync_flags' },
+    handler: msync,
+  },
   { name: 'madvise', args: { addr: 'ptr', length: 'size', advice: 'madvise_advice' }, handler: madvise },
 ]);

@@ -17,6 +17,16 @@ export const netFamily = family('net', [
     handler: () => fail('EAFNOSUPPORT'),
     note: 'EAFNOSUPPORT: networking is not emulated yet',
   },
-  { name: 'getpeername', args: { sockfd: 'fd', addr: 'ptr', addrlen: 'ptr' }, handler: notASocket, note: 'ENOTSOCK (no sockets yet)' },
-  { name: 'getsockname', args: { sockfd: 'fd', addr: 'ptr', addrlen: 'ptr' }, handler: notASocket, note: 'ENOTSOCK (no sockets yet)' },
+  {
+    name: 'getpeername',
+    args: { sockfd: 'fd', addr: 'sockaddr_out', addrlen: 'socklen_inout' },
+    handler: notASocket,
+    note: 'ENOTSOCK (no sockets yet)',
+  },
+  {
+    name: 'getsockname',
+    args: { sockfd: 'fd', addr: 'sockaddr_out', addrlen: 'socklen_inout' },
+    handler: notASocket,
+    note: 'ENOTSOCK (no sockets yet)',
+  },
 ]);

@@ -31,6 +31,14 @@ function pipe2(ctx: SyscallContext, fdsPtr: number, flags: number): number {
 }
 
 export const pipeFamily = family('pipe', [
-  { name: 'pipe2', args: { pipefd: 'ptr', flags: 'open_flags' }, handler: pipe2 },
-  { name: 'pipe', args: { pipefd: 'ptr' }, handler: (ctx: SyscallContext, p: number) => pipe2(ctx, p, 0) },
+  {
+    name: 'pipe2',
+    args: { pipefd: 'pipe_fds_out', flags: 'fd_flags' },
+    handler: pipe2,
+  },
+  {
+    name: 'pipe',
+    args: { pipefd: 'pipe_fds_out' },
+    handler: (ctx: SyscallContext, p: number) => pipe2(ctx, p, 0),
+  },
 ]);

@@ -137,7 +137,11 @@ export const sigwaitFamily = family('sigwait', [
   },
   { name: 'rt_sigqueueinfo', args: { tgid: 'int', sig: 'signal', info: 'struct_siginfo_in' }, handler: rtSigqueueinfo },
   { name: 'rt_tgsigqueueinfo', args: { tgid: 'int', tid: 'int', sig: 'signal', info: 'struct_siginfo_in' }, handler: rtTgsigqueueinfo },
-  { name: 'signalfd4', args: { fd: 'fd', mask: 'sigset_in', sizemask: 'size', flags: 'open_flags' }, handler: signalfd4 },
+  {
+    name: 'signalfd4',
+    args: { fd: 'fd', mask: 'sigset_in', sizemask: 'size', flags: 'fd_flags' },
+    handler: signalfd4,
+  },
   {
     name: 'signalfd',
     args: { fd: 'fd', mask: 'sigset_in', sizemask: 'size' },

@@ -169,12 +169,12 @@ export const timeFamily = family('time', [
   { name: 'time', args: { tloc: 'ptr' }, handler: time },
   {
     name: 'nanosleep',
-    args: { req: 'struct_timespec_in', rem: 'struct_timespec_out' },
+    args: { req: 'sleep_timespec_in', rem: 'remaining_timespec_out' },
     handler: nanosleep,
   },
   {
     name: 'clock_nanosleep',
-    args: { clockid: 'clockid', flags: 'int', request: 'struct_timespec_in', remain: 'struct_timespec_out' },
+    args: { clockid: 'clockid', flags: 'int', request: 'sleep_timespec_in', remain: 'remaining_timespec_out' },
     handler: clockNanosleep,
     note: 'as nanosleep; CPU-time clocks sleep wall time',
   },

@@ -22,6 +22,7 @@
 // is in no class in strace.
 import type { Arch } from '../arch/types.ts';
 import { FAMILIES } from '../../syscalls/index.ts';
+import { KINDS } from '../kernel/syscall-kinds.ts';
 import { SYSCALL_TABLES } from '../../syscalls/table/index.ts';
 
 const w = (s: string): readonly string[] => s.trim().split(/\s+/);
@@ -109,8 +110,6 @@ const CLASS_ALIASES: Readonly<Record<string, string>> = {
   memory: 'memory',
 };
 
-const FD_KINDS = new Set(['fd', 'dirfd']);
-
 let classCache: Map<string, ReadonlySet<string>> | null = null;
 
 /** Every class's members: strace's list plus what tslinux's declarations add (see the top of this file). */
@@ -122,7 +121,7 @@ export function syscallClasses(): Map<string, ReadonlySet<string>> {
     for (const d of fam.syscalls) {
       const kinds = Object.values(d.args);
       if (kinds.includes('path')) m.get('file')!.add(d.name);
-      if (fam.family !== 'net' && (kinds.some((k) => FD_KINDS.has(k)) || d.ret === 'fd')) m.get('desc')!.add(d.name);
+      if (fam.family !== 'net' && (kinds.some((k) => KINDS[k].fd !== undefined) || d.ret === 'fd')) m.get('desc')!.add(d.name);
       if (fam.family === 'mm') m.get('memory')!.add(d.name);
       if (fam.family === 'net') m.get('network')!.add(d.name);
       if (fam.family === 'signal') m.get('signal')!.add(d.name);

@@ -19,7 +19,7 @@ import { formatSiginfo, interruptedResult, signalLine, stoppedLine } from './dec
 import { syscallToJson, type JsonExit, type JsonSignal } from './json.ts';
 import { defaultTraceConfig, finishTraceConfig, type TraceConfig } from './options.ts';
 import { FdWriter, type LineWriter } from './output.ts';
-import { SummaryCollector, forgetFd, fdPath, formatNeverReturned, formatSyscall, isUnfinished, linePrefix, returnedValue, type FormatOptions } from './strace.ts';
+import { SummaryCollector, forgetClosedFds, fdPath, formatNeverReturned, formatSyscall, isUnfinished, linePrefix, returnedValue, type FormatOptions } from './strace.ts';
 
 const SIGKILL = 9;
 const SIGSTOP = 19;
@@ -181,7 +181,7 @@ export class TraceSession implements SyscallObserver {
       text = formatSyscall(ctx, rec, this.format);
     }
     this.writerFor(proc).write(text + '\n');
-    if (this.cfg.decodeFds && rec.decl?.name === 'close' && rec.ret === 0) forgetFd(ctx, rec.args[0] ?? -1);
+    if (this.cfg.decodeFds && rec.decl && rec.ret === 0) forgetClosedFds(ctx, rec);
   }
 
   /** The call a thread was blocked in when it died (see formatNeverReturned). */
