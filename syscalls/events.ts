@@ -272,16 +272,19 @@ export const eventsFamily = family('events', [
   {
     name: 'epoll_wait',
     args: { epfd: 'fd', events: 'epoll_events_out', maxevents: 'int', timeout: 'int' },
+    interrupted: 'eintr', // ep_poll
     handler: epollWaitCall,
   },
   {
     name: 'epoll_pwait',
     args: { epfd: 'fd', events: 'epoll_events_out', maxevents: 'int', timeout: 'int', sigmask: 'sigset_in', sigsetsize: 'size' },
+    interrupted: 'eintr', // ep_poll
     handler: epollPwait,
   },
   {
     name: 'epoll_pwait2',
     args: { epfd: 'fd', events: 'epoll_events_out', maxevents: 'int', timeout: 'struct_timespec_in', sigmask: 'sigset_in', sigsetsize: 'size' },
+    interrupted: 'eintr', // ep_poll
     handler: epollPwait2,
   },
   {

@@ -349,6 +349,8 @@ export const lifecycleFamily = family('lifecycle', [
     args: {},
     ret: 'int',
     needsCpu: 'copies the CPU registers into the child and suspends the parent until it execs or exits',
+    // The parent's wait for its child is not interruptible: it resumes after a handler (kernel/fork.c).
+    interrupted: 'resumed',
     handler: vfork,
   },
   {
@@ -365,6 +367,7 @@ export const lifecycleFamily = family('lifecycle', [
       { arg: 'child_tid', label: 'child_tidptr', when: { arg: 'flags', any: CLONE.CHILD_SETTID | CLONE.CHILD_CLEARTID } },
     ],
     needsCpu: 'copies the CPU registers into the new task',
+    interrupted: 'resumed',
     handler: clone,
     note: 'CLONE_VM without CLONE_THREAD shares the pages, not later mapping changes; no namespaces (EPERM)',
   },
@@ -372,6 +375,7 @@ export const lifecycleFamily = family('lifecycle', [
     name: 'clone3',
     args: { cl_args: 'ptr', size: 'size' },
     needsCpu: 'copies the CPU registers into the new task',
+    interrupted: 'resumed',
     handler: clone3,
     note: 'no set_tid (EPERM), no pidfd, no cgroup',
   },

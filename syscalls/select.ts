@@ -144,12 +144,14 @@ export const selectFamily = family('select', [
   {
     name: 'select',
     args: { nfds: 'int', readfds: 'ptr', writefds: 'ptr', exceptfds: 'ptr', timeout: 'ptr' },
+    interrupted: 'restartnohand',
     handler: select,
     note: 'pipes, host ttys; files always ready; exceptfds never set; remaining time written back',
   },
   {
     name: 'pselect6',
     args: { nfds: 'int', readfds: 'ptr', writefds: 'ptr', exceptfds: 'ptr', timeout: 'struct_timespec_in', sigmask: 'ptr' },
+    interrupted: 'restartnohand',
     handler: pselect6,
     note: 'as select; timespec timeout; { sigset, size } mask held while waiting',
   },

@@ -127,12 +127,23 @@ function signalfd4(ctx: SyscallContext, fd: number, maskPtr: number, sizemask: n
 }
 
 export const sigwaitFamily = family('sigwait', [
-  { name: 'pause', args: {}, handler: pause },
-  { name: 'rt_sigsuspend', args: { mask: 'sigset_in', sigsetsize: 'size' }, handler: rtSigsuspend },
+  {
+    name: 'pause',
+    args: {},
+    interrupted: 'restartnohand',
+    handler: pause,
+  },
+  {
+    name: 'rt_sigsuspend',
+    args: { mask: 'sigset_in', sigsetsize: 'size' },
+    interrupted: 'restartnohand',
+    handler: rtSigsuspend,
+  },
   { name: 'rt_sigpending', args: { set: 'sigset_out', sigsetsize: 'size' }, handler: rtSigpending },
   {
     name: 'rt_sigtimedwait',
     args: { set: 'sigset_in', info: 'ptr', timeout: 'struct_timespec_in', sigsetsize: 'size' },
+    interrupted: 'eintr', // do_sigtimedwait
     handler: rtSigtimedwait,
   },
   { name: 'rt_sigqueueinfo', args: { tgid: 'int', sig: 'signal', info: 'struct_siginfo_in' }, handler: rtSigqueueinfo },

@@ -162,6 +162,9 @@ function clockNanosleep(ctx: SyscallContext, clock: number, flags: number, req: 
   return 0;
 }
 
+/** clock_nanosleep's flag for an absolute time (linux/time.h). */
+const TIMER_ABSTIME_FLAG = 1;
+
 export const timeFamily = family('time', [
   { name: 'clock_gettime', args: { clockid: 'clockid', tp: 'struct_timespec_out' }, handler: clockGettime },
   { name: 'clock_getres', args: { clockid: 'clockid', res: 'struct_timespec_out' }, handler: clockGetres },
@@ -170,11 +173,14 @@ export const timeFamily = family('time', [
   {
     name: 'nanosleep',
     args: { req: 'sleep_timespec_in', rem: 'remaining_timespec_out' },
+    interrupted: 'restart_restartblock',
     handler: nanosleep,
   },
   {
     name: 'clock_nanosleep',
     args: { clockid: 'clockid', flags: 'int', request: 'sleep_timespec_in', remain: 'remaining_timespec_out' },
+    // An absolute sleep is restarted as it is; a relative one with the time left (hrtimer_nanosleep).
+    interrupted: ([, flags]) => ((flags ?? 0) & TIMER_ABSTIME_FLAG ? 'restartnohand' : 'restart_restartblock'),
     handler: clockNanosleep,
     note: 'as nanosleep; CPU-time clocks sleep wall time',
   },

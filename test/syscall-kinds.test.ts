@@ -7,7 +7,17 @@ import { describe, expect, it } from 'vitest';
 import { ARCHES } from '../src/arch/index.ts';
 import { convertArg } from '../src/kernel/dispatch.ts';
 import { CLONE, CLONE_FLAGS, WAIT, WAIT_FLAGS, archFlags } from '../src/kernel/syscall-flags.ts';
-import { KINDS, RETURN_KINDS, argLayout, handlerArgs, isArgKind, knownValues, type ArgKind } from '../src/kernel/syscall-kinds.ts';
+import {
+  INTERRUPTION_RESULT,
+  KINDS,
+  RETURN_KINDS,
+  argLayout,
+  handlerArgs,
+  interruptionOf,
+  isArgKind,
+  knownValues,
+  type ArgKind,
+} from '../src/kernel/syscall-kinds.ts';
 import { AddressSpace, PROT_READ, PROT_WRITE } from '../src/kernel/memory.ts';
 import { formatArg, hasDecoder } from '../src/trace/decode.ts';
 import { formatSyscall } from '../src/trace/strace.ts';
@@ -100,6 +110,16 @@ describe('declarations', () => {
         if (l.when) expect(Object.hasOwn(d.args, l.when.arg), `${d.name}: ${l.when.arg}`).toBe(true);
       }
     }
+  });
+
+  it('say what a signal leaves in a waiting call (signal(7))', () => {
+    const code = (name: string, args: number[], arch = 'x86_64') => INTERRUPTION_RESULT[interruptionOf(decl(name), arch, args)];
+    expect(code('read', [0, 0, 1])).toBe(-512);
+    expect(code('pause', [])).toBe(-514);
+    expect(code('clock_nanosleep', [0, 1, 0, 0])).toBe(-514);
+    expect(code('clock_nanosleep', [0, 0, 0, 0])).toBe(-516);
+    expect(code('epoll_pwait', [3, 0, 1, -1, 0, 8])).toBe(-4);
+    for (const name of ['vfork', 'clone', 'clone3']) expect(interruptionOf(decl(name), 'x86_64', [])).toBe('resumed');
   });
 
   it('mark the calls a headless kernel cannot make (the fuzzer leaves them out until the register port)', () => {

@@ -16,7 +16,7 @@
 //
 // A declaration (syscalls/*.ts) names a kind per argument, and may add what
 // is particular to the call (see SyscallMeta): a per-arch register order,
-// how strace lays it out, whether it needs a CPU.
+// what a signal leaves in it, how strace lays it out.
 import type { TableArch } from '../../syscalls/table/index.ts';
 import type { SyscallDecl } from '../../syscalls/types.ts';
 import type { ArchFlags, Entries } from './syscall-flags.ts';
@@ -446,6 +446,27 @@ export const RETURN_KINDS: Readonly<Record<ReturnKind, ReturnKindDef>> = RETURN_
 
 // ---- what a declaration may add ----------------------------------------------------------------
 
+/**
+ * What a signal leaves in a call it interrupts while the call waits, as
+ * each call's implementation in Linux returns it (signal(7),
+ * "Interruption of system calls"; include/linux/errno.h):
+ *   - restartsys: restarted after a handler with SA_RESTART, else EINTR (most calls);
+ *   - restartnohand: restarted only when no handler ran (pause, select...);
+ *   - restart_restartblock: restarted (with the time left) only when no handler ran (sleeps);
+ *   - eintr: fails with EINTR at once (epoll_wait, rt_sigtimedwait);
+ *   - resumed: not interrupted at all; the call carries on after the handler (a vfork parent's wait).
+ */
+export type Interruption = 'restartsys' | 'restartnohand' | 'restart_restartblock' | 'eintr' | 'resumed';
+
+/** The errno-like value each interruption leaves in the call (what strace prints: "= ? ERESTARTSYS"). */
+export const INTERRUPTION_RESULT: Readonly<Record<Interruption, number>> = {
+  restartsys: -512,
+  restartnohand: -514,
+  restart_restartblock: -516,
+  eintr: -4,
+  resumed: 0,
+};
+
 /** An argument strace prints as `label=value`, and only when a flags argument has one of `bits` set. */
 export interface LabelledArg {
   readonly arg: string;
@@ -463,6 +484,8 @@ export interface SyscallMeta {
    * arguments in the order of `args`; traces and policies see registers.
    */
   readonly argOrder?: Readonly<Partial<Record<TableArch, readonly string[]>>>;
+  /** What a signal leaves in the call while it waits (default restartsys); a function of the arguments (in `args` order) when that depends on them. */
+  readonly interrupted?: Interruption | ((args: readonly number[]) => Interruption);
   /** strace prints the call as `label=value` pairs in this order (clone): the arguments left out are not shown. */
   readonly labelled?: readonly LabelledArg[];
   /**
@@ -510,4 +533,11 @@ export function argLayout(decl: SyscallDecl, arch: string): ArgLayout {
 /** Register values (in `arch`'s order) as the handler takes them (in `args` order). */
 export function handlerArgs(layout: ArgLayout, registers: readonly number[]): number[] {
   return layout.fromRegister ? layout.fromRegister.map((r) => registers[r]!) : (registers as number[]);
+}
+
+/** What a signal leaves in `decl`'s call made with `registers` (in arch register order) when it interrupts its wait. */
+export function interruptionOf(decl: SyscallDecl | undefined, arch: string, registers: readonly number[]): Interruption {
+  const i = decl?.interrupted;
+  if (i === undefined) return 'restartsys';
+  return typeof i === 'function' ? i(handlerArgs(argLayout(decl!, arch), registers)) : i;
 }

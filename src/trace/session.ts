@@ -42,9 +42,6 @@ export function traceConfig(partial: Partial<TraceConfig> = {}): TraceConfig {
 
 type PidMode = 'none' | 'plain' | 'bracket';
 
-/** Calls whose wait no signal interrupts (a vfork parent waits for its child; Linux delivers afterwards). */
-const UNINTERRUPTED = new Set(['vfork', 'clone', 'clone3']);
-
 export class TraceSession implements SyscallObserver {
   readonly summary: SummaryCollector | null;
   private readonly first: Process;
@@ -132,9 +129,11 @@ export class TraceSession implements SyscallObserver {
     if (this.tracked.length > 1) this.reportOtherEnds(proc);
     this.showDiscarded(proc);
     const call = this.blockedCalls.get(task);
-    if (call && task.blockedOn && !UNINTERRUPTED.has(call.name)) {
+    // A call whose wait no signal interrupts (a vfork parent's) carries on: Linux delivers afterwards.
+    const interrupted = call && task.blockedOn ? interruptedResult(call.decl, call.args, task.arch.name) : 0;
+    if (call && interrupted !== 0) {
       this.blockedCalls.delete(task);
-      if (this.selected(task.arch, call)) this.emit(task, { ...call, ret: interruptedResult(call.decl?.name ?? call.name, call.args), endNs: call.startNs });
+      if (this.selected(task.arch, call)) this.emit(task, { ...call, ret: interrupted, endNs: call.startNs });
     }
     this.signalLine(task, info);
     const handler = proc.sigactions.get(info.signo)?.handler ?? 0n;
