@@ -123,6 +123,7 @@ function memfdCreate(ctx: SyscallContext, namePtr: number, flags: number): numbe
 export const fdextraFamily = family('fdextra', [
   {
     name: 'copy_file_range',
+    summary: 'Copies a range of one file into another without passing the data through user space.',
     args: { fd_in: 'fd', off_in: 'ptr', fd_out: 'fd', off_out: 'ptr', len: 'copy_size', flags: 'uint' },
     ret: 'size',
     handler: copyFileRange,
@@ -130,6 +131,7 @@ export const fdextraFamily = family('fdextra', [
   },
   {
     name: 'memfd_create',
+    summary: 'Creates an anonymous file that lives in memory and returns a descriptor for it.',
     args: { name: 'path', flags: 'uint' },
     ret: 'fd',
     handler: memfdCreate,

@@ -181,6 +181,7 @@ function isTimedWait(op: number, timeout: number): boolean {
 export const futexFamily = family('futex', [
   {
     name: 'futex',
+    summary: 'Fast user-space locking: waits while a 32-bit word has an expected value (FUTEX_WAIT) or wakes waiters on it (FUTEX_WAKE), among other operations.',
     args: { uaddr: 'ptr', futex_op: 'futex_op', val: 'int', timeout: 'ptr', uaddr2: 'ptr', val3: 'hex' },
     // A wait with a timeout restarts with the time left, so only when no handler ran (futex_wait).
     interrupted: ([, op, , timeout]) => (isTimedWait(op ?? 0, timeout ?? 0) ? 'restart_restartblock' : 'restartsys'),

@@ -339,6 +339,7 @@ function rtSigreturn(ctx: SyscallContext): number {
 export const lifecycleFamily = family('lifecycle', [
   {
     name: 'fork',
+    summary: "Creates a child process with a copy of the caller's memory and descriptors; returns the child's pid in the parent and 0 in the child.",
     args: {},
     ret: 'int',
     needsCpu: 'copies the CPU registers into the child',
@@ -346,6 +347,7 @@ export const lifecycleFamily = family('lifecycle', [
   },
   {
     name: 'vfork',
+    summary: "Creates a child that shares the parent's memory; the parent is suspended until the child calls execve or exits.",
     args: {},
     ret: 'int',
     needsCpu: 'copies the CPU registers into the child and suspends the parent until it execs or exits',
@@ -355,6 +357,7 @@ export const lifecycleFamily = family('lifecycle', [
   },
   {
     name: 'clone',
+    summary: 'Creates a child process or thread; its flags choose what the child shares with the parent (memory, descriptors, signal handlers...).',
     args: { flags: 'clone_flags', stack: 'ptr', parent_tid: 'tid_out', child_tid: 'ptr', tls: 'ptr' },
     // arm64 passes tls before child_tid (CONFIG_CLONE_BACKWARDS).
     argOrder: { aarch64: ['flags', 'stack', 'parent_tid', 'tls', 'child_tid'] },
@@ -373,6 +376,7 @@ export const lifecycleFamily = family('lifecycle', [
   },
   {
     name: 'clone3',
+    summary: 'clone with its arguments in an extensible struct clone_args.',
     args: { cl_args: 'ptr', size: 'size' },
     needsCpu: 'copies the CPU registers into the new task',
     interrupted: 'resumed',
@@ -381,6 +385,7 @@ export const lifecycleFamily = family('lifecycle', [
   },
   {
     name: 'execve',
+    summary: 'Replaces the program of the calling process with the one at pathname, with new argv and environment; it does not return on success.',
     args: { pathname: 'path', argv: 'argv', envp: 'envp' },
     needsCpu: 'loads a new program onto the CPU',
     handler: execve,
@@ -388,22 +393,26 @@ export const lifecycleFamily = family('lifecycle', [
   },
   {
     name: 'execveat',
+    summary: 'execve for a program named relative to a directory descriptor (or, with AT_EMPTY_PATH, the descriptor itself).',
     args: { dirfd: 'dirfd', pathname: 'path', argv: 'argv', envp: 'envp', flags: 'at_flags' },
     needsCpu: 'loads a new program onto the CPU',
     handler: execveat,
   },
   {
     name: 'wait4',
+    summary: 'Waits for a child to change state, returns its pid and stores its wait status (and resource usage).',
     args: { pid: 'int', wstatus: 'wait_status_out', options: 'wait_options', rusage: 'ptr' },
     handler: wait4,
   },
   {
     name: 'waitid',
+    summary: 'Waits for a child to change state, selected by pid, group or any, and fills a siginfo_t describing it.',
     args: { idtype: 'int', id: 'int', infop: 'ptr', options: 'wait_options', rusage: 'ptr' },
     handler: waitid,
   },
   {
     name: 'rt_sigreturn',
+    summary: 'Returns from a signal handler: restores the registers and signal mask saved in the signal frame.',
     args: {},
     ret: 'sigreturn',
     needsCpu: 'restores the CPU registers from the signal frame',

@@ -5,6 +5,7 @@
 // register order per arch, labels, what a signal leaves in it).
 import { describe, expect, it } from 'vitest';
 import { ARCHES } from '../src/arch/index.ts';
+import { UNDECLARED_SUMMARIES } from '../src/explain.ts';
 import { convertArg } from '../src/kernel/dispatch.ts';
 import { CLONE, CLONE_FLAGS, WAIT, WAIT_FLAGS, archFlags } from '../src/kernel/syscall-flags.ts';
 import {
@@ -82,6 +83,11 @@ describe('declarations', () => {
   it('every kind is used by some declaration, or waits for one (sockaddr_in: the sockets issue; ulong: a plain number)', () => {
     const used = new Set(ALL_SYSCALLS.flatMap((d) => Object.values(d.args)));
     expect(KIND_NAMES.filter((k) => !used.has(k)).sort()).toEqual(['sockaddr_in', 'ulong']);
+  });
+
+  it('have a summary; a summary for an undeclared call is not also on a declaration', () => {
+    for (const d of ALL_SYSCALLS) expect(d.summary?.length ?? 0, d.name).toBeGreaterThan(0);
+    expect(ALL_SYSCALLS.filter((d) => d.name in UNDECLARED_SUMMARIES).map((d) => d.name)).toEqual([]);
   });
 
   it('give each arch a register order that lists every argument once', () => {

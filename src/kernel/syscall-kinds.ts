@@ -15,8 +15,8 @@
 // that every declaration uses only kinds registered here.
 //
 // A declaration (syscalls/*.ts) names a kind per argument, and may add what
-// is particular to the call (see SyscallMeta): a per-arch register order,
-// what a signal leaves in it, how strace lays it out.
+// is particular to the call (see SyscallMeta): its summary, a per-arch
+// register order, what a signal leaves in it, how strace lays it out.
 import type { TableArch } from '../../syscalls/table/index.ts';
 import type { SyscallDecl } from '../../syscalls/types.ts';
 import type { ArchFlags, Entries } from './syscall-flags.ts';
@@ -477,6 +477,8 @@ export interface LabelledArg {
 
 /** What a declaration says besides its name, arguments and handler. */
 export interface SyscallMeta {
+  /** What Linux does, in a sentence or two, from the man page (`tslinux explain`; every declared call has one). */
+  readonly summary?: string;
   /**
    * The register order on an arch whose ABI differs from the order of
    * `args`, by argument name (clone on aarch64 passes tls before
