@@ -220,40 +220,80 @@ function capset(ctx: SyscallContext, hdr: number, data: number): number {
 }
 
 export const credsFamily = family('creds', [
-  { name: 'setuid', args: { uid: 'uint' }, handler: (ctx: SyscallContext, id: number) => setOne(ctx, 'uid', id) },
-  { name: 'setgid', args: { gid: 'uint' }, handler: (ctx: SyscallContext, id: number) => setOne(ctx, 'gid', id) },
+  {
+    name: 'setuid',
+    summary: 'Sets the user id(s) of the calling process.',
+    args: { uid: 'uint' },
+    handler: (ctx: SyscallContext, id: number) => setOne(ctx, 'uid', id),
+  },
+  {
+    name: 'setgid',
+    summary: 'Sets the group id(s) of the calling process.',
+    args: { gid: 'uint' },
+    handler: (ctx: SyscallContext, id: number) => setOne(ctx, 'gid', id),
+  },
   {
     name: 'setreuid',
+    summary: 'Sets the real and/or effective user ids.',
     args: { ruid: 'uint', euid: 'uint' },
     handler: (ctx: SyscallContext, r: number, e: number) => setRe(ctx, 'uid', r, e),
   },
   {
     name: 'setregid',
+    summary: 'Sets the real and/or effective group ids.',
     args: { rgid: 'uint', egid: 'uint' },
     handler: (ctx: SyscallContext, r: number, e: number) => setRe(ctx, 'gid', r, e),
   },
   {
     name: 'setresuid',
+    summary: 'Sets the real, effective and saved user ids.',
     args: { ruid: 'uint', euid: 'uint', suid: 'uint' },
     handler: (ctx: SyscallContext, r: number, e: number, s: number) => setRes(ctx, 'uid', r, e, s),
   },
   {
     name: 'setresgid',
+    summary: 'Sets the real, effective and saved group ids.',
     args: { rgid: 'uint', egid: 'uint', sgid: 'uint' },
     handler: (ctx: SyscallContext, r: number, e: number, s: number) => setRes(ctx, 'gid', r, e, s),
   },
   {
     name: 'getresuid',
+    summary: 'Reads the real, effective and saved user ids.',
     args: { ruid: 'ptr', euid: 'ptr', suid: 'ptr' },
     handler: (ctx: SyscallContext, r: number, e: number, s: number) => getRes(ctx, 'uid', r, e, s),
   },
   {
     name: 'getresgid',
+    summary: 'Reads the real, effective and saved group ids.',
     args: { rgid: 'ptr', egid: 'ptr', sgid: 'ptr' },
     handler: (ctx: SyscallContext, r: number, e: number, s: number) => getRes(ctx, 'gid', r, e, s),
   },
-  { name: 'setfsuid', args: { fsuid: 'uint' }, handler: (ctx: SyscallContext, id: number) => setFsId(ctx, 'uid', id), note: 'returns the old fsuid' },
-  { name: 'setfsgid', args: { fsgid: 'uint' }, handler: (ctx: SyscallContext, id: number) => setFsId(ctx, 'gid', id), note: 'returns the old fsgid' },
-  { name: 'capget', args: { hdrp: 'ptr', datap: 'ptr' }, handler: capget, note: 'root: all caps; others none' },
-  { name: 'capset', args: { hdrp: 'ptr', datap: 'ptr' }, handler: capset, note: 'may only drop caps' },
+  {
+    name: 'setfsuid',
+    summary: 'Sets the user id used for filesystem access checks.',
+    args: { fsuid: 'uint' },
+    handler: (ctx: SyscallContext, id: number) => setFsId(ctx, 'uid', id),
+    note: 'returns the old fsuid',
+  },
+  {
+    name: 'setfsgid',
+    summary: 'Sets the group id used for filesystem access checks.',
+    args: { fsgid: 'uint' },
+    handler: (ctx: SyscallContext, id: number) => setFsId(ctx, 'gid', id),
+    note: 'returns the old fsgid',
+  },
+  {
+    name: 'capget',
+    summary: "Reads a thread's capability sets.",
+    args: { hdrp: 'ptr', datap: 'ptr' },
+    handler: capget,
+    note: 'root: all caps; others none',
+  },
+  {
+    name: 'capset',
+    summary: "Sets the calling thread's capability sets.",
+    args: { hdrp: 'ptr', datap: 'ptr' },
+    handler: capset,
+    note: 'may only drop caps',
+  },
 ]);

@@ -261,42 +261,80 @@ function timerfdGettime(ctx: SyscallContext, fd: number, currPtr: number): numbe
 }
 
 export const eventsFamily = family('events', [
-  { name: 'epoll_create', args: { size: 'int' }, ret: 'fd', handler: epollCreate },
-  { name: 'epoll_create1', args: { flags: 'epoll_create_flags' }, ret: 'fd', handler: epollCreate1 },
+  {
+    name: 'epoll_create',
+    summary: 'Creates an epoll instance, like epoll_create1 with no flags; the size must be positive but is otherwise ignored.',
+    args: { size: 'int' },
+    ret: 'fd',
+    handler: epollCreate,
+  },
+  {
+    name: 'epoll_create1',
+    summary: 'Creates an epoll instance (a descriptor that watches other descriptors for readiness).',
+    args: { flags: 'epoll_create_flags' },
+    ret: 'fd',
+    handler: epollCreate1,
+  },
   {
     name: 'epoll_ctl',
+    summary: "Adds, changes or removes a descriptor in an epoll instance's interest list.",
     args: { epfd: 'fd', op: 'epoll_ctl_op', fd: 'fd', event: 'struct_epoll_event_in' },
     handler: epollCtl,
     note: 'level- and edge-triggered, EPOLLONESHOT, nested epolls (ELOOP); EPOLLEXCLUSIVE accepted (every waiter wakes); EPOLLWAKEUP ignored',
   },
   {
     name: 'epoll_wait',
+    summary: "Waits for events on an epoll instance and returns the ready descriptors' events.",
     args: { epfd: 'fd', events: 'epoll_events_out', maxevents: 'int', timeout: 'int' },
+    interrupted: 'eintr', // ep_poll
     handler: epollWaitCall,
   },
   {
     name: 'epoll_pwait',
+    summary: 'epoll_wait with a signal mask installed while it waits.',
     args: { epfd: 'fd', events: 'epoll_events_out', maxevents: 'int', timeout: 'int', sigmask: 'sigset_in', sigsetsize: 'size' },
+    interrupted: 'eintr', // ep_poll
     handler: epollPwait,
   },
   {
     name: 'epoll_pwait2',
+    summary: 'epoll_pwait with a timespec timeout instead of milliseconds.',
     args: { epfd: 'fd', events: 'epoll_events_out', maxevents: 'int', timeout: 'struct_timespec_in', sigmask: 'sigset_in', sigsetsize: 'size' },
+    interrupted: 'eintr', // ep_poll
     handler: epollPwait2,
   },
   {
     name: 'eventfd',
+    summary: 'Creates an eventfd counter descriptor, like eventfd2 with no flags.',
     args: { initval: 'uint' },
     ret: 'fd',
     handler: (ctx: SyscallContext, initval: number) => eventfd2(ctx, initval, 0),
   },
-  { name: 'eventfd2', args: { initval: 'uint', flags: 'eventfd_flags' }, ret: 'fd', handler: eventfd2 },
-  { name: 'timerfd_create', args: { clockid: 'clockid', flags: 'eventfd_flags' }, ret: 'fd', handler: timerfdCreate },
+  {
+    name: 'eventfd2',
+    summary: 'Creates a descriptor holding a 64-bit counter that write adds to and read takes (and resets), for event notification.',
+    args: { initval: 'uint', flags: 'eventfd_flags' },
+    ret: 'fd',
+    handler: eventfd2,
+  },
+  {
+    name: 'timerfd_create',
+    summary: 'Creates a timer that reports expirations through a descriptor instead of a signal.',
+    args: { clockid: 'clockid', flags: 'timerfd_flags' },
+    ret: 'fd',
+    handler: timerfdCreate,
+  },
   {
     name: 'timerfd_settime',
+    summary: 'Arms or disarms a timerfd timer.',
     args: { fd: 'fd', flags: 'timerfd_settime_flags', new_value: 'struct_itimerspec_in', old_value: 'struct_itimerspec_out' },
     handler: timerfdSettime,
     note: 'TFD_TIMER_CANCEL_ON_SET accepted: the guest cannot set the realtime clock',
   },
-  { name: 'timerfd_gettime', args: { fd: 'fd', curr_value: 'struct_itimerspec_out' }, handler: timerfdGettime },
+  {
+    name: 'timerfd_gettime',
+    summary: 'Reads the time left on a timerfd timer.',
+    args: { fd: 'fd', curr_value: 'struct_itimerspec_out' },
+    handler: timerfdGettime,
+  },
 ]);

@@ -136,13 +136,15 @@ function memfdCreate(ctx: SyscallContext, namePtr: number, flags: number): numbe
 export const fdextraFamily = family('fdextra', [
   {
     name: 'copy_file_range',
-    args: { fd_in: 'fd', off_in: 'ptr', fd_out: 'fd', off_out: 'ptr', len: 'size', flags: 'uint' },
+    summary: 'Copies a range of one file into another without passing the data through user space.',
+    args: { fd_in: 'fd', off_in: 'ptr', fd_out: 'fd', off_out: 'ptr', len: 'copy_size', flags: 'uint' },
     ret: 'size',
     handler: copyFileRange,
     note: 'regular files, through the open files; EINVAL for overlapping ranges of one file',
   },
   {
     name: 'memfd_create',
+    summary: 'Creates an anonymous file that lives in memory and returns a descriptor for it.',
     args: { name: 'path', flags: 'uint' },
     ret: 'fd',
     handler: memfdCreate,

@@ -172,10 +172,19 @@ function compare(cmp: number, old: number, arg: number): boolean {
   }
 }
 
+/** A FUTEX_WAIT or FUTEX_WAIT_BITSET with a timeout (what a signal makes -ERESTART_RESTARTBLOCK). */
+function isTimedWait(op: number, timeout: number): boolean {
+  const cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+  return (cmd === FUTEX_WAIT || cmd === FUTEX_WAIT_BITSET) && timeout !== 0;
+}
+
 export const futexFamily = family('futex', [
   {
     name: 'futex',
+    summary: 'Fast user-space locking: waits while a 32-bit word has an expected value (FUTEX_WAIT) or wakes waiters on it (FUTEX_WAKE), among other operations.',
     args: { uaddr: 'ptr', futex_op: 'futex_op', val: 'int', timeout: 'ptr', uaddr2: 'ptr', val3: 'hex' },
+    // A wait with a timeout restarts with the time left, so only when no handler ran (futex_wait).
+    interrupted: ([, op, , timeout]) => (isTimedWait(op ?? 0, timeout ?? 0) ? 'restart_restartblock' : 'restartsys'),
     handler: futex,
     note: 'no priority-inheritance ops (ENOSYS); FUTEX_SHARED keyed like private (no shared memory between processes)',
   },

@@ -29,10 +29,40 @@ function setgroups(ctx: SyscallContext, size: number, list: number): number {
 }
 
 export const idsFamily = family('ids', [
-  { name: 'getuid', args: {}, handler: (ctx: SyscallContext) => ctx.proc.creds.uid },
-  { name: 'geteuid', args: {}, handler: (ctx: SyscallContext) => ctx.proc.creds.euid },
-  { name: 'getgid', args: {}, handler: (ctx: SyscallContext) => ctx.proc.creds.gid },
-  { name: 'getegid', args: {}, handler: (ctx: SyscallContext) => ctx.proc.creds.egid },
-  { name: 'getgroups', args: { size: 'int', list: 'ptr' }, handler: getgroups },
-  { name: 'setgroups', args: { size: 'int', list: 'ptr' }, handler: setgroups },
+  {
+    name: 'getuid',
+    summary: "Returns the calling process's real user id.",
+    args: {},
+    handler: (ctx: SyscallContext) => ctx.proc.creds.uid,
+  },
+  {
+    name: 'geteuid',
+    summary: "Returns the calling process's effective user id.",
+    args: {},
+    handler: (ctx: SyscallContext) => ctx.proc.creds.euid,
+  },
+  {
+    name: 'getgid',
+    summary: "Returns the calling process's real group id.",
+    args: {},
+    handler: (ctx: SyscallContext) => ctx.proc.creds.gid,
+  },
+  {
+    name: 'getegid',
+    summary: "Returns the calling process's effective group id.",
+    args: {},
+    handler: (ctx: SyscallContext) => ctx.proc.creds.egid,
+  },
+  {
+    name: 'getgroups',
+    summary: 'Reads the supplementary group ids of the calling process.',
+    args: { size: 'int', list: 'ptr' },
+    handler: getgroups,
+  },
+  {
+    name: 'setgroups',
+    summary: 'Sets the supplementary group ids of the calling process.',
+    args: { size: 'int', list: 'ptr' },
+    handler: setgroups,
+  },
 ]);

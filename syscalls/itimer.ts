@@ -94,7 +94,23 @@ function alarm(ctx: SyscallContext, seconds: number): number {
 }
 
 export const itimerFamily = family('itimer', [
-  { name: 'alarm', args: { seconds: 'uint' }, handler: alarm },
-  { name: 'setitimer', args: { which: 'which', new_value: 'struct_itimerval_in', old_value: 'struct_itimerval_out' }, handler: setitimer, note: 'ITIMER_REAL fires; the CPU-time timers are kept but never fire' },
-  { name: 'getitimer', args: { which: 'which', curr_value: 'struct_itimerval_out' }, handler: getitimer },
+  {
+    name: 'alarm',
+    summary: 'Arranges for SIGALRM to be sent after the given number of seconds (0 cancels) and returns the seconds left on the previous alarm.',
+    args: { seconds: 'uint' },
+    handler: alarm,
+  },
+  {
+    name: 'setitimer',
+    summary: 'Arms or disarms an interval timer (ITIMER_REAL counts wall time and sends SIGALRM; the others count CPU time) and returns the previous setting.',
+    args: { which: 'itimer_which', new_value: 'struct_itimerval_in', old_value: 'struct_itimerval_out' },
+    handler: setitimer,
+    note: 'ITIMER_REAL fires; the CPU-time timers are kept but never fire',
+  },
+  {
+    name: 'getitimer',
+    summary: 'Reads the time left on an interval timer and its reload interval.',
+    args: { which: 'itimer_which', curr_value: 'struct_itimerval_out' },
+    handler: getitimer,
+  },
 ]);

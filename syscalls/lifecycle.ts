@@ -6,6 +6,7 @@ import { fail } from '../src/kernel/errors.ts';
 import type { Process } from '../src/kernel/process.ts';
 import { NoReturn, Waitable, WouldBlock } from '../src/kernel/wait.ts';
 import { identityOf } from '../src/kernel/vfs/permission.ts';
+import { CLONE, CLONE_EXIT_SIGNAL_MASK, WAIT } from '../src/kernel/syscall-flags.ts';
 import { readPath, resolveAt, type Place } from './fs.ts';
 import { family, type SyscallContext } from './types.ts';
 
@@ -35,26 +36,6 @@ function vfork(ctx: SyscallContext): number {
   throw new WouldBlock([done]);
 }
 
-const CLONE = {
-  VM: 0x100,
-  FS: 0x200,
-  FILES: 0x400,
-  SIGHAND: 0x800,
-  PIDFD: 0x1000,
-  VFORK: 0x4000,
-  PARENT: 0x8000,
-  THREAD: 0x10000,
-  NEWNS: 0x20000,
-  SYSVSEM: 0x40000,
-  SETTLS: 0x80000,
-  PARENT_SETTID: 0x100000,
-  CHILD_CLEARTID: 0x200000,
-  CHILD_SETTID: 0x1000000,
-  NEWUSER: 0x10000000,
-  NEWPID: 0x20000000,
-  NEWNET: 0x40000000,
-} as const;
-
 /** What clone and clone3 ask for, decoded from either call's arguments. */
 interface CloneRequest {
   flags: number;
@@ -67,13 +48,13 @@ interface CloneRequest {
 }
 
 /**
- * clone(2). x86-64 passes (flags, stack, parent_tid, child_tid, tls); arm64
- * passes tls before child_tid (CONFIG_CLONE_BACKWARDS). The low byte of
- * flags is the signal the parent gets at the child's exit.
+ * clone(2): (flags, stack, parent_tid, child_tid, tls), whichever order the
+ * arch passes them in (the declaration says). The low byte of flags is the
+ * signal the parent gets at the child's exit.
  */
-function clone(ctx: SyscallContext, flags: number, stack: number, parentTid: number, a4: number, a5: number): number {
-  const [childTid, tls] = ctx.arch.name === 'x86_64' ? [a4, a5] : [a5, a4];
-  return cloneTask(ctx, { flags: flags & ~0xff, exitSignal: flags & 0xff, sp: stack, parentTid, childTid, tls });
+function clone(ctx: SyscallContext, flags: number, stack: number, parentTid: number, childTid: number, tls: number): number {
+  const exitSignal = flags & CLONE_EXIT_SIGNAL_MASK;
+  return cloneTask(ctx, { flags: flags & ~CLONE_EXIT_SIGNAL_MASK, exitSignal, sp: stack, parentTid, childTid, tls });
 }
 
 /** clone3(2): struct clone_args (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, ...). */
@@ -199,14 +180,7 @@ function execve(ctx: SyscallContext, pathPtr: number, argvPtr: number, envpPtr: 
 
 // ---- wait ------------------------------------------------------------------------------
 
-const WNOHANG = 1;
-const WUNTRACED = 2;
-const WCONTINUED = 8;
-const WEXITED = 4;
-const WNOWAIT = 0x0100_0000;
-const __WNOTHREAD = 0x2000_0000;
-const __WALL = 0x4000_0000;
-const __WCLONE = 0x8000_0000;
+const { WNOHANG, WUNTRACED, WCONTINUED, WEXITED, WNOWAIT, __WNOTHREAD, __WALL, __WCLONE } = WAIT;
 
 /** The children a wait selects: pid > 0 that one, -1 any, 0 our group, < -1 group -pid. */
 function selectChildren(ctx: SyscallContext, pid: number): Process[] {
@@ -305,27 +279,85 @@ function rtSigreturn(ctx: SyscallContext): number {
 }
 
 export const lifecycleFamily = family('lifecycle', [
-  { name: 'fork', args: {}, ret: 'int', handler: fork },
-  { name: 'vfork', args: {}, ret: 'int', handler: vfork },
+  {
+    name: 'fork',
+    summary: "Creates a child process with a copy of the caller's memory and descriptors; returns the child's pid in the parent and 0 in the child.",
+    args: {},
+    ret: 'int',
+    needsCpu: 'copies the CPU registers into the child',
+    handler: fork,
+  },
+  {
+    name: 'vfork',
+    summary: "Creates a child that shares the parent's memory; the parent is suspended until the child calls execve or exits.",
+    args: {},
+    ret: 'int',
+    needsCpu: 'copies the CPU registers into the child and suspends the parent until it execs or exits',
+    // The parent's wait for its child is not interruptible: it resumes after a handler (kernel/fork.c).
+    interrupted: 'resumed',
+    handler: vfork,
+  },
   {
     name: 'clone',
-    args: { flags: 'hex', stack: 'ptr', parent_tid: 'ptr', arg4: 'ptr', arg5: 'ptr' },
+    summary: 'Creates a child process or thread; its flags choose what the child shares with the parent (memory, descriptors, signal handlers...).',
+    args: { flags: 'clone_flags', stack: 'ptr', parent_tid: 'tid_out', child_tid: 'ptr', tls: 'ptr' },
+    // arm64 passes tls before child_tid (CONFIG_CLONE_BACKWARDS).
+    argOrder: { aarch64: ['flags', 'stack', 'parent_tid', 'tls', 'child_tid'] },
+    // strace: child_stack=..., flags=..., then the pointers the flags use.
+    labelled: [
+      { arg: 'stack', label: 'child_stack' },
+      { arg: 'flags' },
+      { arg: 'parent_tid', when: { arg: 'flags', any: CLONE.PARENT_SETTID } },
+      { arg: 'tls', when: { arg: 'flags', any: CLONE.SETTLS } },
+      { arg: 'child_tid', label: 'child_tidptr', when: { arg: 'flags', any: CLONE.CHILD_SETTID | CLONE.CHILD_CLEARTID } },
+    ],
+    needsCpu: 'copies the CPU registers into the new task',
+    interrupted: 'resumed',
     handler: clone,
     note: 'CLONE_VM without CLONE_THREAD shares the pages, not later mapping changes; no namespaces (EPERM)',
   },
-  { name: 'clone3', args: { cl_args: 'ptr', size: 'size' }, handler: clone3, note: 'no set_tid (EPERM), no pidfd, no cgroup' },
+  {
+    name: 'clone3',
+    summary: 'clone with its arguments in an extensible struct clone_args.',
+    args: { cl_args: 'ptr', size: 'size' },
+    needsCpu: 'copies the CPU registers into the new task',
+    interrupted: 'resumed',
+    handler: clone3,
+    note: 'no set_tid (EPERM), no pidfd, no cgroup',
+  },
   {
     name: 'execve',
-    args: { pathname: 'path', argv: 'ptr', envp: 'ptr' },
+    summary: 'Replaces the program of the calling process with the one at pathname, with new argv and environment; it does not return on success.',
+    args: { pathname: 'path', argv: 'argv', envp: 'envp' },
+    needsCpu: 'loads a new program onto the CPU',
     handler: execve,
     note: '#! scripts resolved through the VFS; static ELF only',
   },
   {
     name: 'execveat',
-    args: { dirfd: 'dirfd', pathname: 'path', argv: 'ptr', envp: 'ptr', flags: 'at_flags' },
+    summary: 'execve for a program named relative to a directory descriptor (or, with AT_EMPTY_PATH, the descriptor itself).',
+    args: { dirfd: 'dirfd', pathname: 'path', argv: 'argv', envp: 'envp', flags: 'at_flags' },
+    needsCpu: 'loads a new program onto the CPU',
     handler: execveat,
   },
-  { name: 'wait4', args: { pid: 'int', wstatus: 'ptr', options: 'hex', rusage: 'ptr' }, handler: wait4 },
-  { name: 'waitid', args: { idtype: 'int', id: 'int', infop: 'ptr', options: 'hex', rusage: 'ptr' }, handler: waitid },
-  { name: 'rt_sigreturn', args: {}, ret: 'sigreturn', handler: rtSigreturn },
+  {
+    name: 'wait4',
+    summary: 'Waits for a child to change state, returns its pid and stores its wait status (and resource usage).',
+    args: { pid: 'int', wstatus: 'wait_status_out', options: 'wait_options', rusage: 'ptr' },
+    handler: wait4,
+  },
+  {
+    name: 'waitid',
+    summary: 'Waits for a child to change state, selected by pid, group or any, and fills a siginfo_t describing it.',
+    args: { idtype: 'int', id: 'int', infop: 'ptr', options: 'wait_options', rusage: 'ptr' },
+    handler: waitid,
+  },
+  {
+    name: 'rt_sigreturn',
+    summary: 'Returns from a signal handler: restores the registers and signal mask saved in the signal frame.',
+    args: {},
+    ret: 'sigreturn',
+    needsCpu: 'restores the CPU registers from the signal frame',
+    handler: rtSigreturn,
+  },
 ]);

@@ -29,5 +29,10 @@ function getrandom(ctx: SyscallContext, buf: number, len: number, flags: number)
 }
 
 export const miscFamily = family('misc', [
-  { name: 'getrandom', args: { buf: 'outbuf', buflen: 'size', flags: 'getrandom_flags' }, handler: getrandom },
+  {
+    name: 'getrandom',
+    summary: "Fills a buffer with random bytes from the kernel's generator; GRND_NONBLOCK fails rather than wait for entropy.",
+    args: { buf: 'random_bytes_out', buflen: 'size', flags: 'getrandom_flags' },
+    handler: getrandom,
+  },
 ]);

@@ -267,22 +267,50 @@ function zeroPrivate(ctx: SyscallContext, start: number, end: number): void {
 }
 
 export const mmFamily = family('mm', [
-  { name: 'brk', args: { addr: 'ptr' }, ret: 'addr', handler: brk },
+  {
+    name: 'brk',
+    summary: 'Moves the end of the data segment (the program break); returns the new break, or the current one when the request cannot be met.',
+    args: { addr: 'ptr' },
+    ret: 'addr',
+    handler: brk,
+  },
   {
     name: 'mmap',
-    args: { addr: 'ptr', length: 'size', prot: 'prot', flags: 'map_flags', fd: 'fd', offset: 'off' },
+    summary: 'Maps anonymous memory or a file into the address space with the given protection and sharing, and returns the address of the mapping.',
+    args: { addr: 'ptr', length: 'size', prot: 'prot', flags: 'map_flags', fd: 'fd', offset: 'mmap_offset' },
     ret: 'addr',
     handler: mmap,
     note: 'anonymous and private file mappings; shared writable file mappings give ENODEV',
   },
-  { name: 'munmap', args: { addr: 'ptr', length: 'size' }, handler: munmap },
-  { name: 'mprotect', args: { addr: 'ptr', length: 'size', prot: 'prot' }, handler: mprotect },
+  {
+    name: 'munmap',
+    summary: 'Removes the mappings in an address range; later access there faults.',
+    args: { addr: 'ptr', length: 'size' },
+    handler: munmap,
+  },
+  {
+    name: 'mprotect',
+    summary: 'Changes the protection (read, write, execute) of the pages in an address range.',
+    args: { addr: 'ptr', length: 'size', prot: 'prot' },
+    handler: mprotect,
+  },
   {
     name: 'mremap',
+    summary: 'Grows or shrinks a mapping, moving it when MREMAP_MAYMOVE allows; returns its (possibly new) address.',
     args: { old_address: 'ptr', old_size: 'size', new_size: 'size', flags: 'mremap_flags', new_address: 'ptr' },
     ret: 'addr',
     handler: mremap,
   },
-  { name: 'msync', args: { addr: 'ptr', length: 'size', flags: 'hex' }, handler: msync },
-  { name: 'madvise', args: { addr: 'ptr', length: 'size', advice: 'madvise_advice' }, handler: madvise },
+  {
+    name: 'msync',
+    summary: 'Flushes changes made to a shared file mapping back to the file; ENOMEM when the range is not mapped.',
+    args: { addr: 'ptr', length: 'size', flags: 'msync_flags' },
+    handler: msync,
+  },
+  {
+    name: 'madvise',
+    summary: 'Gives the kernel advice about how a range of memory will be used (MADV_DONTNEED discards private pages).',
+    args: { addr: 'ptr', length: 'size', advice: 'madvise_advice' },
+    handler: madvise,
+  },
 ]);

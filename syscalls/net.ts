@@ -13,10 +13,23 @@ function notASocket(ctx: SyscallContext, fd: number): number {
 export const netFamily = family('net', [
   {
     name: 'socket',
+    summary: 'Creates an endpoint for communication of a domain (AF_INET, AF_UNIX...) and type, and returns its descriptor.',
     args: { domain: 'int', type: 'hex', protocol: 'int' },
     handler: () => fail('EAFNOSUPPORT'),
     note: 'EAFNOSUPPORT: networking is not emulated yet',
   },
-  { name: 'getpeername', args: { sockfd: 'fd', addr: 'ptr', addrlen: 'ptr' }, handler: notASocket, note: 'ENOTSOCK (no sockets yet)' },
-  { name: 'getsockname', args: { sockfd: 'fd', addr: 'ptr', addrlen: 'ptr' }, handler: notASocket, note: 'ENOTSOCK (no sockets yet)' },
+  {
+    name: 'getpeername',
+    summary: 'Stores the address of the peer a socket is connected to.',
+    args: { sockfd: 'fd', addr: 'sockaddr_out', addrlen: 'socklen_inout' },
+    handler: notASocket,
+    note: 'ENOTSOCK (no sockets yet)',
+  },
+  {
+    name: 'getsockname',
+    summary: 'Stores the address a socket is bound to.',
+    args: { sockfd: 'fd', addr: 'sockaddr_out', addrlen: 'socklen_inout' },
+    handler: notASocket,
+    note: 'ENOTSOCK (no sockets yet)',
+  },
 ]);

@@ -31,6 +31,16 @@ function pipe2(ctx: SyscallContext, fdsPtr: number, flags: number): number {
 }
 
 export const pipeFamily = family('pipe', [
-  { name: 'pipe2', args: { pipefd: 'ptr', flags: 'open_flags' }, handler: pipe2 },
-  { name: 'pipe', args: { pipefd: 'ptr' }, handler: (ctx: SyscallContext, p: number) => pipe2(ctx, p, 0) },
+  {
+    name: 'pipe2',
+    summary: 'Creates a pipe and stores its read and write descriptors, with O_CLOEXEC, O_NONBLOCK or O_DIRECT if asked.',
+    args: { pipefd: 'pipe_fds_out', flags: 'fd_flags' },
+    handler: pipe2,
+  },
+  {
+    name: 'pipe',
+    summary: 'Creates a pipe: a one-way byte channel, with a read end and a write end descriptor.',
+    args: { pipefd: 'pipe_fds_out' },
+    handler: (ctx: SyscallContext, p: number) => pipe2(ctx, p, 0),
+  },
 ]);

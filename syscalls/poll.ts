@@ -104,10 +104,19 @@ function ppoll(ctx: SyscallContext, fdsPtr: number, nfds: number, tmo: number, s
 }
 
 export const pollFamily = family('poll', [
-  { name: 'poll', args: { fds: 'ptr', nfds: 'uint', timeout: 'int' }, handler: poll },
+  {
+    name: 'poll',
+    summary: 'Waits, up to a timeout in milliseconds, until one of a set of descriptors is ready for the requested events, and reports which.',
+    args: { fds: 'ptr', nfds: 'uint', timeout: 'int' },
+    // With a timeout the call restarts with the time left (do_restart_poll); without one, only when no handler ran.
+    interrupted: ([, , timeout]) => ((timeout ?? -1) >= 0 ? 'restart_restartblock' : 'restartnohand'),
+    handler: poll,
+  },
   {
     name: 'ppoll',
+    summary: 'poll with a timespec timeout and a signal mask installed for the duration of the wait.',
     args: { fds: 'ptr', nfds: 'uint', tmo_p: 'struct_timespec_in', sigmask: 'sigset_in', sigsetsize: 'size' },
+    interrupted: 'restartnohand',
     handler: ppoll,
   },
 ]);

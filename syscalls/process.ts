@@ -213,26 +213,71 @@ function setsid(ctx: SyscallContext): number {
 }
 
 export const processFamily = family('process', [
-  { name: 'exit', args: { status: 'int' }, ret: 'noreturn', handler: exitThread },
-  { name: 'exit_group', args: { status: 'int' }, ret: 'noreturn', handler: exitGroup },
-  { name: 'getpid', args: {}, handler: (ctx: SyscallContext) => ctx.proc.pid },
-  { name: 'getppid', args: {}, handler: (ctx: SyscallContext) => ctx.proc.ppid },
-  { name: 'gettid', args: {}, handler: (ctx: SyscallContext) => ctx.task.tid },
-  { name: 'getpgrp', args: {}, handler: (ctx: SyscallContext) => ctx.proc.pgid },
+  {
+    name: 'exit',
+    summary: 'Ends the calling thread with a status; in a single-threaded process that ends the process.',
+    args: { status: 'int' },
+    ret: 'noreturn',
+    handler: exitThread,
+  },
+  {
+    name: 'exit_group',
+    summary: "Ends every thread of the process; the low 8 bits of status become the parent's wait status.",
+    args: { status: 'int' },
+    ret: 'noreturn',
+    handler: exitGroup,
+  },
+  {
+    name: 'getpid',
+    summary: "Returns the calling process's id (the thread group id).",
+    args: {},
+    handler: (ctx: SyscallContext) => ctx.proc.pid,
+  },
+  {
+    name: 'getppid',
+    summary: "Returns the parent process's id.",
+    args: {},
+    handler: (ctx: SyscallContext) => ctx.proc.ppid,
+  },
+  {
+    name: 'gettid',
+    summary: "Returns the calling thread's id.",
+    args: {},
+    handler: (ctx: SyscallContext) => ctx.task.tid,
+  },
+  {
+    name: 'getpgrp',
+    summary: "Returns the calling process's process group id.",
+    args: {},
+    handler: (ctx: SyscallContext) => ctx.proc.pgid,
+  },
   {
     name: 'getpgid',
+    summary: 'Returns the process group id of a process (0: the caller).',
     args: { pid: 'int' },
     handler: (ctx: SyscallContext, pid: number) => lookup(ctx, pid).pgid,
   },
   {
     name: 'getsid',
+    summary: 'Returns the session id of a process (0: the caller).',
     args: { pid: 'int' },
     handler: (ctx: SyscallContext, pid: number) => lookup(ctx, pid).sid,
   },
-  { name: 'setpgid', args: { pid: 'int', pgid: 'int' }, handler: setpgid },
-  { name: 'setsid', args: {}, handler: setsid },
+  {
+    name: 'setpgid',
+    summary: 'Moves a process into a process group, or makes a new group.',
+    args: { pid: 'int', pgid: 'int' },
+    handler: setpgid,
+  },
+  {
+    name: 'setsid',
+    summary: 'Starts a new session and process group led by the caller, without a controlling terminal.',
+    args: {},
+    handler: setsid,
+  },
   {
     name: 'set_tid_address',
+    summary: "Records an address at which the kernel writes 0 and wakes a futex when the thread exits; returns the caller's thread id.",
     args: { tidptr: 'ptr' },
     handler: (ctx: SyscallContext, tidptr: number) => {
       ctx.task.clearChildTid = tidptr;
@@ -241,6 +286,7 @@ export const processFamily = family('process', [
   },
   {
     name: 'set_robust_list',
+    summary: 'Registers the list of robust futexes the thread holds, which the kernel releases if the thread dies.',
     args: { head: 'ptr', len: 'size' },
     handler: (ctx: SyscallContext, head: number, len: number) => {
       if (len !== 24) fail('EINVAL'); // sizeof(struct robust_list_head) on 64-bit
@@ -250,31 +296,55 @@ export const processFamily = family('process', [
   },
   {
     name: 'rseq',
+    summary: 'Registers a restartable-sequences area for the thread (per-CPU data without atomics).',
     args: { rseq: 'ptr', rseq_len: 'uint', flags: 'int', sig: 'hex' },
     handler: () => fail('ENOSYS'),
     note: 'ENOSYS: restartable sequences are optional; libc falls back',
   },
   {
     name: 'prlimit64',
+    summary: 'Reads and/or sets a resource limit (soft and hard) of a process.',
     args: { pid: 'int', resource: 'rlimit_resource', new_limit: 'struct_rlimit_in', old_limit: 'struct_rlimit_out' },
     handler: prlimit64,
   },
-  { name: 'getrlimit', args: { resource: 'rlimit_resource', rlim: 'struct_rlimit_out' }, handler: getrlimit },
+  {
+    name: 'getrlimit',
+    summary: 'Reads a resource limit (soft and hard) of the calling process.',
+    args: { resource: 'rlimit_resource', rlim: 'struct_rlimit_out' },
+    handler: getrlimit,
+  },
   {
     name: 'setrlimit',
+    summary: 'Sets a resource limit (soft and hard) of the calling process.',
     args: { resource: 'rlimit_resource', rlim: 'struct_rlimit_in' },
     // setrlimit(2) is prlimit64 on the calling process without the old value.
     handler: (ctx: SyscallContext, resource: number, rlim: number) => prlimit64(ctx, 0, resource, rlim, 0),
   },
-  { name: 'uname', args: { buf: 'struct_utsname_out' }, handler: uname },
-  { name: 'sysinfo', args: { info: 'ptr' }, handler: sysinfo },
+  {
+    name: 'uname',
+    summary: 'Fills a struct utsname with the system name, host name, kernel release and version, and machine.',
+    args: { buf: 'struct_utsname_out' },
+    handler: uname,
+  },
+  {
+    name: 'sysinfo',
+    summary: 'Fills a struct sysinfo with uptime, load averages, memory and swap totals, and the number of processes.',
+    args: { info: 'ptr' },
+    handler: sysinfo,
+  },
   {
     name: 'prctl',
+    summary: 'Process-wide settings by option: the thread name (PR_SET_NAME), the parent-death signal, dumpability, no_new_privs and more.',
     args: { option: 'int', arg2: 'hex', arg3: 'hex', arg4: 'hex', arg5: 'hex' },
     handler: prctl,
     note: 'PR_SET/GET_NAME, PR_SET/GET_PDEATHSIG, PR_GET/SET_DUMPABLE, PR_SET/GET_NO_NEW_PRIVS; EINVAL otherwise',
   },
-  { name: 'arch_prctl', args: { code: 'arch_prctl_code', addr: 'ptr' }, handler: archPrctl },
+  {
+    name: 'arch_prctl',
+    summary: 'x86-64 thread state: sets or reads the FS and GS segment bases (ARCH_SET_FS installs the TLS pointer).',
+    args: { code: 'arch_prctl_code', addr: 'ptr' },
+    handler: archPrctl,
+  },
 ]);
 
 export { RLIM_INFINITY };

@@ -143,13 +143,17 @@ function pselect6(ctx: SyscallContext, nfds: number, rp: number, wp: number, ep:
 export const selectFamily = family('select', [
   {
     name: 'select',
+    summary: 'Waits, up to a timeout, until descriptors in the read, write or exception sets are ready; rewrites the sets to the ready ones.',
     args: { nfds: 'int', readfds: 'ptr', writefds: 'ptr', exceptfds: 'ptr', timeout: 'ptr' },
+    interrupted: 'restartnohand',
     handler: select,
     note: 'pipes, host ttys; files always ready; exceptfds never set; remaining time written back',
   },
   {
     name: 'pselect6',
+    summary: 'select with a timespec timeout and a signal mask installed for the duration of the wait.',
     args: { nfds: 'int', readfds: 'ptr', writefds: 'ptr', exceptfds: 'ptr', timeout: 'struct_timespec_in', sigmask: 'ptr' },
+    interrupted: 'restartnohand',
     handler: pselect6,
     note: 'as select; timespec timeout; { sigset, size } mask held while waiting',
   },

@@ -199,16 +199,39 @@ function tkill(ctx: SyscallContext, tid: number, sig: number): number {
 export const signalFamily = family('signal', [
   {
     name: 'rt_sigaction',
+    summary: 'Reads and/or sets the action for a signal: its handler, the signals blocked while it runs, and flags such as SA_RESTART.',
     args: { signum: 'signal', act: 'struct_sigaction_in', oldact: 'struct_sigaction_out', sigsetsize: 'size' },
     handler: rtSigaction,
   },
   {
     name: 'rt_sigprocmask',
+    summary: "Reads and/or changes the calling thread's blocked signal mask (SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK).",
     args: { how: 'sigprocmask_how', set: 'sigset_in', oldset: 'sigset_out', sigsetsize: 'size' },
     handler: rtSigprocmask,
   },
-  { name: 'sigaltstack', args: { ss: 'ptr', old_ss: 'ptr' }, handler: sigaltstack },
-  { name: 'kill', args: { pid: 'int', sig: 'signal' }, handler: kill, note: 'no permission checks (every guest process has the same ids)' },
-  { name: 'tkill', args: { tid: 'int', sig: 'signal' }, handler: tkill },
-  { name: 'tgkill', args: { tgid: 'int', tid: 'int', sig: 'signal' }, handler: tgkill },
+  {
+    name: 'sigaltstack',
+    summary: 'Sets and/or reads the alternate stack that signal handlers with SA_ONSTACK run on.',
+    args: { ss: 'ptr', old_ss: 'ptr' },
+    handler: sigaltstack,
+  },
+  {
+    name: 'kill',
+    summary: 'Sends a signal to a process, a process group, or every process the caller may signal.',
+    args: { pid: 'int', sig: 'signal' },
+    handler: kill,
+    note: 'no permission checks (every guest process has the same ids)',
+  },
+  {
+    name: 'tkill',
+    summary: 'Sends a signal to one thread (obsolete; see tgkill).',
+    args: { tid: 'int', sig: 'signal' },
+    handler: tkill,
+  },
+  {
+    name: 'tgkill',
+    summary: 'Sends a signal to one thread of a given thread group.',
+    args: { tgid: 'int', tid: 'int', sig: 'signal' },
+    handler: tgkill,
+  },
 ]);

@@ -127,19 +127,54 @@ function signalfd4(ctx: SyscallContext, fd: number, maskPtr: number, sizemask: n
 }
 
 export const sigwaitFamily = family('sigwait', [
-  { name: 'pause', args: {}, handler: pause },
-  { name: 'rt_sigsuspend', args: { mask: 'sigset_in', sigsetsize: 'size' }, handler: rtSigsuspend },
-  { name: 'rt_sigpending', args: { set: 'sigset_out', sigsetsize: 'size' }, handler: rtSigpending },
+  {
+    name: 'pause',
+    summary: 'Sleeps until a signal arrives whose action is to run a handler or end the process; returns -1 with EINTR after a handler ran.',
+    args: {},
+    interrupted: 'restartnohand',
+    handler: pause,
+  },
+  {
+    name: 'rt_sigsuspend',
+    summary: 'Replaces the blocked signal mask with the given one and sleeps until a signal is delivered; the old mask comes back when it returns (always EINTR).',
+    args: { mask: 'sigset_in', sigsetsize: 'size' },
+    interrupted: 'restartnohand',
+    handler: rtSigsuspend,
+  },
+  {
+    name: 'rt_sigpending',
+    summary: 'Stores the set of signals that are pending for the caller (raised while blocked).',
+    args: { set: 'sigset_out', sigsetsize: 'size' },
+    handler: rtSigpending,
+  },
   {
     name: 'rt_sigtimedwait',
+    summary: 'Waits, up to an optional timeout, for one of a set of (blocked) signals to be pending, takes it off the pending set and returns its number, with its siginfo.',
     args: { set: 'sigset_in', info: 'ptr', timeout: 'struct_timespec_in', sigsetsize: 'size' },
+    interrupted: 'eintr', // do_sigtimedwait
     handler: rtSigtimedwait,
   },
-  { name: 'rt_sigqueueinfo', args: { tgid: 'int', sig: 'signal', info: 'struct_siginfo_in' }, handler: rtSigqueueinfo },
-  { name: 'rt_tgsigqueueinfo', args: { tgid: 'int', tid: 'int', sig: 'signal', info: 'struct_siginfo_in' }, handler: rtTgsigqueueinfo },
-  { name: 'signalfd4', args: { fd: 'fd', mask: 'sigset_in', sizemask: 'size', flags: 'open_flags' }, handler: signalfd4 },
+  {
+    name: 'rt_sigqueueinfo',
+    summary: 'Sends a signal with caller-supplied siginfo data to a process (what sigqueue uses).',
+    args: { tgid: 'int', sig: 'signal', info: 'struct_siginfo_in' },
+    handler: rtSigqueueinfo,
+  },
+  {
+    name: 'rt_tgsigqueueinfo',
+    summary: 'Sends a signal with caller-supplied siginfo data to one thread of a thread group.',
+    args: { tgid: 'int', tid: 'int', sig: 'signal', info: 'struct_siginfo_in' },
+    handler: rtTgsigqueueinfo,
+  },
+  {
+    name: 'signalfd4',
+    summary: 'Creates (or changes) a descriptor from which pending signals of a set can be read as records.',
+    args: { fd: 'fd', mask: 'sigset_in', sizemask: 'size', flags: 'fd_flags' },
+    handler: signalfd4,
+  },
   {
     name: 'signalfd',
+    summary: 'signalfd4 without flags.',
     args: { fd: 'fd', mask: 'sigset_in', sizemask: 'size' },
     handler: (ctx: SyscallContext, fd: number, mask: number, size: number) => signalfd4(ctx, fd, mask, size, 0),
   },

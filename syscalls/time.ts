@@ -162,19 +162,47 @@ function clockNanosleep(ctx: SyscallContext, clock: number, flags: number, req: 
   return 0;
 }
 
+/** clock_nanosleep's flag for an absolute time (linux/time.h). */
+const TIMER_ABSTIME_FLAG = 1;
+
 export const timeFamily = family('time', [
-  { name: 'clock_gettime', args: { clockid: 'clockid', tp: 'struct_timespec_out' }, handler: clockGettime },
-  { name: 'clock_getres', args: { clockid: 'clockid', res: 'struct_timespec_out' }, handler: clockGetres },
-  { name: 'gettimeofday', args: { tv: 'ptr', tz: 'ptr' }, handler: gettimeofday },
-  { name: 'time', args: { tloc: 'ptr' }, handler: time },
+  {
+    name: 'clock_gettime',
+    summary: 'Reads a clock (CLOCK_REALTIME, CLOCK_MONOTONIC, CPU-time clocks...) into a struct timespec.',
+    args: { clockid: 'clockid', tp: 'struct_timespec_out' },
+    handler: clockGettime,
+  },
+  {
+    name: 'clock_getres',
+    summary: 'Reads the resolution of a clock.',
+    args: { clockid: 'clockid', res: 'struct_timespec_out' },
+    handler: clockGetres,
+  },
+  {
+    name: 'gettimeofday',
+    summary: 'Reads the wall-clock time as seconds and microseconds since the epoch.',
+    args: { tv: 'ptr', tz: 'ptr' },
+    handler: gettimeofday,
+  },
+  {
+    name: 'time',
+    summary: 'Returns the wall-clock time in seconds since the epoch (and stores it at tloc if not NULL).',
+    args: { tloc: 'ptr' },
+    handler: time,
+  },
   {
     name: 'nanosleep',
-    args: { req: 'struct_timespec_in', rem: 'struct_timespec_out' },
+    summary: 'Sleeps for a relative time; when a signal interrupts it, returns EINTR and the time left.',
+    args: { req: 'sleep_timespec_in', rem: 'remaining_timespec_out' },
+    interrupted: 'restart_restartblock',
     handler: nanosleep,
   },
   {
     name: 'clock_nanosleep',
-    args: { clockid: 'clockid', flags: 'int', request: 'struct_timespec_in', remain: 'struct_timespec_out' },
+    summary: 'Sleeps against a given clock, for a relative time or until an absolute time (TIMER_ABSTIME).',
+    args: { clockid: 'clockid', flags: 'int', request: 'sleep_timespec_in', remain: 'remaining_timespec_out' },
+    // An absolute sleep is restarted as it is; a relative one with the time left (hrtimer_nanosleep).
+    interrupted: ([, flags]) => ((flags ?? 0) & TIMER_ABSTIME_FLAG ? 'restartnohand' : 'restart_restartblock'),
     handler: clockNanosleep,
     note: 'as nanosleep; CPU-time clocks sleep wall time',
   },

@@ -608,7 +608,7 @@ describe.each(ARCH_NAMES)('event descriptors on %s', (arch) => {
       expect(formatArg('eventfd_flags', c.O_CLOEXEC | c.O_NONBLOCK | EFD_SEMAPHORE, ctx(), opts('eventfd2'))).toBe(
         'EFD_SEMAPHORE|EFD_CLOEXEC|EFD_NONBLOCK',
       );
-      expect(formatArg('eventfd_flags', c.O_NONBLOCK, ctx(), opts('timerfd_create'))).toBe('TFD_NONBLOCK');
+      expect(formatArg('timerfd_flags', c.O_NONBLOCK, ctx(), opts('timerfd_create'))).toBe('TFD_NONBLOCK');
       expect(formatArg('timerfd_settime_flags', TFD_TIMER_ABSTIME, ctx(), opts('timerfd_settime'))).toBe('TFD_TIMER_ABSTIME');
       expect(formatArg('struct_itimerspec_in', itimerspec(NS / 100n, 2n * NS), ctx(), opts('timerfd_settime'))).toBe(
         '{it_interval={tv_sec=0, tv_nsec=10000000}, it_value={tv_sec=2, tv_nsec=0}}',

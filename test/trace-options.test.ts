@@ -440,7 +440,7 @@ describe('tracing guests', () => {
       const cpu = { registers: () => ({ read: () => Uint32Array.from(words) }) };
       return { proc: { pid: 1000, exited: true, cpu }, task: { tid: 1000 }, arch } as unknown as SyscallContext;
     };
-    const umask: SyscallDecl = { name: 'umask', args: { mask: 'mode' }, handler: () => 0 };
+    const umask: SyscallDecl = { name: 'umask', args: { mask: 'mode' }, ret: 'mode', handler: () => 0 };
     const r: SyscallRecord = { nr: 95, name: 'umask', decl: umask, args: [0o22], ret: 0, noReturn: true, note: 'denied by policy: killed', startNs: 0n, endNs: 0n };
     expect(formatSyscall(trapped(x86_64, [95, 0]), r)).toBe('umask(022) = 0137');
     expect(formatSyscall(trapped(aarch64, [0o22, 0]), { ...r, nr: 166 })).toBe('umask(022) = 022');

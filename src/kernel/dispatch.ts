@@ -6,7 +6,8 @@ import type { Arch } from '../arch/types.ts';
 import type { RegisterBatch } from '../cpu/engine.ts';
 import type { SigInfo } from '../arch/sigframe.ts';
 import type { Task } from './task.ts';
-import { ARG_KINDS, type ArgKind, type SyscallContext, type SyscallDecl } from '../../syscalls/types.ts';
+import type { SyscallContext, SyscallDecl } from '../../syscalls/types.ts';
+import { KINDS, argLayout, handlerArgs, type ArgKind } from './syscall-kinds.ts';
 import { KernelBug, LinuxError } from './errors.ts';
 import { ERRNO } from './errno-table.ts';
 import { NoReturn, WouldBlock } from './wait.ts';
@@ -135,7 +136,7 @@ const TWO32 = 0x1_0000_0000;
 export function convertArg(words: Uint32Array, i: number, kind: ArgKind): number {
   const lo = words[2 * i]!;
   const hi = words[2 * i + 1]!;
-  switch (ARG_KINDS[kind]) {
+  switch (KINDS[kind].width) {
     case 's32':
       return lo | 0;
     case 'u32':
@@ -148,8 +149,6 @@ export function convertArg(words: Uint32Array, i: number, kind: ArgKind): number
 }
 
 export class Dispatcher {
-  private readonly argCache = new Map<SyscallDecl, ArgKind[]>();
-
   constructor(
     private readonly table: (SyscallDecl | undefined)[],
     private readonly arch: Arch,
@@ -202,12 +201,9 @@ export class Dispatcher {
     return ret;
   }
 
+  /** The arguments in register order (what traces and gates see), each converted by its kind. */
   private convertArgs(decl: SyscallDecl, words: Uint32Array): number[] {
-    let kinds = this.argCache.get(decl);
-    if (!kinds) {
-      kinds = Object.values(decl.args);
-      this.argCache.set(decl, kinds);
-    }
+    const kinds = argLayout(decl, this.arch.name).kinds;
     const out = new Array<number>(kinds.length);
     for (let i = 0; i < kinds.length; i++) out[i] = convertArg(words, i + 1, kinds[i]!);
     return out;
@@ -216,7 +212,7 @@ export class Dispatcher {
   /** Run a handler: Linux errors become -errno, anything else is a bug in tslinux. */
   private invoke(decl: SyscallDecl, ctx: SyscallContext, args: number[], words: Uint32Array): number {
     try {
-      const r = decl.handler(ctx, ...args);
+      const r = decl.handler(ctx, ...handlerArgs(argLayout(decl, this.arch.name), args));
       if (typeof r !== 'number' || !Number.isFinite(r) || (r < 0 && r > -4096)) {
         throw new Error(`handler returned ${String(r)}`);
       }

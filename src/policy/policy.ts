@@ -45,8 +45,7 @@
 // lists none of is treated as a foreign arch: every syscall kills the thread.
 import type { CpuArch } from '../cpu/engine.ts';
 import { ERRNO } from '../kernel/errno-table.ts';
-import { SYSCALL_NAMES as AARCH64_NAMES, SYSCALL_NUMBERS as AARCH64_NUMBERS } from '../../syscalls/table/aarch64.ts';
-import { SYSCALL_NAMES as X86_64_NAMES, SYSCALL_NUMBERS as X86_64_NUMBERS } from '../../syscalls/table/x86_64.ts';
+import { SYSCALL_TABLES } from '../../syscalls/table/index.ts';
 import {
   ARCH_ALIASES,
   PolicyError,
@@ -75,14 +74,7 @@ export type DecisionAction = Decision['action'];
 /** The guest architectures a policy can be compiled for. */
 export const GUEST_ARCHES: readonly CpuArch[] = ['x86_64', 'aarch64'];
 
-const NUMBERS: Readonly<Record<CpuArch, Readonly<Record<string, number>>>> = {
-  x86_64: X86_64_NUMBERS,
-  aarch64: AARCH64_NUMBERS,
-};
-const NAMES: Readonly<Record<CpuArch, Readonly<Record<number, string>>>> = {
-  x86_64: X86_64_NAMES,
-  aarch64: AARCH64_NAMES,
-};
+const numbersOf = (arch: CpuArch): Readonly<Record<string, number>> => SYSCALL_TABLES[arch].numbers;
 
 /** The kernel version tslinux reports (uname -r 6.1.0-tslinux). */
 export const DEFAULT_KERNEL_VERSION = '6.1';
@@ -289,7 +281,7 @@ export class Policy {
   private constructor(profile: Profile, opts: PolicyOptions) {
     this.arch = opts.arch;
     const known = (name: string): boolean =>
-      opts.arch ? NUMBERS[opts.arch][name] !== undefined : GUEST_ARCHES.some((a) => NUMBERS[a][name] !== undefined);
+      opts.arch ? numbersOf(opts.arch)[name] !== undefined : GUEST_ARCHES.some((a) => numbersOf(a)[name] !== undefined);
     const unknown = new Set<string>();
 
     const defaultErrno = profile.defaultErrnoRet;
@@ -317,7 +309,7 @@ export class Policy {
           unknown.add(name);
           continue;
         }
-        if (opts.arch) maxNr = Math.max(maxNr, NUMBERS[opts.arch][name]!);
+        if (opts.arch) maxNr = Math.max(maxNr, numbersOf(opts.arch)[name]!);
         if (redundant) continue;
         let list = perName.get(name);
         if (!list) perName.set(name, (list = []));
@@ -432,7 +424,7 @@ export class Policy {
     if (this.everything) return this.everything;
     // The name decides; the number only when the name is not one of this arch's syscalls.
     let key = name;
-    if (this.arch && NUMBERS[this.arch][name] === undefined && nr >= 0) key = NAMES[this.arch][nr] ?? name;
+    if (this.arch && numbersOf(this.arch)[name] === undefined && nr >= 0) key = SYSCALL_TABLES[this.arch].names[nr] ?? name;
     if (this.overrides.size) {
       const o = this.overrides.get(key);
       if (o) return o;

@@ -9,15 +9,10 @@
 // file as a bare OCI profile (runc, crun) ignores `includes` and would allow
 // the union of the arches' names — the same thing when one arch was seen.
 import type { CpuArch } from '../cpu/engine.ts';
-import { SYSCALL_NUMBERS as AARCH64_NUMBERS } from '../../syscalls/table/aarch64.ts';
-import { SYSCALL_NUMBERS as X86_64_NUMBERS } from '../../syscalls/table/x86_64.ts';
+import { SYSCALL_TABLES } from '../../syscalls/table/index.ts';
 import { ERRNO } from '../kernel/errno-table.ts';
 import { ARCH_ALIASES, DOCKER_ARCH, PolicyError, SCMP_ARCH, formatProfile, type Profile, type SyscallRule } from './profile.ts';
 
-const NUMBERS: Readonly<Record<CpuArch, Readonly<Record<string, number>>>> = {
-  x86_64: X86_64_NUMBERS,
-  aarch64: AARCH64_NUMBERS,
-};
 /** Sorted by their SCMP_ARCH_ name, the order the profile lists them in. */
 const ARCH_ORDER: readonly CpuArch[] = ['aarch64', 'x86_64'];
 
@@ -33,7 +28,7 @@ export class ProfileRecorder {
 
   /** Note that the guest made syscall `name` on `arch`. Returns false (and records nothing) for a name the arch does not have. */
   record(arch: CpuArch, name: string): boolean {
-    if (NUMBERS[arch][name] === undefined) {
+    if (SYSCALL_TABLES[arch].numbers[name] === undefined) {
       this.skipped.add(name);
       return false;
     }

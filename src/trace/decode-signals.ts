@@ -10,6 +10,9 @@ import { ARCHES } from '../arch/index.ts';
 import type { SigInfo } from '../arch/sigframe.ts';
 import { errnoName } from '../kernel/errors.ts';
 import { hex, signalName } from './decode.ts';
+import { ALL_SYSCALLS } from '../../syscalls/index.ts';
+import type { SyscallDecl } from '../../syscalls/types.ts';
+import { INTERRUPTION_RESULT, interruptionOf } from '../kernel/syscall-kinds.ts';
 
 /** siginfo_codes: the si_code values any signal can carry (Linux's generic numbering). */
 const SI_CODES = new Map([
@@ -167,44 +170,16 @@ export const RESTART_RESULTS: ReadonlyMap<number, string> = new Map([
   [516, 'ERESTART_RESTARTBLOCK (Interrupted by signal)'],
 ]);
 
-const ERESTARTSYS = 512;
-const ERESTARTNOHAND = 514;
-const ERESTART_RESTARTBLOCK = 516;
-const EINTR = 4;
-
-/** Calls that return -ERESTARTNOHAND when a signal interrupts them (they never restart after a handler). */
-const RESTART_NOHAND = new Set(['pause', 'rt_sigsuspend', 'select', 'pselect6', 'ppoll']);
-/** Calls that fail with EINTR at once (ep_poll, do_sigtimedwait). */
-const FAIL_EINTR = new Set(['epoll_wait', 'epoll_pwait', 'epoll_pwait2', 'rt_sigtimedwait']);
-const TIMER_ABSTIME = 1;
-const FUTEX_CMD_MASK = 127;
-const FUTEX_WAIT = 0;
-const FUTEX_WAIT_BITSET = 9;
+const SYSCALLS = new Map(ALL_SYSCALLS.map((d) => [d.name, d]));
 
 /**
  * What a blocked call returns when a signal interrupts it, as a negative
- * errno: most calls -ERESTARTSYS (restarted after a handler with
- * SA_RESTART, else EINTR), sleeps -ERESTART_RESTARTBLOCK, waits for a
- * signal -ERESTARTNOHAND (see signal(7), "Interruption of system calls";
- * the codes are Linux's, which each call's implementation returns).
- * Issue 14 will move this onto each call's declaration.
+ * errno (the restart code each call's implementation in Linux returns; see
+ * signal(7), "Interruption of system calls"): its declaration says
+ * (SyscallMeta.interrupted), -ERESTARTSYS when it does not. `call` is the
+ * declaration, or a name to look one up by; `args` are in register order.
  */
-export function interruptedResult(name: string, args: readonly number[]): number {
-  if (RESTART_NOHAND.has(name)) return -ERESTARTNOHAND;
-  if (FAIL_EINTR.has(name)) return -EINTR;
-  switch (name) {
-    case 'nanosleep':
-      return -ERESTART_RESTARTBLOCK;
-    case 'clock_nanosleep':
-      return (args[1] ?? 0) & TIMER_ABSTIME ? -ERESTARTNOHAND : -ERESTART_RESTARTBLOCK;
-    case 'poll':
-      return (args[2] ?? -1) >= 0 ? -ERESTART_RESTARTBLOCK : -ERESTARTNOHAND;
-    case 'futex': {
-      const cmd = (args[1] ?? 0) & FUTEX_CMD_MASK;
-      const timed = (cmd === FUTEX_WAIT || cmd === FUTEX_WAIT_BITSET) && (args[3] ?? 0) !== 0;
-      return timed ? -ERESTART_RESTARTBLOCK : -ERESTARTSYS;
-    }
-    default:
-      return -ERESTARTSYS;
-  }
+export function interruptedResult(call: SyscallDecl | string | undefined, args: readonly number[], arch = 'x86_64'): number {
+  const decl = typeof call === 'string' ? SYSCALLS.get(call) : call;
+  return INTERRUPTION_RESULT[interruptionOf(decl, arch, args)];
 }

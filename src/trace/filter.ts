@@ -22,8 +22,8 @@
 // is in no class in strace.
 import type { Arch } from '../arch/types.ts';
 import { FAMILIES } from '../../syscalls/index.ts';
-import { SYSCALL_NAMES as X86_64_NAMES } from '../../syscalls/table/x86_64.ts';
-import { SYSCALL_NAMES as AARCH64_NAMES } from '../../syscalls/table/aarch64.ts';
+import { KINDS } from '../kernel/syscall-kinds.ts';
+import { SYSCALL_TABLES } from '../../syscalls/table/index.ts';
 
 const w = (s: string): readonly string[] => s.trim().split(/\s+/);
 
@@ -110,8 +110,6 @@ const CLASS_ALIASES: Readonly<Record<string, string>> = {
   memory: 'memory',
 };
 
-const FD_KINDS = new Set(['fd', 'dirfd']);
-
 let classCache: Map<string, ReadonlySet<string>> | null = null;
 
 /** Every class's members: strace's list plus what tslinux's declarations add (see the top of this file). */
@@ -123,7 +121,7 @@ export function syscallClasses(): Map<string, ReadonlySet<string>> {
     for (const d of fam.syscalls) {
       const kinds = Object.values(d.args);
       if (kinds.includes('path')) m.get('file')!.add(d.name);
-      if (fam.family !== 'net' && (kinds.some((k) => FD_KINDS.has(k)) || d.ret === 'fd')) m.get('desc')!.add(d.name);
+      if (fam.family !== 'net' && (kinds.some((k) => KINDS[k].fd !== undefined) || d.ret === 'fd')) m.get('desc')!.add(d.name);
       if (fam.family === 'mm') m.get('memory')!.add(d.name);
       if (fam.family === 'net') m.get('network')!.add(d.name);
       if (fam.family === 'signal') m.get('signal')!.add(d.name);
@@ -148,7 +146,7 @@ let knownNames: Set<string> | null = null;
 /** Every syscall name of either arch, and every declared one. */
 export function allSyscallNames(): ReadonlySet<string> {
   if (!knownNames) {
-    knownNames = new Set([...Object.values(X86_64_NAMES), ...Object.values(AARCH64_NAMES)]);
+    knownNames = new Set(Object.values(SYSCALL_TABLES).flatMap((t) => Object.values(t.names)));
     for (const f of FAMILIES) for (const d of f.syscalls) knownNames.add(d.name);
   }
   return knownNames;
@@ -257,7 +255,7 @@ export function parseSyscallSet(spec: string): SyscallSet {
     else if (/^\d+$/.test(tok)) {
       // A number: the call with that number on either arch.
       const n = Number(tok);
-      matched = [X86_64_NAMES[n], AARCH64_NAMES[n]].filter((x): x is string => x !== undefined);
+      matched = Object.values(SYSCALL_TABLES).flatMap((t) => (t.names[n] === undefined ? [] : [t.names[n]]));
     }
     const list = matched ? [...matched] : [];
     if (list.length === 0 && !optional) throw new FilterError(`invalid system call '${tok}'`);

@@ -79,7 +79,7 @@ export function syscallToJson(ctx: SyscallContext, rec: SyscallRecord, strSize: 
   }
   const args: JsonArg[] = [];
   if (rec.decl) {
-    const info = infoOf(rec.decl);
+    const info = infoOf(rec.decl, ctx.arch);
     for (let i = 0; i < info.names.length; i++) {
       args.push({ name: info.names[i]!, kind: info.kinds[i]!, text: texts[i] ?? null, raw: rec.args[i] ?? 0 });
     }

@@ -11,6 +11,7 @@
 import * as posixPath from 'node:path/posix';
 import { writeOutput, type OutputFile } from '../host/output.ts';
 import type { SyscallContext, SyscallDecl } from '../../syscalls/types.ts';
+import { KINDS, type ArgKind, type KindDef } from '../kernel/syscall-kinds.ts';
 import type { SyscallObserver, SyscallRecord } from '../kernel/dispatch.ts';
 import { ERRNO_MESSAGES, ERRNO_NAMES } from '../kernel/errno-table.ts';
 import type { Process } from '../kernel/process.ts';
@@ -25,9 +26,6 @@ const MAX_ERROR_LINES = 200;
 const EXAMPLES_PER_ERROR = 3;
 const AT_FDCWD = -100;
 
-const READ_CALLS = new Set(['read', 'pread64', 'readv', 'preadv', 'preadv2']);
-const WRITE_CALLS = new Set(['write', 'pwrite64', 'writev', 'pwritev', 'pwritev2']);
-const EXEC_CALLS = new Set(['execve', 'execveat']);
 
 export interface SyscallStats {
   name: string;
@@ -133,10 +131,14 @@ export interface ReportData {
 }
 
 /** Where a declaration's path arguments (and their dirfd) are. */
+/** What a declaration's argument kinds say about the files a call touches. */
 interface PathArgs {
   paths: number[];
   dirfd: number;
-  firstIsFd: boolean;
+  /** The call moves its result's worth of bytes through the fd that is its first argument: read-like or write-like. */
+  moves: 'reads' | 'writes' | null;
+  /** The call runs a program (an argv argument: execve, execveat). */
+  execs: boolean;
 }
 
 export interface ReportOptions {
@@ -184,7 +186,7 @@ export class ReportCollector implements SyscallObserver {
     info.calls++;
     info.lastNs = endNs;
     if (failed) info.errors++;
-    else if (EXEC_CALLS.has(rec.name)) info.execs.push(this.execPath(ctx, rec));
+    else if (this.pathArgsOf(rec.decl).execs) info.execs.push(this.execPath(ctx, rec));
 
     this.placeOnTimeline(ctx, rec.name, startNs, failed);
     if (rec.decl) this.noteFiles(ctx, rec, rec.decl, failed);
@@ -280,9 +282,8 @@ export class ReportCollector implements SyscallObserver {
       const dirfd = where.dirfd >= 0 ? rec.args[where.dirfd]! : AT_FDCWD;
       this.touch(absolutePath(ctx, raw, dirfd), rec.name, failed);
     }
-    if (!where.firstIsFd || failed) return;
-    const reads = READ_CALLS.has(rec.name);
-    if (!reads && !WRITE_CALLS.has(rec.name)) return;
+    if (!where.moves || failed) return;
+    const reads = where.moves === 'reads';
     const file = fdPath(ctx, rec.args[0]!);
     if (file === undefined) return;
     const info = this.touch(file, rec.name, false);
@@ -291,14 +292,15 @@ export class ReportCollector implements SyscallObserver {
   }
 
   private pathArgsOf(decl: SyscallDecl | undefined): PathArgs {
-    if (!decl) return { paths: [], dirfd: -1, firstIsFd: false };
+    if (!decl) return { paths: [], dirfd: -1, moves: null, execs: false };
     let p = this.pathArgs.get(decl);
     if (!p) {
       const kinds = Object.values(decl.args);
       p = {
         paths: kinds.flatMap((k, i) => (k === 'path' ? [i] : [])),
         dirfd: kinds.indexOf('dirfd'),
-        firstIsFd: kinds[0] === 'fd',
+        moves: kinds[0] === 'fd' ? bytesMoved(kinds) : null,
+        execs: kinds.includes('argv'),
       };
       this.pathArgs.set(decl, p);
     }
@@ -353,6 +355,16 @@ function readPath(ctx: SyscallContext, addr: number): string | undefined {
 }
 
 /** A relative path made absolute from the cwd or the directory behind dirfd (openat(2)). */
+/** Whether a call's buffer argument is one the kernel fills from the fd (read, readv...) or one it writes to it (write, writev...). */
+function bytesMoved(kinds: readonly ArgKind[]): 'reads' | 'writes' | null {
+  for (const k of kinds) {
+    const def: KindDef = KINDS[k];
+    if (def.show.as !== 'inbuf' && def.show.as !== 'outbuf' && def.show.as !== 'iovec') continue;
+    return def.written ? 'reads' : 'writes';
+  }
+  return null;
+}
+
 function absolutePath(ctx: SyscallContext, p: string, dirfd: number): string {
   if (p.startsWith('/')) return posixPath.normalize(p);
   const base = dirfd === AT_FDCWD ? ctx.proc.cwd : fdPath(ctx, dirfd);

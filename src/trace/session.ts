@@ -19,7 +19,7 @@ import { formatSiginfo, interruptedResult, signalLine, stoppedLine } from './dec
 import { syscallToJson, type JsonExit, type JsonSignal } from './json.ts';
 import { defaultTraceConfig, finishTraceConfig, type TraceConfig } from './options.ts';
 import { FdWriter, type LineWriter } from './output.ts';
-import { SummaryCollector, forgetFd, fdPath, formatNeverReturned, formatSyscall, isUnfinished, linePrefix, returnedValue, type FormatOptions } from './strace.ts';
+import { SummaryCollector, forgetClosedFds, fdPath, formatNeverReturned, formatSyscall, isUnfinished, linePrefix, returnedValue, type FormatOptions } from './strace.ts';
 
 const SIGKILL = 9;
 const SIGSTOP = 19;
@@ -41,9 +41,6 @@ export function traceConfig(partial: Partial<TraceConfig> = {}): TraceConfig {
 }
 
 type PidMode = 'none' | 'plain' | 'bracket';
-
-/** Calls whose wait no signal interrupts (a vfork parent waits for its child; Linux delivers afterwards). */
-const UNINTERRUPTED = new Set(['vfork', 'clone', 'clone3']);
 
 export class TraceSession implements SyscallObserver {
   readonly summary: SummaryCollector | null;
@@ -132,9 +129,11 @@ export class TraceSession implements SyscallObserver {
     if (this.tracked.length > 1) this.reportOtherEnds(proc);
     this.showDiscarded(proc);
     const call = this.blockedCalls.get(task);
-    if (call && task.blockedOn && !UNINTERRUPTED.has(call.name)) {
+    // A call whose wait no signal interrupts (a vfork parent's) carries on: Linux delivers afterwards.
+    const interrupted = call && task.blockedOn ? interruptedResult(call.decl, call.args, task.arch.name) : 0;
+    if (call && interrupted !== 0) {
       this.blockedCalls.delete(task);
-      if (this.selected(task.arch, call)) this.emit(task, { ...call, ret: interruptedResult(call.decl?.name ?? call.name, call.args), endNs: call.startNs });
+      if (this.selected(task.arch, call)) this.emit(task, { ...call, ret: interrupted, endNs: call.startNs });
     }
     this.signalLine(task, info);
     const handler = proc.sigactions.get(info.signo)?.handler ?? 0n;
@@ -181,7 +180,7 @@ export class TraceSession implements SyscallObserver {
       text = formatSyscall(ctx, rec, this.format);
     }
     this.writerFor(proc).write(text + '\n');
-    if (this.cfg.decodeFds && rec.decl?.name === 'close' && rec.ret === 0) forgetFd(ctx, rec.args[0] ?? -1);
+    if (this.cfg.decodeFds && rec.decl && rec.ret === 0) forgetClosedFds(ctx, rec);
   }
 
   /** The call a thread was blocked in when it died (see formatNeverReturned). */

@@ -3,7 +3,10 @@
 // -a's alignment and -T's suffix, and a -c style summary table. Arguments
 // are decoded by kind in decode.ts. session.ts puts these together for the
 // command line (filters, -f, -o/-ff, --trace-format=json).
-import type { ArgKind, SyscallContext, SyscallDecl } from '../../syscalls/types.ts';
+import type { SyscallContext, SyscallDecl } from '../../syscalls/types.ts';
+import type { Arch } from '../arch/types.ts';
+import { KINDS, RETURN_KINDS, argLayout, type ArgKind, type FdUse, type Governs } from '../kernel/syscall-kinds.ts';
+import { archFlags, num } from '../kernel/syscall-flags.ts';
 import type { SyscallObserver, SyscallRecord } from '../kernel/dispatch.ts';
 import * as fs from 'node:fs';
 import type { FdTable } from '../kernel/fdtable.ts';
@@ -12,7 +15,6 @@ import { errnoMessage, errnoName } from '../kernel/errors.ts';
 import { RESTART_RESULTS } from './decode-signals.ts';
 import { INJECTED_NOTE } from './inject.ts';
 import {
-  cloneFlagsToString,
   fcntlTakesNoArg,
   formatArg,
   formatFcntlArg,
@@ -78,21 +80,27 @@ export function formatDuration(ns: bigint): string {
 // ---- declarations, cached ----------------------------------------------------------------
 
 interface DeclInfo {
-  names: string[];
-  kinds: ArgKind[];
+  /** The arguments in register order on the arch. */
+  names: readonly string[];
+  kinds: readonly ArgKind[];
   /** The index of a `fcntl_cmd` argument, -1 if none. */
   fcntlCmd: number;
+  /** The order strace prints the arguments in (register indexes); the declaration's `labelled` may change it. */
+  lineOrder: readonly number[];
 }
 
-const declInfo = new WeakMap<SyscallDecl, DeclInfo>();
+const declInfo = new WeakMap<SyscallDecl, Map<string, DeclInfo>>();
 
-export function infoOf(decl: SyscallDecl): DeclInfo {
-  let info = declInfo.get(decl);
+/** What the tracer needs of a declaration on one arch. */
+export function infoOf(decl: SyscallDecl, arch: Pick<Arch, 'name'>): DeclInfo {
+  let perArch = declInfo.get(decl);
+  if (!perArch) declInfo.set(decl, (perArch = new Map()));
+  let info = perArch.get(arch.name);
   if (!info) {
-    const names = Object.keys(decl.args);
-    const kinds = names.map((n) => decl.args[n]!);
-    info = { names, kinds, fcntlCmd: kinds.indexOf('fcntl_cmd') };
-    declInfo.set(decl, info);
+    const { names, kinds } = argLayout(decl, arch.name);
+    const lineOrder = decl.labelled ? decl.labelled.map((l) => names.indexOf(l.arg)) : names.map((_, i) => i);
+    info = { names, kinds, fcntlCmd: kinds.indexOf('fcntl_cmd'), lineOrder };
+    perArch.set(arch.name, info);
   }
   return info;
 }
@@ -158,6 +166,14 @@ export function forgetFd(ctx: SyscallContext, fd: number): void {
   }
 }
 
+/** After a call that closed fds (an argument of a kind that `closes`) was printed: forget their paths. */
+export function forgetClosedFds(ctx: SyscallContext, rec: SyscallRecord): void {
+  if (!rec.decl) return;
+  infoOf(rec.decl, ctx.arch).kinds.forEach((kind, i) => {
+    if (KINDS[kind].fd === 'closes') forgetFd(ctx, rec.args[i] ?? -1);
+  });
+}
+
 /** A path inside -y's angle brackets: non-printable bytes and the brackets themselves escaped. */
 function fdPathText(path: string): string {
   let out = '';
@@ -197,76 +213,116 @@ export interface ArgFormatOptions {
 }
 
 /**
- * The decoded text of each declared argument, or undefined for the ones
- * strace leaves out (open's mode without O_CREAT, fcntl's unused argument,
- * mremap's new address without MREMAP_FIXED). Undeclared calls show six
- * hex values.
+ * The decoded text of each declared argument, in register order, or
+ * undefined for the ones strace leaves out (open's mode without O_CREAT,
+ * fcntl's unused argument, mremap's new address without MREMAP_FIXED,
+ * clone's pointers its flags do not use). Undeclared calls show six hex
+ * values. infoOf(decl).lineOrder is the order strace prints them in.
  */
 export function decodeArgs(ctx: SyscallContext, rec: SyscallRecord, opts: ArgFormatOptions): (string | undefined)[] {
   const decl = rec.decl;
   if (!decl) return rec.args.slice(0, 6).map((a) => hex(a));
-  const info = infoOf(decl);
-  const kinds = info.kinds;
+  if (decl.ret === 'sigreturn') return [sigreturnFrame(ctx)];
+  const { kinds, names } = infoOf(decl, ctx.arch);
   const n = kinds.length;
   const out = new Array<string | undefined>(n);
-  if (decl.name === 'clone') return decodeClone(ctx, rec, out);
-  if (decl.ret === 'sigreturn') return [sigreturnFrame(ctx)];
-  const argOpts = { strSize: opts.strSize, ret: rec.ret, next: undefined as number | undefined, syscall: decl.name, index: 0 };
+  const argOpts = { strSize: opts.strSize, ret: rec.ret, next: undefined as number | undefined };
   for (let i = 0; i < n; i++) {
     const kind = kinds[i]!;
     const v = rec.args[i] ?? 0;
-    if (i > 0) {
-      const prevKind = kinds[i - 1];
-      const prev = rec.args[i - 1] ?? 0;
-      try {
-        if (kind === 'mode' && prevKind === 'open_flags' && !openTakesMode(ctx.arch, prev)) continue;
-        if (prevKind === 'fcntl_cmd') {
-          if (fcntlTakesNoArg(ctx.arch, prev)) continue;
-          out[i] = formatFcntlArg(ctx.arch, prev, v);
-          continue;
-        }
-      } catch {
-        // fall through to the generic decoding
-      }
-      // mremap's fifth argument exists only with MREMAP_MAYMOVE|MREMAP_FIXED (strace's rule).
-      if (decl.name === 'mremap' && i === 4 && ((rec.args[3] ?? 0) & 3) !== 3) continue;
-      // The operands after a futex operation are the ones it uses.
-      if (prevKind === 'futex_op') {
-        try {
-          futexOperands(ctx, rec.args).forEach((text, k) => (out[i + k] = text));
-        } catch {
-          rec.args.slice(i).forEach((a, k) => (out[i + k] = hex(a)));
-        }
-        return out;
+    const governs = i > 0 ? KINDS[kinds[i - 1]!].governs : undefined;
+    if (governs) {
+      const shown = showGoverned(ctx, governs, rec.args, i, out);
+      if (shown === 'rest') return out;
+      if (shown === 'hidden') continue;
+      if (shown !== undefined) {
+        out[i] = shown;
+        continue;
       }
     }
     argOpts.next = rec.args[i + 1];
-    argOpts.index = i;
-    let text = formatArg(kind, v, ctx, argOpts);
-    if (opts.decodeFds) {
-      if (kind === 'fd') text = withFdPath(ctx, text, v);
-      else if (kind === 'newfd') text = withPathBefore(ctx, text, v);
-      else if (kind === 'dirfd') {
-        if (v === -100) {
-          try {
-            text = `${text}<${fdPathText(ctx.proc.cwd)}>`;
-          } catch {
-            // no process
-          }
-        } else text = withFdPath(ctx, text, v);
-      } else if ((decl.name === 'pipe' || decl.name === 'pipe2') && i === 0 && text.startsWith('[')) {
-        try {
-          const r = ctx.mem.readI32(v);
-          const w = ctx.mem.readI32(v + 4);
-          text = `[${withFdPath(ctx, String(r), r)}, ${withFdPath(ctx, String(w), w)}]`;
-        } catch {
-          // keep the plain array
-        }
-      }
-    }
-    out[i] = text;
+    const text = formatArg(kind, v, ctx, argOpts);
+    out[i] = opts.decodeFds ? withFdPaths(ctx, KINDS[kind].fd, text, v) : text;
   }
+  if (decl.labelled) labelArgs(decl.labelled, names, rec.args, out);
   return out;
+}
+
+/**
+ * Argument i as the argument before it decides (its kind's `governs`):
+ * 'hidden' when strace leaves it out, 'rest' when this filled `out` to the
+ * end, undefined to decode it by its own kind.
+ */
+function showGoverned(ctx: SyscallContext, governs: Governs, args: readonly number[], i: number, out: (string | undefined)[]): string | undefined {
+  const prev = args[i - 1] ?? 0;
+  const v = args[i] ?? 0;
+  switch (governs) {
+    case 'open_mode':
+      try {
+        return openTakesMode(ctx.arch, prev) ? undefined : 'hidden';
+      } catch {
+        return undefined;
+      }
+    case 'fcntl_arg':
+      try {
+        return fcntlTakesNoArg(ctx.arch, prev) ? 'hidden' : formatFcntlArg(ctx.arch, prev, v);
+      } catch {
+        return undefined;
+      }
+    case 'mremap_address': {
+      // The new address exists only with MREMAP_MAYMOVE|MREMAP_FIXED (strace's rule).
+      const c = archFlags(ctx.arch).c;
+      const both = ((num(c, 'MREMAP_MAYMOVE') ?? 1) | (num(c, 'MREMAP_FIXED') ?? 2)) >>> 0;
+      return (prev & both) >>> 0 === both ? undefined : 'hidden';
+    }
+    case 'futex_operands':
+      // The operands after a futex operation are the ones it uses.
+      try {
+        futexOperands(ctx, args).forEach((text, k) => (out[i + k] = text));
+      } catch {
+        args.slice(i).forEach((a, k) => (out[i + k] = hex(a)));
+      }
+      return 'rest';
+  }
+}
+
+/** `label=value` for the arguments a declaration labels; the ones its flags do not use are left out. */
+function labelArgs(labelled: NonNullable<SyscallDecl['labelled']>, names: readonly string[], args: readonly number[], out: (string | undefined)[]): void {
+  for (const l of labelled) {
+    const i = names.indexOf(l.arg);
+    const when = l.when;
+    if (when && !((args[names.indexOf(when.arg)] ?? 0) & when.any)) out[i] = undefined;
+    else out[i] = `${l.label ?? l.arg}=${out[i]}`;
+  }
+}
+
+/** What -y adds to an argument that names fds (its kind's `fd`). */
+function withFdPaths(ctx: SyscallContext, use: FdUse | undefined, text: string, v: number): string {
+  switch (use) {
+    case undefined:
+      return text;
+    case 'fd':
+    case 'closes':
+      return withFdPath(ctx, text, v);
+    case 'newfd':
+      return withPathBefore(ctx, text, v);
+    case 'dirfd':
+      if (v !== -100) return withFdPath(ctx, text, v);
+      try {
+        return `${text}<${fdPathText(ctx.proc.cwd)}>`;
+      } catch {
+        return text; // no process
+      }
+    case 'pipe':
+      if (!text.startsWith('[')) return text;
+      try {
+        const r = ctx.mem.readI32(v);
+        const w = ctx.mem.readI32(v + 4);
+        return `[${withFdPath(ctx, String(r), r)}, ${withFdPath(ctx, String(w), w)}]`;
+      } catch {
+        return text; // keep the plain array
+      }
+  }
 }
 
 /**
@@ -279,32 +335,6 @@ function sigreturnFrame(ctx: SyscallContext): string {
   } catch {
     return '{mask=?}';
   }
-}
-
-/** clone(2) as strace prints it: child_stack=..., flags=..., then the pointers the flags use. */
-function decodeClone(ctx: SyscallContext, rec: SyscallRecord, out: (string | undefined)[]): (string | undefined)[] {
-  const a = rec.args;
-  const flags = a[0] ?? 0;
-  // x86-64: flags, stack, parent_tid, child_tid, tls; arm64 (CLONE_BACKWARDS): flags, stack, parent_tid, tls, child_tid.
-  const x86 = ctx.arch.name === 'x86_64';
-  const childTid = x86 ? a[3] : a[4];
-  const tls = x86 ? a[4] : a[3];
-  const parts = [`child_stack=${a[1] ? hex(a[1]) : 'NULL'}`, `flags=${cloneFlagsToString(ctx.arch, flags)}`];
-  if (flags & 0x10_0000 /* CLONE_PARENT_SETTID */) {
-    let shown = a[2] ? hex(a[2]) : 'NULL';
-    if (rec.ret > 0 && a[2]) {
-      try {
-        shown = `[${ctx.mem.readI32(a[2])}]`;
-      } catch {
-        // the address
-      }
-    }
-    parts.push(`parent_tid=${shown}`);
-  }
-  if (flags & 0x8_0000 /* CLONE_SETTLS */) parts.push(`tls=${tls ? hex(tls) : 'NULL'}`);
-  if (flags & 0x120_0000 /* CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID */) parts.push(`child_tidptr=${childTid ? hex(childTid) : 'NULL'}`);
-  for (let i = 0; i < out.length; i++) out[i] = parts[i];
-  return out;
 }
 
 function joinArgs(args: (string | undefined)[]): string {
@@ -326,7 +356,8 @@ function joinArgs(args: (string | undefined)[]): string {
  * strace prints `= ?`, as the call never returns to the caller.
  */
 export function isUnfinished(ctx: SyscallContext, rec: SyscallRecord): boolean {
-  return rec.decl?.ret === 'noreturn';
+  const ret = rec.decl?.ret;
+  return ret !== undefined && RETURN_KINDS[ret].noReturn === true;
 }
 
 /**
@@ -375,7 +406,7 @@ function formatReturnValue(ctx: SyscallContext, rec: SyscallRecord, decodeFds: b
   if (restart !== undefined) return `? ${restart}`;
   if (r < 0 && r > -4096) return `-1 ${errnoName(-r)} (${errnoMessage(-r)})`;
   if (decl) {
-    const info = infoOf(decl);
+    const info = infoOf(decl, ctx.arch);
     if (info.fcntlCmd >= 0) {
       try {
         const cmd = rec.args[info.fcntlCmd] ?? 0;
@@ -386,9 +417,10 @@ function formatReturnValue(ctx: SyscallContext, rec: SyscallRecord, decodeFds: b
         // plain number below
       }
     }
-    if (decl.ret === 'addr') return hex(r);
-    if (decl.name === 'umask') return octalMode(r);
-    if (decodeFds && decl.ret === 'fd') return withFdPath(ctx, String(r), r);
+    const kind = RETURN_KINDS[decl.ret ?? 'int'];
+    if (kind.show === 'hex') return hex(r);
+    if (kind.show === 'octal') return octalMode(r);
+    if (decodeFds && kind.fd) return withFdPath(ctx, String(r), r);
   }
   return Number.isSafeInteger(r) ? String(r) : Number.isFinite(r) ? BigInt(Math.trunc(r)).toString() : String(r);
 }
@@ -438,7 +470,7 @@ export function formatSyscall(ctx: SyscallContext, rec: SyscallRecord, opts: For
   const prefix = linePrefix(opts, tidOf(ctx), rec.endNs - rec.startNs);
   let args: string;
   try {
-    args = joinArgs(decodeArgs(ctx, rec, { strSize, decodeFds: opts.decodeFds }));
+    args = joinArgs(inLineOrder(ctx, rec, decodeArgs(ctx, rec, { strSize, decodeFds: opts.decodeFds })));
   } catch {
     args = rec.args.map((a) => hex(a)).join(', ');
   }
@@ -454,9 +486,10 @@ export function formatSyscall(ctx: SyscallContext, rec: SyscallRecord, opts: For
   return line;
 }
 
-/** Kinds whose value the kernel writes: strace decodes them when the call returns, not on entry. */
-function isOutputKind(kind: ArgKind): boolean {
-  return kind.endsWith('_out') || kind === 'outbuf' || kind === 'outstr';
+/** The decoded arguments in the order strace prints them. */
+function inLineOrder(ctx: SyscallContext, rec: SyscallRecord, texts: (string | undefined)[]): (string | undefined)[] {
+  if (!rec.decl?.labelled) return texts;
+  return infoOf(rec.decl, ctx.arch).lineOrder.map((i) => texts[i]);
 }
 
 /**
@@ -473,13 +506,14 @@ export function formatNeverReturned(ctx: SyscallContext, rec: SyscallRecord, kil
   const failed = { ...rec, ret: -4 /* EINTR: output arguments show as addresses */ };
   let args: (string | undefined)[];
   try {
-    args = decodeArgs(ctx, failed, { strSize: opts.strSize ?? DEFAULT_STRSIZE, decodeFds: opts.decodeFds });
+    args = inLineOrder(ctx, rec, decodeArgs(ctx, failed, { strSize: opts.strSize ?? DEFAULT_STRSIZE, decodeFds: opts.decodeFds }));
   } catch {
     args = rec.args.map((a) => hex(a));
   }
   if (!killed) return alignResult(`${prefix}${name}(${joinArgs(args)})`, '?', opts.align);
-  const kinds = rec.decl ? infoOf(rec.decl).kinds : [];
-  const firstOut = kinds.findIndex(isOutputKind);
+  // What the kernel writes, strace decodes on exit: the line stops before the first such argument.
+  const info = rec.decl ? infoOf(rec.decl, ctx.arch) : undefined;
+  const firstOut = info ? info.lineOrder.findIndex((i, k) => KINDS[info.kinds[i]!].written !== undefined && args[k] !== undefined) : -1;
   const entry = firstOut < 0 ? args : args.slice(0, firstOut);
   const more = firstOut >= 0 ? ', ' : '';
   return alignResult(`${prefix}${name}(${joinArgs(entry)}${entry.length ? more : ''} <unfinished ...>)`, '?', opts.align);

@@ -16,8 +16,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { ARCHES } from '../../src/arch/index.ts';
+import { archFlags, type ArchFlags } from '../../src/kernel/syscall-flags.ts';
+import { KINDS, RETURN_KINDS, argLayout, knownValues, type ArgKind, type Fuzz, type FuzzDraw, type PointerContents } from '../../src/kernel/syscall-kinds.ts';
 import { ALL_SYSCALLS } from '../../syscalls/index.ts';
-import type { ArgKind, SyscallDecl } from '../../syscalls/types.ts';
+import type { SyscallDecl } from '../../syscalls/types.ts';
 import { Headless, type ArchName } from './headless.ts';
 import { HostWatch, diffTrees, snapshotTree } from './host-watch.ts';
 
@@ -36,20 +38,20 @@ export interface CallSpec {
 }
 
 /**
- * Declared syscalls the headless fuzz world does not call, and why: each
- * needs a CPU engine or a scheduler that a headless kernel does not have.
+ * Declared syscalls the headless fuzz world does not call, and why, from
+ * their declarations: a call that never returns (exit, exit_group) leaves
+ * nothing to make the next call, and a call that needs a CPU (its
+ * declaration's `needsCpu`: fork, clone, execve, rt_sigreturn...) cannot
+ * run on a headless kernel until handlers reach registers through a port
+ * that a headless kernel implements too.
  */
-export const SKIPPED: Readonly<Record<string, string>> = {
-  exit: 'ends the calling task: nothing is left to call the next syscall',
-  exit_group: 'ends the process: nothing is left to call the next syscall',
-  execve: 'replaces the image on the CPU engine (a headless kernel has none)',
-  execveat: 'replaces the image on the CPU engine (a headless kernel has none)',
-  fork: 'copies CPU registers into a new engine; the child could never run headless',
-  vfork: 'copies CPU registers and suspends the parent until the child execs or exits',
-  clone: 'fork-family: copies CPU registers into a new engine (threads are being refactored)',
-  clone3: 'fork-family, as clone',
-  rt_sigreturn: 'restores registers from a signal frame on the CPU stack',
-};
+export const SKIPPED: Readonly<Record<string, string>> = Object.fromEntries(
+  ALL_SYSCALLS.flatMap((d) => {
+    if (d.ret !== undefined && RETURN_KINDS[d.ret].noReturn) return [[d.name, 'ends the calling task: nothing is left to make the next call']];
+    if (d.needsCpu) return [[d.name, `needs a CPU: ${d.needsCpu}`]];
+    return [];
+  }),
+);
 
 /** Calls whose result depends on the clock, excluded from the same-sequence-same-results check. */
 export const NONDETERMINISTIC = new Set(['time', 'times']);
@@ -271,47 +273,50 @@ export class FuzzWorld {
 
   // -- resolving arguments --
 
-  /** The register value for `spec` as an argument of `kind`, and how to show it. */
+  /** The register value for `spec` as an argument of `kind`: what the kind's `fuzz` says to draw (src/kernel/syscall-kinds.ts). */
   resolve(kind: ArgKind, spec: ArgSpec): bigint {
-    switch (kind) {
-      case 'fd':
-      case 'newfd':
-      case 'dirfd':
-        return this.fd(spec, kind === 'dirfd');
-      case 'path':
-        return this.path(spec);
-      case 'iovec_in':
-      case 'iovec_out':
-        return this.iovec(spec);
-      case 'struct_timespec_in':
-        return this.pointer(spec, () => this.timespec(spec.n));
-      case 'inbuf':
-      case 'sigset_in':
-      case 'struct_rlimit_in':
-      case 'struct_sigaction_in':
-      case 'ptr':
-        return this.pointer(spec, () => this.words(spec.n, 64));
-      case 'outbuf':
-      case 'outstr':
-      case 'struct_stat_out':
-      case 'struct_statx_out':
-      case 'struct_timespec_out':
-      case 'struct_utsname_out':
-      case 'struct_rlimit_out':
-      case 'sigset_out':
-      case 'struct_sigaction_out':
-        return this.pointer(spec, () => new Uint8Array(512).fill(0xa5));
-      case 'size':
-      case 'ulong':
-        return this.size(spec);
-      case 'hex':
-        return spec.cls >= 12 ? this.pointer({ ...spec, cls: 0 }, () => this.words(spec.n, 16)) : this.size(spec);
-      case 'long':
-      case 'off':
-        return this.s64(spec);
-      default:
-        return kindWidth(kind) === 's32' ? this.s32(kind, spec) : this.u32(kind, spec);
-    }
+    const fuzz = KINDS[kind].fuzz;
+    const draw = FuzzWorld.DRAWS[fuzz.draw] as (w: FuzzWorld, spec: ArgSpec, fuzz: Fuzz, kind: ArgKind) => bigint;
+    return draw(this, spec, fuzz, kind);
+  }
+
+  /** How each kind of draw turns a spec into a register. */
+  private static readonly DRAWS: { readonly [D in FuzzDraw]: (w: FuzzWorld, spec: ArgSpec, fuzz: Extract<Fuzz, { draw: D }>, kind: ArgKind) => bigint } = {
+    fd: (w, spec) => w.fd(spec, false),
+    dirfd: (w, spec) => w.fd(spec, true),
+    path: (w, spec) => w.path(spec),
+    iovec: (w, spec) => w.iovec(spec),
+    pointer: (w, spec, fuzz) => w.pointerTo(spec, fuzz.to),
+    size: (w, spec, fuzz) => {
+      const v = w.size(spec);
+      // A cap keeps the drawn count small while keeping its low bits.
+      return fuzz.cap !== undefined && v > BigInt(fuzz.cap) ? BigInt(fuzz.cap) + (v & 0xfffn) : v;
+    },
+    hex: (w, spec) => (spec.cls >= 12 ? w.pointer({ ...spec, cls: 0 }, () => w.words(spec.n, 16)) : w.size(spec)),
+    s64: (w, spec) => w.s64(spec),
+    s32: (w, spec, _, kind) => w.s32(kind, spec),
+    u32: (w, spec, _, kind) => w.u32(kind, spec),
+  };
+
+  /** Whether the fuzzer knows how to draw what `kind` asks for (test/syscall-kinds.test.ts). */
+  static drawsFor(kind: ArgKind): boolean {
+    const fuzz = KINDS[kind].fuzz;
+    return Object.hasOwn(FuzzWorld.DRAWS, fuzz.draw) && (fuzz.draw !== 'pointer' || Object.hasOwn(FuzzWorld.CONTENTS, fuzz.to));
+  }
+
+  /** What a drawn pointer's memory holds, for each kind of contents. */
+  private static readonly CONTENTS: { readonly [P in PointerContents]: (w: FuzzWorld, n: number) => Uint8Array } = {
+    words: (w, n) => w.words(n, 64),
+    timespec: (w, n) => w.timespec(n),
+    sleep: (w, n) => w.timespec(n),
+    buffer: () => new Uint8Array(512).fill(0xa5),
+  };
+
+  /** A pointer of class spec.cls to memory holding `contents` (a sleep is bounded wherever the pointer points). */
+  private pointerTo(spec: ArgSpec, contents: PointerContents): bigint {
+    const p = this.pointer(spec, () => FuzzWorld.CONTENTS[contents](this, spec.n));
+    if (contents === 'sleep') this.boundSleep(p);
+    return p;
   }
 
   private fd(spec: ArgSpec, dirfd: boolean): bigint {
@@ -594,46 +599,24 @@ export class FuzzWorld {
     }
   }
 
-  /** Combinations real programs pass, so calls get past their flag checks into the code behind. */
-  private typical(kind: ArgKind): number[] {
-    const c = this.h.c;
-    switch (kind) {
-      case 'map_flags':
-        return [c.MAP_PRIVATE | c.MAP_ANONYMOUS, c.MAP_SHARED | c.MAP_ANONYMOUS, c.MAP_PRIVATE, c.MAP_SHARED, c.MAP_PRIVATE | c.MAP_ANONYMOUS | c.MAP_FIXED, c.MAP_PRIVATE | c.MAP_ANONYMOUS | c.MAP_FIXED_NOREPLACE, c.MAP_PRIVATE | c.MAP_ANONYMOUS | c.MAP_GROWSDOWN, c.MAP_SHARED | c.MAP_FIXED];
-      case 'open_flags':
-        return [c.O_RDONLY, c.O_WRONLY | c.O_CREAT | c.O_TRUNC, c.O_RDWR | c.O_CREAT | c.O_EXCL, c.O_RDONLY | c.O_DIRECTORY, c.O_PATH, c.O_TMPFILE | c.O_RDWR, c.O_RDONLY | c.O_NOFOLLOW, c.O_APPEND | c.O_WRONLY, c.O_CLOEXEC, c.O_NONBLOCK | c.O_RDWR];
-      case 'prot':
-        return [0, 1, 3, 5, 7];
-      case 'at_flags':
-        return [0, c.AT_SYMLINK_NOFOLLOW, c.AT_EMPTY_PATH, c.AT_REMOVEDIR, c.AT_SYMLINK_FOLLOW, c.AT_EACCESS, c.AT_EMPTY_PATH | c.AT_SYMLINK_NOFOLLOW];
-      case 'mremap_flags':
-        return [0, c.MREMAP_MAYMOVE, c.MREMAP_MAYMOVE | c.MREMAP_FIXED, c.MREMAP_DONTUNMAP | c.MREMAP_MAYMOVE];
-      default:
-        return [];
-    }
+  /** Combinations real programs pass, so calls get past their flag checks into the code behind (the kind's `fuzz.typical`). */
+  private typical(kind: ArgKind): readonly number[] {
+    const fuzz = KINDS[kind].fuzz;
+    return 'typical' in fuzz && fuzz.typical ? fuzz.typical(this.flags) : [];
   }
 
-  private constantCache = new Map<ArgKind, number[]>();
-  /** Real values for a kind, from the arch's constants (O_* for open flags, MAP_* for mmap flags...). */
-  private constants(kind: ArgKind): number[] {
+  /** The arch's flag and value tables. */
+  private get flags(): ArchFlags {
+    return archFlags(ARCHES[this.arch]);
+  }
+  private constantCache = new Map<ArgKind, readonly number[]>();
+  /** Real values for a kind on this arch: its known values and flag bits (O_* for open flags, MAP_* for mmap flags...). */
+  private constants(kind: ArgKind): readonly number[] {
     let pool = this.constantCache.get(kind);
-    if (pool) return pool;
-    const prefixes: Partial<Record<ArgKind, string[]>> = {
-      open_flags: ['O_'], at_flags: ['AT_'], prot: ['PROT_'], map_flags: ['MAP_'], mremap_flags: ['MREMAP_'],
-      statx_mask: ['STATX_'], fcntl_cmd: ['F_'], clockid: ['CLOCK_'], rlimit_resource: ['RLIMIT_'],
-      sigprocmask_how: ['SIG_'], madvise_advice: ['MADV_'], which: ['ITIMER_'], ioctl_request: ['TC', 'TIOC', 'FIO'],
-      getrandom_flags: ['GRND_'], rename_flags: ['RENAME_'],
-    };
-    const wanted = prefixes[kind] ?? [];
-    const c = this.h.c as unknown as Record<string, number>;
-    pool = Object.entries(c)
-      .filter(([name, v]) => typeof v === 'number' && v >= 0 && wanted.some((p) => name.startsWith(p)))
-      .map(([, v]) => v);
-    if (kind === 'signal') pool = Array.from({ length: 66 }, (_, i) => i);
-    if (kind === 'whence') pool = [0, 1, 2, 3, 4, 5];
-    if (kind === 'mode' || kind === 'access_mode') pool = [0, 1, 2, 4, 7, 0o644, 0o755, 0o4777, 0o170000, 0o100644];
-    if (kind === 'ioctl_request') pool.push(0x5401, 0x5402, 0x5413, 0x540f, 0x5410, 0x541b, 0x5421, 0x5451, 0x5450, 0x80045430);
-    this.constantCache.set(kind, pool);
+    if (!pool) {
+      pool = knownValues(kind, this.flags);
+      this.constantCache.set(kind, pool);
+    }
     return pool;
   }
 
@@ -641,22 +624,19 @@ export class FuzzWorld {
 
   /** The register values for a call, in argument order. */
   argsFor(decl: SyscallDecl, call: CallSpec): bigint[] {
-    const kinds = Object.values(decl.args);
-    const values = kinds.map((kind, i) => this.resolve(kind, call.args[i] ?? { cls: 0, n: 0, raw: 0n }));
-    this.boundSleep(decl.name, values);
-    return capUnboundedCopies(decl.name, values);
+    const kinds = argLayout(decl, this.arch).kinds;
+    return kinds.map((kind, i) => this.resolve(kind, call.args[i] ?? { cls: 0, n: 0, raw: 0n }));
   }
 
   /**
    * A headless kernel sleeps in place (syscalls/time.ts), so a fuzzed
    * nanosleep of 2^62 ns would stall the fuzzer for good: a valid request
-   * longer than 2 ms is shortened to 0.1 ms in guest memory before the call.
-   * Invalid requests (negative, nsec out of range) are left as they are.
+   * (of a `sleep` kind) longer than 2 ms is shortened to 0.1 ms in guest
+   * memory, wherever the drawn pointer points. Invalid requests (negative,
+   * nsec out of range) are left as they are.
    */
-  private boundSleep(name: string, values: bigint[]): void {
-    const reqArg = name === 'nanosleep' ? 0 : name === 'clock_nanosleep' ? 2 : -1;
-    if (reqArg < 0) return;
-    const addr = Number(values[reqArg]!);
+  private boundSleep(at: bigint): void {
+    const addr = Number(at);
     const mem = this.h.mem;
     const m = mem.mappingAt(addr);
     if (!Number.isSafeInteger(addr) || !m || !m.bytes || addr + 16 > m.end) return;
@@ -732,23 +712,6 @@ export function runInFreshWorld(arch: ArchName, calls: readonly CallSpec[], opts
 }
 
 const DECLS = new Map(ALL_SYSCALLS.map((d) => [d.name, d]));
-
-/**
- * sendfile and copy_file_range copy up to 2 GiB per call inside the kernel
- * (Linux's MAX_RW_COUNT); from a sparse host file or /dev/zero that would
- * write gigabytes to the host's disk per fuzzed call, so their counts are
- * capped at 1 MiB here. Every other argument is passed through unchanged.
- */
-function capUnboundedCopies(name: string, values: bigint[]): bigint[] {
-  const countArg = name === 'sendfile' ? 3 : name === 'copy_file_range' ? 4 : -1;
-  if (countArg >= 0 && values[countArg]! > 1n << 20n) values[countArg] = (1n << 20n) + (values[countArg]! & 0xfffn);
-  return values;
-}
-
-function kindWidth(kind: ArgKind): string {
-  const s32 = ['int', 'fd', 'dirfd', 'signal', 'whence', 'fcntl_cmd', 'clockid', 'rlimit_resource', 'arch_prctl_code', 'madvise_advice', 'sigprocmask_how', 'which'];
-  return s32.includes(kind) ? 's32' : 'u32';
-}
 
 function u64(v: number): bigint {
   return BigInt.asUintN(64, BigInt(v));
