@@ -40,17 +40,28 @@
 // JavaScript callback per block would cost several times the run, so the
 // callback is a few bytes of native code (below) that counts blocks down
 // and, every CHECK_EVERY blocks, reads the thread's CPU clock and compares
-// it with the slice's deadline. No other thread touches the engine, so a stop can
-// never reach an engine that has been closed.
+// it with the slice's deadline. No other thread touches the engine, so a
+// stop can never reach an engine that has been closed.
 //
-// The per-block call is the price: measured on this 2-core host, about 25%
-// on the tightest memory loop (the 20 MB sieve, 4-instruction blocks) and
-// 15-20% on gzip. A Unicorn built with an entry-only stop flag would not
-// pay it.
+// The other stops a run can meet, and why they do not mix this up: a
+// hook's own uc_emu_stop (a syscall that blocks, exits or execs) takes
+// precedence over a block stop in the same run (CpuEngine.runUntil), since
+// the hook knows where to resume; no stop can land inside a hook, as the
+// stub only runs at block entry on the engine's thread; nothing calls
+// uc_emu_stop between runs (and uc_emu_start clears stop_request anyway,
+// uc.c:1063), so no stale stop reaches the next run; uc_mem_protect's own
+// stop when exec is taken from the running page is seen by
+// CpuEngine.protect; a fault's error code wins over all of them.
 //
-// Linux x86-64 only for now (the stub is x86-64 System V code and the
-// executable page comes from mmap/mprotect); elsewhere available() is false
-// and the kernel pre-empts at syscalls only.
+// The per-block call is the price: measured, about 20% of CPU-bound guest
+// code (busybox sha256sum and gzip, a checksum loop); on the 20 MB sieve the
+// TLB flushes that slices allow gain more (see CpuEngine.flushTlb). A
+// Unicorn with an entry-only stop request would not need the hook.
+//
+// Linux x86-64 hosts only for now (the stub is x86-64 System V code, the
+// executable page comes from mmap/mprotect, the symbols from glibc's
+// dlsym); elsewhere BlockStop.get() is null and the kernel pre-empts at
+// syscalls only.
 import koffi from 'koffi';
 import { loadUnicorn } from './unicorn-lib.ts';
 

@@ -312,6 +312,7 @@ export class CpuEngine {
     }
     this.steppedInsn = null;
     this.lastMemFault = undefined;
+    this.blockStop?.arm(null);
     const previous = runningEngine;
     runningEngine = this;
     try {
