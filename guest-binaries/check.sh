@@ -45,6 +45,8 @@ threads|threads|
 faultpc|faultpc|
 events|events|
 futex_pingpong|futex_pingpong|10000
+preempt_checksum|preempt|checksum
+preempt_fair|preempt|fair
 forkexec|forkexec|
 forkexec_child|forkexec|child 7
 pipes|pipes|

@@ -8,7 +8,11 @@
 //   getuid x1M                  getuid_loop 1000000: one million raw getuid syscalls
 //   getuid ns/call              (getuid x1M - hello) / 1e6, each measured the same way
 //   sieve                       20 MB .bss array, 3 passes: CPU- and memory-bound
+//   sieve, pre-emption off/on   the sieve through the CLI with the engine's block stop disabled
+//                               (TSLINUX_NO_BLOCK_STOP=1: no slices, no TLB flushes) and enabled:
+//                               what pre-emption and the flushes it allows cost and gain
 //   sha256sum NN MB             Debian's static busybox over a deterministic file
+//   gzip NN MB                  Debian's static busybox `gzip -c` of deterministic text (about 4:1)
 //   shell spawn x500            busybox sh running a loop of 500 `true` processes (fork + exec + wait)
 //   pipe NN MB through cat      busybox sh: `cat FILE | cat | wc -c` over the deterministic file
 //   fork+exec+wait x1000        the forkexec C guest: 1000 children, each exec'ed and reaped
@@ -30,12 +34,13 @@
 //
 // usage: tsx scripts/bench.ts [--quick] [--only NAME[,NAME]] [--arch x86_64|aarch64]
 //                             [--runs N] [--cli] [--json FILE]
-//   NAME: startup, startup-cli, startup-inproc, getuid, sieve, sha256sum, spawn, pipe, forkexec,
-//         futex, go-spawn, go-sieve
+//   NAME: startup, startup-cli, startup-inproc, getuid, sieve, preempt-cost, sha256sum, gzip, spawn,
+//         pipe, forkexec, futex, go-spawn, go-sieve
 //
 // The Go guest is built by scripts/build-go-guests.sh (Debian's golang-go) into .cache/go.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -54,7 +59,9 @@ const BENCH_NAMES = [
   'startup-inproc',
   'getuid',
   'sieve',
+  'preempt-cost',
   'sha256sum',
+  'gzip',
   'spawn',
   'pipe',
   'forkexec',
@@ -185,15 +192,17 @@ const gc: () => void = (() => {
 
 class CheckFailed extends Error {}
 
-/** What a run must print and exit with. */
+/** What a run must print (text, a pattern, or a check of the bytes) and exit with. */
 interface Expect {
-  stdout: string | RegExp;
+  stdout: string | RegExp | ((bytes: Buffer) => boolean);
   exitCode?: number;
 }
 
-function verify(what: string, exitCode: number | null, stdout: string, stderr: string, want: Expect): void {
-  const ok = exitCode === (want.exitCode ?? 0) && (typeof want.stdout === 'string' ? stdout === want.stdout : want.stdout.test(stdout));
-  if (!ok) {
+function verify(what: string, exitCode: number | null, stdoutBytes: Buffer, stderr: string, want: Expect): void {
+  const stdout = stdoutBytes.toString();
+  const matches =
+    typeof want.stdout === 'string' ? stdout === want.stdout : want.stdout instanceof RegExp ? want.stdout.test(stdout) : want.stdout(stdoutBytes);
+  if (exitCode !== (want.exitCode ?? 0) || !matches) {
     const tail = (s: string): string => JSON.stringify(s.length > 300 ? '…' + s.slice(-300) : s);
     throw new CheckFailed(`${what}: exit ${exitCode}, stdout ${tail(stdout)}, stderr ${tail(stderr)}`);
   }
@@ -213,12 +222,12 @@ function timeProcess(c: Command, want: Expect): number {
     cwd: c.cwd,
     env: c.env ?? { LANG: 'C' },
     stdio: ['ignore', 'pipe', 'pipe'],
-    maxBuffer: 1 << 26,
+    maxBuffer: 1 << 27,
   });
   const t = now() - t0;
   if (r.error) throw new CheckFailed(`${c.cmd}: ${r.error.message}`);
   const code = r.status ?? (r.signal ? 128 + (os.constants.signals[r.signal] ?? 0) : null);
-  verify([c.cmd, ...c.args].join(' '), code, r.stdout.toString(), r.stderr.toString(), want);
+  verify([c.cmd, ...c.args].join(' '), code, r.stdout, r.stderr.toString(), want);
   return t;
 }
 
@@ -267,7 +276,7 @@ function timeInProcess(program: string, opts: RunOptions, want: Expect): number 
     throw new CheckFailed(`runSync ${program}: ${(e as Error)?.message?.split('\n')[0] ?? String(e)}`);
   }
   const t = now() - t0;
-  verify(`runSync ${program}`, r.exitCode, r.stdout.toString(), r.stderr.toString(), want);
+  verify(`runSync ${program}`, r.exitCode, r.stdout, r.stderr.toString(), want);
   return t;
 }
 
@@ -396,6 +405,25 @@ function deterministicBytes(size: number): Buffer {
   return buf;
 }
 
+/** Deterministic text (words picked by xorshift32, in lines): compresses about 4:1, like real text. */
+function deterministicText(size: number): Buffer {
+  const words = 'the of and a to in is you that it he was for on are as with his they at be this from have or by one had not but what all were when we there can an your which their said if do will each about how up out them then she many some so these would other into has more her two like him see time could no make than first been its who now people my made over did down only way find use may water long little very after words called just where most know'.split(' ');
+  const buf = Buffer.alloc(size);
+  let x = 0x2545f491;
+  let at = 0;
+  let column = 0;
+  while (at < size) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const word = words[(x >>> 0) % words.length]!;
+    const sep = column > 60 ? '\n' : ' ';
+    column = sep === '\n' ? 0 : column + word.length + 1;
+    at += buf.write(word + sep, at, 'latin1');
+  }
+  return buf;
+}
+
 /** n events in a measured wall time, as events per second (every run, and the median's). */
 function perSecond(n: number, m: Measurement | undefined): Measurement | null {
   if (!m) return null;
@@ -513,6 +541,12 @@ function main(): number {
       writeFileSync(join(tmp, 'data.bin'), bytes);
       shaFile = { dir: tmp, name: 'data.bin', digest: createHash('sha256').update(bytes).digest('hex') };
     }
+    let gzFile: { dir: string; name: string; bytes: Buffer } | null = null;
+    if (opts.only.has('gzip')) {
+      const bytes = deterministicText(shaSize);
+      writeFileSync(join(tmp, 'text.txt'), bytes);
+      gzFile = { dir: tmp, name: 'text.txt', bytes };
+    }
 
     for (const arch of opts.arches) {
       const qemuName = `qemu-${arch}`;
@@ -587,6 +621,21 @@ function main(): number {
         const { results } = measure(workRuns, contenders(e, sieve, opts.cli));
         rows.push(row('sieve', results));
         if (opts.cli) rows.push(row('sieve (cli)', results, 'cli'));
+      }
+      if (opts.only.has('preempt-cost')) {
+        // The same CLI run with the block stop (a native call per translated
+        // block; slices; a TLB flush per slice) and without (TSLINUX_NO_BLOCK_STOP).
+        const passes = [1, 2, 3].map((i) => `pass ${i}: 1270607 primes below 20000000\n`).join('');
+        const sieve: Workload = { program: guest('sieve'), args: [], want: { stdout: passes } };
+        const off = cliCommand(sieve);
+        off.env = { ...process.env, TSLINUX_NO_BLOCK_STOP: '1' };
+        progress(`${arch}: sieve through the CLI, pre-emption on and off`);
+        const c = contenders(e, sieve, false, false);
+        c.tslinux = () => timeProcess(off, sieve.want);
+        c.cli = () => timeProcess(cliCommand(sieve), sieve.want);
+        const m = measure(workRuns, c);
+        rows.push(row('sieve, pre-emption off (cli)', m.results));
+        rows.push(row('sieve, pre-emption on (cli)', m.results, 'cli'));
       }
 
       // -- processes: a shell loop, a pipe, fork+exec+wait
@@ -682,6 +731,27 @@ function main(): number {
           progress(`${arch}: busybox sha256sum ${shaSize >> 20} MB`);
           const { results } = measure(workRuns, contenders(e, w, opts.cli));
           const name = `sha256sum ${shaSize >> 20} MB`;
+          rows.push(row(name, results));
+          if (opts.cli) rows.push(row(`${name} (cli)`, results, 'cli'));
+        }
+      }
+
+      // -- busybox gzip
+      if (gzFile) {
+        const busybox = join(root, '.cache', 'debian', 'bin', arch, 'busybox');
+        if (!existsSync(busybox)) {
+          notes.push(`${busybox} missing (npm run fetch:debian-bins): no gzip for ${arch}`);
+        } else {
+          const input = gzFile.bytes;
+          const w: Workload = {
+            program: busybox,
+            args: ['gzip', '-c', gzFile.name],
+            dir: gzFile.dir,
+            want: { stdout: (out) => gunzipSync(out).equals(input) },
+          };
+          progress(`${arch}: busybox gzip ${shaSize >> 20} MB`);
+          const { results } = measure(workRuns, contenders(e, w, opts.cli));
+          const name = `gzip ${shaSize >> 20} MB`;
           rows.push(row(name, results));
           if (opts.cli) rows.push(row(`${name} (cli)`, results, 'cli'));
         }

@@ -6,7 +6,10 @@
 // asks to stop, and faults translated into Linux signals.
 import koffi, { type LibraryHandle, type TypeObject } from './koffi.ts';
 import { loadUnicorn } from './unicorn-lib.ts';
+import { BlockStop, type SliceLimit } from './block-stop.ts';
 import * as UC from './unicorn-constants.ts';
+
+export type { SliceLimit } from './block-stop.ts';
 
 export type CpuArch = 'x86_64' | 'aarch64';
 
@@ -31,8 +34,30 @@ export interface CpuFault {
   access?: 'read' | 'write' | 'fetch';
 }
 
-/** 'timeout': the run's time limit stopped the CPU between two blocks (the pc says where). */
-export type RunResult = { kind: 'stopped' } | { kind: 'timeout' } | { kind: 'fault'; fault: CpuFault };
+/**
+ * How a run ended:
+ * - 'stopped': a hook called stop() (it knows where to resume), or nobody
+ *   did: the pc reached runUntil's `until`, or x86 `hlt`;
+ * - 'preempted': the slice ran out and the engine stopped at the start of a
+ *   block, before its first instruction (see src/cpu/block-stop.ts), or
+ *   Unicorn stopped itself after a hook (see protect()): either way the pc
+ *   is exactly where to go on;
+ * - 'timeout': the watchdog (Unicorn's own run timeout) stopped it, possibly
+ *   in the middle of a block: the state is only good for killing the task;
+ * - 'fault': a CPU exception other than a syscall.
+ */
+export type RunResult = { kind: 'stopped' } | { kind: 'preempted' } | { kind: 'timeout' } | { kind: 'fault'; fault: CpuFault };
+
+export interface RunLimits {
+  /** When to pre-empt the run exactly (needs a preemptible engine; null: never). */
+  slice?: SliceLimit | null;
+  /**
+   * Unicorn's own run timeout, in microseconds (0: none). Its stop can land
+   * in the middle of a block (see block-stop.ts), so a run it ends must not
+   * be resumed: for killing only.
+   */
+  watchdogUs?: number;
+}
 
 /** PROT_* bits as Linux and Unicorn both define them (READ=1, WRITE=2, EXEC=4). */
 export type Prot = number;
@@ -51,7 +76,7 @@ interface UnicornApi {
   regWriteBatch: (uc: Pointer, ids: Int32Array, vals: BigUint64Array, count: number) => number;
   regRead: (uc: Pointer, id: number, value: Uint8Array) => number;
   regWrite: (uc: Pointer, id: number, value: Uint8Array) => number;
-  hookAdd: (uc: Pointer, out: Pointer[], type: number, cb: Pointer, user: null, begin: bigint, end: bigint, ...extra: unknown[]) => number;
+  hookAdd: (uc: Pointer, out: Pointer[], type: number, cb: Pointer, user: Pointer | null, begin: bigint, end: bigint, ...extra: unknown[]) => number;
   query: (uc: Pointer, type: number, out: (number | bigint)[]) => number;
   emuStart: (uc: Pointer, begin: bigint, until: bigint, timeout: bigint, count: number) => number;
   emuStop: (uc: Pointer) => number;
@@ -189,6 +214,11 @@ const MEM_FAULTS: Record<number, { signal: FaultSignalName; code: number; reason
 export interface EngineOptions {
   /** Called on every `syscall` (x86-64) or `svc #0` (aarch64) instruction. */
   onSyscall: () => void;
+  /**
+   * Let runs be pre-empted at block boundaries (RunLimits.slice), where the
+   * host supports it (see block-stop.ts). It costs a native call per block.
+   */
+  preemptible?: boolean;
 }
 
 /**
@@ -219,6 +249,12 @@ export class CpuEngine {
   private pendingFault: CpuFault | undefined;
   private readonly pcBatch: RegisterBatch;
   private closed = false;
+  /** Stops runs at block boundaries; null: this engine cannot be pre-empted (see block-stop.ts). */
+  private readonly blockStop: BlockStop | null;
+  /** Unicorn stopped itself during this run (protect() took exec away from the running code). */
+  private stoppedByUnicorn = false;
+  /** A hook called stop() during this run. */
+  private stopRequested = false;
 
   readonly onSyscall: () => void;
 
@@ -245,6 +281,17 @@ export class CpuEngine {
     this.check(uc.ctl(this.handle, UC.UC_CTL_TCG_BUFFER_SIZE_WRITE, 'uint32_t', TCG_BUFFER_BYTES), 'tcg buffer size');
     this.pcBatch = this.registers([arch === 'x86_64' ? UC.UC_X86_REG_RIP : UC.UC_ARM64_REG_PC]);
     this.installHooks();
+    // Before any code is translated: only blocks translated with the hook carry the call.
+    this.blockStop = options.preemptible ? BlockStop.get() : null;
+    if (this.blockStop) {
+      const hh: Pointer[] = [0n];
+      this.check(uc.hookAdd(this.handle, hh, UC.UC_HOOK_BLOCK, this.blockStop.callback, this.blockStop.userData, 1n, 0n), 'hook block');
+    }
+  }
+
+  /** Whether runs can be pre-empted exactly (RunLimits.slice). */
+  get preemptible(): boolean {
+    return this.blockStop !== null;
   }
 
   private installHooks(): void {
@@ -287,6 +334,7 @@ export class CpuEngine {
     }
     this.steppedInsn = null;
     this.lastMemFault = undefined;
+    this.blockStop?.arm(null);
     const previous = runningEngine;
     runningEngine = this;
     try {
@@ -350,6 +398,12 @@ export class CpuEngine {
   }
 
   protect(addr: number, size: number, prot: Prot): void {
+    // uc_mem_protect stops the run itself when it takes exec away from the
+    // page being run (uc.c:1671-1677 in 2.1.1), without a hook asking.
+    if (runningEngine === this && !(prot & 4)) {
+      const pc = this.pc();
+      if (pc >= addr && pc < addr + size) this.stoppedByUnicorn = true;
+    }
     this.check(unicornApi().memProtect(this.handle, BigInt(addr), size, prot & 7), `mem_protect 0x${addr.toString(16)}`);
   }
 
@@ -398,33 +452,59 @@ export class CpuEngine {
   }
 
   /**
-   * Run from `pc` until a hook calls stop() or the CPU faults. Unicorn
-   * reports a bad memory access as an error code; the invalid-memory hook has
-   * already recorded which address and kind, so the fault can name both.
+   * Run from `pc` until a hook calls stop(), the CPU faults, or a limit
+   * ends the run. Unicorn reports a bad memory access as an error code; the
+   * invalid-memory hook has already recorded which address and kind, so the
+   * fault can name both.
    */
-  /** Run from `pc` until a stop, a fault, or (when timeoutUs > 0) the time slice ends. */
-  run(pc: number, timeoutUs = 0): RunResult {
+  run(pc: number, limits: RunLimits = {}): RunResult {
     // Unicorn stops (without an error) when execution reaches `until`; 0 would
     // make a jump to address 0 look like a clean stop instead of a fault, so
     // use an address no instruction can start at.
-    return this.runUntil(pc, NEVER_REACHED, timeoutUs);
+    return this.runUntil(pc, NEVER_REACHED, limits);
   }
 
-  /** Run from `pc` until the pc reaches `until` (0: no such address), a stop, a fault or the timeout. */
-  runUntil(pc: number, until: number, timeoutUs = 0): RunResult {
+  /** Run from `pc` until the pc reaches `until` (0: no such address), a stop, a fault or a limit. */
+  runUntil(pc: number, until: number, limits: RunLimits = {}): RunResult {
     this.pendingFault = undefined;
     this.lastMemFault = undefined;
+    this.stoppedByUnicorn = false;
+    this.stopRequested = false;
+    const watchdogUs = limits.watchdogUs ?? 0;
+    this.blockStop?.arm(limits.slice ?? null);
     const previous = runningEngine;
     runningEngine = this;
     let err: number;
     try {
-      err = unicornApi().emuStart(this.handle, BigInt(pc), until === NEVER_REACHED ? NEVER_REACHED_BIG : BigInt(until), BigInt(timeoutUs), 0);
+      err = unicornApi().emuStart(this.handle, BigInt(pc), until === NEVER_REACHED ? NEVER_REACHED_BIG : BigInt(until), BigInt(watchdogUs), 0);
     } finally {
       runningEngine = previous;
     }
     if (this.pendingFault) return { kind: 'fault', fault: this.pendingFault };
-    if (err === 0) return timeoutUs > 0 && this.stoppedByTimeout() ? { kind: 'timeout' } : { kind: 'stopped' };
-    return { kind: 'fault', fault: this.faultFromError(err) };
+    if (err !== 0) return { kind: 'fault', fault: this.faultFromError(err) };
+    // Several stops can coincide (the block stop fires at the block after a
+    // hook's stop). The watchdog's comes first: its run is to be ended. A
+    // hook's stop comes before the block stop, because the hook knows where
+    // to resume (a blocked syscall is retried from its own instruction,
+    // while the engine's pc is past it). Unicorn's own stop in protect()
+    // happens inside a syscall hook that then returns normally: its pc (not
+    // synchronized, since uc_mem_protect sets quit_request) is the syscall's
+    // continuation, exact like the block stop's.
+    if (watchdogUs > 0 && this.stoppedByTimeout()) return { kind: 'timeout' };
+    if (this.stopRequested) return { kind: 'stopped' };
+    if (this.stoppedByUnicorn || this.blockStop?.fired()) return { kind: 'preempted' };
+    return { kind: 'stopped' }; // `until` reached, or x86 `hlt`
+  }
+
+  /**
+   * Empty the soft TLB. QEMU sizes its TLB only when it is flushed (it
+   * doubles while more than 70% of the entries were used since the last
+   * flush, see tlb_mmu_resize_locked), and nothing else flushes it during a
+   * run, so without this a program with a large working set stays at 256
+   * entries and spends much of its time refilling them.
+   */
+  flushTlb(): void {
+    this.check(unicornApi().ctl(this.handle, UC.UC_CTL_TLB_FLUSH_WRITE), 'tlb flush');
   }
 
   /** UC_QUERY_TIMEOUT: whether the last run ended because its timeout passed. */
@@ -455,7 +535,9 @@ export class CpuEngine {
     }
   }
 
+  /** From a hook: end the run after this hook returns. */
   stop(): void {
+    this.stopRequested = true;
     unicornApi().emuStop(this.handle);
   }
 

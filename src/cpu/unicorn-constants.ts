@@ -10,6 +10,7 @@ export const UC_MODE_64 = 8;
 export const UC_HOOK_INTR = 1 << 0;
 export const UC_HOOK_INSN = 1 << 1;
 export const UC_HOOK_CODE = 1 << 2;
+export const UC_HOOK_BLOCK = 1 << 3;
 export const UC_HOOK_MEM_INVALID = 0x3f0; // READ/WRITE/FETCH x UNMAPPED/PROT
 
 export const UC_MEM_READ_UNMAPPED = 19;
@@ -31,6 +32,10 @@ export const UC_CTL_CPU_MODEL_WRITE = 0x44000007;
 export const UC_QUERY_TIMEOUT = 4;
 /** UC_CTL_WRITE(UC_CTL_TCG_BUFFER_SIZE, 1): the translated-code buffer's size, before the engine's first use. */
 export const UC_CTL_TCG_BUFFER_SIZE_WRITE = 0x4400000d;
+/** UC_CTL_WRITE(UC_CTL_TLB_FLUSH, 0): empty the soft TLB (QEMU resizes it only then). */
+export const UC_CTL_TLB_FLUSH_WRITE = 0x4000000b;
+/** UC_CTL_WRITE(UC_CTL_TLB_TYPE, 1): UC_TLB_CPU = 0 (the default) or UC_TLB_VIRTUAL = 1. */
+export const UC_CTL_TLB_TYPE_WRITE = 0x4400000c;
 export const UC_CPU_ARM64_A72 = 2;
 export const UC_CPU_ARM64_MAX = 3;
 

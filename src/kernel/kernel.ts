@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ARCHES, type Arch } from '../arch/index.ts';
-import { CpuEngine, FAULT_SIGNALS, TCG_BUFFER_BYTES, type CpuFault, type RegisterBatch, type RunResult } from '../cpu/engine.ts';
+import { CpuEngine, FAULT_SIGNALS, TCG_BUFFER_BYTES, type CpuFault, type RegisterBatch, type RunLimits, type RunResult } from '../cpu/engine.ts';
 import { ElfError } from '../loader/elf.ts';
 import { loadImage } from '../loader/image.ts';
 import type { Executable } from '../loader/binfmt.ts';
@@ -87,18 +87,21 @@ export interface KernelOptions {
   maxTasks?: number;
   /**
    * Wall-clock limit for the whole run, in milliseconds: the guest is killed
-   * with SIGKILL when it passes. Checked at syscalls and, for a loop that
-   * makes none, by the CPU watchdog (see Kernel.watchdogUs).
+   * with SIGKILL when it passes. Checked between slices (a loop without
+   * syscalls is pre-empted too), or by the CPU watchdog where engines cannot
+   * be pre-empted (see Kernel.runLimits).
    */
   timeoutMs?: number;
   /**
    * Reproducible runs: virtual clocks that start at a fixed epoch and move
-   * with the guest's syscalls, random bytes from `seed`, and scheduling by
-   * syscall counts instead of wall-clock slices.
+   * with the guest's syscalls, random bytes from `seed`, and slices counted
+   * in syscalls and translated blocks instead of time.
    */
   deterministic?: boolean;
   /** The --deterministic random seed (default 0). */
   seed?: number | bigint;
+  /** A task's time slice in milliseconds (default 10; see SLICE_MS). */
+  sliceMs?: number;
 }
 
 export interface ExitInfo {
@@ -128,18 +131,29 @@ export class LaunchError extends Error {
 const FIRST_PID = 1000;
 const INIT_PID = 1;
 /**
- * A task's time slice. Pre-emption happens at syscall boundaries: Unicorn's
- * own emu_start timeout stops the CPU from another thread at any moment,
- * and measured here that loses syscall results (and can crash) when the stop
- * lands inside a syscall hook, so it is not used.
+ * A task's time slice. It ends at a syscall once it is over (sliceOver),
+ * or, for code that makes none, at the first block boundary after it (the
+ * engine's block stop, see src/cpu/block-stop.ts and runSlice).
  */
-const SLICE_MS = 20;
+const SLICE_MS = 10;
 /** The watchdog fires this long after the run's deadline (see watchdogUs). */
 const WATCHDOG_MARGIN_MS = 5;
 /** How often (in syscalls) the hook looks at the clock for the end of the slice. */
 const SLICE_CHECK_EVERY = 64;
 /** A --deterministic run's slice, counted in syscalls (a multiple of SLICE_CHECK_EVERY), not milliseconds. */
 const DETERMINISTIC_SLICE_SYSCALLS = 4096;
+/**
+ * A --deterministic run's slice for code between syscalls, counted in
+ * translated blocks entered (a few milliseconds): the same stopping points
+ * every run, where a clock would differ.
+ */
+const DETERMINISTIC_SLICE_BLOCKS = 1 << 20;
+/**
+ * How far a --deterministic run's virtual clock moves when such a slice
+ * ends: time passes for code that makes no syscall too, so a thread that
+ * sleeps wakes up while another spins (about what a 1 GHz machine would do).
+ */
+const DETERMINISTIC_SLICE_NS = 1_000_000n;
 /**
  * Guest tasks alive at once by default (--max-tasks). Each process has its
  * own CPU engine (measured: a fork bomb's processes cost about 3 MB of host
@@ -289,7 +303,7 @@ export class Kernel {
 
   /** A CPU engine with its syscall hook and register batches (its budget share is the caller's business). */
   private createEngine(arch: Arch): CpuEngine {
-    const engine: CpuEngine = new CpuEngine(arch.name, { onSyscall: () => this.onSyscall(engine) });
+    const engine: CpuEngine = new CpuEngine(arch.name, { onSyscall: () => this.onSyscall(engine), preemptible: true });
     this.engineRegs.set(engine, {
       regs: engine.registers([...arch.syscallRegs, arch.pcReg]),
       ret: engine.registers([arch.returnReg]),
@@ -747,6 +761,9 @@ export class Kernel {
 
   private syscallsThisSlice = 0;
   private sliceEndsAt = 0;
+  private get sliceMs(): number {
+    return this.options.sliceMs ?? SLICE_MS;
+  }
   private deadlineAt = Infinity;
   private timedOut = false;
 
@@ -768,16 +785,23 @@ export class Kernel {
   }
 
   /**
-   * The CPU watchdog, in µs (0: none): a task that makes no syscall is
-   * stopped when the run's --timeout passes. It only ever kills. Unicorn's
-   * run timeout stops the CPU between two translated blocks, but on a stop
-   * requested from outside (uc_emu_stop, which the timeout uses) Unicorn
-   * 2.1 skips restoring the pc of chained blocks (cpu_tb_exec's
-   * synchronize_from_tb is gated on !stop_request), so the pc it leaves is
-   * stale: resuming there re-ran instructions and corrupted guests
-   * (measured: pipelines under busybox sh lost data and died of SIGSEGV).
-   * So slices end at syscalls only, and a syscall-free loop is never
-   * pre-empted, only killed by the timeout.
+   * How the engine's next run may end besides a syscall: at the end of the
+   * slice, at a block boundary, where the pc is exact (src/cpu/block-stop.ts).
+   * A --deterministic run counts blocks instead of reading a clock. On a host
+   * where the engine cannot be pre-empted, a loop without syscalls keeps the
+   * CPU, and only the watchdog ends it when --timeout passes.
+   */
+  private runLimits(cpu: CpuEngine): RunLimits {
+    if (!cpu.preemptible) return { watchdogUs: this.watchdogUs() };
+    return { slice: this.clock.virtual ? { blocks: DETERMINISTIC_SLICE_BLOCKS } : { ms: this.sliceMs } };
+  }
+
+  /**
+   * The CPU watchdog, in µs (0: none), for engines that cannot be pre-empted:
+   * a task that makes no syscall is stopped when the run's --timeout passes.
+   * It only ever kills: Unicorn's run timeout (uc_emu_stop from its own
+   * thread) can stop in the middle of a block with the pc of the block's
+   * start (see src/cpu/block-stop.ts), so the task must not go on.
    */
   private watchdogUs(): number {
     if (this.deadlineAt === Infinity) return 0;
@@ -1087,10 +1111,10 @@ export class Kernel {
       const cpu = p.cpu!;
       task.stoppedInHook = false;
       this.syscallsThisSlice = 0;
-      this.sliceEndsAt = performance.now() + SLICE_MS;
+      this.sliceEndsAt = performance.now() + this.sliceMs;
       const resumed = task.blockedOn ? this.retryBlockedCall(task, cpu) : 'run';
       if (resumed === 'blocked') return;
-      const r: RunResult = resumed === 'run' ? cpu.run(task.pc, this.watchdogUs()) : { kind: 'stopped' };
+      const r: RunResult = resumed === 'run' ? cpu.run(task.pc, this.runLimits(cpu)) : { kind: 'stopped' };
       if (this.bug || p.exited) return;
       const staged = this.stagedExecs.get(p);
       if (staged) {
@@ -1105,7 +1129,8 @@ export class Kernel {
         this.checkTimeout();
         return;
       }
-      if (!fault && !task.stoppedInHook && !p.exited) fault = this.unexpectedStop(task, cpu.pc());
+      if (r.kind === 'preempted') this.preempted(task, cpu);
+      else if (!fault && !task.stoppedInHook && !p.exited) fault = this.unexpectedStop(task, cpu.pc());
       if (fault) fault = this.exactFault(p, task, fault);
       if (fault) fault = beyondEofFault(p, fault);
       if (fault) {
@@ -1117,6 +1142,26 @@ export class Kernel {
     } finally {
       this.current = null;
     }
+  }
+
+  /**
+   * The slice ended between two blocks: the task goes on from the engine's
+   * pc, after the others (runSlice queues it last). The pause is also the
+   * safe point to empty the soft TLB, which QEMU only resizes at a flush
+   * (see CpuEngine.flushTlb): measured, that makes the 20 MB sieve 2x faster.
+   */
+  private preempted(task: Task, cpu: CpuEngine): void {
+    task.pc = cpu.pc();
+    cpu.flushTlb();
+    this.preemptionCount++;
+    if (this.clock.virtual) this.clock.skipTo(this.clock.monotonicNs() + DETERMINISTIC_SLICE_NS);
+  }
+
+  private preemptionCount = 0;
+
+  /** How many times a task's slice ended between two blocks (tests look at it). */
+  get preemptions(): number {
+    return this.preemptionCount;
   }
 
   /** A memory fault with the faulting instruction's own pc (see src/cpu/fault-pc.ts). */
