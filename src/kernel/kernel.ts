@@ -23,7 +23,7 @@ import { AddressSpace, type MemoryBudget } from './memory.ts';
 import { Process } from './process.ts';
 import { SignalState, type SigInfo } from './signals.ts';
 import { BufferInputFile, CaptureOutputFile, HostStreamFile, StreamNode, hostFdMayBlock, hostFdStat } from './stdio.ts';
-import { HostInput } from './host-input.ts';
+import { HostEvents, HostInput } from './host-input.ts';
 import { Terminal } from './terminal.ts';
 import { buildFilesystem, type MountSpec, type Overlays } from './namespace.ts';
 import { Task } from './task.ts';
@@ -716,7 +716,7 @@ export class Kernel {
     if (++this.syscallsThisSlice % SLICE_CHECK_EVERY !== 0) return false;
     if (this.checkTimeout()) return true;
     if (this.clock.virtual ? this.syscallsThisSlice < DETERMINISTIC_SLICE_SYSCALLS : performance.now() < this.sliceEndsAt) return false;
-    return this.asyncMode || this.runQueue.some((t) => t.state === 'ready') || this.hasTimedWaiters() || this.pendingHostInput() !== null;
+    return this.asyncMode || this.runQueue.some((t) => t.state === 'ready') || this.hasTimedWaiters() || this.hostInputBusy();
   }
 
   /**
@@ -905,17 +905,17 @@ export class Kernel {
   private idle(): boolean {
     const plan = this.idlePlan();
     if (!plan) return false;
-    if (plan.input) plan.input.waitSync(plan.ms);
-    else if (plan.ms > 0) Atomics.wait(idleSleeper, 0, 0, plan.ms);
+    this.hostEvents.waitSync(plan.seen, plan.ms);
     return true;
   }
 
   /**
-   * What to wait for when nothing is ready: the earliest timed wait and/or a
-   * host read in flight. Neither: every task waits on another forever, so
-   * report the deadlock and stop rather than hang.
+   * How long to sleep when nothing is ready: until the earliest timed wait,
+   * or until a host read in flight completes (any completion after `seen`
+   * ends the sleep: see HostEvents). Neither: every task waits on another
+   * forever, so report the deadlock and stop rather than hang.
    */
-  private idlePlan(): { ms: number; input: HostInput | null } | null {
+  private idlePlan(): { ms: number; seen: number } | null {
     if (this.checkTimeout()) return null;
     const plan = this.idlePlanInner();
     // Never sleep past the run's timeout.
@@ -923,20 +923,22 @@ export class Kernel {
     return plan;
   }
 
-  private idlePlanInner(): { ms: number; input: HostInput | null } | null {
+  private idlePlanInner(): { ms: number; seen: number } | null {
+    // Taken before the last look at the host readers: a read completing after it ends the sleep at once.
+    const seen = this.hostEvents.count;
+    if (this.pollHostInput()) return { ms: 0, seen };
     const earliest = this.earliestDeadline();
-    const input = this.pendingHostInput();
-    if (earliest === null && !input) {
+    if (earliest === null && !this.hostInputBusy()) {
       this.warn('tslinux: every guest task is blocked and nothing can wake them (deadlock); stopping');
       this.proc.killBySignal(9, false);
       return null;
     }
-    if (earliest === null) return { ms: 1000, input };
+    if (earliest === null) return { ms: 1000, seen };
     // Virtual time does not pass while the guest waits: it jumps to the deadline (host input comes when it comes).
-    if (this.clock.skipTo(earliest)) return { ms: 0, input };
+    if (this.clock.skipTo(earliest)) return { ms: 0, seen };
     const ns = earliest - this.monotonicNs();
     const ms = ns <= 0n ? 0 : Math.max(1, Number(ns / 1_000_000n));
-    return { ms, input };
+    return { ms, seen };
   }
 
   /**
@@ -957,12 +959,7 @@ export class Kernel {
           if (!plan) break;
           // A host signal (hostSignal) ends the wait early.
           const woken = new Promise<void>((r) => (this.wakeIdle = r));
-          if (plan.input) await Promise.race([plan.input.waitAsync(plan.ms), woken]);
-          else {
-            let timer: NodeJS.Timeout | undefined;
-            await Promise.race([new Promise((r) => (timer = setTimeout(r, plan.ms))), woken]);
-            clearTimeout(timer);
-          }
+          await this.hostEvents.waitAsync(plan.seen, plan.ms, woken);
           this.wakeIdle = null;
           lastYield = Date.now();
           continue;
@@ -1125,26 +1122,31 @@ export class Kernel {
   }
 
   private readonly hostInputs = new Map<number, HostInput>();
+  /** Bumped by every host read that completes; the idle scheduler sleeps on it. */
+  private readonly hostEvents = new HostEvents();
 
-  /** The shared reader of a host fd whose reads may block (a tty or pipe), or null for files. */
+  /** The shared reader of a host fd whose reads may block (a tty, pipe, FIFO or socket), or null for files. */
   hostInputFor(hostFd: number): HostInput | null {
     let input = this.hostInputs.get(hostFd);
     if (!input) {
       if (!hostFdMayBlock(hostFd)) return null;
-      input = new HostInput(hostFd);
+      input = new HostInput(hostFd, this.hostEvents);
       this.hostInputs.set(hostFd, input);
     }
     return input;
   }
 
-  /** Wake tasks whose host read has completed. */
-  private pollHostInput(): void {
-    for (const input of this.hostInputs.values()) input.poll();
+  /** Wake tasks whose host read has completed; whether any had. */
+  private pollHostInput(): boolean {
+    let completed = false;
+    for (const input of this.hostInputs.values()) if (input.poll()) completed = true;
+    return completed;
   }
 
-  private pendingHostInput(): HostInput | null {
-    for (const input of this.hostInputs.values()) if (input.pending) return input;
-    return null;
+  /** A host read is in flight or completed unseen (the scheduler should look before long). */
+  private hostInputBusy(): boolean {
+    for (const input of this.hostInputs.values()) if (input.busy) return true;
+    return false;
   }
 
   /** The nanoseconds since boot, for CLOCK_MONOTONIC and friends. */
@@ -1180,8 +1182,6 @@ export class Kernel {
     this.signals.send(p, info);
   }
 }
-
-const idleSleeper = new Int32Array(new SharedArrayBuffer(4));
 
 const ALL_SYSCALLS_BY_NAME = new Set(ALL_SYSCALLS.map((d) => d.name));
 

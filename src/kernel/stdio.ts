@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { isatty } from 'node:tty';
 import { LinuxError, fromHostError } from './errors.ts';
 import type { HostInput } from './host-input.ts';
-import { POLL_READ, POLL_WRITE } from './readiness.ts';
+import { POLLHUP, POLL_READ, POLL_WRITE } from './readiness.ts';
 import type { Waitable } from './wait.ts';
 import { S_IFCHR, S_IFIFO, S_IFREG, type FileSystem, type Node, type OpenFile, type StatInfo } from './vfs/types.ts';
 
@@ -19,8 +19,6 @@ export class StreamNode implements Node {
   ) {}
 }
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-
 /** A host file descriptor used as a stream: stdin, stdout or stderr. */
 export class HostStreamFile implements OpenFile {
   readonly seekable = false;
@@ -29,18 +27,26 @@ export class HostStreamFile implements OpenFile {
   constructor(
     readonly node: Node,
     readonly hostFd: number,
-    /** For ttys and pipes: reads go through a worker so other tasks keep running (null: read directly). */
+    /** For ttys, pipes, FIFOs and sockets: reads that may wait go through it (null: read directly). */
     private readonly input: HostInput | null = null,
   ) {
     this.isTty = isatty(hostFd);
   }
 
-  /** Writes never wait; reads through the host reader are ready once it has bytes (or EOF). */
+  /**
+   * Writes never wait (a full host pipe holds up the whole emulator until
+   * it drains). Reads through the host reader are ready once it has bytes,
+   * or at end of file, where a pipe or FIFO hangs up (pipe_poll: POLLHUP,
+   * no POLLIN) and a tty or socket is readable.
+   */
   poll(events: number, waits: Waitable[]): number {
     const wantIn = events & POLL_READ;
     let r = events & POLL_WRITE;
-    if (wantIn && (!this.input || this.input.probe())) r |= wantIn;
-    else if (wantIn) waits.push(this.input!.ready);
+    if (!wantIn) return r;
+    const state = this.input ? this.input.probe() : 'data';
+    if (state === 'eof' && this.input!.hangsUp) r |= POLLHUP;
+    else if (state !== null) r |= wantIn;
+    else waits.push(this.input!.ready);
     return r;
   }
 
@@ -51,39 +57,17 @@ export class HostStreamFile implements OpenFile {
 
   read(buf: Uint8Array): number {
     if (this.input) return this.input.read(buf);
-    for (;;) {
-      try {
-        return fs.readSync(this.hostFd, buf, 0, buf.length, null);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        // A non-blocking host fd (Node may set O_NONBLOCK on ttys and pipes):
-        // wait briefly instead of returning EAGAIN the guest did not ask for.
-        if (code === 'EAGAIN') {
-          Atomics.wait(sleeper, 0, 0, 5);
-          continue;
-        }
-        if (code === 'EOF') return 0;
-        throw fromHostError(e);
-      }
-    }
+    // A regular file or a device that never waits (/dev/null): read at the shared host offset.
+    return retryOnEagain(() => fs.readSync(this.hostFd, buf, 0, buf.length, null));
   }
 
+  /**
+   * As much as the host takes in one write(2): a short count, or EPIPE when
+   * nothing went (the fd layer writes again for the rest, as a blocking
+   * write goes on, and so meets the EPIPE of a reader gone midway).
+   */
   write(buf: Uint8Array): number {
-    let done = 0;
-    while (done < buf.length) {
-      try {
-        done += fs.writeSync(this.hostFd, buf, done, buf.length - done);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EAGAIN') {
-          Atomics.wait(sleeper, 0, 0, 1);
-          continue;
-        }
-        if (done > 0) return done;
-        throw fromHostError(e);
-      }
-    }
-    return done;
+    return retryOnEagain(() => fs.writeSync(this.hostFd, buf, 0, buf.length));
   }
 
   size(): number {
@@ -92,6 +76,27 @@ export class HostStreamFile implements OpenFile {
 
   close(): void {
     // The host's stdio stays open: the guest closing its fd 1 must not close ours.
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * A host call on an fd another process may have made non-blocking (Node
+ * sets O_NONBLOCK on the pipes it opens as process.stdout and stderr, and
+ * the description is shared): wait for it as a blocking call would, with
+ * sleeps growing to 16 ms, instead of returning an EAGAIN the guest did not ask for.
+ */
+function retryOnEagain(call: () => number): number {
+  for (let pause = 1; ; pause = Math.min(pause * 2, 16)) {
+    try {
+      return call();
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') Atomics.wait(sleeper, 0, 0, pause);
+      else if (code === 'EOF') return 0;
+      else throw fromHostError(e);
+    }
   }
 }
 
