@@ -23,7 +23,7 @@ import { AddressSpace, type MemoryBudget } from './memory.ts';
 import { Process } from './process.ts';
 import { SignalState, type SigInfo } from './signals.ts';
 import { BufferInputFile, CaptureOutputFile, HostStreamFile, StreamNode, hostFdMayBlock, hostFdStat } from './stdio.ts';
-import { HostEvents, HostInput } from './host-input.ts';
+import { HostInputs, type HostInput } from './host-input.ts';
 import { Terminal } from './terminal.ts';
 import { buildFilesystem, type MountSpec, type Overlays } from './namespace.ts';
 import { Task } from './task.ts';
@@ -716,7 +716,7 @@ export class Kernel {
     if (++this.syscallsThisSlice % SLICE_CHECK_EVERY !== 0) return false;
     if (this.checkTimeout()) return true;
     if (this.clock.virtual ? this.syscallsThisSlice < DETERMINISTIC_SLICE_SYSCALLS : performance.now() < this.sliceEndsAt) return false;
-    return this.asyncMode || this.runQueue.some((t) => t.state === 'ready') || this.hasTimedWaiters() || this.hostInputBusy();
+    return this.asyncMode || this.runQueue.some((t) => t.state === 'ready') || this.hasTimedWaiters() || this.hostInputs.awaited;
   }
 
   /**
@@ -853,7 +853,7 @@ export class Kernel {
 
   private nextReady(): Task | null {
     if (this.checkTimeout()) return null;
-    this.pollHostInput();
+    this.hostInputs.poll(0);
     this.fireTimers();
     this.wakeExpired();
     while (this.runQueue.length > 0) {
@@ -905,17 +905,18 @@ export class Kernel {
   private idle(): boolean {
     const plan = this.idlePlan();
     if (!plan) return false;
-    this.hostEvents.waitSync(plan.seen, plan.ms);
+    if (plan.hostInput) this.hostInputs.poll(plan.ms);
+    else if (plan.ms > 0) Atomics.wait(idleSleeper, 0, 0, plan.ms);
     return true;
   }
 
   /**
    * How long to sleep when nothing is ready: until the earliest timed wait,
-   * or until a host read in flight completes (any completion after `seen`
-   * ends the sleep: see HostEvents). Neither: every task waits on another
-   * forever, so report the deadlock and stop rather than hang.
+   * and/or until a host stream a task waits for can be read (the idle
+   * scheduler polls it). Neither: every task waits on another forever, so
+   * report the deadlock and stop rather than hang.
    */
-  private idlePlan(): { ms: number; seen: number } | null {
+  private idlePlan(): { ms: number; hostInput: boolean } | null {
     if (this.checkTimeout()) return null;
     const plan = this.idlePlanInner();
     // Never sleep past the run's timeout.
@@ -923,22 +924,20 @@ export class Kernel {
     return plan;
   }
 
-  private idlePlanInner(): { ms: number; seen: number } | null {
-    // Taken before the last look at the host readers: a read completing after it ends the sleep at once.
-    const seen = this.hostEvents.count;
-    if (this.pollHostInput()) return { ms: 0, seen };
+  private idlePlanInner(): { ms: number; hostInput: boolean } | null {
     const earliest = this.earliestDeadline();
-    if (earliest === null && !this.hostInputBusy()) {
+    const hostInput = this.hostInputs.awaited;
+    if (earliest === null && !hostInput) {
       this.warn('tslinux: every guest task is blocked and nothing can wake them (deadlock); stopping');
       this.proc.killBySignal(9, false);
       return null;
     }
-    if (earliest === null) return { ms: 1000, seen };
+    if (earliest === null) return { ms: 1000, hostInput };
     // Virtual time does not pass while the guest waits: it jumps to the deadline (host input comes when it comes).
-    if (this.clock.skipTo(earliest)) return { ms: 0, seen };
+    if (this.clock.skipTo(earliest)) return { ms: 0, hostInput };
     const ns = earliest - this.monotonicNs();
     const ms = ns <= 0n ? 0 : Math.max(1, Number(ns / 1_000_000n));
-    return { ms, seen };
+    return { ms, hostInput };
   }
 
   /**
@@ -957,10 +956,18 @@ export class Kernel {
         if (!task) {
           const plan = this.idlePlan();
           if (!plan) break;
-          // A host signal (hostSignal) ends the wait early.
-          const woken = new Promise<void>((r) => (this.wakeIdle = r));
-          await this.hostEvents.waitAsync(plan.seen, plan.ms, woken);
-          this.wakeIdle = null;
+          if (plan.hostInput) {
+            // poll(2) on the host streams holds up the event loop: in short turns, so host signals get through.
+            this.hostInputs.poll(Math.min(plan.ms, HOST_POLL_TURN_MS));
+            await new Promise((r) => setImmediate(r));
+          } else {
+            // A host signal (hostSignal) ends the wait early.
+            const woken = new Promise<void>((r) => (this.wakeIdle = r));
+            let timer: NodeJS.Timeout | undefined;
+            await Promise.race([new Promise((r) => (timer = setTimeout(r, plan.ms))), woken]);
+            clearTimeout(timer);
+            this.wakeIdle = null;
+          }
           lastYield = Date.now();
           continue;
         }
@@ -1089,7 +1096,7 @@ export class Kernel {
     }
     this.closeRetiredEngines();
     for (const p of this.processes.values()) if (p.cpu) p.cpu.close();
-    for (const input of this.hostInputs.values()) input.close();
+    this.hostInputs.close();
     this.terminal.restore();
   }
 
@@ -1121,32 +1128,12 @@ export class Kernel {
     });
   }
 
-  private readonly hostInputs = new Map<number, HostInput>();
-  /** Bumped by every host read that completes; the idle scheduler sleeps on it. */
-  private readonly hostEvents = new HostEvents();
+  /** The host streams guest tasks read (stdin, /dev/tty), which the scheduler polls for the tasks waiting on them. */
+  private readonly hostInputs = new HostInputs();
 
-  /** The shared reader of a host fd whose reads may block (a tty, pipe, FIFO or socket), or null for files. */
+  /** The reader of a host fd whose reads may wait (a tty, pipe, FIFO or socket), or null for files. */
   hostInputFor(hostFd: number): HostInput | null {
-    let input = this.hostInputs.get(hostFd);
-    if (!input) {
-      if (!hostFdMayBlock(hostFd)) return null;
-      input = new HostInput(hostFd, this.hostEvents);
-      this.hostInputs.set(hostFd, input);
-    }
-    return input;
-  }
-
-  /** Wake tasks whose host read has completed; whether any had. */
-  private pollHostInput(): boolean {
-    let completed = false;
-    for (const input of this.hostInputs.values()) if (input.poll()) completed = true;
-    return completed;
-  }
-
-  /** A host read is in flight or completed unseen (the scheduler should look before long). */
-  private hostInputBusy(): boolean {
-    for (const input of this.hostInputs.values()) if (input.busy) return true;
-    return false;
+    return hostFdMayBlock(hostFd) ? this.hostInputs.for(hostFd) : null;
   }
 
   /** The nanoseconds since boot, for CLOCK_MONOTONIC and friends. */
@@ -1182,6 +1169,10 @@ export class Kernel {
     this.signals.send(p, info);
   }
 }
+
+const idleSleeper = new Int32Array(new SharedArrayBuffer(4));
+/** In runAsync, the longest poll(2) of host streams before the event loop gets a turn (host signals wait that long at most). */
+const HOST_POLL_TURN_MS = 50;
 
 const ALL_SYSCALLS_BY_NAME = new Set(ALL_SYSCALLS.map((d) => d.name));
 

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { isatty } from 'node:tty';
 import { LinuxError, fromHostError } from './errors.ts';
 import type { HostInput } from './host-input.ts';
-import { POLLHUP, POLL_READ, POLL_WRITE } from './readiness.ts';
+import { POLLERR, POLLHUP, POLLIN, POLL_READ, POLL_WRITE } from './readiness.ts';
 import type { Waitable } from './wait.ts';
 import { S_IFCHR, S_IFIFO, S_IFREG, type FileSystem, type Node, type OpenFile, type StatInfo } from './vfs/types.ts';
 
@@ -35,19 +35,17 @@ export class HostStreamFile implements OpenFile {
 
   /**
    * Writes never wait (a full host pipe holds up the whole emulator until
-   * it drains). Reads through the host reader are ready once it has bytes,
-   * or at end of file, where a pipe or FIFO hangs up (pipe_poll: POLLHUP,
-   * no POLLIN) and a tty or socket is readable.
+   * it drains). Reading is as the host's poll(2) says: readable, or hung up
+   * (a pipe at end of file: POLLHUP without POLLIN, as pipe_poll), or in error.
    */
   poll(events: number, waits: Waitable[]): number {
     const wantIn = events & POLL_READ;
     let r = events & POLL_WRITE;
     if (!wantIn) return r;
-    const state = this.input ? this.input.probe() : 'data';
-    if (state === 'eof' && this.input!.hangsUp) r |= POLLHUP;
-    else if (state !== null) r |= wantIn;
-    else waits.push(this.input!.ready);
-    return r;
+    if (!this.input) return r | wantIn;
+    const ready = this.input.readiness();
+    if (!ready) waits.push(this.input.ready);
+    return r | (ready & POLLIN ? wantIn : 0) | (ready & (POLLHUP | POLLERR));
   }
 
   /** FIONREAD: bytes waiting to be read (what the host reader holds; 0 when reads go to the host directly). */
@@ -58,7 +56,7 @@ export class HostStreamFile implements OpenFile {
   read(buf: Uint8Array): number {
     if (this.input) return this.input.read(buf);
     // A regular file or a device that never waits (/dev/null): read at the shared host offset.
-    return retryOnEagain(() => fs.readSync(this.hostFd, buf, 0, buf.length, null));
+    return blockingHostCall(() => fs.readSync(this.hostFd, buf, 0, buf.length, null));
   }
 
   /**
@@ -67,7 +65,7 @@ export class HostStreamFile implements OpenFile {
    * write goes on, and so meets the EPIPE of a reader gone midway).
    */
   write(buf: Uint8Array): number {
-    return retryOnEagain(() => fs.writeSync(this.hostFd, buf, 0, buf.length));
+    return blockingHostCall(() => fs.writeSync(this.hostFd, buf, 0, buf.length));
   }
 
   size(): number {
@@ -87,7 +85,7 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
  * the description is shared): wait for it as a blocking call would, with
  * sleeps growing to 16 ms, instead of returning an EAGAIN the guest did not ask for.
  */
-function retryOnEagain(call: () => number): number {
+export function blockingHostCall(call: () => number): number {
   for (let pause = 1; ; pause = Math.min(pause * 2, 16)) {
     try {
       return call();
