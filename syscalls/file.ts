@@ -632,13 +632,19 @@ function getdents(ctx: SyscallContext, fd: number, dirp: number, count: number):
 
 /**
  * sendfile(2): copy between two fds inside the kernel, from `offset` (left
- * unchanged in the file) or from in_fd's own position.
+ * unchanged in the file) or from in_fd's own position. in_fd must be a
+ * file that can be read at an offset: a pipe, socket or tty is EINVAL, as
+ * on Linux (programs such as busybox cat then fall back to read and write).
+ * Only what went out moves the input's position, so an output that fills
+ * (a pipe) ends the call with a short count and loses nothing, as Linux's
+ * splice to a pipe returns once the pipe is full.
  */
 function sendfile(ctx: SyscallContext, outFd: number, inFd: number, offsetPtr: number, count: number): number {
   const input = readable(ctx, inFd);
   const output = writable(ctx, outFd);
   const inIo = input.io();
   const outIo = output.io();
+  if (!inIo.seekable) fail('EINVAL');
   let pos = offsetPtr ? ctx.mem.readI64(offsetPtr) : input.offset;
   if (pos < 0) fail('EINVAL');
   const chunk = new Uint8Array(Math.min(Math.max(count, 0), 1 << 16));
@@ -649,15 +655,14 @@ function sendfile(ctx: SyscallContext, outFd: number, inFd: number, offsetPtr: n
       const want = Math.min(chunk.length, count - total);
       const n = inIo.read(chunk.subarray(0, want), pos);
       if (n <= 0) break;
-      let written = 0;
-      while (written < n) {
+      for (let written = 0; written < n; ) {
         const at = append ? outIo.size() : output.offset;
         const w = outIo.write(chunk.subarray(written, n), at);
         if (outIo.seekable) output.offset = at + w;
         written += w;
+        pos += w;
+        total += w;
       }
-      pos += n;
-      total += n;
     }
   } catch (e) {
     if (total === 0) {
@@ -667,7 +672,7 @@ function sendfile(ctx: SyscallContext, outFd: number, inFd: number, offsetPtr: n
     }
   }
   if (offsetPtr) ctx.mem.writeU64(offsetPtr, pos);
-  else if (inIo.seekable) input.offset = pos;
+  else input.offset = pos;
   return total;
 }
 

@@ -20,7 +20,7 @@ const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'streams');
 const HANG_S = 300;
 const TEST_MS = 900_000;
 
-type OutputKind = 'pipe' | 'fifo' | 'file' | 'socket' | 'null' | 'tty' | 'communicate' | ['head', ...string[]];
+type OutputKind = 'pipe' | 'fifo' | 'file' | 'socket' | 'null' | 'tty' | 'communicate' | 'stuck' | ['head', ...string[]];
 interface Plumbing {
   stdin: 'pipe' | 'fifo' | 'file' | 'socket' | 'null' | 'tty' | 'writer' | 'communicate';
   stdout: OutputKind;
@@ -266,6 +266,11 @@ describe('blocking pipe writes (pipe(7)): whole, or the count so far when a hand
       const [want, got] = await Promise.all([plumb(refArgs, dirArch, plumbing), tslinux(arch, ['./pipe-writes'], plumbing)]);
       expect(want.stdout.text).toContain('1 MiB write interrupted, no SA_RESTART: 65536\n');
       expect(got).toEqual(want);
+      // The same on the host's side: stdout is a pipe nobody reads while the program runs.
+      const stuck: Plumbing = { stdin: 'null', stdout: 'stuck', stderr: 'pipe' };
+      const [wantHost, gotHost] = await Promise.all([plumb([...refArgs, 'stdout'], dirArch, stuck), tslinux(arch, ['./pipe-writes', 'stdout'], stuck)]);
+      expect(wantHost.stderr.text).toBe('1 MiB write to stdout interrupted: 65536\n');
+      expect(gotHost).toEqual(wantHost);
     }, TEST_MS);
   }
 });

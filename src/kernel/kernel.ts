@@ -23,7 +23,7 @@ import { AddressSpace, type MemoryBudget } from './memory.ts';
 import { Process } from './process.ts';
 import { SignalState, type SigInfo } from './signals.ts';
 import { BufferInputFile, CaptureOutputFile, HostStreamFile, StreamNode, hostFdMayBlock, hostFdStat } from './stdio.ts';
-import { HostInputs, type HostInput } from './host-input.ts';
+import { HostStreams, type HostStream } from './host-streams.ts';
 import { Terminal } from './terminal.ts';
 import { buildFilesystem, type MountSpec, type Overlays } from './namespace.ts';
 import { Task } from './task.ts';
@@ -716,7 +716,7 @@ export class Kernel {
     if (++this.syscallsThisSlice % SLICE_CHECK_EVERY !== 0) return false;
     if (this.checkTimeout()) return true;
     if (this.clock.virtual ? this.syscallsThisSlice < DETERMINISTIC_SLICE_SYSCALLS : performance.now() < this.sliceEndsAt) return false;
-    return this.asyncMode || this.runQueue.some((t) => t.state === 'ready') || this.hasTimedWaiters() || this.hostInputs.awaited;
+    return this.asyncMode || this.runQueue.some((t) => t.state === 'ready') || this.hasTimedWaiters() || this.hostStreams.awaited;
   }
 
   /**
@@ -853,7 +853,7 @@ export class Kernel {
 
   private nextReady(): Task | null {
     if (this.checkTimeout()) return null;
-    this.hostInputs.poll(0);
+    this.hostStreams.poll(0);
     this.fireTimers();
     this.wakeExpired();
     while (this.runQueue.length > 0) {
@@ -905,18 +905,18 @@ export class Kernel {
   private idle(): boolean {
     const plan = this.idlePlan();
     if (!plan) return false;
-    if (plan.hostInput) this.hostInputs.poll(plan.ms);
+    if (plan.host) this.hostStreams.poll(plan.ms);
     else if (plan.ms > 0) Atomics.wait(idleSleeper, 0, 0, plan.ms);
     return true;
   }
 
   /**
    * How long to sleep when nothing is ready: until the earliest timed wait,
-   * and/or until a host stream a task waits for can be read (the idle
-   * scheduler polls it). Neither: every task waits on another forever, so
-   * report the deadlock and stop rather than hang.
+   * and/or until a host stream a task waits on moves (the idle scheduler
+   * polls it). Neither: every task waits on another forever, so report the
+   * deadlock and stop rather than hang.
    */
-  private idlePlan(): { ms: number; hostInput: boolean } | null {
+  private idlePlan(): { ms: number; host: boolean } | null {
     if (this.checkTimeout()) return null;
     const plan = this.idlePlanInner();
     // Never sleep past the run's timeout.
@@ -924,20 +924,20 @@ export class Kernel {
     return plan;
   }
 
-  private idlePlanInner(): { ms: number; hostInput: boolean } | null {
+  private idlePlanInner(): { ms: number; host: boolean } | null {
     const earliest = this.earliestDeadline();
-    const hostInput = this.hostInputs.awaited;
-    if (earliest === null && !hostInput) {
+    const host = this.hostStreams.awaited;
+    if (earliest === null && !host) {
       this.warn('tslinux: every guest task is blocked and nothing can wake them (deadlock); stopping');
       this.proc.killBySignal(9, false);
       return null;
     }
-    if (earliest === null) return { ms: 1000, hostInput };
+    if (earliest === null) return { ms: 1000, host };
     // Virtual time does not pass while the guest waits: it jumps to the deadline (host input comes when it comes).
-    if (this.clock.skipTo(earliest)) return { ms: 0, hostInput };
+    if (this.clock.skipTo(earliest)) return { ms: 0, host };
     const ns = earliest - this.monotonicNs();
     const ms = ns <= 0n ? 0 : Math.max(1, Number(ns / 1_000_000n));
-    return { ms, hostInput };
+    return { ms, host };
   }
 
   /**
@@ -956,9 +956,9 @@ export class Kernel {
         if (!task) {
           const plan = this.idlePlan();
           if (!plan) break;
-          if (plan.hostInput) {
+          if (plan.host) {
             // poll(2) on the host streams holds up the event loop: in short turns, so host signals get through.
-            this.hostInputs.poll(Math.min(plan.ms, HOST_POLL_TURN_MS));
+            this.hostStreams.poll(Math.min(plan.ms, HOST_POLL_TURN_MS));
             await new Promise((r) => setImmediate(r));
           } else {
             // A host signal (hostSignal) ends the wait early.
@@ -1096,7 +1096,7 @@ export class Kernel {
     }
     this.closeRetiredEngines();
     for (const p of this.processes.values()) if (p.cpu) p.cpu.close();
-    this.hostInputs.close();
+    this.hostStreams.close();
     this.terminal.restore();
   }
 
@@ -1109,7 +1109,7 @@ export class Kernel {
       const fsys = this.vfs.mounts()[0]!.fs;
       const node = new StreamNode(fsys, () => hostFdStat(typeof spec === 'number' ? spec : -1, 0), name);
       let file: OpenFile;
-      if (typeof spec === 'number') file = new HostStreamFile(node, spec, fd === 0 ? this.hostInputFor(spec) : null);
+      if (typeof spec === 'number') file = new HostStreamFile(node, spec, this.hostStreamFor(spec));
       else if (spec === 'capture') {
         const cap = new CaptureOutputFile(
           node,
@@ -1128,12 +1128,12 @@ export class Kernel {
     });
   }
 
-  /** The host streams guest tasks read (stdin, /dev/tty), which the scheduler polls for the tasks waiting on them. */
-  private readonly hostInputs = new HostInputs();
+  /** The host streams of the guest's stdio and /dev/tty, which the scheduler polls for the tasks waiting on them. */
+  private readonly hostStreams = new HostStreams();
 
-  /** The reader of a host fd whose reads may wait (a tty, pipe, FIFO or socket), or null for files. */
-  hostInputFor(hostFd: number): HostInput | null {
-    return hostFdMayBlock(hostFd) ? this.hostInputs.for(hostFd) : null;
+  /** The stream of a host fd whose transfers may wait (a tty, pipe, FIFO or socket), or null for files and /dev/null. */
+  hostStreamFor(hostFd: number): HostStream | null {
+    return hostFdMayBlock(hostFd) ? this.hostStreams.for(hostFd) : null;
   }
 
   /** The nanoseconds since boot, for CLOCK_MONOTONIC and friends. */

@@ -3,8 +3,8 @@
 import * as fs from 'node:fs';
 import { isatty } from 'node:tty';
 import { LinuxError, fromHostError } from './errors.ts';
-import type { HostInput } from './host-input.ts';
-import { POLLERR, POLLHUP, POLLIN, POLL_READ, POLL_WRITE } from './readiness.ts';
+import type { HostStream } from './host-streams.ts';
+import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLL_READ, POLL_WRITE } from './readiness.ts';
 import type { Waitable } from './wait.ts';
 import { S_IFCHR, S_IFIFO, S_IFREG, type FileSystem, type Node, type OpenFile, type StatInfo } from './vfs/types.ts';
 
@@ -27,44 +27,45 @@ export class HostStreamFile implements OpenFile {
   constructor(
     readonly node: Node,
     readonly hostFd: number,
-    /** For ttys, pipes, FIFOs and sockets: reads that may wait go through it (null: read directly). */
-    private readonly input: HostInput | null = null,
+    /** For ttys, pipes, FIFOs and sockets: transfers that may wait go through it (null: straight to the host). */
+    private readonly stream: HostStream | null = null,
   ) {
     this.isTty = isatty(hostFd);
   }
 
   /**
-   * Writes never wait (a full host pipe holds up the whole emulator until
-   * it drains). Reading is as the host's poll(2) says: readable, or hung up
-   * (a pipe at end of file: POLLHUP without POLLIN, as pipe_poll), or in error.
+   * As the host's poll(2) says: readable, writable, hung up (a pipe at end
+   * of file: POLLHUP without POLLIN, as pipe_poll) or in error. A regular
+   * file or /dev/null is always ready.
    */
   poll(events: number, waits: Waitable[]): number {
-    const wantIn = events & POLL_READ;
-    let r = events & POLL_WRITE;
-    if (!wantIn) return r;
-    if (!this.input) return r | wantIn;
-    const ready = this.input.readiness();
-    if (!ready) waits.push(this.input.ready);
-    return r | (ready & POLLIN ? wantIn : 0) | (ready & (POLLHUP | POLLERR));
+    const wanted = events & (POLL_READ | POLL_WRITE);
+    if (!this.stream) return wanted;
+    const ready = this.stream.readiness((events & POLL_READ ? POLLIN : 0) | (events & POLL_WRITE ? POLLOUT : 0));
+    if (events & POLL_READ && !(ready & (POLLIN | POLLHUP | POLLERR))) waits.push(this.stream.readable);
+    if (events & POLL_WRITE && !(ready & (POLLOUT | POLLHUP | POLLERR))) waits.push(this.stream.writable);
+    return (ready & POLLIN ? events & POLL_READ : 0) | (ready & POLLOUT ? events & POLL_WRITE : 0) | (ready & (POLLHUP | POLLERR));
   }
 
-  /** FIONREAD: bytes waiting to be read (what the host reader holds; 0 when reads go to the host directly). */
+  /** FIONREAD: the bytes a read would get now (0 for a regular file read at the host's offset). */
   available(): number {
-    return this.input?.available() ?? 0;
+    return this.stream?.available() ?? 0;
   }
 
   read(buf: Uint8Array): number {
-    if (this.input) return this.input.read(buf);
+    if (this.stream) return this.stream.read(buf);
     // A regular file or a device that never waits (/dev/null): read at the shared host offset.
     return blockingHostCall(() => fs.readSync(this.hostFd, buf, 0, buf.length, null));
   }
 
   /**
-   * As much as the host takes in one write(2): a short count, or EPIPE when
-   * nothing went (the fd layer writes again for the rest, as a blocking
-   * write goes on, and so meets the EPIPE of a reader gone midway).
+   * As much as the host takes now: a short count, WouldBlock when a stream
+   * is full, EPIPE when its reader left (the fd layer writes again for the
+   * rest, as a blocking write goes on, and so meets the EPIPE of a reader
+   * gone midway).
    */
   write(buf: Uint8Array): number {
+    if (this.stream) return this.stream.write(buf);
     return blockingHostCall(() => fs.writeSync(this.hostFd, buf, 0, buf.length));
   }
 
