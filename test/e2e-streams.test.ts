@@ -20,11 +20,12 @@ const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'streams');
 const HANG_S = 300;
 const TEST_MS = 900_000;
 
-type OutputKind = 'pipe' | 'fifo' | 'file' | 'socket' | 'null' | 'tty' | 'communicate' | 'stuck' | ['head', ...string[]];
+type OutputKind = 'pipe' | 'fifo' | 'file' | 'append' | 'socket' | 'null' | 'tty' | 'communicate' | 'stuck' | ['head', ...string[]];
 interface Plumbing {
   stdin: 'pipe' | 'fifo' | 'file' | 'socket' | 'null' | 'tty' | 'writer' | 'communicate';
   stdout: OutputKind;
-  stderr: OutputKind;
+  /** 'stdout': the same description as stdout (2>&1). */
+  stderr: OutputKind | 'stdout';
   /** Host path of what stdin delivers. */
   input?: string;
   /** The stdin writer keeps its end open, silent, until the command exits. */
@@ -39,6 +40,8 @@ interface Result {
   code: number;
   stdout: Stream;
   stderr: Stream;
+  /** stdin 'file': what the command left unread, from the description's offset on. */
+  stdin_rest?: Stream;
   timed_out?: boolean;
 }
 
@@ -201,6 +204,22 @@ describe.skipIf(hostMissing)(needing('host streams around tslinux run, compared 
       const r = await sameAsNative(args, { stdin, stdout: 'pipe', stderr: 'pipe', input: data.empty, hold: true });
       expect(r.stdout.text).toBe('read: 1\n');
     }
+  }, TEST_MS);
+
+  it('a regular file shared with the host: what the guest leaves of stdin stays for the next reader; > out 2>&1 and >> log', async () => {
+    const text = fs.readFileSync(data.Text!, 'latin1');
+    const firstLine = text.slice(0, text.indexOf('\n') + 1);
+    // busybox head reads a block, then seeks back to just after the line it printed.
+    const head = await sameAsNative(['./busybox', 'head', '-n', '1'], { stdin: 'file', stdout: 'pipe', stderr: 'pipe', input: data.Text });
+    expect(head.stdout.text).toBe(firstLine);
+    expect(head.stdin_rest?.len).toBe(text.length - firstLine.length);
+    // tail seeks to the end; bash's read takes a chunk and seeks back.
+    await sameAsNative(['./busybox', 'tail', '-c', '100'], { stdin: 'file', stdout: 'pipe', stderr: 'pipe', input: data.Text });
+    await sameAsNative(['./bash', '-c', 'read -r a; read -r b; echo "$b"'], { stdin: 'file', stdout: 'pipe', stderr: 'pipe', input: data.Text });
+    const both = await sameAsNative(['./busybox', 'sh', '-c', 'echo a; echo b >&2; ./busybox echo c; echo d >&2'], { stdin: 'null', stdout: 'file', stderr: 'stdout' });
+    expect(both.stdout.text).toBe('a\nb\nc\nd\n');
+    const log = await sameAsNative(['./busybox', 'sh', '-c', 'echo one; echo two >&2'], { stdin: 'null', stdout: 'append', stderr: 'stdout' });
+    expect(log.stdout.text).toBe('before\none\ntwo\n');
   }, TEST_MS);
 
   it('50 MiB of host stdin into busybox wc -c', async () => {

@@ -2,7 +2,9 @@
 // Node has no API for: poll(2) (to wait until a host stream can be read
 // without making a read that would block the emulator), FIONREAD, and
 // recv(2)/send(2) with MSG_DONTWAIT (a non-blocking transfer on a socket
-// whose shared description must stay blocking for everyone else).
+// whose shared description must stay blocking for everyone else), and
+// lseek(2) (the offset of a host file the guest shares with the host's
+// shell: `{ tslinux run ./busybox head -n1; cat; } < file`).
 //
 // This and src/cpu/ are the only places that use the FFI (koffi). Linux and
 // macOS only (the constants below are theirs); elsewhere hostLibc() is null
@@ -43,6 +45,8 @@ export interface HostLibc {
   recvNow(fd: number, buf: Uint8Array): number;
   /** send(2) with MSG_DONTWAIT: bytes sent; EAGAIN thrown when the socket's buffer is full. */
   sendNow(fd: number, buf: Uint8Array): number;
+  /** lseek(2) (SEEK_SET 0, SEEK_CUR 1, SEEK_END 2 on every host): the new offset. */
+  lseek(fd: number, offset: number, whence: number): number;
 }
 
 let cached: HostLibc | null | undefined;
@@ -64,6 +68,7 @@ export function hostLibc(): HostLibc | null {
   const ioctlInt = lib.func('int ioctl(int fd, unsigned long request, _Out_ int *value)');
   const recv = lib.func('long recv(int fd, void *buf, unsigned long len, int flags)');
   const send = lib.func('long send(int fd, void *buf, unsigned long len, int flags)');
+  const lseek = lib.func('int64_t lseek(int fd, int64_t offset, int whence)');
   cached = {
     poll(entries, timeoutMs) {
       // struct pollfd { int fd; short events; short revents; }: 8 bytes each.
@@ -93,6 +98,11 @@ export function hostLibc(): HostLibc | null {
       const n = Number(send(fd, buf, buf.length, k.MSG_DONTWAIT | k.MSG_NOSIGNAL));
       if (n < 0) throw hostError('send');
       return n;
+    },
+    lseek(fd, offset, whence) {
+      const at = Number(lseek(fd, offset, whence));
+      if (at < 0) throw hostError('lseek');
+      return at;
     },
   };
   return cached;

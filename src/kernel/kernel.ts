@@ -22,7 +22,7 @@ import { FutexTable } from './futex.ts';
 import { AddressSpace, type MemoryBudget } from './memory.ts';
 import { Process } from './process.ts';
 import { SignalState, type SigInfo } from './signals.ts';
-import { BufferInputFile, CaptureOutputFile, HostStreamFile, StreamNode, hostFdMayBlock, hostFdStat } from './stdio.ts';
+import { BufferInputFile, CaptureOutputFile, HostStreamFile, StreamNode, hostFdMayBlock, hostFdStat, withHostOffset } from './stdio.ts';
 import { HostStreams, type HostStream } from './host-streams.ts';
 import { Terminal } from './terminal.ts';
 import { buildFilesystem, type MountSpec, type Overlays } from './namespace.ts';
@@ -1123,7 +1123,7 @@ export class Kernel {
       node.file = file;
       const access = fd === 0 ? 'r' : 'w';
       const flags = fd === 0 ? this.arch.c.O_RDONLY : this.arch.c.O_WRONLY;
-      const ofd = new OpenFileDescription(file, node, fsys, `/dev/${name}`, access, flags, false);
+      const ofd = withHostOffset(new OpenFileDescription(file, node, fsys, `/dev/${name}`, access, flags, false), file);
       this.proc.fds.installAt(fd, ofd);
     });
   }

@@ -3,6 +3,8 @@
 import * as fs from 'node:fs';
 import { isatty } from 'node:tty';
 import { LinuxError, fromHostError } from './errors.ts';
+import type { OpenFileDescription } from './fdtable.ts';
+import { hostLibc } from '../host/libc.ts';
 import type { HostStream } from './host-streams.ts';
 import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLL_READ, POLL_WRITE } from './readiness.ts';
 import type { Waitable } from './wait.ts';
@@ -19,9 +21,16 @@ export class StreamNode implements Node {
   ) {}
 }
 
-/** A host file descriptor used as a stream: stdin, stdout or stderr. */
+/**
+ * A host file descriptor as the guest's stdin, stdout or stderr (or
+ * /dev/tty). A regular file is read and written at offsets, as any file
+ * (lseek, pread and mmap work, as natively: `./prog < file`); its
+ * description's offset is the host's (see withHostOffset). A tty, pipe,
+ * FIFO or socket goes through its HostStream; /dev/null and other devices
+ * straight to the host.
+ */
 export class HostStreamFile implements OpenFile {
-  readonly seekable = false;
+  readonly seekable: boolean;
   readonly isTty: boolean;
 
   constructor(
@@ -31,6 +40,8 @@ export class HostStreamFile implements OpenFile {
     private readonly stream: HostStream | null = null,
   ) {
     this.isTty = isatty(hostFd);
+    // Seeking needs the host's lseek (hostLibc); without it a file is read as a stream.
+    this.seekable = !stream && hostLibc() !== null && isRegularFile(hostFd);
   }
 
   /**
@@ -47,14 +58,16 @@ export class HostStreamFile implements OpenFile {
     return (ready & POLLIN ? events & POLL_READ : 0) | (ready & POLLOUT ? events & POLL_WRITE : 0) | (ready & (POLLHUP | POLLERR));
   }
 
-  /** FIONREAD: the bytes a read would get now (0 for a regular file read at the host's offset). */
+  /** FIONREAD: the bytes a read would get now (a regular file: from the host's offset to its end). */
   available(): number {
+    if (this.seekable) return Math.max(0, this.size() - hostLibc()!.lseek(this.hostFd, 0, SEEK_CUR));
     return this.stream?.available() ?? 0;
   }
 
-  read(buf: Uint8Array): number {
+  read(buf: Uint8Array, position: number): number {
     if (this.stream) return this.stream.read(buf);
-    // A regular file or a device that never waits (/dev/null): read at the shared host offset.
+    if (this.seekable) return blockingHostCall(() => fs.readSync(this.hostFd, buf, 0, buf.length, position));
+    // A device that never waits (/dev/null), or a file without the host's lseek: at the host's offset.
     return blockingHostCall(() => fs.readSync(this.hostFd, buf, 0, buf.length, null));
   }
 
@@ -64,17 +77,49 @@ export class HostStreamFile implements OpenFile {
    * rest, as a blocking write goes on, and so meets the EPIPE of a reader
    * gone midway).
    */
-  write(buf: Uint8Array): number {
+  write(buf: Uint8Array, position: number): number {
     if (this.stream) return this.stream.write(buf);
+    // pwrite: on a host description opened O_APPEND (`>> log`) Linux appends whatever the position (pwrite(2), BUGS).
+    if (this.seekable) return blockingHostCall(() => fs.writeSync(this.hostFd, buf, 0, buf.length, position));
     return blockingHostCall(() => fs.writeSync(this.hostFd, buf, 0, buf.length));
   }
 
   size(): number {
-    return 0;
+    return this.seekable ? blockingHostCall(() => fs.fstatSync(this.hostFd).size) : 0;
   }
 
   close(): void {
     // The host's stdio stays open: the guest closing its fd 1 must not close ours.
+  }
+}
+
+const SEEK_SET = 0;
+const SEEK_CUR = 1;
+
+/**
+ * Make `ofd`'s offset the host's own (for a regular file the guest got as
+ * stdin, stdout or stderr): the host's shell shares that description, so
+ * what the guest reads or writes moves it for whoever comes next (`{
+ * tslinux run ./busybox head -n1; cat; } < file`: head seeks back, and cat
+ * gets the rest), and stdout and stderr sent to one file (`> out 2>&1`)
+ * write one after the other.
+ */
+export function withHostOffset(ofd: OpenFileDescription, file: OpenFile): OpenFileDescription {
+  const libc = hostLibc();
+  if (!(file instanceof HostStreamFile) || !file.seekable || !libc) return ofd;
+  const fd = file.hostFd;
+  Object.defineProperty(ofd, 'offset', {
+    get: () => blockingHostCall(() => libc.lseek(fd, 0, SEEK_CUR)),
+    set: (at: number) => blockingHostCall(() => libc.lseek(fd, at, SEEK_SET)),
+  });
+  return ofd;
+}
+
+function isRegularFile(fd: number): boolean {
+  try {
+    return fs.fstatSync(fd).isFile();
+  } catch {
+    return false;
   }
 }
 
