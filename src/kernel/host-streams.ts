@@ -29,7 +29,7 @@ import { isatty } from 'node:tty';
 import { hostLibc, POLLIN as HOST_POLLIN, POLLOUT as HOST_POLLOUT, type HostLibc } from '../host/libc.ts';
 import { fromHostError } from './errors.ts';
 import { POLLERR, POLLHUP, POLLIN, POLLOUT } from './readiness.ts';
-import { blockingHostCall } from './stdio.ts';
+import { blockingHostCall, fstatOrNull } from './stdio.ts';
 import { Waitable, WouldBlock } from './wait.ts';
 
 /** The host's POLLIN and POLLOUT as Linux's; POLLERR and POLLHUP have Linux's values on Linux and macOS. */
@@ -189,14 +189,6 @@ export class HostStreams {
 
   close(): void {
     for (const stream of this.streams.values()) stream.close();
-  }
-}
-
-function fstatOrNull(fd: number): fs.Stats | null {
-  try {
-    return fs.fstatSync(fd);
-  } catch {
-    return null;
   }
 }
 

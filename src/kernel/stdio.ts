@@ -116,10 +116,15 @@ export function withHostOffset(ofd: OpenFileDescription, file: OpenFile): OpenFi
 }
 
 function isRegularFile(fd: number): boolean {
+  return fstatOrNull(fd)?.isFile() ?? false;
+}
+
+/** fstat of a host fd, or null when it fails (a closed fd). */
+export function fstatOrNull(fd: number): fs.Stats | null {
   try {
-    return fs.fstatSync(fd).isFile();
+    return fs.fstatSync(fd);
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -206,12 +211,8 @@ export class CaptureOutputFile implements OpenFile {
 
 /** Reads from this host fd can block (a tty, pipe or socket), unlike a regular file or /dev/null. */
 export function hostFdMayBlock(hostFd: number): boolean {
-  try {
-    const st = fs.fstatSync(hostFd);
-    return !(st.isFile() || st.isBlockDevice() || (st.isCharacterDevice() && !isatty(hostFd)));
-  } catch {
-    return false;
-  }
+  const st = fstatOrNull(hostFd);
+  return st !== null && !(st.isFile() || st.isBlockDevice() || (st.isCharacterDevice() && !isatty(hostFd)));
 }
 
 /** st_mode for a host stdio fd: a character device for ttys, FIFO for pipes, else what fstat says. */
