@@ -220,6 +220,9 @@ describe.skipIf(hostMissing)(needing('host streams around tslinux run, compared 
     expect(both.stdout.text).toBe('a\nb\nc\nd\n');
     const log = await sameAsNative(['./busybox', 'sh', '-c', 'echo one; echo two >&2'], { stdin: 'null', stdout: 'append', stderr: 'stdout' });
     expect(log.stdout.text).toBe('before\none\ntwo\n');
+    // The guest's stdin is open as the host's is: read-only here, so writing to it is EBADF.
+    const readOnly = await sameAsNative(['./bash', '-c', 'echo x >&0; echo "status $?"'], { stdin: 'file', stdout: 'pipe', stderr: 'pipe', input: data.one });
+    expect(readOnly.stdout.text).toBe('status 1\n');
   }, TEST_MS);
 
   it('50 MiB of host stdin into busybox wc -c', async () => {

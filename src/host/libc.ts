@@ -4,7 +4,8 @@
 // recv(2)/send(2) with MSG_DONTWAIT (a non-blocking transfer on a socket
 // whose shared description must stay blocking for everyone else), and
 // lseek(2) (the offset of a host file the guest shares with the host's
-// shell: `{ tslinux run ./busybox head -n1; cat; } < file`).
+// shell: `{ tslinux run ./busybox head -n1; cat; } < file`) and
+// fcntl(F_GETFL) (how the shell opened the guest's stdio).
 //
 // This and src/cpu/ are the only places that use the FFI (koffi). Linux and
 // macOS only (the constants below are theirs); elsewhere hostLibc() is null
@@ -47,6 +48,8 @@ export interface HostLibc {
   sendNow(fd: number, buf: Uint8Array): number;
   /** lseek(2) (SEEK_SET 0, SEEK_CUR 1, SEEK_END 2 on every host): the new offset. */
   lseek(fd: number, offset: number, whence: number): number;
+  /** fcntl(F_GETFL): the description's access mode and status flags, in the host's O_* bits (fs.constants). */
+  statusFlags(fd: number): number;
 }
 
 let cached: HostLibc | null | undefined;
@@ -69,6 +72,8 @@ export function hostLibc(): HostLibc | null {
   const recv = lib.func('long recv(int fd, void *buf, unsigned long len, int flags)');
   const send = lib.func('long send(int fd, void *buf, unsigned long len, int flags)');
   const lseek = lib.func('int64_t lseek(int fd, int64_t offset, int whence)');
+  const fcntl = lib.func('int fcntl(int fd, int cmd, ...)');
+  const F_GETFL = 3; // Linux and macOS
   cached = {
     poll(entries, timeoutMs) {
       // struct pollfd { int fd; short events; short revents; }: 8 bytes each.
@@ -103,6 +108,11 @@ export function hostLibc(): HostLibc | null {
       const at = Number(lseek(fd, offset, whence));
       if (at < 0) throw hostError('lseek');
       return at;
+    },
+    statusFlags(fd) {
+      const flags = fcntl(fd, F_GETFL) as number;
+      if (flags < 0) throw hostError('fcntl(F_GETFL)');
+      return flags;
     },
   };
   return cached;

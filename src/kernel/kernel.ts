@@ -22,7 +22,7 @@ import { FutexTable } from './futex.ts';
 import { AddressSpace, type MemoryBudget } from './memory.ts';
 import { Process } from './process.ts';
 import { SignalState, type SigInfo } from './signals.ts';
-import { BufferInputFile, CaptureOutputFile, HostStreamFile, StreamNode, hostFdMayBlock, hostFdStat, withHostOffset } from './stdio.ts';
+import { BufferInputFile, CaptureOutputFile, HostStreamFile, StreamNode, hostFdMayBlock, hostFdStat, stdioMode, withHostOffset } from './stdio.ts';
 import { HostStreams, type HostStream } from './host-streams.ts';
 import { Terminal } from './terminal.ts';
 import { buildFilesystem, type MountSpec, type Overlays } from './namespace.ts';
@@ -1121,9 +1121,8 @@ export class Kernel {
         file = cap;
       } else file = new BufferInputFile(node, spec);
       node.file = file;
-      const access = fd === 0 ? 'r' : 'w';
-      const flags = fd === 0 ? this.arch.c.O_RDONLY : this.arch.c.O_WRONLY;
-      const ofd = withHostOffset(new OpenFileDescription(file, node, fsys, `/dev/${name}`, access, flags, false), file);
+      const { access, statusFlags } = stdioMode(fd, typeof spec === 'number' ? spec : null, this.arch.c);
+      const ofd = withHostOffset(new OpenFileDescription(file, node, fsys, `/dev/${name}`, access, statusFlags, false), file);
       this.proc.fds.installAt(fd, ofd);
     });
   }

@@ -3,7 +3,8 @@
 import * as fs from 'node:fs';
 import { isatty } from 'node:tty';
 import { LinuxError, fromHostError } from './errors.ts';
-import type { OpenFileDescription } from './fdtable.ts';
+import type { ArchConstants } from '../arch/types.ts';
+import type { AccessMode, OpenFileDescription } from './fdtable.ts';
 import { hostLibc } from '../host/libc.ts';
 import type { HostStream } from './host-streams.ts';
 import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLL_READ, POLL_WRITE } from './readiness.ts';
@@ -95,6 +96,31 @@ export class HostStreamFile implements OpenFile {
 
 const SEEK_SET = 0;
 const SEEK_CUR = 1;
+
+/**
+ * How the guest's stdin, stdout or stderr (`which`: 0, 1, 2) starts: open
+ * as the host's description is, as fcntl(F_GETFL) shows natively (a
+ * terminal or socket for reading and writing, `>> log` with O_APPEND); else
+ * (a buffer or capture, or no host libc) stdin read-only and stdout and
+ * stderr write-only. O_NONBLOCK is not carried over: Node sets it on the
+ * pipes it writes to itself (process.stderr), where the guest natively
+ * would not see it.
+ */
+export function stdioMode(which: number, hostFd: number | null, c: ArchConstants): { access: AccessMode; statusFlags: number } {
+  const fallback = which === 0 ? { access: 'r' as const, statusFlags: c.O_RDONLY } : { access: 'w' as const, statusFlags: c.O_WRONLY };
+  const libc = hostLibc();
+  if (hostFd === null || !libc) return fallback;
+  let host: number;
+  try {
+    host = libc.statusFlags(hostFd);
+  } catch {
+    return fallback;
+  }
+  const h = fs.constants;
+  const access = (host & 3) === h.O_RDWR ? 'rw' : (host & 3) === h.O_WRONLY ? 'w' : 'r';
+  const accessBits = access === 'rw' ? c.O_RDWR : access === 'w' ? c.O_WRONLY : c.O_RDONLY;
+  return { access, statusFlags: accessBits | (host & h.O_APPEND ? c.O_APPEND : 0) };
+}
 
 /**
  * Make `ofd`'s offset the host's own (for a regular file the guest got as
