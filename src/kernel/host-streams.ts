@@ -28,13 +28,18 @@ import * as fs from 'node:fs';
 import { isatty } from 'node:tty';
 import { hostLibc, POLLIN as HOST_POLLIN, POLLOUT as HOST_POLLOUT, type HostLibc } from '../host/libc.ts';
 import { fromHostError } from './errors.ts';
-import { POLLERR, POLLHUP, POLLIN, POLLOUT } from './readiness.ts';
+import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT } from './readiness.ts';
 import { blockingHostCall, fstatOrNull } from './stdio.ts';
 import { Waitable, WouldBlock } from './wait.ts';
 
-/** The host's POLLIN and POLLOUT as Linux's; POLLERR and POLLHUP have Linux's values on Linux and macOS. */
+/**
+ * The host's POLLIN and POLLOUT as Linux's; POLLERR, POLLHUP and POLLNVAL
+ * have Linux's values on Linux and macOS. A host fd gone bad (POLLNVAL) is
+ * an error to the guest: its transfer then says which.
+ */
 function fromHostRevents(revents: number): number {
-  return (revents & HOST_POLLIN ? POLLIN : 0) | (revents & HOST_POLLOUT ? POLLOUT : 0) | (revents & (POLLERR | POLLHUP));
+  const error = revents & (POLLERR | POLLNVAL) ? POLLERR : 0;
+  return (revents & HOST_POLLIN ? POLLIN : 0) | (revents & HOST_POLLOUT ? POLLOUT : 0) | (revents & POLLHUP) | error;
 }
 
 function toHostEvents(events: number): number {
