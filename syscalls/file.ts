@@ -2,7 +2,7 @@
 // close, dup, fcntl, ioctl and getdents64 (see read(2), write(2), lseek(2),
 // dup(2), fcntl(2), ioctl(2), getdents(2)).
 import { LinuxError, fail } from '../src/kernel/errors.ts';
-import { WouldBlock } from '../src/kernel/wait.ts';
+import { Progress, WouldBlock } from '../src/kernel/wait.ts';
 import type { OpenFileDescription } from '../src/kernel/fdtable.ts';
 import { PROT_READ, PROT_WRITE } from '../src/kernel/memory.ts';
 import { PipeNode, type Pipe } from '../src/kernel/pipe.ts';
@@ -88,19 +88,19 @@ function forEachView(ctx: SyscallContext, addr: number, len: number, fn: (view: 
   }
 }
 
-/** Read into guest memory at the description's offset (or `position` for pread). */
 /**
- * A transfer that would block: with bytes already moved, the call returns
- * them (a short count); with O_NONBLOCK it is EAGAIN; otherwise the task
- * waits and the call is made again (see pipe(7), "I/O on pipes").
+ * A read that would block: with bytes already moved, the call returns them
+ * (a short count); with O_NONBLOCK it is EAGAIN; otherwise the task waits
+ * and the call is made again (see pipe(7), "I/O on pipes").
  */
-function wouldBlock(ctx: SyscallContext, ofd: OpenFileDescription, e: unknown, total: number): number {
+function readStopped(ctx: SyscallContext, ofd: OpenFileDescription, e: unknown, total: number): number {
   if (!(e instanceof WouldBlock)) throw e;
   if (total > 0) return total;
   if (ofd.statusFlags & ctx.arch.c.O_NONBLOCK) fail('EAGAIN');
   throw e;
 }
 
+/** Read into guest memory at the description's offset (or `position` for pread). */
 function readInto(ctx: SyscallContext, ofd: OpenFileDescription, buf: number, count: number, position: number | null): number {
   const io = ofd.io();
   const len = accessibleSpan(ctx, buf, Math.min(count, MAX_RW_COUNT), PROT_WRITE);
@@ -114,40 +114,87 @@ function readInto(ctx: SyscallContext, ofd: OpenFileDescription, buf: number, co
       return n === view.length;
     });
   } catch (e) {
-    return wouldBlock(ctx, ofd, e, total);
+    return readStopped(ctx, ofd, e, total);
   }
   if (position === null && io.seekable) ofd.offset = pos;
   return total;
 }
 
-function writeFrom(ctx: SyscallContext, ofd: OpenFileDescription, buf: number, count: number, position: number | null): number {
+/**
+ * Write guest memory at the description's offset (or `position`), adding
+ * what goes out to `progress.done`. A short write is followed by another
+ * for the rest, until every byte is out or the file says why not: a full
+ * pipe (WouldBlock), an error, or a write that takes nothing.
+ */
+function writeFrom(ctx: SyscallContext, ofd: OpenFileDescription, buf: number, count: number, position: number | null, progress: Progress): void {
   const io = ofd.io();
   const len = accessibleSpan(ctx, buf, Math.min(count, MAX_RW_COUNT), PROT_READ);
   // O_APPEND puts every write at the end, pwrite's too: Linux ignores the
   // offset then (see pwrite(2), BUGS), though the file offset stays put.
   const append = (ofd.statusFlags & ctx.arch.c.O_APPEND) !== 0;
   let pos = append ? io.size() : (position ?? ofd.offset);
-  let total = 0;
   try {
     forEachView(ctx, buf, len, (view) => {
-      const n = io.write(view, pos);
-      total += n;
-      pos += n;
-      return n === view.length;
+      for (let at = 0; at < view.length; ) {
+        const n = io.write(view.subarray(at), pos);
+        if (n <= 0) return false;
+        at += n;
+        pos += n;
+        progress.done += n;
+      }
+      return true;
     });
-  } catch (e) {
-    if (e instanceof LinuxError && e.code === 'EPIPE' && total === 0) {
-      // Writing to a pipe nobody reads also raises SIGPIPE (see pipe(7)).
-      ctx.kernel.sendSignal(ctx.proc, { signo: 13, code: 0, pid: ctx.proc.pid, uid: ctx.proc.creds.uid });
-    }
-    if (e instanceof LinuxError) {
-      if (total > 0) return total;
-      throw e;
-    }
-    return wouldBlock(ctx, ofd, e, total);
+  } finally {
+    if (position === null && io.seekable) ofd.offset = pos;
   }
-  if (position === null && io.seekable) ofd.offset = pos;
-  return total;
+}
+
+/**
+ * write(2) in all its forms, from guest buffers (one, or readv's iovecs).
+ * A blocking write to a pipe goes on until every byte is written (pipe(7)):
+ * when the pipe fills, the task waits with its progress in
+ * task.syscallState and the call, made again, goes on from there; a signal
+ * handler that interrupts it makes it return the count written so far
+ * (wait.ts, Progress). Writes of at most PIPE_BUF bytes are atomic (pipe.ts).
+ */
+function writeBuffers(ctx: SyscallContext, ofd: OpenFileDescription, buffers: readonly GuestBuffer[], position: number | null): number {
+  const progress = ctx.task.syscallState instanceof Progress ? ctx.task.syscallState : new Progress();
+  const resumeAt = progress.done;
+  let start = 0;
+  try {
+    for (const { base, len } of buffers) {
+      // Bytes an earlier try of this call wrote are skipped.
+      const skip = Math.min(len, Math.max(0, resumeAt - start));
+      const before = progress.done;
+      if (skip < len) writeFrom(ctx, ofd, base + skip, len - skip, position === null ? null : position + start + skip, progress);
+      start += len;
+      if (skip + progress.done - before < len) break;
+    }
+  } catch (e) {
+    return writeStopped(ctx, ofd, e, progress);
+  }
+  return progress.done;
+}
+
+/** A write that could not go on: the count so far, an error, or a wait that keeps the progress. */
+function writeStopped(ctx: SyscallContext, ofd: OpenFileDescription, e: unknown, progress: Progress): number {
+  if (e instanceof LinuxError) {
+    // Writing to a pipe nobody reads raises SIGPIPE, whatever went before (pipe_write).
+    if (e.code === 'EPIPE') raiseSigpipe(ctx);
+    if (progress.done > 0) return progress.done;
+    throw e;
+  }
+  if (!(e instanceof WouldBlock)) throw e;
+  if (ofd.statusFlags & ctx.arch.c.O_NONBLOCK) {
+    if (progress.done > 0) return progress.done;
+    fail('EAGAIN');
+  }
+  if (progress.done > 0) ctx.task.syscallState = progress;
+  throw e;
+}
+
+function raiseSigpipe(ctx: SyscallContext): void {
+  ctx.kernel.sendSignal(ctx.proc, { signo: 13 /* SIGPIPE */, code: 0, pid: ctx.proc.pid, uid: ctx.proc.creds.uid });
 }
 
 function read(ctx: SyscallContext, fd: number, buf: number, count: number): number {
@@ -155,7 +202,7 @@ function read(ctx: SyscallContext, fd: number, buf: number, count: number): numb
 }
 
 function write(ctx: SyscallContext, fd: number, buf: number, count: number): number {
-  return writeFrom(ctx, writable(ctx, fd), buf, count, null);
+  return writeBuffers(ctx, writable(ctx, fd), [{ base: buf, len: count }], null);
 }
 
 /**
@@ -177,15 +224,21 @@ function pread64(ctx: SyscallContext, fd: number, buf: number, count: number, of
 
 function pwrite64(ctx: SyscallContext, fd: number, buf: number, count: number, offset: number): number {
   const ofd = checkWritable(positional(ctx, fd, offset));
-  return writeFrom(ctx, ofd, buf, count, offset);
+  return writeBuffers(ctx, ofd, [{ base: buf, len: count }], offset);
+}
+
+/** A guest buffer of a read or write: one for read/write, each iovec of readv/writev. */
+interface GuestBuffer {
+  base: number;
+  len: number;
 }
 
 /** The iovec array (struct iovec: base, len) after validating the count. */
-function readIovecs(ctx: SyscallContext, iov: number, iovcnt: number): { base: number; len: number }[] {
+function readIovecs(ctx: SyscallContext, iov: number, iovcnt: number): GuestBuffer[] {
   if (iovcnt < 0 || iovcnt > IOV_MAX) fail('EINVAL');
   const raw = ctx.mem.read(iov, iovcnt * 16);
   const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const out: { base: number; len: number }[] = [];
+  const out: GuestBuffer[] = [];
   let total = 0;
   for (let i = 0; i < iovcnt; i++) {
     const base = Number(v.getBigUint64(i * 16, true));
@@ -198,23 +251,17 @@ function readIovecs(ctx: SyscallContext, iov: number, iovcnt: number): { base: n
   return out;
 }
 
-function vectored(
-  ctx: SyscallContext,
-  ofd: OpenFileDescription,
-  iov: number,
-  iovcnt: number,
-  position: number | null,
-  transfer: (ctx: SyscallContext, ofd: OpenFileDescription, buf: number, count: number, position: number | null) => number,
-): number {
+/** readv/preadv: each iovec in turn, until one comes back short (see readv(2)). */
+function readVectored(ctx: SyscallContext, ofd: OpenFileDescription, iov: number, iovcnt: number, position: number | null): number {
   let total = 0;
   let pos = position;
   for (const { base, len } of readIovecs(ctx, iov, iovcnt)) {
     if (len === 0) continue;
     let n: number;
     try {
-      n = transfer(ctx, ofd, base, len, pos);
+      n = readInto(ctx, ofd, base, len, pos);
     } catch (e) {
-      if (total > 0) return total; // a later fault after some bytes moved: report the short count
+      if (total > 0) return total; // a later fault or wait after some bytes moved: report the short count
       throw e;
     }
     total += n;
@@ -225,18 +272,19 @@ function vectored(
 }
 
 function readv(ctx: SyscallContext, fd: number, iov: number, iovcnt: number): number {
-  return vectored(ctx, readable(ctx, fd), iov, iovcnt, null, readInto);
+  return readVectored(ctx, readable(ctx, fd), iov, iovcnt, null);
 }
 function writev(ctx: SyscallContext, fd: number, iov: number, iovcnt: number): number {
-  return vectored(ctx, writable(ctx, fd), iov, iovcnt, null, writeFrom);
+  const ofd = writable(ctx, fd);
+  return writeBuffers(ctx, ofd, readIovecs(ctx, iov, iovcnt), null);
 }
 function preadv(ctx: SyscallContext, fd: number, iov: number, iovcnt: number, offset: number): number {
   const ofd = checkReadable(positional(ctx, fd, offset));
-  return vectored(ctx, ofd, iov, iovcnt, offset, readInto);
+  return readVectored(ctx, ofd, iov, iovcnt, offset);
 }
 function pwritev(ctx: SyscallContext, fd: number, iov: number, iovcnt: number, offset: number): number {
   const ofd = checkWritable(positional(ctx, fd, offset));
-  return vectored(ctx, ofd, iov, iovcnt, offset, writeFrom);
+  return writeBuffers(ctx, ofd, readIovecs(ctx, iov, iovcnt), offset);
 }
 
 const SEEK_SET = 0;
@@ -584,13 +632,19 @@ function getdents(ctx: SyscallContext, fd: number, dirp: number, count: number):
 
 /**
  * sendfile(2): copy between two fds inside the kernel, from `offset` (left
- * unchanged in the file) or from in_fd's own position.
+ * unchanged in the file) or from in_fd's own position. in_fd must be a
+ * file that can be read at an offset: a pipe, socket or tty is EINVAL, as
+ * on Linux (programs such as busybox cat then fall back to read and write).
+ * Only what went out moves the input's position, so an output that fills
+ * (a pipe) ends the call with a short count and loses nothing, as Linux's
+ * splice to a pipe returns once the pipe is full.
  */
 function sendfile(ctx: SyscallContext, outFd: number, inFd: number, offsetPtr: number, count: number): number {
   const input = readable(ctx, inFd);
   const output = writable(ctx, outFd);
   const inIo = input.io();
   const outIo = output.io();
+  if (!inIo.seekable) fail('EINVAL');
   let pos = offsetPtr ? ctx.mem.readI64(offsetPtr) : input.offset;
   if (pos < 0) fail('EINVAL');
   const chunk = new Uint8Array(Math.min(Math.max(count, 0), 1 << 16));
@@ -601,25 +655,24 @@ function sendfile(ctx: SyscallContext, outFd: number, inFd: number, offsetPtr: n
       const want = Math.min(chunk.length, count - total);
       const n = inIo.read(chunk.subarray(0, want), pos);
       if (n <= 0) break;
-      let written = 0;
-      while (written < n) {
+      for (let written = 0; written < n; ) {
         const at = append ? outIo.size() : output.offset;
         const w = outIo.write(chunk.subarray(written, n), at);
         if (outIo.seekable) output.offset = at + w;
         written += w;
+        pos += w;
+        total += w;
       }
-      pos += n;
-      total += n;
     }
   } catch (e) {
     if (total === 0) {
-      if (e instanceof LinuxError && e.code === 'EPIPE') ctx.kernel.sendSignal(ctx.proc, { signo: 13, code: 0, pid: ctx.proc.pid, uid: ctx.proc.creds.uid });
+      if (e instanceof LinuxError && e.code === 'EPIPE') raiseSigpipe(ctx);
       if (e instanceof WouldBlock && output.statusFlags & ctx.arch.c.O_NONBLOCK) fail('EAGAIN');
       throw e;
     }
   }
   if (offsetPtr) ctx.mem.writeU64(offsetPtr, pos);
-  else if (inIo.seekable) input.offset = pos;
+  else input.offset = pos;
   return total;
 }
 

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ARCH_NAMES, headless, type Headless } from './helpers/headless.ts';
 import { OpenFileDescription } from '../src/kernel/fdtable.ts';
-import { HostStreamFile } from '../src/kernel/stdio.ts';
+import { HostStreamFile, withHostOffset } from '../src/kernel/stdio.ts';
 import type { OpenFile } from '../src/kernel/vfs/types.ts';
 
 const SEEK_SET = 0;
@@ -757,15 +757,23 @@ describe.each(ARCH_NAMES)('file syscalls on %s', (arch) => {
       for (const req of [t.c.TIOCSWINSZ, t.c.TCSBRK, t.c.TCFLSH, t.c.TIOCGSID]) expect(t.call('ioctl', fd, req, ws)).toBe(E('ENOTTY'));
     });
 
-    it('FIONREAD on a host stream read directly (no reader thread) is 0: nothing is held back', () => {
+    it('a host regular file as stdin: FIONREAD is what is left of it, and reads move the host description\'s own offset', () => {
       const stdin = t.proc.fds.get(0);
       const hostFile = fs.openSync(t.writeHost('in.txt', 'abc'), 'r');
       try {
         const file = new HostStreamFile(stdin.node, hostFile, null);
-        const fd = t.proc.fds.install(new OpenFileDescription(file, stdin.node, stdin.fs, '/dev/stdin', 'r', t.c.O_RDONLY, false));
+        const fd = t.proc.fds.install(withHostOffset(new OpenFileDescription(file, stdin.node, stdin.fs, '/dev/stdin', 'r', t.c.O_RDONLY, false), file));
         const n = t.buf(4);
         expect(t.call('ioctl', fd, t.c.FIONREAD, n)).toBe(0);
-        expect(t.u32(n)).toBe(0);
+        expect(t.u32(n)).toBe(3);
+        expect(t.call('read', fd, t.buf(1), 1)).toBe(1);
+        expect(t.call('ioctl', fd, t.c.FIONREAD, n)).toBe(0);
+        expect(t.u32(n)).toBe(2);
+        // The host's next reader of the description goes on from there.
+        const rest = Buffer.alloc(8);
+        expect(rest.subarray(0, fs.readSync(hostFile, rest, 0, 8, null)).toString()).toBe('bc');
+        expect(t.call('lseek', fd, 0, 0 /* SEEK_SET */)).toBe(0);
+        expect(t.call('read', fd, t.buf(8), 8)).toBe(3);
       } finally {
         fs.closeSync(hostFile);
       }

@@ -1244,8 +1244,8 @@ describe.each(ARCH_NAMES)('syscalls on %s', (arch) => {
       expect(t.call('read', r, t.buf(10), 0)).toBe(0);
     });
 
-    it('holds 65536 bytes; a full pipe takes no more', () => {
-      const [r, w] = t.pipe();
+    it('holds 65536 bytes; a full pipe takes no more (O_NONBLOCK: a short count, then EAGAIN)', () => {
+      const [r, w] = t.pipe(t.c.O_NONBLOCK);
       expect(t.call('write', w, fill(70000), 70000)).toBe(65536);
       expect(t.call('write', w, fill(1), 1)).toBe(t.errno('EAGAIN'));
       const out = t.buf(70000);
@@ -1253,8 +1253,8 @@ describe.each(ARCH_NAMES)('syscalls on %s', (arch) => {
       expect(t.write(w, 'again')).toBe(5);
     });
 
-    it('writes of up to PIPE_BUF (4096) bytes are atomic: all or EAGAIN; bigger ones may be partial', () => {
-      const [r, w] = t.pipe();
+    it('O_NONBLOCK writes of up to PIPE_BUF (4096) bytes are atomic: all or EAGAIN; bigger ones may be partial', () => {
+      const [r, w] = t.pipe(t.c.O_NONBLOCK);
       expect(t.call('write', w, fill(65536 - 100), 65536 - 100)).toBe(65436);
       expect(t.call('write', w, fill(4096), 4096)).toBe(t.errno('EAGAIN'));
       expect(t.call('write', w, fill(101), 101)).toBe(t.errno('EAGAIN'));

@@ -26,8 +26,8 @@ import { AddressSpace, MemoryBudget } from './memory.ts';
 import { defaultMemoryBudget } from './host-memory.ts';
 import { Process } from './process.ts';
 import { SignalState, type SigInfo } from './signals.ts';
-import { BufferInputFile, CaptureOutputFile, HostStreamFile, StreamNode, hostFdMayBlock, hostFdStat } from './stdio.ts';
-import { HostInput } from './host-input.ts';
+import { BufferInputFile, CaptureOutputFile, HostStreamFile, StreamNode, hostFdMayBlock, hostFdStat, stdioMode, withHostOffset } from './stdio.ts';
+import { HostStreams, type HostStream } from './host-streams.ts';
 import { Terminal } from './terminal.ts';
 import { buildFilesystem, type MountSpec, type Overlays } from './namespace.ts';
 import { Task } from './task.ts';
@@ -781,7 +781,7 @@ export class Kernel {
     if (++this.syscallsThisSlice % SLICE_CHECK_EVERY !== 0) return false;
     if (this.checkTimeout()) return true;
     if (this.clock.virtual ? this.syscallsThisSlice < DETERMINISTIC_SLICE_SYSCALLS : performance.now() < this.sliceEndsAt) return false;
-    return this.asyncMode || this.runQueue.some((t) => t.state === 'ready') || this.hasTimedWaiters() || this.pendingHostInput() !== null;
+    return this.asyncMode || this.runQueue.some((t) => t.state === 'ready') || this.hasTimedWaiters() || this.hostStreams.awaited;
   }
 
   /**
@@ -948,7 +948,7 @@ export class Kernel {
 
   private nextReady(): Task | null {
     if (this.checkTimeout()) return null;
-    this.pollHostInput();
+    this.hostStreams.poll(0);
     this.fireTimers();
     this.wakeExpired();
     while (this.runQueue.length > 0) {
@@ -1000,17 +1000,18 @@ export class Kernel {
   private idle(): boolean {
     const plan = this.idlePlan();
     if (!plan) return false;
-    if (plan.input) plan.input.waitSync(plan.ms);
+    if (plan.host) this.hostStreams.poll(plan.ms);
     else if (plan.ms > 0) Atomics.wait(idleSleeper, 0, 0, plan.ms);
     return true;
   }
 
   /**
-   * What to wait for when nothing is ready: the earliest timed wait and/or a
-   * host read in flight. Neither: every task waits on another forever, so
-   * report the deadlock and stop rather than hang.
+   * How long to sleep when nothing is ready: until the earliest timed wait,
+   * and/or until a host stream a task waits on moves (the idle scheduler
+   * polls it). Neither: every task waits on another forever, so report the
+   * deadlock and stop rather than hang.
    */
-  private idlePlan(): { ms: number; input: HostInput | null } | null {
+  private idlePlan(): { ms: number; host: boolean } | null {
     if (this.checkTimeout()) return null;
     const plan = this.idlePlanInner();
     // Never sleep past the run's timeout.
@@ -1018,20 +1019,20 @@ export class Kernel {
     return plan;
   }
 
-  private idlePlanInner(): { ms: number; input: HostInput | null } | null {
+  private idlePlanInner(): { ms: number; host: boolean } | null {
     const earliest = this.earliestDeadline();
-    const input = this.pendingHostInput();
-    if (earliest === null && !input) {
+    const host = this.hostStreams.awaited;
+    if (earliest === null && !host) {
       this.warn('tslinux: every guest task is blocked and nothing can wake them (deadlock); stopping');
       this.proc.killBySignal(9, false);
       return null;
     }
-    if (earliest === null) return { ms: 1000, input };
+    if (earliest === null) return { ms: 1000, host };
     // Virtual time does not pass while the guest waits: it jumps to the deadline (host input comes when it comes).
-    if (this.clock.skipTo(earliest)) return { ms: 0, input };
+    if (this.clock.skipTo(earliest)) return { ms: 0, host };
     const ns = earliest - this.monotonicNs();
     const ms = ns <= 0n ? 0 : Math.max(1, Number(ns / 1_000_000n));
-    return { ms, input };
+    return { ms, host };
   }
 
   /**
@@ -1050,15 +1051,18 @@ export class Kernel {
         if (!task) {
           const plan = this.idlePlan();
           if (!plan) break;
-          // A host signal (hostSignal) ends the wait early.
-          const woken = new Promise<void>((r) => (this.wakeIdle = r));
-          if (plan.input) await Promise.race([plan.input.waitAsync(plan.ms), woken]);
-          else {
+          if (plan.host) {
+            // poll(2) on the host streams holds up the event loop: in short turns, so host signals get through.
+            this.hostStreams.poll(Math.min(plan.ms, HOST_POLL_TURN_MS));
+            await new Promise((r) => setImmediate(r));
+          } else {
+            // A host signal (hostSignal) ends the wait early.
+            const woken = new Promise<void>((r) => (this.wakeIdle = r));
             let timer: NodeJS.Timeout | undefined;
             await Promise.race([new Promise((r) => (timer = setTimeout(r, plan.ms))), woken]);
             clearTimeout(timer);
+            this.wakeIdle = null;
           }
-          this.wakeIdle = null;
           lastYield = Date.now();
           continue;
         }
@@ -1220,7 +1224,7 @@ export class Kernel {
     }
     this.closeRetiredEngines();
     for (const p of this.processes.values()) if (p.cpu) p.cpu.close();
-    for (const input of this.hostInputs.values()) input.close();
+    this.hostStreams.close();
     this.programFs?.release();
     this.terminal.restore();
     this.vfs.release();
@@ -1235,7 +1239,7 @@ export class Kernel {
       const fsys = this.vfs.mounts()[0]!.fs;
       const node = new StreamNode(fsys, () => hostFdStat(typeof spec === 'number' ? spec : -1, 0), name);
       let file: OpenFile;
-      if (typeof spec === 'number') file = new HostStreamFile(node, spec, fd === 0 ? this.hostInputFor(spec) : null);
+      if (typeof spec === 'number') file = new HostStreamFile(node, spec, this.hostStreamFor(spec));
       else if (spec === 'capture') {
         const cap = new CaptureOutputFile(
           node,
@@ -1247,34 +1251,18 @@ export class Kernel {
         file = cap;
       } else file = new BufferInputFile(node, spec);
       node.file = file;
-      const access = fd === 0 ? 'r' : 'w';
-      const flags = fd === 0 ? this.arch.c.O_RDONLY : this.arch.c.O_WRONLY;
-      const ofd = new OpenFileDescription(file, node, fsys, `/dev/${name}`, access, flags, false);
+      const { access, statusFlags } = stdioMode(fd, typeof spec === 'number' ? spec : null, this.arch.c);
+      const ofd = withHostOffset(new OpenFileDescription(file, node, fsys, `/dev/${name}`, access, statusFlags, false), file);
       this.proc.fds.installAt(fd, ofd);
     });
   }
 
-  private readonly hostInputs = new Map<number, HostInput>();
+  /** The host streams of the guest's stdio and /dev/tty, which the scheduler polls for the tasks waiting on them. */
+  private readonly hostStreams = new HostStreams();
 
-  /** The shared reader of a host fd whose reads may block (a tty or pipe), or null for files. */
-  hostInputFor(hostFd: number): HostInput | null {
-    let input = this.hostInputs.get(hostFd);
-    if (!input) {
-      if (!hostFdMayBlock(hostFd)) return null;
-      input = new HostInput(hostFd);
-      this.hostInputs.set(hostFd, input);
-    }
-    return input;
-  }
-
-  /** Wake tasks whose host read has completed. */
-  private pollHostInput(): void {
-    for (const input of this.hostInputs.values()) input.poll();
-  }
-
-  private pendingHostInput(): HostInput | null {
-    for (const input of this.hostInputs.values()) if (input.pending) return input;
-    return null;
+  /** The stream of a host fd whose transfers may wait (a tty, pipe, FIFO or socket), or null for files and /dev/null. */
+  hostStreamFor(hostFd: number): HostStream | null {
+    return hostFdMayBlock(hostFd) ? this.hostStreams.for(hostFd) : null;
   }
 
   /** The nanoseconds since boot, for CLOCK_MONOTONIC and friends. */
@@ -1312,6 +1300,8 @@ export class Kernel {
 }
 
 const idleSleeper = new Int32Array(new SharedArrayBuffer(4));
+/** In runAsync, the longest poll(2) of host streams before the event loop gets a turn (host signals wait that long at most). */
+const HOST_POLL_TURN_MS = 50;
 
 const ALL_SYSCALLS_BY_NAME = new Set(ALL_SYSCALLS.map((d) => d.name));
 

@@ -138,7 +138,7 @@ function isDirectory(p: string): boolean {
 function openHostTty(rootfs: FileSystem, kernel: Kernel): HostStreamFile {
   const fd = [0, 1, 2].find((n) => isatty(n));
   if (fd === undefined) fail('ENXIO', 'no controlling terminal');
-  return new HostStreamFile(new StreamNode(rootfs, () => hostFdStat(fd, 0), 'tty'), fd, kernel.hostInputFor(fd));
+  return new HostStreamFile(new StreamNode(rootfs, () => hostFdStat(fd, 0), 'tty'), fd, kernel.hostStreamFor(fd));
 }
 
 /** passwd, group, hostname, hosts and nsswitch.conf that agree with the guest's uid and gid. */

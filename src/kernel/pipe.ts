@@ -92,8 +92,12 @@ export class Pipe {
     out.set(this.buf.subarray(this.head, this.head + first));
     if (first < n) out.set(this.buf.subarray(0, n - first), first);
     this.head = (this.head + n) % cap;
+    const roomBefore = cap - this.length;
     this.length -= n;
-    this.writable.notify();
+    // Writers wake when a PIPE_BUF's worth of room appears, as Linux wakes
+    // them when a page frees up (pipe_read): a byte-at-a-time reader does
+    // not wake a big writer for every byte.
+    if (roomBefore < PIPE_BUF && cap - this.length >= PIPE_BUF) this.writable.notify();
     return n;
   }
 

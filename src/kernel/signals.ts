@@ -20,6 +20,7 @@ import type { Kernel } from './kernel.ts';
 import { LinuxError } from './errors.ts';
 import type { Process } from './process.ts';
 import type { Task } from './task.ts';
+import { partialResult } from './wait.ts';
 
 export const SIGHUP = 1;
 export const SIGINT = 2;
@@ -302,11 +303,13 @@ export class SignalState {
       // A vfork parent's wait is not interruptible: the call resumes after the
       // handler and still returns the child's pid.
       const keep = ALWAYS_RESUMED.has(task.blockedSyscall);
-      const restart = keep || ((flags & SA_RESTART) !== 0 && !NEVER_RESTARTED.has(task.blockedSyscall));
+      // A call that already did part of its work (a pipe write) returns that count instead.
+      const partial = partialResult(task.syscallState);
+      const restart = !partial && (keep || ((flags & SA_RESTART) !== 0 && !NEVER_RESTARTED.has(task.blockedSyscall)));
       if (!restart) {
         // A call that reports something when interrupted (nanosleep's remaining time) says so in its retry state.
         (task.syscallState as { onEintr?: () => void } | undefined)?.onEintr?.();
-        this.kernel.setReturnValue(task, -4 /* EINTR */);
+        this.kernel.setReturnValue(task, partial || -4 /* EINTR */);
         task.pc += task.arch.name === 'x86_64' ? 2 : 4;
         resume.state = undefined;
       }

@@ -49,13 +49,27 @@ export class WouldBlock {
     readonly on: readonly Waitable[],
     /** Absolute CLOCK_MONOTONIC deadline in ns, if the wait times out. */
     deadlineNs: bigint | null = null,
-    /** Host fds whose readability also wakes the task (stdin). */
-    readonly hostFds: readonly number[] = [],
   ) {
     let earliest = deadlineNs;
     for (const w of on) if (w.deadlineNs !== null && (earliest === null || w.deadlineNs < earliest)) earliest = w.deadlineNs;
     this.deadlineNs = earliest;
   }
+}
+
+/**
+ * The retry state (task.syscallState) of a call that did part of its work
+ * before it had to wait: a blocking write to a full pipe. Made again, it
+ * goes on from `done`; interrupted by a signal handler, it returns `done`
+ * instead of failing with EINTR or restarting (pipe(7): the count written
+ * so far; see signals.ts).
+ */
+export class Progress {
+  done = 0;
+}
+
+/** The count an interrupted call returns instead of EINTR: the work its retry state says was done (0: none). */
+export function partialResult(syscallState: unknown): number {
+  return syscallState instanceof Progress ? syscallState.done : 0;
 }
 
 /** Thrown by handlers of calls that do not return to the caller's code (exit, execve). */
