@@ -9,8 +9,8 @@ import { ARCHES, type Arch } from '../arch/index.ts';
 import { CpuEngine, FAULT_SIGNALS, TCG_BUFFER_BYTES, type CpuFault, type RegisterBatch, type RunResult } from '../cpu/engine.ts';
 import { ElfError } from '../loader/elf.ts';
 import { loadImage } from '../loader/image.ts';
-import type { Executable } from '../loader/binfmt.ts';
-import { launchProgram, openProgram } from '../loader/launch.ts';
+import { mappedFileId, type Executable, type Interpreter } from '../loader/binfmt.ts';
+import { launchInView, launchProgram, openProgram } from '../loader/launch.ts';
 import type { HostFileFs } from './vfs/hostfile.ts';
 import { ALL_SYSCALLS } from '../../syscalls/index.ts';
 import type { SyscallContext } from '../../syscalls/types.ts';
@@ -172,6 +172,8 @@ export interface StagedExec {
   /** The file itself, for /proc/self/exe (held, not looked up again by name). */
   exeFile?: { node: Node; fs: FileSystem; path: string };
   execfn: string;
+  /** The PT_INTERP loader binfmt.ts found, for a dynamically linked program. */
+  interp?: Interpreter | null;
   /** The thread that called execve (it becomes the only one). */
   caller?: Task;
 }
@@ -225,7 +227,8 @@ export class Kernel {
   constructor(readonly options: KernelOptions) {
     if (options.program === undefined && !options.arch) throw new LaunchError('a kernel needs a program or an arch');
     const ids = { uid: options.uid ?? hostId('uid'), gid: options.gid ?? hostId('gid') };
-    const program = options.program !== undefined ? openProgram(options.program, { host: { uid: hostId('uid'), gid: hostId('gid') }, guest: ids }) : null;
+    // Under --root the program is a guest path (launchInView); otherwise a host file, opened once here.
+    const program = options.program !== undefined && options.root === undefined ? openProgram(options.program, { host: { uid: hostId('uid'), gid: hostId('gid') }, guest: ids }) : null;
     this.clock = options.deterministic ? new VirtualClock() : new HostClock();
     this.entropy = options.deterministic ? new SeededEntropy(options.seed ?? 0) : hostEntropy;
     this.warn = options.warn ?? ((line) => process.stderr.write(line + '\n'));
@@ -236,7 +239,8 @@ export class Kernel {
     this.memoryBudget = new MemoryBudget(options.totalMemoryLimit ?? defaultMemoryBudget(), () => this.committedMemory());
     if (options.timeoutMs) this.deadlineAt = performance.now() + options.timeoutMs;
     this.signals = new SignalState(this);
-    const cwd = options.cwd ?? toGuestPath(process.cwd());
+    // Under --root without the host's directory, the guest starts at "/", as chroot(1) leaves it.
+    const cwd = options.cwd ?? (options.root !== undefined && options.mountCwd === false ? '/' : toGuestPath(process.cwd()));
     this.vfs = buildFilesystem(
       this,
       {
@@ -252,9 +256,11 @@ export class Kernel {
       this.overlays,
     );
     if (program) this.programFs = program.fs;
-    if (options.cwd !== undefined && program) checkGuestCwd(this.vfs, cwd);
-    // The program is exec'ed as the guest's execve would (x bit, #! scripts); that decides the arch.
-    const exe = program ? launchProgram({ vfs: this.vfs, cwd, root: options.root, who: { uid: ids.uid, gid: ids.gid, groups: [ids.gid] } }, program, this.options.argv.length > 0 ? this.options.argv : [program.given]) : null;
+    if (options.cwd !== undefined && options.program !== undefined) checkGuestCwd(this.vfs, cwd);
+    // The program is exec'ed as the guest's execve would (x bit, #! scripts, PT_INTERP); that decides the arch.
+    const view = { vfs: this.vfs, cwd, who: { uid: ids.uid, gid: ids.gid, groups: [ids.gid] } };
+    const argv = this.options.argv.length > 0 ? this.options.argv : [options.program ?? ''];
+    const exe = program ? launchProgram(view, program, argv) : options.program !== undefined ? launchInView(view, options.program, argv) : null;
     this.arch = exe ? exe.arch : ARCHES[options.arch!];
     const cpu = exe ? this.firstEngine() : null;
     this.proc = this.newProcess(null, this.arch, cpu, { cwd, uid: ids.uid, gid: ids.gid, memoryLimit: options.memoryLimit });
@@ -394,7 +400,7 @@ export class Kernel {
   /** The first image, from the program launch.ts resolved. */
   private load(p: Process, exe: Executable): void {
     try {
-      this.installImage(p, { bytes: exe.bytes, arch: exe.arch, argv: exe.argv, envp: this.options.env, exePath: exe.file.path, exeFile: exe.file, execfn: exe.execfn });
+      this.installImage(p, { bytes: exe.bytes, arch: exe.arch, argv: exe.argv, envp: this.options.env, exePath: exe.file.path, exeFile: exe.file, execfn: exe.execfn, interp: exe.interp });
     } catch (e) {
       if (e instanceof ElfError) throw new LaunchError(`${exe.execfn}: ${e.message}`);
       throw e;
@@ -410,7 +416,15 @@ export class Kernel {
     p.comm = path.posix.basename(img.exePath).slice(0, 15);
     const random16 = new Uint8Array(16);
     this.entropy.fill(random16);
-    const image = loadImage(p, { bytes: img.bytes, argv: img.argv, envp: img.envp, execfn: img.execfn, random16 });
+    const image = loadImage(p, {
+      bytes: img.bytes,
+      argv: img.argv,
+      envp: img.envp,
+      execfn: img.execfn,
+      random16,
+      file: img.exeFile ? mappedFileId(img.exeFile) : undefined,
+      interp: img.interp ? { bytes: img.interp.bytes, file: mappedFileId(img.interp.file) } : null,
+    });
     p.auxv = image.auxv;
     img.arch.prepareEntry(p.cpu!, image.entry, image.sp);
     this.taskOf(p).pc = image.entry;

@@ -45,8 +45,23 @@ export interface Mapping {
   name: string;
   /** File offset of `start`, for file-backed mappings. */
   offset: number;
+  /** The mapped file's st_dev and inode (0 for anonymous memory), as /proc/self/maps shows them. */
+  dev: number;
+  ino: number;
   /** Host memory for exactly [start, end), or null while the range is a PROT_NONE reservation. */
   bytes: Uint8Array | null;
+}
+
+/** How AddressSpace.map makes a mapping (see there). */
+export interface MapOptions {
+  name?: string;
+  shared?: boolean;
+  offset?: number;
+  dev?: number;
+  ino?: number;
+  backed?: boolean;
+  pages?: Uint8Array;
+  mayWrite?: boolean;
 }
 
 export interface AddressSpaceLayout {
@@ -180,14 +195,25 @@ export class AddressSpace {
     start: number,
     length: number,
     prot: number,
-    opts: { name?: string; shared?: boolean; offset?: number; backed?: boolean; pages?: Uint8Array; mayWrite?: boolean } = {},
+    opts: MapOptions = {},
   ): Mapping {
     const end = start + pageUp(length);
     if (start % PAGE_SIZE !== 0 || length <= 0 || end > this.layout.taskSize) fail('EINVAL');
     // RLIMIT_AS counts what the space would cover afterwards, checked before anything changes.
     if (this.addressSpaceLimit !== Infinity && this.mappedBytes() - this.coveredBytes(start, end) + (end - start) > this.addressSpaceLimit) fail('ENOMEM');
     this.unmap(start, end - start);
-    const m: Mapping = { start, end, prot, shared: opts.shared ?? false, mayWrite: opts.mayWrite ?? true, name: opts.name ?? '', offset: opts.offset ?? 0, bytes: null };
+    const m: Mapping = {
+      start,
+      end,
+      prot,
+      shared: opts.shared ?? false,
+      mayWrite: opts.mayWrite ?? true,
+      name: opts.name ?? '',
+      offset: opts.offset ?? 0,
+      dev: opts.dev ?? 0,
+      ino: opts.ino ?? 0,
+      bytes: null,
+    };
     if (opts.pages) this.adoptPages(m, opts.pages);
     else if (prot !== PROT_NONE || opts.backed) this.backWithHostMemory(m);
     this.insert(m);
