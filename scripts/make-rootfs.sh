@@ -32,7 +32,7 @@ for tool in apt-get dpkg-deb; do
 done
 
 # The format of this stamp changes when the script builds roots differently.
-stamp="make-rootfs 1 arch=$arch packages=$*"
+stamp="make-rootfs 2 arch=$arch packages=$*"
 if [ -f "$dir/.tslinux-rootfs" ] && [ "$(cat "$dir/.tslinux-rootfs")" = "$stamp" ]; then
   echo "$dir"
   exit 0
@@ -94,11 +94,17 @@ chmod 1777 "$tmp/tmp"
 [ -e "$tmp/etc/hostname" ] || echo tslinux > "$tmp/etc/hostname"
 [ -e "$tmp/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' > "$tmp/etc/hosts"
 [ -e "$tmp/etc/nsswitch.conf" ] || printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n' > "$tmp/etc/nsswitch.conf"
-# ld.so.cache: the host's ldconfig reads a root of its own arch (-r). For
-# another arch's root, ld.so searches its built-in directories instead
-# (Debian's include the multiarch ones), which finds the same libraries.
-if [ "$(uname -m)" = "$arch" ] && command -v ldconfig >/dev/null 2>&1; then
-  ldconfig -r "$tmp" 2>/dev/null || ldconfig -X -r "$tmp" 2>/dev/null || true
+# ld.so.cache, as libc-bin's trigger makes it: the root's own ldconfig
+# (static) run in the root, by the host's when it is of the root's arch and
+# we are root (ldconfig -r chroots), else under tslinux itself, which needs
+# neither. Without a cache ld.so searches its built-in directories (Debian's
+# include the multiarch ones), which find the same libraries.
+if [ -x "$tmp/usr/sbin/ldconfig" ]; then
+  if [ "$(uname -m)" = "$arch" ] && [ "$(id -u)" = 0 ] && command -v ldconfig >/dev/null 2>&1; then
+    ldconfig -r "$tmp" >&2 || true
+  elif command -v node >/dev/null 2>&1 && [ -d "$here/node_modules/koffi" ]; then
+    node "$here/bin/tslinux.js" run --root "$tmp:rw" --no-cwd --no-warn /usr/sbin/ldconfig >&2 || true
+  fi
 fi
 
 echo "$stamp" > "$tmp/.tslinux-rootfs"

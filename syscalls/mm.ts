@@ -52,12 +52,15 @@ function mmap(ctx: SyscallContext, addr: number, length: number, prot: number, f
     start = ctx.mem.findFree(length, addr);
   }
   const name = file ? file.path : '';
+  const id = file ? file.fs.stat(file.node) : null;
   // A file mapping is filled now even when PROT_NONE, so a later mprotect shows the file.
   const shared = mapType !== c.MAP_PRIVATE;
   const m = ctx.mem.map(start, length, prot & 7, {
     name,
     shared,
     offset: file ? offset : 0,
+    dev: id?.dev,
+    ino: id?.ino,
     backed: file !== null,
     // A shared mapping of a file opened read-only may never become writable (mprotect(2), EACCES).
     mayWrite: !(file && shared && !file.canWrite),
