@@ -295,7 +295,11 @@ export class Kernel {
 
   /** A CPU engine with its syscall hook and register batches (its budget share is the caller's business). */
   private createEngine(arch: Arch): CpuEngine {
-    const engine: CpuEngine = new CpuEngine(arch.name, { onSyscall: () => this.onSyscall(engine) });
+    const engine: CpuEngine = new CpuEngine(arch.name, {
+      onSyscall: () => this.onSyscall(engine),
+      // A private file mapping is copied in when first touched (memory.ts).
+      onUnmapped: (addr) => this.current?.process.mem.fault(addr) ?? false,
+    });
     this.engineRegs.set(engine, {
       regs: engine.registers([...arch.syscallRegs, arch.pcReg]),
       ret: engine.registers([arch.returnReg]),
@@ -508,9 +512,10 @@ export class Kernel {
     child.auxv = parent.auxv;
     child.comm = parent.comm;
     child.sigreturnPage = parent.sigreturnPage;
+    child.beyondEof = [...parent.beyondEof];
     child.fds = parent.fds.clone();
     try {
-      copyAddressSpace(parent.mem, child.mem, lendMemory);
+      parent.mem.copyTo(child.mem, lendMemory);
     } catch (e) {
       // No memory for the child's copy: fork fails (ENOMEM) and the child never was.
       this.discardUnborn(child);
@@ -1283,45 +1288,6 @@ export class Kernel {
 const idleSleeper = new Int32Array(new SharedArrayBuffer(4));
 
 const ALL_SYSCALLS_BY_NAME = new Set(ALL_SYSCALLS.map((d) => d.name));
-
-/**
- * Give `to` every mapping of `from` (fork): same addresses and permissions.
- * Private mappings are copied; MAP_SHARED ones, and all of them when
- * `lend` (a vfork child borrowing its parent's memory until it execs or
- * exits; see vfork(2)), map the very same host pages.
- */
-function copyAddressSpace(from: AddressSpace, to: AddressSpace, lend: boolean): void {
-  for (const m of from.mappings()) {
-    const pages = m.bytes && (lend || m.shared) ? m.bytes : undefined;
-    const copy = to.map(m.start, m.end - m.start, m.prot, { name: m.name, shared: m.shared, mayWrite: m.mayWrite, offset: m.offset, pages });
-    if (m.bytes && copy.bytes && !pages) copyTouchedPages(m.bytes, copy.bytes);
-  }
-  to.brkStart = from.brkStart;
-  to.brkCurrent = from.brkCurrent;
-}
-
-/**
- * Copy `from` into the fresh, zero-filled `to` page by page, skipping pages
- * that are all zeros: they are zero in `to` already, and leaving them
- * untouched keeps them out of the host's resident memory (a fork would
- * otherwise make every child pay for its parent's whole 8 MiB stack).
- */
-function copyTouchedPages(from: Uint8Array, to: Uint8Array): void {
-  // Zero tests are memcmp against a zero chunk (Buffer.equals), a whole
-  // chunk at a time first: most of a stack or heap reservation is untouched.
-  const src = Buffer.from(from.buffer, from.byteOffset, from.byteLength);
-  for (let chunk = 0; chunk < src.length; chunk += ZERO_CHUNK.length) {
-    const end = Math.min(src.length, chunk + ZERO_CHUNK.length);
-    if (src.subarray(chunk, end).equals(ZERO_CHUNK.subarray(0, end - chunk))) continue;
-    for (let page = chunk; page < end; page += PAGE_BYTES) {
-      const pageEnd = Math.min(end, page + PAGE_BYTES);
-      if (!src.subarray(page, pageEnd).equals(ZERO_CHUNK.subarray(0, pageEnd - page))) to.set(from.subarray(page, pageEnd), page);
-    }
-  }
-}
-
-const PAGE_BYTES = 4096;
-const ZERO_CHUNK = Buffer.alloc(64 * 1024);
 
 /** A fault in the part of a file mapping past the file's end is SIGBUS with BUS_ADRERR. */
 function beyondEofFault(p: Process, fault: CpuFault): CpuFault {
