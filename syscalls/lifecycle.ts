@@ -318,7 +318,7 @@ export const lifecycleFamily = family('lifecycle', [
     name: 'execve',
     args: { pathname: 'path', argv: 'ptr', envp: 'ptr' },
     handler: execve,
-    note: '#! scripts resolved through the VFS; static ELF only',
+    note: '#! scripts and PT_INTERP loaders resolved in the guest namespace',
   },
   {
     name: 'execveat',
