@@ -53,6 +53,15 @@ libc = [l.split() for l in open("/proc/self/maps") if l.rstrip().endswith("/libc
 st = os.stat(libc[0][5])
 dev = "%02x:%02x" % (os.major(st.st_dev), os.minor(st.st_dev))
 print("maps: libc mapped", len(libc) >= 3, "with its dev and inode", all(l[3] == dev and l[4] == str(st.st_ino) for l in libc))
+import struct, sys
+raw = open("/proc/self/auxv", "rb").read()
+aux = dict(struct.iter_unpack("<QQ", raw))
+maps = [l.split() for l in open("/proc/self/maps")]
+start = lambda name: min(int(l[0].split("-")[0], 16) for l in maps if len(l) > 5 and l[5].endswith(name) and l[2] == "00000000")
+exe = open(sys.executable, "rb").read(64)
+e_entry, e_phoff = struct.unpack_from("<QQ", exe, 24)
+print("auxv: AT_BASE is ld.so", aux[7] == start("/ld-linux-" + ("x86-64.so.2" if "x86_64" in open("/proc/self/maps").read() else "aarch64.so.1")),
+      "AT_PHDR", aux[3] == start("/python3.11") + e_phoff, "AT_ENTRY", aux[9] == e_entry, "AT_PHNUM", aux[5] == struct.unpack_from("<H", exe, 56)[0])
 '
 echo '== find'; find d -name '*.sh' -o -type d | sort
 echo '== tar + gzip'; tar -cf - d | gzip -9 > d.tgz; mkdir x; gzip -dc d.tgz | tar -xf - -C x; test "$(sha256sum < d/fruit)" = "$(sha256sum < x/d/fruit)"; find x -type f | sort; tar -tzvf d.tgz --numeric-owner | sed 's/  */ /g' | cut -d' ' -f1,3,6 | sort
@@ -95,9 +104,9 @@ async function underTslinux(arch: GuestArch, w: string, argv: string[] = ['/bin/
  * sets one up, in a private mount namespace: the host's /tmp (which holds
  * the work directory), /dev and /proc bound over the root's.
  */
-function natively(w: string, argv: string[] = ['/bin/dash', '-c', SCRIPT]): Result {
+function natively(w: string, argv: string[] = ['/bin/dash', '-c', SCRIPT], wrapper: string[] = []): Result {
   const script = 'for d in tmp dev proc; do mount --rbind "/$d" "$R/$d" || exit 99; done; exec /usr/sbin/chroot "$R" /bin/sh -c \'cd "$W" && exec "$@"\' sh "$@"';
-  const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...argv], {
+  const r = spawnSync(wrapper[0] ?? 'unshare', [...wrapper.slice(1), ...(wrapper.length ? ['unshare'] : []), '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...argv], {
     env: { ...ENV, W: w, R: ROOTFS.x86_64 },
     encoding: 'latin1',
   });
@@ -132,6 +141,7 @@ describe.skipIf(!haveRoots).concurrent('dynamically linked programs from a Debia
     const norm = (r: Result): Result => ({ ...r, stdout: r.stdout.replaceAll(path.basename(w), 'W').replaceAll(/(tsl-aarch64|tsl-x86_64|native|qemu)/g, 'W') });
     expect(norm(got)).toEqual(norm(want));
     expect(got.stdout).toContain('maps: libc mapped True with its dev and inode True');
+    expect(got.stdout).toContain('auxv: AT_BASE is ld.so True AT_PHDR True AT_ENTRY True AT_PHNUM True');
     expect(got.stdout).toMatch(/\n== exit status\nstatus 3\n$/);
   });
 
@@ -145,6 +155,29 @@ describe.skipIf(!haveRoots).concurrent('dynamically linked programs from a Debia
     if (arch === 'x86_64' && canCompareNative) expect(got).toEqual(natively(w, argv));
   });
   }
+});
+
+const STRACE = ['/usr/bin/strace', '/bin/strace'].find((p) => fs.existsSync(p)) ?? null;
+
+describe.skipIf(!haveRoots)('the trace of a dynamic program', () => {
+  it.runIf(canCompareNative && STRACE !== null)('x86_64: ld.so\'s openat, pread64, mmap, mprotect and munmap as strace prints them', async ({ expect }) => {
+    const calls = 'trace=execve,openat,pread64,mmap,mprotect,munmap,lgetxattr';
+    const w = workDir('trace');
+    fs.writeFileSync(path.join(w, 'f'), 'x');
+    const argv = ['/bin/ls', '-l', 'f'];
+    const ours = await runCli(['run', '--root', ROOTFS.x86_64, '--no-cwd', '--mount', `${w}:${w}`, '--cwd', w, '-e', calls, '-o', path.join(w, 'trace.txt'), ...argv], { env: ENV });
+    expect(ours.code).toBe(0);
+    const theirs = natively(w, argv, [STRACE!, '-f', '-e', calls, '-o', path.join(w, 'strace.txt')]);
+    expect(theirs.code).toBe(0);
+    // From the program's own execve on (strace also sees chroot's and sh's), addresses and pids normalised.
+    const norm = (text: string): string[] => {
+      const lines = text.split('\n').filter(Boolean).map((l) => l.replace(/^\d+ +/, '').replace(/0x[0-9a-f]+/g, 'ADDR').replace(/ +(?== [-\d?A])/, ' '));
+      return lines.slice(lines.findLastIndex((l) => l.startsWith('execve(')) + 1);
+    };
+    const got = norm(fs.readFileSync(path.join(w, 'trace.txt'), 'latin1'));
+    expect(got.some((l) => /^mmap\(NULL, \d+, PROT_READ, MAP_PRIVATE\|MAP_DENYWRITE, 3, 0\) = ADDR$/.test(l))).toBe(true);
+    expect(got).toEqual(norm(fs.readFileSync(path.join(w, 'strace.txt'), 'latin1')));
+  });
 });
 
 /** A small root made of parts of the built one: the files named (relative paths), copied with their directories. */
