@@ -245,3 +245,41 @@ describe.skipIf(!haveRoots).concurrent('a dynamic program that cannot start', ()
     });
   }
 });
+
+describe.concurrent('the --root tree', () => {
+  /** A root holding only Debian's static busybox (at /bin/sh) and an /etc. */
+  function busyboxRoot(name: string): string {
+    const dir = workDir(name);
+    fs.mkdirSync(path.join(dir, 'bin'));
+    fs.mkdirSync(path.join(dir, 'etc'));
+    fs.writeFileSync(path.join(dir, 'etc', 'hostname'), 'inside\n');
+    fs.copyFileSync(path.join(ROOT, '.cache', 'debian', 'bin', 'x86_64', 'busybox'), path.join(dir, 'bin', 'sh'));
+    fs.chmodSync(path.join(dir, 'bin', 'sh'), 0o755);
+    return dir;
+  }
+  const script = 'cat /etc/hostname; echo new > /etc/new; echo "write: $?"; ls /proc/self/exe /dev/null /tmp >/dev/null && echo mounts';
+
+  it('is read-only by default; its own /etc is what the guest reads; /proc, /dev and /tmp are mounted over it', async ({ expect }) => {
+    const root = busyboxRoot('ro');
+    const r = await runCli(['run', '--root', root, '--no-cwd', '/bin/sh', '-c', script], { env: ENV });
+    expect(r).toEqual({ code: 0, stdout: 'inside\nwrite: 1\nmounts\n', stderr: '/bin/sh: can\'t create /etc/new: Read-only file system\n' });
+    expect(fs.readdirSync(root).sort()).toEqual(['bin', 'etc']);
+  });
+
+  it('--overlay keeps the changes in memory and --diff lists them', async ({ expect }) => {
+    const root = busyboxRoot('overlay');
+    const r = await runCli(['run', '--root', root, '--no-cwd', '--overlay', '--diff', '/bin/sh', '-c', script], { env: ENV });
+    expect(r).toEqual({ code: 0, stdout: 'inside\nwrite: 0\nmounts\n', stderr: 'A /etc/new\n' });
+    expect(fs.existsSync(path.join(root, 'etc', 'new'))).toBe(false);
+  });
+
+  it('DIR:rw writes the tree, and gets the mount points it lacks as directories (as runc makes them)', async ({ expect }) => {
+    const root = busyboxRoot('rw');
+    const data = workDir('rw-data');
+    fs.writeFileSync(path.join(data, 'in.txt'), 'data\n');
+    const r = await runCli(['run', '--root', `${root}:rw`, '--no-cwd', '--mount', `${data}:/srv/data:ro`, '/bin/sh', '-c', `${script}; cat /srv/data/in.txt`], { env: ENV });
+    expect(r).toEqual({ code: 0, stdout: 'inside\nwrite: 0\nmounts\ndata\n', stderr: '' });
+    expect(fs.readFileSync(path.join(root, 'etc', 'new'), 'utf8')).toBe('new\n');
+    expect(fs.readdirSync(path.join(root, 'srv', 'data'))).toEqual([]);
+  });
+});
