@@ -4,7 +4,7 @@
 // first), then a read finds no attribute (ENODATA, what `ls -l` asks about
 // security.selinux and POSIX ACLs and takes as "none"), a list is empty,
 // and a change is EOPNOTSUPP.
-import { fail } from '../src/kernel/errors.ts';
+import { LinuxError, fail } from '../src/kernel/errors.ts';
 import { readPath, resolveAt } from './fs.ts';
 import { family, type SyscallContext } from './types.ts';
 
@@ -16,9 +16,16 @@ function lookup(ctx: SyscallContext, pathPtr: number, follow: boolean): void {
   resolveAt(ctx, AT_FDCWD, readPath(ctx, pathPtr), follow);
 }
 
+/** An empty name, or one without its NUL within XATTR_NAME_MAX + 1 bytes, is ERANGE (EFAULT first). */
 function checkName(ctx: SyscallContext, namePtr: number): void {
-  const name = ctx.mem.readCString(namePtr, XATTR_NAME_MAX + 1);
-  if (name.length === 0 || name.length > XATTR_NAME_MAX) fail('ERANGE');
+  let name: string;
+  try {
+    name = ctx.mem.readCString(namePtr, XATTR_NAME_MAX + 1);
+  } catch (e) {
+    if (e instanceof LinuxError && e.code === 'ENAMETOOLONG') fail('ERANGE');
+    throw e;
+  }
+  if (name.length === 0) fail('ERANGE');
 }
 
 function noAttribute(ctx: SyscallContext, namePtr: number): number {
