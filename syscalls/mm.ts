@@ -78,23 +78,25 @@ function mmap(ctx: SyscallContext, addr: number, length: number, prot: number, f
 
 /**
  * The open file a mapping reads from (and a shared one writes back to):
- * held open for as long as any piece of a mapping uses it, as mmap(2)
- * keeps a reference to the file (closing the fd does not unmap). The hold
- * ends when the last mapping that refers to it is gone (collected).
+ * held open while any piece of a mapping uses it, as mmap(2) keeps a
+ * reference to the file (closing the fd does not unmap); the last munmap
+ * (or exit) lets it go.
  */
 function fileSource(ofd: OpenFileDescription): FileSource {
   const file = ofd.io();
-  ofd.retain();
-  const source: FileSource = {
+  let pieces = 0;
+  return {
     read: (into, offset) => file.read(into, offset),
     write: (data, offset) => file.write(data, offset),
     size: () => file.size(),
+    hold: () => {
+      if (pieces++ === 0) ofd.retain();
+    },
+    drop: () => {
+      if (--pieces === 0) ofd.release();
+    },
   };
-  heldOpen.register(source, ofd);
-  return source;
 }
-
-const heldOpen = new FinalizationRegistry<OpenFileDescription>((ofd) => ofd.release());
 
 function munmap(ctx: SyscallContext, addr: number, length: number): number {
   checkAligned(addr);

@@ -2,6 +2,7 @@
 // arches: brk, mmap, munmap, mprotect, mremap, madvise, msync, and the
 // per-process memory limit. Results are what the guest would see: an
 // address or 0, or -errno.
+import { existsSync, readdirSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PAGE_SIZE, PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE } from '../src/kernel/memory.ts';
 import { ARCH_NAMES, headless, SCRATCH_BASE, type Headless } from './helpers/headless.ts';
@@ -299,6 +300,21 @@ describe.each(ARCH_NAMES)('memory syscalls on %s', (arch) => {
         [3 * P, 4 * P, PROT_NONE],
       ]);
       expect(t.mem.mappings().filter((m) => m.start >= base && m.start < base + 3 * P).map((m) => m.offset)).toEqual([0, P, 2 * P]);
+    });
+
+    it.runIf(existsSync('/proc/self/fd'))('a file mapping holds its file while mapped, and only then: open, mmap, close, munmap x500 leave no host fd open', () => {
+      t.writeHost('f.txt', 'x');
+      const hostFds = (): number => readdirSync('/proc/self/fd').length;
+      const before = hostFds();
+      for (let i = 0; i < 500; i++) {
+        const fd = t.open('f.txt', t.c.O_RDONLY);
+        const a = t.call('mmap', 0, 2 * P, PROT_READ, t.c.MAP_PRIVATE, fd, 0);
+        expect(t.call('close', fd)).toBe(0);
+        expect(t.call('mprotect', a, P, PROT_NONE)).toBe(0); // a split: two pieces hold the file
+        expect(hostFds()).toBeGreaterThan(before - 1);
+        expect(t.call('munmap', a, 2 * P)).toBe(0);
+      }
+      expect(hostFds()).toBeLessThanOrEqual(before + 1);
     });
 
     it('EBADF for a bad fd or an O_PATH fd', () => {

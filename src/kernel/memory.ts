@@ -76,6 +76,10 @@ export interface FileSource {
   write(data: Uint8Array, offset: number): number;
   /** The file's size now. */
   size(): number;
+  /** One more mapping piece uses the file (a mapping, or a part of one after a split): it stays open. */
+  hold(): void;
+  /** A piece that used it is gone; with the last one the file is let go, as munmap drops mmap's reference. */
+  drop(): void;
 }
 
 /** How AddressSpace.map makes a mapping (see there). */
@@ -251,6 +255,7 @@ export class AddressSpace {
     else if (m.source && !m.shared && !opts.backed) this.reserveLazy(m);
     else if (prot !== PROT_NONE || opts.backed || m.source) this.backWithHostMemory(m);
     if (m.source && m.shared && !opts.pages) this.fillShared(m);
+    m.source?.hold();
     this.insert(m);
     return m;
   }
@@ -361,12 +366,14 @@ export class AddressSpace {
       }
       if (m.start < cutStart) kept.push(this.slice(m, m.start, cutStart));
       if (cutEnd < m.end) kept.push(this.slice(m, cutEnd, m.end));
+      m.source?.drop();
     }
     this.maps = kept;
   }
 
   /** The part [from, to) of `m` as its own mapping, sharing the host memory. */
   private slice(m: Mapping, from: number, to: number): Mapping {
+    m.source?.hold();
     return {
       ...m,
       start: from,
@@ -383,6 +390,7 @@ export class AddressSpace {
    */
   release(): void {
     this.writeBack(0, this.layout.taskSize);
+    for (const m of this.maps) m.source?.drop();
     this.maps = [];
     this.lastHit = undefined;
     this.committed = 0;
@@ -451,6 +459,7 @@ export class AddressSpace {
       else if (prot !== PROT_NONE && !middle.source) this.backWithHostMemory(middle);
       result.push(middle);
       if (to < m.end) result.push(this.slice(m, to, m.end));
+      m.source?.drop();
     }
     this.maps = result;
   }
