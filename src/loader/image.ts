@@ -97,8 +97,12 @@ export function loadImage(proc: Process, req: ImageRequest): LoadedImage {
   const arch = proc.arch;
   if (elf.arch !== arch.name) throw new ElfError('machine', `binary is ${elf.arch}, process is ${arch.name}`);
   if (elf.interp !== null && !req.interp) throw new ElfError('malformed', `needs interpreter ${elf.interp}, which was not loaded`);
-  // ET_DYN goes at ELF_ET_DYN_BASE (2/3 of TASK_SIZE, unrandomised), whether
-  // it has an interpreter (a PIE) or not (a static-pie, or ld.so run as a program).
+  // A PIE (ET_DYN with an interpreter) goes at ELF_ET_DYN_BASE (2/3 of
+  // TASK_SIZE, unrandomised), as load_elf_binary places it. An ET_DYN without
+  // one (a static-pie, or ld.so run as the program) goes there too, where
+  // Linux puts it in the mmap region and, when it randomises, moves its brk
+  // to ELF_ET_DYN_BASE: here the image and its brk stay together, and the
+  // programs ld.so then maps go top-down in the mmap region, away from it.
   const bias = elf.type === 'dyn' ? arch.layout.pieBase - pageDown(elf.minVaddr) : 0;
   const file = req.file ?? { name: proc.exePath, dev: 0, ino: 0 };
   mapSegments(proc, elf, req.bytes, bias, file);

@@ -2,9 +2,10 @@
 // the host file to the first image: open it once, make it visible to the
 // guest at its own absolute path, and exec it as the guest's execve would
 // (binfmt.ts: the x bit, #! scripts through their interpreter in the
-// guest's view, ELF checks). Every failure is one LaunchError line with the
-// exit status a shell gives: 127 when a file is missing, 126 when it cannot
-// be executed.
+// guest's view, ELF checks, the PT_INTERP loader). Under --root the program
+// is a path in the guest's view instead, resolved as after chroot. Every
+// failure is one LaunchError line with the exit status a shell gives: 127
+// when a file (or a loader) is missing, 126 when it cannot be executed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LaunchError, toGuestPath } from '../kernel/kernel.ts';
