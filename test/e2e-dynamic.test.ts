@@ -133,17 +133,18 @@ describe.skipIf(!haveRoots).concurrent('dynamically linked programs from a Debia
   it(`${arch}: coreutils, grep, sed, dash, bash, perl, python3, find, tar and gzip as natively`, async ({ expect }) => {
     const w = workDir(`tsl-${arch}`);
     const got = await underTslinux(arch, w);
-    let want: Result | null = reference;
-    if (arch === 'aarch64' && QEMU) want = underQemu(workDir('qemu'));
-    if (!want) {
-      console.warn(`e2e-dynamic: ${arch} compared with nothing: needs ${arch === 'x86_64' ? 'an x86-64 host and root (chroot)' : 'qemu-aarch64 or a native x86-64 run'}`);
-      return;
-    }
-    const norm = (r: Result): Result => ({ ...r, stdout: r.stdout.replaceAll(path.basename(w), 'W').replaceAll(/(tsl-aarch64|tsl-x86_64|native|qemu)/g, 'W') });
-    expect(norm(got)).toEqual(norm(want));
+    // What the guest checks of itself holds whatever it is compared with.
     expect(got.stdout).toContain('maps: libc mapped True with its dev and inode True');
     expect(got.stdout).toContain('auxv: AT_BASE is ld.so True AT_PHDR True AT_ENTRY True AT_PHNUM True');
     expect(got.stdout).toMatch(/\n== exit status\nstatus 3\n$/);
+    let want: Result | null = reference;
+    if (arch === 'aarch64' && QEMU) want = underQemu(workDir('qemu'));
+    if (!want) {
+      console.warn(`e2e-dynamic: ${arch} not compared: needs ${arch === 'x86_64' ? 'an x86-64 host, root and unshare (chroot)' : 'qemu-aarch64 or a native x86-64 run'}`);
+      return;
+    }
+    const norm = (r: Result): Result => ({ ...r, stdout: r.stdout.replaceAll(/(tsl-aarch64|tsl-x86_64|native|qemu)/g, 'W') });
+    expect(norm(got)).toEqual(norm(want));
   });
 
   it(`${arch}: the dynamic loader run as the program (ld.so /bin/ls)`, async ({ expect }) => {
