@@ -20,6 +20,10 @@
 //                               through one futex word; also shown as round trips per second
 //   go spawn x10000             the Go guest (gocheck spawn 10000): 10,000 goroutines
 //   go sieve                    the Go guest (gocheck sieve N): CPU-bound, primes below 10 million
+//   python3 -c pass (dynamic)   Debian 12's dynamically linked python3 from the root
+//                               scripts/fetch-rootfs.sh builds (ld.so, a dozen libraries, the
+//                               interpreter's start-up): tslinux run --root against qemu -L ROOT
+//                               and a native chroot (as root, x86-64)
 //
 // The process benchmarks compare with native only: under qemu-user the
 // children a guest execs need binfmt_misc (and an x86-64 qemu's children
@@ -35,7 +39,7 @@
 // usage: tsx scripts/bench.ts [--quick] [--only NAME[,NAME]] [--arch x86_64|aarch64]
 //                             [--runs N] [--cli] [--json FILE]
 //   NAME: startup, startup-cli, startup-inproc, getuid, sieve, preempt-cost, sha256sum, gzip, spawn,
-//         pipe, forkexec, futex, go-spawn, go-sieve
+//         pipe, forkexec, futex, go-spawn, go-sieve, python
 //
 // The Go guest is built by scripts/build-go-guests.sh (Debian's golang-go) into .cache/go.
 import { spawnSync } from 'node:child_process';
@@ -68,6 +72,7 @@ const BENCH_NAMES = [
   'futex',
   'go-spawn',
   'go-sieve',
+  'python',
 ] as const;
 type BenchName = (typeof BENCH_NAMES)[number];
 
@@ -506,6 +511,38 @@ function startupRow(e: Engines, hello: Workload, nodeAlone: Command, r: Row, nod
 
 // ---- main ------------------------------------------------------------------------------------
 
+/**
+ * `python3 -c pass` from the root scripts/fetch-rootfs.sh builds: ld.so
+ * maps and relocates python3.11's libraries (dozens of mmaps and mprotects),
+ * then the interpreter starts and imports its site module. tslinux runs it
+ * in-process with --root; qemu as qemu-ARCH -L ROOT (which applies the root
+ * to the loader and library paths); native in a chroot of the root (root
+ * only). A note instead of a row when the root is missing.
+ */
+function pythonStartup(e: Engines, runs: number, progress: (s: string) => void): Row | string {
+  const rootfs = join(root, '.cache', 'rootfs', e.arch);
+  if (!existsSync(join(rootfs, '.tslinux-rootfs'))) return `no Debian root in .cache/rootfs/${e.arch} (scripts/fetch-rootfs.sh): no python3 row`;
+  const python = '/usr/bin/python3.11';
+  const want: Expect = { stdout: 'ok\n' };
+  const args = ['-c', 'print("ok")'];
+  const c: Partial<Record<Contender, Runner>> = {};
+  const canChroot = e.native && process.getuid?.() === 0 && existsSync('/usr/sbin/chroot');
+  if (canChroot) c.native = () => timeProcess({ cmd: '/usr/sbin/chroot', args: [rootfs, python, ...args] }, want);
+  if (e.qemu) c.qemu = () => timeProcess({ cmd: e.qemu!, args: ['-L', rootfs, join(rootfs, python), ...args] }, want);
+  c.tslinux = () => timeInProcess(python, { root: rootfs, mountCwd: false, args, env: { LANG: 'C' } }, want);
+  progress(`${e.arch}: python3 -c pass (dynamic)`);
+  const { results } = measure(runs, c, ['native', 'qemu', 'tslinux']);
+  return {
+    benchmark: 'python3 -c pass (dynamic)',
+    arch: e.arch,
+    unit: 's',
+    native: results.native ?? null,
+    qemu: results.qemu ?? null,
+    tslinux: results.tslinux ?? null,
+    notes: ['Debian 12 python3.11 from --root; qemu with -L ROOT; native in a chroot'],
+  };
+}
+
 function main(): number {
   const opts = parseArgs(process.argv.slice(2));
   const startupRuns = opts.runs ?? (opts.quick ? 3 : 10);
@@ -677,6 +714,13 @@ function main(): number {
         c.tslinux = () =>
           timeInProcess(w.program, { ...inProcessOptions(w), mounts: [{ host: dir, guest: '/bench' }], argv0: '/bench/forkexec' }, w.want);
         rows.push(row(`fork+exec+wait x${n}`, measure(workRuns, c).results));
+      }
+
+      // -- a dynamically linked program from a Debian root
+      if (opts.only.has('python')) {
+        const r = pythonStartup(e, workRuns, progress);
+        if (typeof r === 'string') notes.push(r);
+        else rows.push(r);
       }
 
       // -- threads: a futex ping-pong; Go: many goroutines, a CPU-bound sieve

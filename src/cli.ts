@@ -38,7 +38,8 @@ import type { PolicyGates } from './policy/setup.ts';
 
 export const RUN_HELP = `usage: tslinux run [options] <binary> [args...]
 
-Run a static Linux ELF binary (x86-64 or aarch64) on this host.
+Run a Linux ELF binary (x86-64 or aarch64) on this host: a static one, or a
+dynamically linked one from a Linux root (--root).
 
 options:
   --env K=V             set an environment variable (repeatable)
@@ -54,8 +55,10 @@ options:
   --policy FILE         enforce a Docker/OCI seccomp profile (JSON) on every syscall
   --allow NAME,...      allow only these syscalls (others fail with EPERM)
   --deny NAME,...       make these syscalls fail with EPERM
-  --root DIR            use host directory DIR as the guest's root filesystem
-                        (the current directory is still mounted, unless --no-cwd)
+  --root DIR[:rw]       host directory DIR is the guest's "/" (read-only; :rw writable):
+                        <binary> and dynamic loaders are found in it, as after chroot;
+                        /proc, /dev, /sys, /tmp, the current directory (unless --no-cwd)
+                        and each --mount are mounted over it
   --no-cwd              do not mount the host's current directory
   --ro                  make every host mount read-only
   --overlay             copy-on-write over every host mount: the guest's writes
@@ -133,12 +136,13 @@ when it cannot be executed, 2 for a wrong option.
 The guest sees the host's stdin, stdout and stderr, the current directory,
 the binary itself (read-only, at its own path), a private /tmp, a synthetic
 /dev and /proc/self; nothing else of the host. A #! script runs through its
-interpreter, which must be in that view (--mount it).`;
+interpreter, and a dynamically linked program through its loader (PT_INTERP),
+which must be in that view (--root, --mount).`;
 
 const TOP_HELP = `usage: tslinux <command> [...]
 
 commands:
-  run [options] <binary> [args...]   run a static Linux binary (see tslinux run --help)
+  run [options] <binary> [args...]   run a Linux binary (see tslinux run --help)
   syscalls [--arch x86_64|aarch64] [--json]
                                      print the supported-syscall table (markdown), or every
                                      syscall number with its status as JSON

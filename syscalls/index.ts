@@ -21,6 +21,7 @@ import { selectFamily } from './select.ts';
 import { fdextraFamily } from './fdextra.ts';
 import { eventsFamily } from './events.ts';
 import { futexFamily } from './futex.ts';
+import { xattrFamily } from './xattr.ts';
 import type { SyscallDecl, SyscallFamily } from './types.ts';
 
 export const FAMILIES: readonly SyscallFamily[] = [
@@ -45,6 +46,7 @@ export const FAMILIES: readonly SyscallFamily[] = [
   fdextraFamily,
   eventsFamily,
   futexFamily,
+  xattrFamily,
 ];
 
 export const ALL_SYSCALLS: readonly SyscallDecl[] = FAMILIES.flatMap((f) => f.syscalls);

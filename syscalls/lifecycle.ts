@@ -170,7 +170,7 @@ function execveat(ctx: SyscallContext, dirfd: number, pathPtr: number, argvPtr: 
   }
   const env = { vfs: ctx.kernel.vfs, who: identityOf(ctx.proc), resolve: (p: string) => resolveAt(ctx, AT_FDCWD, p, true) };
   const exe = resolveExecutable(env, place, path, argv);
-  ctx.kernel.stagedExecs.set(ctx.proc, { bytes: exe.bytes, arch: exe.arch, argv: exe.argv, envp, exePath: exe.file.path, exeFile: exe.file, execfn: exe.execfn, caller: ctx.task });
+  ctx.kernel.stagedExecs.set(ctx.proc, { bytes: exe.bytes, arch: exe.arch, argv: exe.argv, envp, exePath: exe.file.path, exeFile: exe.file, execfn: exe.execfn, interp: exe.interp, caller: ctx.task });
   return 0;
 }
 
@@ -331,7 +331,7 @@ export const lifecycleFamily = family('lifecycle', [
     args: { pathname: 'path', argv: 'argv', envp: 'envp' },
     needsCpu: 'loads a new program onto the CPU',
     handler: execve,
-    note: '#! scripts resolved through the VFS; static ELF only',
+    note: '#! scripts and PT_INTERP loaders resolved in the guest namespace',
   },
   {
     name: 'execveat',

@@ -1,7 +1,8 @@
 // Memory: brk, mmap, munmap, mprotect, mremap, madvise (see mmap(2),
 // mremap(2), brk(2)). The address space itself is src/kernel/memory.ts.
 import { fail } from '../src/kernel/errors.ts';
-import { PAGE_SIZE, PROT_WRITE, allocateBytes, pageUp } from '../src/kernel/memory.ts';
+import { PAGE_SIZE, PROT_WRITE, allocateBytes, pageUp, type FileSource } from '../src/kernel/memory.ts';
+import type { OpenFileDescription } from '../src/kernel/fdtable.ts';
 import { family, type SyscallContext } from './types.ts';
 
 const PROT_GROWSDOWN = 0x01000000;
@@ -34,9 +35,6 @@ function mmap(ctx: SyscallContext, addr: number, length: number, prot: number, f
     if (mapType !== c.MAP_PRIVATE && prot & PROT_WRITE && !ofd.canWrite) fail('EACCES');
     // Directories, pipes, terminals and other streams have no mmap (see mmap(2), ENODEV).
     if (ofd.isDirectory || !ofd.io().seekable) fail('ENODEV');
-    // A shared writable mapping of a file would need write-back to the file:
-    // not supported yet, and better refused than silently lost.
-    if (mapType !== c.MAP_PRIVATE && prot & PROT_WRITE) fail('ENODEV', 'MAP_SHARED writable file mappings are not supported yet');
     file = ofd;
   }
   let start: number;
@@ -52,38 +50,52 @@ function mmap(ctx: SyscallContext, addr: number, length: number, prot: number, f
     start = ctx.mem.findFree(length, addr);
   }
   const name = file ? file.path : '';
-  // A file mapping is filled now even when PROT_NONE, so a later mprotect shows the file.
+  const id = file ? file.fs.stat(file.node) : null;
   const shared = mapType !== c.MAP_PRIVATE;
-  const m = ctx.mem.map(start, length, prot & 7, {
+  const size = file ? file.io().size() : 0;
+  // Whole pages past the end of the file are not backed by it: touching
+  // them is SIGBUS (see mmap(2), "SIGBUS"). They get no file contents and no
+  // access; the kernel turns the CPU's fault there into SIGBUS.
+  const eofEnd = file ? start + pageUp(Math.max(0, size - offset)) : Infinity;
+  const end = start + pageUp(length);
+  ctx.mem.map(start, length, prot & 7, {
     name,
     shared,
     offset: file ? offset : 0,
-    backed: file !== null,
+    dev: id?.dev,
+    ino: id?.ino,
+    // A private mapping is copied from the file when first touched, a shared one now (memory.ts).
+    source: file ? fileSource(file) : undefined,
     // A shared mapping of a file opened read-only may never become writable (mprotect(2), EACCES).
     mayWrite: !(file && shared && !file.canWrite),
   });
-  if (file && m.bytes) {
-    // A private file mapping is a copy of the file's bytes (MAP_PRIVATE is copy-on-write;
-    // later writes to the file are not seen, which POSIX leaves unspecified).
-    const io = file.io();
-    const want = Math.min(length, Math.max(0, io.size() - offset));
-    let done = 0;
-    while (done < want) {
-      const n = io.read(m.bytes.subarray(done, want), offset + done);
-      if (n <= 0) break;
-      done += n;
-    }
-    // Whole pages past the end of the file are not backed by it: touching
-    // them is SIGBUS (see mmap(2), "SIGBUS"). The CPU gets no access there;
-    // the kernel turns that fault into SIGBUS.
-    const eofEnd = start + pageUp(Math.max(0, io.size() - offset));
-    const end = start + pageUp(length);
-    if (eofEnd < end && io.seekable) {
-      ctx.mem.protect(eofEnd, end - eofEnd, 0);
-      ctx.proc.beyondEof.push({ start: eofEnd, end, name });
-    }
+  if (eofEnd < end) {
+    ctx.mem.protect(eofEnd, end - eofEnd, 0);
+    ctx.proc.beyondEof.push({ start: eofEnd, end, name });
   }
   return start;
+}
+
+/**
+ * The open file a mapping reads from (and a shared one writes back to):
+ * held open while any piece of a mapping uses it, as mmap(2) keeps a
+ * reference to the file (closing the fd does not unmap); the last munmap
+ * (or exit) lets it go.
+ */
+function fileSource(ofd: OpenFileDescription): FileSource {
+  const file = ofd.io();
+  let pieces = 0;
+  return {
+    read: (into, offset) => file.read(into, offset),
+    write: (data, offset) => file.write(data, offset),
+    size: () => file.size(),
+    hold: () => {
+      if (pieces++ === 0) ofd.retain();
+    },
+    drop: () => {
+      if (--pieces === 0) ofd.release();
+    },
+  };
 }
 
 function munmap(ctx: SyscallContext, addr: number, length: number): number {
@@ -139,7 +151,9 @@ function mremap(ctx: SyscallContext, oldAddr: number, oldSize: number, newSize: 
   }
   if (ctx.mem.isFree(oldAddr + oldLen, oldAddr + newLen)) {
     const offset = m.offset + (oldAddr - m.start) + oldLen;
-    ctx.mem.map(oldAddr + oldLen, newLen - oldLen, m.prot, { name: m.name, shared: m.shared, mayWrite: m.mayWrite, offset });
+    // A file mapping grows with the file's next pages (a private one, when first touched).
+    const file = { dev: m.dev, ino: m.ino, source: m.source && !m.shared ? m.source : undefined };
+    ctx.mem.map(oldAddr + oldLen, newLen - oldLen, m.prot, { name: m.name, shared: m.shared, mayWrite: m.mayWrite, offset, ...file });
     return oldAddr;
   }
   if (!(flags & c.MREMAP_MAYMOVE)) fail('ENOMEM');
@@ -169,6 +183,7 @@ function snapshot(ctx: SyscallContext, addr: number, len: number): Uint8Array | 
  * the old one is put back and the error returned.
  */
 function moveMapping(ctx: SyscallContext, oldAddr: number, oldLen: number, newLen: number, newAddr: number, keepOld: boolean): number {
+  ctx.mem.materialize(oldAddr, oldAddr + oldLen);
   const m = ctx.mem.mappingAt(oldAddr)!;
   const props = { name: m.name, shared: m.shared, mayWrite: m.mayWrite, offset: m.offset + (oldAddr - m.start) };
   const saved = snapshot(ctx, oldAddr, oldLen);
@@ -212,8 +227,8 @@ function fileBacked(name: string): boolean {
 
 /**
  * madvise(2): advice only, except what changes contents: MADV_DONTNEED on
- * private memory reads back as zeros (file pages would be re-read from the
- * file; they read as zeros here), MADV_REMOVE punches out shared memory.
+ * private memory reads back as zeros, or as the file now holds it for a
+ * private file mapping; MADV_REMOVE punches out shared memory.
  */
 function madvise(ctx: SyscallContext, addr: number, length: number, advice: number): number {
   const c = ctx.arch.c;
@@ -226,7 +241,7 @@ function madvise(ctx: SyscallContext, addr: number, length: number, advice: numb
   switch (advice) {
     case c.MADV_DONTNEED:
     case c.MADV_DONTNEED_LOCKED:
-      zeroPrivate(ctx, addr, end);
+      ctx.mem.dropPrivatePages(addr, end);
       break;
     case MADV_FREE:
       // Only private anonymous memory can be freed lazily; its contents may stay until reused.
@@ -241,7 +256,11 @@ function madvise(ctx: SyscallContext, addr: number, length: number, advice: numb
   return 0;
 }
 
-/** msync(2): memory is the only copy of private mappings, so there is nothing to write back. */
+/**
+ * msync(2): the pages the guest changed in shared file mappings go to the
+ * file now, for MS_ASYNC as for MS_SYNC (tslinux has no later moment);
+ * private mappings have nothing to write back.
+ */
 function msync(ctx: SyscallContext, addr: number, length: number, flags: number): number {
   const MS_ASYNC = 1;
   const MS_INVALIDATE = 2;
@@ -251,6 +270,7 @@ function msync(ctx: SyscallContext, addr: number, length: number, flags: number)
   if (flags & MS_ASYNC && flags & MS_SYNC) fail('EINVAL');
   if (length === 0) return 0;
   if (!ctx.mem.isFullyMapped(addr, addr + pageUp(length))) fail('ENOMEM');
+  ctx.mem.writeBack(addr, addr + pageUp(length));
   return 0;
 }
 
@@ -280,7 +300,7 @@ export const mmFamily = family('mm', [
     args: { addr: 'ptr', length: 'size', prot: 'prot', flags: 'map_flags', fd: 'fd', offset: 'mmap_offset' },
     ret: 'addr',
     handler: mmap,
-    note: 'anonymous and private file mappings; shared writable file mappings give ENODEV',
+    note: 'private file mappings copied in at first touch; MAP_SHARED ones copied, changed pages written back at msync, munmap, exec and exit (a write(2) to the file is not seen in an existing mapping)',
   },
   {
     name: 'munmap',
@@ -306,6 +326,7 @@ export const mmFamily = family('mm', [
     summary: 'Flushes changes made to a shared file mapping back to the file; ENOMEM when the range is not mapped.',
     args: { addr: 'ptr', length: 'size', flags: 'msync_flags' },
     handler: msync,
+    note: 'writes changed shared pages back at once (MS_ASYNC too)',
   },
   {
     name: 'madvise',

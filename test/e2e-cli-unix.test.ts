@@ -76,7 +76,7 @@ describe.concurrent('options given wrongly: exit 2 and one line naming the optio
     [['--memory-limit', 'lots'], /^tslinux: --memory-limit wants a size/],
     [['--uid', 'root'], /^tslinux: --uid wants a number/],
     [['--trace-format=xml'], /^tslinux: --trace-format is text or json/],
-    [['--root', '/no/such/root'], /^tslinux: --root \/no\/such\/root: not a directory$/],
+    [['--root', '/no/such/root'], /^tslinux: --root \/no\/such\/root: no such directory$/],
     [['--policy', '/no/such/profile.json'], /^tslinux: --policy \/no\/such\/profile\.json: ENOENT$/],
     [['--frobnicate'], /^tslinux: unknown option --frobnicate/],
   ] as [string[], RegExp][])('%j', async ([opts, want], { expect }) => {

@@ -121,8 +121,8 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(base, { recursive: true, force: true }));
 
-/** The CLI's arguments for a view of `work` of this kind (busybox at /bb, read-only). */
-function viewArgs(kind: Kind, arch: GuestArch): { args: string[]; cwd: string } {
+/** The CLI's arguments for a view of `work` of this kind (busybox at /bb, read-only), and the program to give it. */
+function viewArgs(kind: Kind, arch: GuestArch): { args: string[]; cwd: string; program?: string } {
   const bb = `${path.join(DEBIAN_BIN, arch)}:/bb:ro`;
   switch (kind) {
     case 'cwd':
@@ -132,9 +132,9 @@ function viewArgs(kind: Kind, arch: GuestArch): { args: string[]; cwd: string } 
     case 'mount':
       return { args: ['--no-cwd', '--mount', `${work}:/w`, '--cwd', '/w', '--mount', bb], cwd: base };
     case 'root':
-      // Mount points the namespace puts over a --root tree must exist in it.
+      // A read-write root (the namespace would make these mount points in it); the program is a path in the guest's view.
       for (const d of ['bb', 'dev', 'proc', 'sys', 'tmp']) fs.mkdirSync(path.join(work, d));
-      return { args: ['--root', work, '--no-cwd', '--cwd', '/', '--mount', bb], cwd: base };
+      return { args: ['--root', `${work}:rw`, '--no-cwd', '--cwd', '/', '--mount', bb], cwd: base, program: '/bb/busybox' };
   }
 }
 
@@ -155,13 +155,13 @@ function hostPasswdLines(): string[] {
 // change fails every attempt.
 describe.each(ARCHES)('escape attempts through busybox on %s', { retry: 2 }, (arch) => {
   it.each(KINDS)('%s: nothing outside the view is read or changed', async (kind) => {
-    const { args, cwd } = viewArgs(kind, arch);
+    const { args, cwd, program } = viewArgs(kind, arch);
     const before = snapshotTree(base, (rel) => rel === 'work');
     const attempts = MUST_FAIL.map(([name, cmd]) => `(${cmd}); echo "${name}:$?"`);
     const follows = FOLLOWS.map(([name, cmd]) => `echo "${name}=$(${cmd})"`);
     const any = ANY_OUTCOME.map((cmd) => `(${cmd})`);
     const script = [SETUP, ...attempts, ...follows, ...any, 'echo done'].join('\n');
-    const r = await runCli(['run', ...args, debianBin(arch, 'busybox'), 'sh', '-c', script], {
+    const r = await runCli(['run', ...args, program ?? debianBin(arch, 'busybox'), 'sh', '-c', script], {
       cwd,
       env: { PATH: '/nowhere', LANG: 'C', B: '/bb/busybox', OUT: base },
     });

@@ -2,6 +2,7 @@
 // arches: brk, mmap, munmap, mprotect, mremap, madvise, msync, and the
 // per-process memory limit. Results are what the guest would see: an
 // address or 0, or -errno.
+import { existsSync, readdirSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PAGE_SIZE, PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE } from '../src/kernel/memory.ts';
 import { ARCH_NAMES, headless, SCRATCH_BASE, type Headless } from './helpers/headless.ts';
@@ -228,6 +229,92 @@ describe.each(ARCH_NAMES)('memory syscalls on %s', (arch) => {
       // It stays so when the mapping moves.
       const moved = t.call('mremap', a, P, P, t.c.MREMAP_MAYMOVE | t.c.MREMAP_FIXED, a + 8 * P);
       expect(t.call('mprotect', moved, P, RW)).toBe(t.errno('EACCES'));
+    });
+
+    it('MAP_SHARED writable: changed pages reach the file at msync and munmap, only those, never past its end', () => {
+      t.writeHost('s.bin', Buffer.alloc(2 * P + 10, 0x61));
+      const fd = t.open('s.bin', t.c.O_RDWR);
+      const a = t.call('mmap', 0, 3 * P, RW, t.c.MAP_SHARED, fd, 0);
+      expect(a).toBeGreaterThan(0);
+      t.mem.write(a + 1, bytes('ONE'));
+      // A write(2) to another page meanwhile is not undone by the write-back (only changed pages go).
+      t.writeHost('s.bin', Buffer.concat([Buffer.from('a'), Buffer.alloc(P - 1, 0x61), Buffer.from('host'), Buffer.alloc(P + 6, 0x61)]));
+      expect(t.call('msync', a, P, MS_SYNC)).toBe(0);
+      expect(t.readHost('s.bin').slice(0, 5)).toBe('aONEa');
+      expect(t.readHost('s.bin').slice(P, P + 4)).toBe('host');
+      // The last page holds the file's tail: what is written past the end stays in memory.
+      t.mem.write(a + 2 * P + 8, bytes('END+MORE'));
+      expect(t.call('munmap', a, 3 * P)).toBe(0);
+      const after = t.readHost('s.bin');
+      expect(after.length).toBe(2 * P + 10);
+      expect(after.slice(2 * P + 8)).toBe('EN');
+    });
+
+    it('MAP_SHARED: mappings of one file agree after msync; MS_ASYNC writes too', () => {
+      t.writeHost('s.txt', 'shared file');
+      const fd = t.open('s.txt', t.c.O_RDWR);
+      const a = t.call('mmap', 0, P, RW, t.c.MAP_SHARED, fd, 0);
+      t.mem.write(a, bytes('SHARED'));
+      expect(t.call('msync', a, P, MS_ASYNC)).toBe(0);
+      expect(t.readHost('s.txt')).toBe('SHARED file');
+      const b = t.call('mmap', 0, P, PROT_READ, t.c.MAP_SHARED, fd, 0);
+      expect(t.text(b, 11)).toBe('SHARED file');
+    });
+
+    it('a private file mapping is copied when first touched: host writes before that are seen, after it are not', () => {
+      t.writeHost('p.txt', 'version 1');
+      const fd = t.open('p.txt', t.c.O_RDONLY);
+      const a = t.call('mmap', 0, P, PROT_READ, t.c.MAP_PRIVATE, fd, 0);
+      expect(t.mem.mappingAt(a)!.bytes).toBeNull();
+      t.writeHost('p.txt', 'version 2');
+      expect(t.text(a, 9)).toBe('version 2');
+      t.writeHost('p.txt', 'version 3');
+      expect(t.text(a, 9)).toBe('version 2');
+    });
+
+    it('a private file mapping outlives its fd; MADV_DONTNEED reads the file again', () => {
+      t.writeHost('p.txt', 'from file');
+      const fd = t.open('p.txt', t.c.O_RDWR);
+      const a = t.call('mmap', 0, P, RW, t.c.MAP_PRIVATE, fd, 0);
+      expect(t.call('close', fd)).toBe(0);
+      t.mem.write(a, bytes('FROM'));
+      expect(t.text(a, 9)).toBe('FROM file');
+      expect(t.call('madvise', a, P, t.c.MADV_DONTNEED)).toBe(0);
+      expect(t.text(a, 9)).toBe('from file');
+    });
+
+    it('MAP_FIXED file mappings over a file reservation (what ld.so does), mprotect of a part', () => {
+      const content = Buffer.alloc(3 * P);
+      for (let i = 0; i < 3; i++) content.write(`segment ${i}`, i * P);
+      t.writeHost('lib.so', content);
+      const fd = t.open('lib.so', t.c.O_RDONLY);
+      const base = t.call('mmap', 0, 4 * P, PROT_READ, t.c.MAP_PRIVATE, fd, 0);
+      expect(t.call('mmap', base + P, P, PROT_READ | PROT_EXEC, t.c.MAP_PRIVATE | t.c.MAP_FIXED, fd, P)).toBe(base + P);
+      expect(t.call('mmap', base + 2 * P, P, RW, t.c.MAP_PRIVATE | t.c.MAP_FIXED, fd, 2 * P)).toBe(base + 2 * P);
+      expect(t.call('mprotect', base + 2 * P, P, PROT_READ)).toBe(0);
+      expect([0, 1, 2].map((i) => t.text(base + i * P, 9))).toEqual(['segment 0', 'segment 1', 'segment 2']);
+      expect(maps(base, base + 4 * P).map(([s, e, p]) => [s - base, e - base, p])).toEqual([
+        [0, P, PROT_READ],
+        [P, 2 * P, PROT_READ | PROT_EXEC],
+        [2 * P, 3 * P, PROT_READ],
+        [3 * P, 4 * P, PROT_NONE],
+      ]);
+      expect(t.mem.mappings().filter((m) => m.start >= base && m.start < base + 3 * P).map((m) => m.offset)).toEqual([0, P, 2 * P]);
+    });
+
+    it.runIf(existsSync('/proc/self/fd'))('a file mapping holds its file while mapped, and only then: open, mmap, close, munmap x500 leave no host fd open', () => {
+      t.writeHost('f.txt', 'x');
+      const hostFds = (): number => readdirSync('/proc/self/fd').length;
+      const before = hostFds();
+      for (let i = 0; i < 500; i++) {
+        const fd = t.open('f.txt', t.c.O_RDONLY);
+        const a = t.call('mmap', 0, 2 * P, PROT_READ, t.c.MAP_PRIVATE, fd, 0);
+        expect(t.call('close', fd)).toBe(0);
+        expect(t.call('mprotect', a, P, PROT_NONE)).toBe(0); // a split: two pieces hold the file
+        expect(hostFds()).toBeGreaterThan(before - 1);
+        expect(t.call('munmap', a, 2 * P)).toBe(0);
+      }
+      expect(hostFds()).toBeLessThanOrEqual(before + 1);
     });
 
     it('EBADF for a bad fd or an O_PATH fd', () => {

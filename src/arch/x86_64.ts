@@ -39,11 +39,17 @@ export const x86_64: Arch = {
   spReg: UC.UC_X86_REG_RSP,
   tlsReg: UC.UC_X86_REG_FS_BASE,
   prepareEntry(cpu: CpuEngine, entry: number, sp: number): void {
-    const regs = cpu.registers([UC.UC_X86_REG_RIP, UC.UC_X86_REG_RSP, UC.UC_X86_REG_RDX, UC.UC_X86_REG_RAX]);
+    const regs = cpu.registers([UC.UC_X86_REG_RIP, UC.UC_X86_REG_RSP, UC.UC_X86_REG_RDX, UC.UC_X86_REG_RAX, UC.UC_X86_REG_CR4]);
     regs.setNumber(0, entry);
     regs.setNumber(1, sp);
     regs.setNumber(2, 0);
     regs.setNumber(3, 0);
+    // CR4.OSFXSR and OSXMMEXCPT, as Linux sets them: Unicorn's 64-bit mode
+    // enables SSE without them, and its fxsave/fxrstor then skip the XMM
+    // registers (QEMU's do_fxsave), so ld.so's lazy-binding trampoline
+    // (_dl_runtime_resolve_fxsave) lost a float argument of every first call
+    // through the PLT (log(10) came back 0 in a dynamic program).
+    regs.setNumber(4, CR4_OSFXSR | CR4_OSXMMEXCPT);
     regs.write();
   },
   hwcaps(cpu: CpuEngine) {
@@ -56,6 +62,9 @@ export const x86_64: Arch = {
   encodeStat: encodeStatX86_64,
   statSize: X86_64_STAT_SIZE,
 };
+
+const CR4_OSFXSR = 1 << 9;
+const CR4_OSXMMEXCPT = 1 << 10;
 
 /** Execute one `cpuid` instruction on the emulated CPU, in a scratch page below mmap_min_addr. */
 export function cpuid(cpu: CpuEngine, leaf: number): { eax: number; ebx: number; ecx: number; edx: number } {

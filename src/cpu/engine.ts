@@ -145,8 +145,8 @@ function sharedCallbacks(): NonNullable<typeof callbacks> {
   const { protos } = unicornApi();
   callbacks = {
     memInvalid: koffi.register((_uc: Pointer, type: number, address: bigint | number) => {
-      runningEngine?.onMemInvalid(type, address);
-      return false; // let Unicorn stop with the matching UC_ERR_*
+      // true: memory was mapped there and Unicorn retries; false: it stops with the matching UC_ERR_*.
+      return runningEngine?.onMemInvalid(type, address) ?? false;
     }, koffi.pointer(protos.memInvalid)),
     syscall: koffi.register(() => runningEngine?.onSyscall(), koffi.pointer(protos.syscall)),
     interrupt: koffi.register((_uc: Pointer, intno: number) => runningEngine?.onInterrupt(intno), koffi.pointer(protos.intr)),
@@ -219,6 +219,12 @@ export interface EngineOptions {
    * host supports it (see block-stop.ts). It costs a native call per block.
    */
   preemptible?: boolean;
+  /**
+   * An access to an unmapped address: true when the kernel has just mapped
+   * memory there (a file mapping copied in on first touch), and the access
+   * is retried; false makes it a fault.
+   */
+  onUnmapped?: (addr: number) => boolean;
 }
 
 /**
@@ -257,12 +263,14 @@ export class CpuEngine {
   private stopRequested = false;
 
   readonly onSyscall: () => void;
+  private readonly onUnmapped: ((addr: number) => boolean) | undefined;
 
   constructor(
     readonly arch: CpuArch,
     options: EngineOptions,
   ) {
     this.onSyscall = options.onSyscall;
+    this.onUnmapped = options.onUnmapped;
     const uc = unicornApi();
     const out: Pointer[] = [0n];
     const [ucArch, ucMode] = arch === 'x86_64' ? [UC.UC_ARCH_X86, UC.UC_MODE_64] : [UC.UC_ARCH_ARM64, UC.UC_MODE_ARM];
@@ -305,9 +313,13 @@ export class CpuEngine {
     this.check(uc.hookAdd(this.handle, hh, UC.UC_HOOK_INTR, interrupt, null, 1n, 0n), 'hook interrupts');
   }
 
-  /** Called from the shared hooks while this engine is the running one. */
-  onMemInvalid(type: number, address: bigint | number): void {
-    this.lastMemFault = { type, address: faultAddress(this.arch, address) };
+  /** Called from the shared hooks while this engine is the running one; true when the access may be retried. */
+  onMemInvalid(type: number, address: bigint | number): boolean {
+    const addr = faultAddress(this.arch, address);
+    const unmapped = type === UC.UC_MEM_READ_UNMAPPED || type === UC.UC_MEM_WRITE_UNMAPPED || type === UC.UC_MEM_FETCH_UNMAPPED;
+    if (unmapped && typeof addr === 'number' && this.onUnmapped?.(addr)) return true;
+    this.lastMemFault = { type, address: addr };
+    return false;
   }
 
   /** For step(): the instruction the code hook saw last. */

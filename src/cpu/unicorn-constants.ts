@@ -48,6 +48,7 @@ export const UC_X86_REG_RCX = 38;
 export const UC_X86_REG_RDI = 39;
 export const UC_X86_REG_RDX = 40;
 export const UC_X86_REG_RIP = 41;
+export const UC_X86_REG_CR4 = 54;
 export const UC_X86_REG_RSI = 43;
 export const UC_X86_REG_RSP = 44;
 export const UC_X86_REG_R8 = 106;

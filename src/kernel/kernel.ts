@@ -9,8 +9,8 @@ import { ARCHES, type Arch } from '../arch/index.ts';
 import { CpuEngine, FAULT_SIGNALS, TCG_BUFFER_BYTES, type CpuFault, type RegisterBatch, type RunLimits, type RunResult } from '../cpu/engine.ts';
 import { ElfError } from '../loader/elf.ts';
 import { loadImage } from '../loader/image.ts';
-import type { Executable } from '../loader/binfmt.ts';
-import { launchProgram, openProgram } from '../loader/launch.ts';
+import { mappedFileId, type Executable, type Interpreter } from '../loader/binfmt.ts';
+import { launchInView, launchProgram, openProgram } from '../loader/launch.ts';
 import type { HostFileFs } from './vfs/hostfile.ts';
 import { ALL_SYSCALLS } from '../../syscalls/index.ts';
 import type { SyscallContext } from '../../syscalls/types.ts';
@@ -186,6 +186,8 @@ export interface StagedExec {
   /** The file itself, for /proc/self/exe (held, not looked up again by name). */
   exeFile?: { node: Node; fs: FileSystem; path: string };
   execfn: string;
+  /** The PT_INTERP loader binfmt.ts found, for a dynamically linked program. */
+  interp?: Interpreter | null;
   /** The thread that called execve (it becomes the only one). */
   caller?: Task;
 }
@@ -239,7 +241,8 @@ export class Kernel {
   constructor(readonly options: KernelOptions) {
     if (options.program === undefined && !options.arch) throw new LaunchError('a kernel needs a program or an arch');
     const ids = { uid: options.uid ?? hostId('uid'), gid: options.gid ?? hostId('gid') };
-    const program = options.program !== undefined ? openProgram(options.program, { host: { uid: hostId('uid'), gid: hostId('gid') }, guest: ids }) : null;
+    // Under --root the program is a guest path (launchInView); otherwise a host file, opened once here.
+    const program = options.program !== undefined && options.root === undefined ? openProgram(options.program, { host: { uid: hostId('uid'), gid: hostId('gid') }, guest: ids }) : null;
     this.clock = options.deterministic ? new VirtualClock() : new HostClock();
     this.entropy = options.deterministic ? new SeededEntropy(options.seed ?? 0) : hostEntropy;
     this.warn = options.warn ?? ((line) => process.stderr.write(line + '\n'));
@@ -250,7 +253,8 @@ export class Kernel {
     this.memoryBudget = new MemoryBudget(options.totalMemoryLimit ?? defaultMemoryBudget(), () => this.committedMemory());
     if (options.timeoutMs) this.deadlineAt = performance.now() + options.timeoutMs;
     this.signals = new SignalState(this);
-    const cwd = options.cwd ?? toGuestPath(process.cwd());
+    // Under --root without the host's directory, the guest starts at "/", as chroot(1) leaves it.
+    const cwd = options.cwd ?? (options.root !== undefined && options.mountCwd === false ? '/' : toGuestPath(process.cwd()));
     this.vfs = buildFilesystem(
       this,
       {
@@ -266,9 +270,11 @@ export class Kernel {
       this.overlays,
     );
     if (program) this.programFs = program.fs;
-    if (options.cwd !== undefined && program) checkGuestCwd(this.vfs, cwd);
-    // The program is exec'ed as the guest's execve would (x bit, #! scripts); that decides the arch.
-    const exe = program ? launchProgram({ vfs: this.vfs, cwd, root: options.root, who: { uid: ids.uid, gid: ids.gid, groups: [ids.gid] } }, program, this.options.argv.length > 0 ? this.options.argv : [program.given]) : null;
+    if (options.cwd !== undefined && options.program !== undefined) checkGuestCwd(this.vfs, cwd);
+    // The program is exec'ed as the guest's execve would (x bit, #! scripts, PT_INTERP); that decides the arch.
+    const view = { vfs: this.vfs, cwd, who: { uid: ids.uid, gid: ids.gid, groups: [ids.gid] } };
+    const argv = this.options.argv.length > 0 ? this.options.argv : [options.program ?? ''];
+    const exe = program ? launchProgram(view, program, argv) : options.program !== undefined ? launchInView(view, options.program, argv) : null;
     this.arch = exe ? exe.arch : ARCHES[options.arch!];
     const cpu = exe ? this.firstEngine() : null;
     this.proc = this.newProcess(null, this.arch, cpu, { cwd, uid: ids.uid, gid: ids.gid, memoryLimit: options.memoryLimit });
@@ -303,7 +309,12 @@ export class Kernel {
 
   /** A CPU engine with its syscall hook and register batches (its budget share is the caller's business). */
   private createEngine(arch: Arch): CpuEngine {
-    const engine: CpuEngine = new CpuEngine(arch.name, { onSyscall: () => this.onSyscall(engine), preemptible: true });
+    const engine: CpuEngine = new CpuEngine(arch.name, {
+      onSyscall: () => this.onSyscall(engine),
+      preemptible: true,
+      // A private file mapping is copied in when first touched (memory.ts).
+      onUnmapped: (addr) => this.current?.process.mem.fault(addr) ?? false,
+    });
     this.engineRegs.set(engine, {
       regs: engine.registers([...arch.syscallRegs, arch.pcReg]),
       ret: engine.registers([arch.returnReg]),
@@ -408,7 +419,7 @@ export class Kernel {
   /** The first image, from the program launch.ts resolved. */
   private load(p: Process, exe: Executable): void {
     try {
-      this.installImage(p, { bytes: exe.bytes, arch: exe.arch, argv: exe.argv, envp: this.options.env, exePath: exe.file.path, exeFile: exe.file, execfn: exe.execfn });
+      this.installImage(p, { bytes: exe.bytes, arch: exe.arch, argv: exe.argv, envp: this.options.env, exePath: exe.file.path, exeFile: exe.file, execfn: exe.execfn, interp: exe.interp });
     } catch (e) {
       if (e instanceof ElfError) throw new LaunchError(`${exe.execfn}: ${e.message}`);
       throw e;
@@ -424,7 +435,15 @@ export class Kernel {
     p.comm = path.posix.basename(img.exePath).slice(0, 15);
     const random16 = new Uint8Array(16);
     this.entropy.fill(random16);
-    const image = loadImage(p, { bytes: img.bytes, argv: img.argv, envp: img.envp, execfn: img.execfn, random16 });
+    const image = loadImage(p, {
+      bytes: img.bytes,
+      argv: img.argv,
+      envp: img.envp,
+      execfn: img.execfn,
+      random16,
+      file: img.exeFile ? mappedFileId(img.exeFile) : undefined,
+      interp: img.interp ? { bytes: img.interp.bytes, file: mappedFileId(img.interp.file) } : null,
+    });
     p.auxv = image.auxv;
     img.arch.prepareEntry(p.cpu!, image.entry, image.sp);
     this.taskOf(p).pc = image.entry;
@@ -508,9 +527,10 @@ export class Kernel {
     child.auxv = parent.auxv;
     child.comm = parent.comm;
     child.sigreturnPage = parent.sigreturnPage;
+    child.beyondEof = [...parent.beyondEof];
     child.fds = parent.fds.clone();
     try {
-      copyAddressSpace(parent.mem, child.mem, lendMemory);
+      parent.mem.copyTo(child.mem, lendMemory);
     } catch (e) {
       // No memory for the child's copy: fork fails (ENOMEM) and the child never was.
       this.discardUnborn(child);
@@ -1304,45 +1324,6 @@ const idleSleeper = new Int32Array(new SharedArrayBuffer(4));
 const HOST_POLL_TURN_MS = 50;
 
 const ALL_SYSCALLS_BY_NAME = new Set(ALL_SYSCALLS.map((d) => d.name));
-
-/**
- * Give `to` every mapping of `from` (fork): same addresses and permissions.
- * Private mappings are copied; MAP_SHARED ones, and all of them when
- * `lend` (a vfork child borrowing its parent's memory until it execs or
- * exits; see vfork(2)), map the very same host pages.
- */
-function copyAddressSpace(from: AddressSpace, to: AddressSpace, lend: boolean): void {
-  for (const m of from.mappings()) {
-    const pages = m.bytes && (lend || m.shared) ? m.bytes : undefined;
-    const copy = to.map(m.start, m.end - m.start, m.prot, { name: m.name, shared: m.shared, mayWrite: m.mayWrite, offset: m.offset, pages });
-    if (m.bytes && copy.bytes && !pages) copyTouchedPages(m.bytes, copy.bytes);
-  }
-  to.brkStart = from.brkStart;
-  to.brkCurrent = from.brkCurrent;
-}
-
-/**
- * Copy `from` into the fresh, zero-filled `to` page by page, skipping pages
- * that are all zeros: they are zero in `to` already, and leaving them
- * untouched keeps them out of the host's resident memory (a fork would
- * otherwise make every child pay for its parent's whole 8 MiB stack).
- */
-function copyTouchedPages(from: Uint8Array, to: Uint8Array): void {
-  // Zero tests are memcmp against a zero chunk (Buffer.equals), a whole
-  // chunk at a time first: most of a stack or heap reservation is untouched.
-  const src = Buffer.from(from.buffer, from.byteOffset, from.byteLength);
-  for (let chunk = 0; chunk < src.length; chunk += ZERO_CHUNK.length) {
-    const end = Math.min(src.length, chunk + ZERO_CHUNK.length);
-    if (src.subarray(chunk, end).equals(ZERO_CHUNK.subarray(0, end - chunk))) continue;
-    for (let page = chunk; page < end; page += PAGE_BYTES) {
-      const pageEnd = Math.min(end, page + PAGE_BYTES);
-      if (!src.subarray(page, pageEnd).equals(ZERO_CHUNK.subarray(0, pageEnd - page))) to.set(from.subarray(page, pageEnd), page);
-    }
-  }
-}
-
-const PAGE_BYTES = 4096;
-const ZERO_CHUNK = Buffer.alloc(64 * 1024);
 
 /** A fault in the part of a file mapping past the file's end is SIGBUS with BUS_ADRERR. */
 function beyondEofFault(p: Process, fault: CpuFault): CpuFault {

@@ -6,6 +6,18 @@
 // guest memory directly, with no FFI call per access. A PROT_NONE reservation
 // gets no host memory until it is made accessible: Go reserves gigabytes that
 // way and touches little of it.
+//
+// File mappings are copies of the file's bytes in host memory (a host mmap
+// of the file would give tslinux itself a SIGBUS when the file shrinks under
+// it). A private one is copied when first touched, by the CPU (its fault
+// brings the copy in: AddressSpace.fault) or by the kernel: until then it
+// costs no host memory, so ld.so's reservation of a whole library, which its
+// segment mappings then replace, and the parts of a file never read cost
+// nothing. The copy is MAP_PRIVATE's: later writes to the file are not seen
+// in it (POSIX leaves that unspecified; Linux shows them until a page is
+// written). A MAP_SHARED mapping is copied at once, with a second copy of
+// what the file held, so msync, munmap, exec and exit write the pages the
+// guest changed back to the file (and only those).
 import { LinuxError, fail } from './errors.ts';
 import type { ErrnoName } from './errno-table.ts';
 
@@ -45,8 +57,45 @@ export interface Mapping {
   name: string;
   /** File offset of `start`, for file-backed mappings. */
   offset: number;
-  /** Host memory for exactly [start, end), or null while the range is a PROT_NONE reservation. */
+  /** The mapped file's st_dev and inode (0 for anonymous memory), as /proc/self/maps shows them. */
+  dev: number;
+  ino: number;
+  /** Host memory for exactly [start, end), or null while the range is a PROT_NONE reservation or a file mapping not yet touched. */
   bytes: Uint8Array | null;
+  /** The mapped file (null for anonymous memory): where a private mapping's pages come from, where a shared one's go. */
+  source: FileSource | null;
+  /** A writable shared file mapping: the file's bytes as last read or written back, to find the pages the guest changed. */
+  pristine: Uint8Array | null;
+}
+
+/** The open file behind a file mapping (it stays open while mapped, as mmap(2) holds a reference to it). */
+export interface FileSource {
+  /** Read into `into` from file offset `offset`: bytes read, 0 at the end of the file. */
+  read(into: Uint8Array, offset: number): number;
+  /** Write `data` at file offset `offset` (MAP_SHARED write-back). */
+  write(data: Uint8Array, offset: number): number;
+  /** The file's size now. */
+  size(): number;
+  /** One more mapping piece uses the file (a mapping, or a part of one after a split): it stays open. */
+  hold(): void;
+  /** A piece that used it is gone; with the last one the file is let go, as munmap drops mmap's reference. */
+  drop(): void;
+}
+
+/** How AddressSpace.map makes a mapping (see there). */
+export interface MapOptions {
+  name?: string;
+  shared?: boolean;
+  offset?: number;
+  dev?: number;
+  ino?: number;
+  backed?: boolean;
+  pages?: Uint8Array;
+  mayWrite?: boolean;
+  /** The mapped file: a private mapping is filled from it when first touched; a shared one at once (see the file comment). */
+  source?: FileSource;
+  /** For a shared mapping with `pages`: the pristine copy that goes with them (fork). */
+  pristine?: Uint8Array | null;
 }
 
 export interface AddressSpaceLayout {
@@ -171,8 +220,9 @@ export class AddressSpace {
   /**
    * Create a mapping at a page-aligned `start`, replacing whatever was there
    * (the MAP_FIXED semantics; callers pick a free range first otherwise).
-   * `backed` gives a PROT_NONE mapping host memory at once (for contents that
-   * must survive until a later mprotect: file mappings, mremap moves).
+   * `backed` gives a PROT_NONE mapping (or a private file mapping) host memory
+   * at once (for contents that must survive until a later mprotect: loaded
+   * segments, mremap moves, fork's copies).
    * `pages` maps host memory another address space already uses (shared
    * between processes: MAP_SHARED mappings after fork, a vfork child's loan).
    */
@@ -180,18 +230,84 @@ export class AddressSpace {
     start: number,
     length: number,
     prot: number,
-    opts: { name?: string; shared?: boolean; offset?: number; backed?: boolean; pages?: Uint8Array; mayWrite?: boolean } = {},
+    opts: MapOptions = {},
   ): Mapping {
     const end = start + pageUp(length);
     if (start % PAGE_SIZE !== 0 || length <= 0 || end > this.layout.taskSize) fail('EINVAL');
     // RLIMIT_AS counts what the space would cover afterwards, checked before anything changes.
     if (this.addressSpaceLimit !== Infinity && this.mappedBytes() - this.coveredBytes(start, end) + (end - start) > this.addressSpaceLimit) fail('ENOMEM');
     this.unmap(start, end - start);
-    const m: Mapping = { start, end, prot, shared: opts.shared ?? false, mayWrite: opts.mayWrite ?? true, name: opts.name ?? '', offset: opts.offset ?? 0, bytes: null };
+    const m: Mapping = {
+      start,
+      end,
+      prot,
+      shared: opts.shared ?? false,
+      mayWrite: opts.mayWrite ?? true,
+      name: opts.name ?? '',
+      offset: opts.offset ?? 0,
+      dev: opts.dev ?? 0,
+      ino: opts.ino ?? 0,
+      bytes: null,
+      source: opts.source ?? null,
+      pristine: opts.pristine ?? null,
+    };
     if (opts.pages) this.adoptPages(m, opts.pages);
-    else if (prot !== PROT_NONE || opts.backed) this.backWithHostMemory(m);
+    else if (m.source && !m.shared && !opts.backed) this.reserveLazy(m);
+    else if (prot !== PROT_NONE || opts.backed || m.source) this.backWithHostMemory(m);
+    if (m.source && m.shared && !opts.pages) this.fillShared(m);
+    m.source?.hold();
     this.insert(m);
     return m;
+  }
+
+  /**
+   * A private file mapping waits for its first touch (fault, or the
+   * kernel's access) to be copied in; the limits are checked now, so a
+   * mapping the run has no room for is ENOMEM at mmap time.
+   */
+  private reserveLazy(m: Mapping): void {
+    const size = m.end - m.start;
+    if (size > MAX_HOST_CHUNK || this.wouldExceed(size) || this.hostMappings() >= MAX_HOST_MAPPINGS) fail('ENOMEM');
+  }
+
+  /** A shared file mapping: the file's bytes now, and a pristine copy when the guest may write them back. */
+  private fillShared(m: Mapping): void {
+    readFile(m.source!, m.bytes!, m.offset);
+    if (m.mayWrite) m.pristine = m.bytes!.slice();
+  }
+
+  /**
+   * The CPU touched `addr`, which no host memory backs: when it is in a
+   * private file mapping not yet copied, copy it in (and map it into the
+   * CPU), so the access can be retried. False otherwise (a real fault), or
+   * when the run has no memory left for the copy (the access then faults).
+   */
+  fault(addr: number): boolean {
+    const m = this.find(addr);
+    if (!m || m.bytes || !m.source) return false;
+    try {
+      this.fillLazy(m);
+      return true;
+    } catch (e) {
+      if (e instanceof LinuxError) return false;
+      throw e;
+    }
+  }
+
+  /** Copy in the not yet touched file mappings of [start, end) (before a move or a loan of their pages). */
+  materialize(start: number, end: number): void {
+    for (const m of this.maps) if (m.start < end && m.end > start && !m.bytes && m.source) this.fillLazy(m);
+  }
+
+  private fillLazy(m: Mapping): void {
+    this.backWithHostMemory(m);
+    readFile(m.source!, m.bytes!, m.offset);
+  }
+
+  /** Host memory of `m`, copying a lazy file mapping in first; null for a reservation. */
+  private backing(m: Mapping): Uint8Array | null {
+    if (!m.bytes && m.source) this.fillLazy(m);
+    return m.bytes;
   }
 
   /** Bytes of address space the mappings cover (VmSize). */
@@ -234,6 +350,7 @@ export class AddressSpace {
   unmap(start: number, length: number): void {
     const end = start + pageUp(length);
     this.checkSplits(start, end, false, false);
+    this.writeBack(start, end);
     this.lastHit = undefined;
     const kept: Mapping[] = [];
     for (const m of this.maps) {
@@ -249,18 +366,21 @@ export class AddressSpace {
       }
       if (m.start < cutStart) kept.push(this.slice(m, m.start, cutStart));
       if (cutEnd < m.end) kept.push(this.slice(m, cutEnd, m.end));
+      m.source?.drop();
     }
     this.maps = kept;
   }
 
   /** The part [from, to) of `m` as its own mapping, sharing the host memory. */
   private slice(m: Mapping, from: number, to: number): Mapping {
+    m.source?.hold();
     return {
       ...m,
       start: from,
       end: to,
       offset: m.offset + (from - m.start),
       bytes: m.bytes ? m.bytes.subarray(from - m.start, to - m.start) : null,
+      pristine: m.pristine ? m.pristine.subarray(from - m.start, to - m.start) : null,
     };
   }
 
@@ -269,6 +389,8 @@ export class AddressSpace {
    * a process that is gone, once its engine is closed.
    */
   release(): void {
+    this.writeBack(0, this.layout.taskSize);
+    for (const m of this.maps) m.source?.drop();
     this.maps = [];
     this.lastHit = undefined;
     this.committed = 0;
@@ -277,7 +399,7 @@ export class AddressSpace {
   /** How many mappings have host memory (each is a region in the engine). */
   private hostMappings(): number {
     let n = 0;
-    for (const m of this.maps) if (m.bytes) n++;
+    for (const m of this.maps) if (m.bytes || m.source) n++;
     return n;
   }
 
@@ -291,7 +413,7 @@ export class AddressSpace {
     for (const m of this.maps) {
       if (m.end <= start || m.start >= end) continue;
       const outer = (m.start < start ? 1 : 0) + (end < m.end ? 1 : 0);
-      if (m.bytes) added += outer + (keepMiddle ? 1 : 0) - 1;
+      if (m.bytes || m.source) added += outer + (keepMiddle ? 1 : 0) - 1;
       else if (backing) added += 1;
     }
     if (added > 0 && this.hostMappings() + added > MAX_HOST_MAPPINGS) fail('ENOMEM');
@@ -316,7 +438,7 @@ export class AddressSpace {
     if (prot !== PROT_NONE) {
       let needed = 0;
       for (const m of this.maps) {
-        if (!m.bytes && m.start < end && m.end > start) needed += Math.min(m.end, end) - Math.max(m.start, start);
+        if (!m.bytes && !m.source && m.start < end && m.end > start) needed += Math.min(m.end, end) - Math.max(m.start, start);
       }
       if (this.wouldExceed(needed)) fail('ENOMEM');
     }
@@ -334,9 +456,10 @@ export class AddressSpace {
       const middle = this.slice(m, from, to);
       middle.prot = prot;
       if (middle.bytes) this.cpu?.protect(from, to - from, prot);
-      else if (prot !== PROT_NONE) this.backWithHostMemory(middle);
+      else if (prot !== PROT_NONE && !middle.source) this.backWithHostMemory(middle);
       result.push(middle);
       if (to < m.end) result.push(this.slice(m, to, m.end));
+      m.source?.drop();
     }
     this.maps = result;
   }
@@ -435,8 +558,9 @@ export class AddressSpace {
     if (len === 0) return new Uint8Array(0);
     if (!Number.isSafeInteger(addr) || addr < 0 || !Number.isSafeInteger(len) || len < 0) fail('EFAULT');
     const m = this.find(addr);
-    if (!m || !m.bytes || (m.prot & needed) !== needed) fail('EFAULT');
-    if (addr + len <= m.end) return m.bytes.subarray(addr - m.start, addr - m.start + len);
+    const bytes = m && (m.prot & needed) === needed ? this.backing(m) : null;
+    if (!m || !bytes) fail('EFAULT');
+    if (addr + len <= m.end) return bytes.subarray(addr - m.start, addr - m.start + len);
     this.checkRange(addr, len, needed);
     return null;
   }
@@ -446,7 +570,7 @@ export class AddressSpace {
     const end = addr + len;
     while (cursor < end) {
       const m = this.find(cursor);
-      if (!m || !m.bytes || (m.prot & needed) !== needed) fail('EFAULT');
+      if (!m || (m.prot & needed) !== needed || !this.backing(m)) fail('EFAULT');
       cursor = m.end;
     }
   }
@@ -542,8 +666,9 @@ export class AddressSpace {
     let total = 0;
     while (total < max) {
       const m = this.find(cursor);
-      if (!m || !m.bytes || (m.prot & PROT_READ) === 0) fail('EFAULT');
-      const avail = m.bytes.subarray(cursor - m.start, Math.min(m.end - m.start, cursor - m.start + (max - total)));
+      const bytes = m && (m.prot & PROT_READ) !== 0 ? this.backing(m) : null;
+      if (!m || !bytes) fail('EFAULT');
+      const avail = bytes.subarray(cursor - m.start, Math.min(m.end - m.start, cursor - m.start + (max - total)));
       const nul = avail.indexOf(0);
       if (nul >= 0) {
         parts.push(avail.subarray(0, nul));
@@ -565,6 +690,63 @@ export class AddressSpace {
     return out.length;
   }
 
+  // ---- file mappings: write-back and re-reading ---------------------------------
+
+  /**
+   * Write the pages of [start, end) the guest changed in writable shared
+   * file mappings back to the file (msync, and before munmap, exec and
+   * exit): each page that differs from the pristine copy, within the file's
+   * size (a mapping never extends its file), as the page cache would.
+   */
+  writeBack(start: number, end: number): void {
+    for (const m of this.maps) {
+      if (!m.pristine || !m.bytes || m.end <= start || m.start >= end) continue;
+      const from = Math.max(start, m.start) - m.start;
+      const to = Math.min(end, m.end) - m.start;
+      const fileEnd = m.source!.size() - m.offset;
+      for (let page = from; page < to && page < fileEnd; page += PAGE_SIZE) {
+        const pageEnd = Math.min(to, page + PAGE_SIZE, fileEnd);
+        const now = m.bytes.subarray(page, pageEnd);
+        if (Buffer.from(now.buffer, now.byteOffset, now.length).equals(m.pristine.subarray(page, pageEnd))) continue;
+        m.source!.write(now, m.offset + page);
+        m.pristine.set(now, page);
+      }
+    }
+  }
+
+  /**
+   * MADV_DONTNEED on the private pages of [start, end): anonymous memory
+   * reads back as zeros, a private file mapping as the file holds it now
+   * (madvise(2)); shared pages keep their contents.
+   */
+  dropPrivatePages(start: number, end: number): void {
+    for (const m of this.maps) {
+      if (m.shared || !m.bytes || m.end <= start || m.start >= end) continue;
+      const pages = m.bytes.subarray(Math.max(start, m.start) - m.start, Math.min(end, m.end) - m.start);
+      pages.fill(0);
+      if (m.source) readFile(m.source, pages, m.offset + (Math.max(start, m.start) - m.start));
+    }
+  }
+
+  /**
+   * Give `to` every mapping of this space (fork): same addresses and
+   * permissions. Private mappings are copied (a file mapping not yet touched
+   * stays so, from the same file); MAP_SHARED ones, and all of them when
+   * `lend` (a vfork child borrowing its parent's memory until it execs or
+   * exits; see vfork(2)), map the very same host pages.
+   */
+  copyTo(to: AddressSpace, lend: boolean): void {
+    if (lend) this.materialize(0, this.layout.taskSize);
+    for (const m of this.maps) {
+      const pages = m.bytes && (lend || m.shared) ? m.bytes : undefined;
+      const opts = { name: m.name, shared: m.shared, mayWrite: m.mayWrite, offset: m.offset, dev: m.dev, ino: m.ino, source: m.source ?? undefined };
+      const copy = to.map(m.start, m.end - m.start, m.prot, { ...opts, pages, pristine: pages ? m.pristine : null, backed: m.bytes !== null });
+      if (m.bytes && copy.bytes && !pages) copyTouchedPages(m.bytes, copy.bytes);
+    }
+    to.brkStart = this.brkStart;
+    to.brkCurrent = this.brkCurrent;
+  }
+
   /** Drop every mapping (execve, exit). */
   clear(): void {
     for (const m of [...this.maps]) this.unmap(m.start, m.end - m.start);
@@ -572,3 +754,35 @@ export class AddressSpace {
     this.lastHit = undefined;
   }
 }
+
+/** Fill `into` from the file at `offset`, as far as the file goes (the rest stays zero). */
+function readFile(source: FileSource, into: Uint8Array, offset: number): void {
+  let done = 0;
+  while (done < into.length) {
+    const n = source.read(into.subarray(done), offset + done);
+    if (n <= 0) break;
+    done += n;
+  }
+}
+
+/**
+ * Copy `from` into the fresh, zero-filled `to` page by page, skipping pages
+ * that are all zeros: they are zero in `to` already, and leaving them
+ * untouched keeps them out of the host's resident memory (a fork would
+ * otherwise make every child pay for its parent's whole 8 MiB stack).
+ */
+function copyTouchedPages(from: Uint8Array, to: Uint8Array): void {
+  // Zero tests are memcmp against a zero chunk (Buffer.equals), a whole
+  // chunk at a time first: most of a stack or heap reservation is untouched.
+  const src = Buffer.from(from.buffer, from.byteOffset, from.byteLength);
+  for (let chunk = 0; chunk < src.length; chunk += ZERO_CHUNK.length) {
+    const end = Math.min(src.length, chunk + ZERO_CHUNK.length);
+    if (src.subarray(chunk, end).equals(ZERO_CHUNK.subarray(0, end - chunk))) continue;
+    for (let page = chunk; page < end; page += PAGE_SIZE) {
+      const pageEnd = Math.min(end, page + PAGE_SIZE);
+      if (!src.subarray(page, pageEnd).equals(ZERO_CHUNK.subarray(0, pageEnd - page))) to.set(from.subarray(page, pageEnd), page);
+    }
+  }
+}
+
+const ZERO_CHUNK = Buffer.alloc(64 * 1024);

@@ -15,6 +15,7 @@ import { SysFs } from './vfs/sysfs.ts';
 import { Vfs } from './vfs/vfs.ts';
 import { OverlayFs } from './vfs/overlayfs.ts';
 import type { FileSystem } from './vfs/types.ts';
+import type { MemoryBudget } from './memory.ts';
 import * as fs from 'node:fs';
 
 export interface MountSpec {
@@ -30,7 +31,7 @@ export interface NamespaceOptions {
   mountCwd: boolean;
   hostCwd: string;
   mounts: MountSpec[];
-  /** A host directory to use as the guest's root filesystem (--root). */
+  /** A host directory to use as the guest's root filesystem (--root DIR, read-only; DIR:rw read-write). */
   root?: string;
   /** Every host mount read-only (--ro). */
   readOnly?: boolean;
@@ -71,23 +72,25 @@ export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions, overlays
     return ov;
   };
   let rootfs: FileSystem;
-  if (opts.root) {
-    const hostRoot = path.resolve(opts.root);
-    if (!isDirectory(hostRoot)) throw new LaunchError(`--root ${opts.root}: not a directory`, EXIT_USAGE);
-    rootfs = hostView('/', hostRoot, false);
+  const root = opts.root !== undefined ? parseRoot(opts.root) : null;
+  if (root) {
+    if (!isDirectory(root.dir)) throw new LaunchError(`--root ${opts.root}: ${fs.existsSync(root.dir) ? 'not a directory' : 'no such directory'}`, EXIT_USAGE);
+    rootfs = rootView(root, opts, hostView, () => new HostFs({ hostRoot: root.dir, dev: dev++, readOnly: true, guestUid: kernel.options.uid, guestGid: kernel.options.gid }), { dev: () => dev++, now, budget, uid: kernel.options.uid, gid: kernel.options.gid });
   } else {
     const mem = new MemFs({ type: 'rootfs', dev: DEV.rootfs, now, budget });
     addSyntheticEtc(mem, kernel);
     rootfs = mem;
   }
-  const vfs = new Vfs(rootfs, opts.root ? path.resolve(opts.root) : 'rootfs');
+  const vfs = new Vfs(rootfs, root ? root.dir : 'rootfs');
   const mount = vfs.mount.bind(vfs);
   // A mount point missing from a host --root is one clear line, not a stack trace.
   vfs.mount = (guestPath, fsys, source, options) => {
     try {
+      // A read-write --root gets the mount points it lacks as directories, as runc makes them.
+      if (root?.writable && !opts.readOnly && !opts.overlay) makeDirs(vfs, guestPath);
       mount(guestPath, fsys, source, options);
     } catch (e) {
-      if (e instanceof LinuxError) throw new LaunchError(`cannot mount ${guestPath}: ${e.message}${opts.root ? ' (create it in the --root tree, or use --overlay)' : ''}`, EXIT_USAGE);
+      if (e instanceof LinuxError) throw new LaunchError(`cannot mount ${guestPath}: ${e.message}${root ? ' (create it in the --root tree)' : ''}`, EXIT_USAGE);
       throw e;
     }
   };
@@ -124,6 +127,48 @@ export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions, overlays
     vfs.mount(path.posix.normalize(t), new MemFs({ type: 'tmpfs', dev: tmpDev++, now, budget }), 'tmpfs', 'nosuid,nodev');
   }
   return vfs;
+}
+
+/** --root DIR, DIR:ro or DIR:rw. */
+export function parseRoot(spec: string): { dir: string; writable: boolean } {
+  const m = /^(.*):(ro|rw)$/.exec(spec);
+  return { dir: path.resolve(m ? m[1]! : spec), writable: m?.[2] === 'rw' };
+}
+
+/**
+ * The --root tree as the guest's "/". Read-only by default: an overlay that
+ * refuses every change (EROFS) and only holds, in memory, the mount points
+ * the namespace makes for /proc, /dev, /sys, /tmp, the working directory and
+ * each --mount where the tree lacks them (a container runtime makes those in
+ * its rootfs; a read-only tree cannot take them). With --overlay the same
+ * overlay takes the guest's changes in memory (--diff lists them). DIR:rw is
+ * the host tree itself, read-write (--ro makes it read-only again); mount
+ * points it lacks are made in it, as runc does.
+ */
+function rootView(
+  root: { dir: string; writable: boolean },
+  opts: NamespaceOptions,
+  hostView: (guestPath: string, hostRoot: string, readOnly: boolean) => FileSystem,
+  readOnlyHost: () => HostFs,
+  overlay: { dev: () => number; now: () => bigint; budget: MemoryBudget; uid?: number; gid?: number },
+): FileSystem {
+  if (root.writable && !opts.readOnly) return hostView('/', root.dir, false);
+  if (opts.overlay) return hostView('/', root.dir, true);
+  return new OverlayFs({ lower: readOnlyHost(), dev: overlay.dev(), now: overlay.now, uid: overlay.uid, gid: overlay.gid, budget: overlay.budget, readOnly: true });
+}
+
+/** mkdir -p of a guest path, through the filesystems that hold it (a host tree by handle). */
+function makeDirs(vfs: Vfs, guestPath: string): void {
+  let here = vfs.root();
+  for (const name of guestPath.split('/').filter(Boolean)) {
+    const step = vfs.resolveForCreate(name, { base: here, follow: true });
+    if (step.found) {
+      here = step.found;
+      continue;
+    }
+    const { dir, fs: fsys, dirPath, name: missing } = step.missing;
+    here = { node: fsys.mkdir(dir, missing, 0o755), fs: fsys, path: dirPath === '/' ? `/${missing}` : `${dirPath}/${missing}` };
+  }
 }
 
 function isDirectory(p: string): boolean {

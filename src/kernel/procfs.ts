@@ -7,7 +7,7 @@
 import { fail } from './errors.ts';
 import type { Process } from './process.ts';
 import type { Task } from './task.ts';
-import { PROT_EXEC, PROT_READ, PROT_WRITE } from './memory.ts';
+import { type Mapping, PROT_EXEC, PROT_READ, PROT_WRITE } from './memory.ts';
 import * as sysinfo from './sysinfo-files.ts';
 import type { Vfs } from './vfs/vfs.ts';
 import {
@@ -383,18 +383,58 @@ export function fdinfoText(p: Process, fd: number, vfs: Vfs): string {
   return sysinfo.fdinfo({ pos: ofd.offset, flags, mntId: mountIdOf(vfs, ofd.fs), ino });
 }
 
-/** /proc/<pid>/maps: "start-end perms offset dev inode name", true to the address space. */
+/**
+ * /proc/<pid>/maps: "start-end perms offset major:minor inode name", true
+ * to the address space, in fs/proc/task_mmu.c show_map_vma's format: the
+ * offset, device and inode are the file's for a file mapping and zero for
+ * anonymous memory, and the name starts at column 74.
+ */
 export function mapsText(p: Process): string {
   const hex = (n: number, w: number): string => n.toString(16).padStart(w, '0');
-  return p.mem
-    .mappings()
+  return mergedAsLinux(p.mem.mappings())
     .map((m) => {
       const perms =
         (m.prot & PROT_READ ? 'r' : '-') + (m.prot & PROT_WRITE ? 'w' : '-') + (m.prot & PROT_EXEC ? 'x' : '-') + (m.shared ? 's' : 'p');
-      const line = `${hex(m.start, 8)}-${hex(m.end, 8)} ${perms} ${hex(m.name.startsWith('/') ? m.offset : 0, 8)} 00:00 0`;
+      const isFile = m.name.startsWith('/');
+      const dev = isFile ? m.dev : 0;
+      const line = `${hex(m.start, 8)}-${hex(m.end, 8)} ${perms} ${hex(isFile ? m.offset : 0, 8)} ${hex(devMajor(dev), 2)}:${hex(devMinor(dev), 2)} ${isFile ? m.ino : 0}`;
       return m.name ? `${line.padEnd(73)}${m.name}\n` : `${line}\n`;
     })
     .join('');
+}
+
+/**
+ * The mappings as Linux's VMAs would be: tslinux keeps each mmap, brk
+ * extension and split as its own mapping (each is its own region in the
+ * CPU), where Linux merges a mapping with the one before it when it
+ * continues it exactly (vma_merge: same protection, sharing and file, and
+ * for a file the next offset), so [heap] is one line however often brk grew.
+ */
+function mergedAsLinux(maps: readonly Mapping[]): Mapping[] {
+  const out: Mapping[] = [];
+  for (const m of maps) {
+    const prev = out[out.length - 1];
+    const continues =
+      prev !== undefined &&
+      prev.end === m.start &&
+      prev.prot === m.prot &&
+      prev.shared === m.shared &&
+      prev.name === m.name &&
+      prev.dev === m.dev &&
+      prev.ino === m.ino &&
+      (!m.name.startsWith('/') || prev.offset + (prev.end - prev.start) === m.offset);
+    if (continues) out[out.length - 1] = { ...prev, end: m.end };
+    else out.push(m);
+  }
+  return out;
+}
+
+/** The major and minor numbers of a st_dev value (glibc's gnu_dev_major and gnu_dev_minor). */
+function devMajor(dev: number): number {
+  return Number(((BigInt(dev) >> 8n) & 0xfffn) | ((BigInt(dev) >> 32n) & ~0xfffn));
+}
+function devMinor(dev: number): number {
+  return Number((BigInt(dev) & 0xffn) | ((BigInt(dev) >> 12n) & ~0xffn));
 }
 
 function vmSize(p: Process): number {

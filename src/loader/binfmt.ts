@@ -1,17 +1,19 @@
 // What execve(2) does before the point of no return: check that the file
-// may be executed, read it, and either take it as a static ELF executable or,
-// for a "#!" script, run its interpreter instead (Linux's fs/binfmt_script.c,
-// up to BINPRM_MAX_RECURSION interpreters deep). The guest's execve
+// may be executed, read it, and either take it as an ELF executable (with
+// its PT_INTERP dynamic loader found, opened and checked, as Linux's
+// load_elf_binary does before begin_new_exec) or, for a "#!" script, run its
+// interpreter instead (Linux's fs/binfmt_script.c, up to
+// BINPRM_MAX_RECURSION interpreters deep). The guest's execve
 // (syscalls/lifecycle.ts) and the command line's program (launch.ts) both
 // come through here, so a program named to tslinux runs exactly as the same
 // path exec'ed inside the guest would.
 import { ARCHES } from '../arch/index.ts';
 import type { Arch } from '../arch/types.ts';
-import { LinuxError, fail } from '../kernel/errors.ts';
+import { LinuxError, errnoMessage, fail } from '../kernel/errors.ts';
 import { MAY_EXEC, checkPermission, type Identity } from '../kernel/vfs/permission.ts';
 import type { Resolved, Vfs } from '../kernel/vfs/vfs.ts';
 import { S_IFMT, S_IFREG, type StatInfo } from '../kernel/vfs/types.ts';
-import { ElfError, parseElf } from './elf.ts';
+import { ElfError, parseElf, type ElfArch } from './elf.ts';
 
 /** How many #! interpreters may chain (BINPRM_MAX_RECURSION). */
 export const MAX_INTERPRETER_DEPTH = 4;
@@ -21,6 +23,31 @@ export class NotLoadable extends LinuxError {
   constructor(readonly elf: ElfError) {
     super('ENOEXEC', elf.message);
   }
+}
+
+/**
+ * The program's PT_INTERP cannot be used: missing (ENOENT, or whatever its
+ * lookup gave), not executable (EACCES), or not an ELF loader of the
+ * program's arch and class (ELIBBAD, as load_elf_binary answers). `path` is
+ * the interpreter as the program names it.
+ */
+export class InterpreterError extends LinuxError {
+  constructor(
+    code: LinuxError['code'],
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(code, `interpreter ${path}: ${reason}`);
+  }
+}
+
+/** The dynamic loader an ELF program names, read and checked. */
+export interface Interpreter {
+  /** As PT_INTERP names it. */
+  path: string;
+  bytes: Uint8Array;
+  /** The file itself (its canonical path and identity name its mappings). */
+  file: Resolved;
 }
 
 /** Where the exec happens: whose rights, which namespace, how a #! interpreter's path is resolved. */
@@ -38,6 +65,8 @@ export interface Executable {
   argv: string[];
   /** The file the image comes from (the ELF: the last interpreter for a script), for /proc/self/exe. */
   file: Resolved;
+  /** The PT_INTERP loader, for a dynamically linked program. */
+  interp: Interpreter | null;
   /** AT_EXECFN: the path as execve got it. */
   execfn: string;
 }
@@ -68,13 +97,50 @@ export function resolveExecutable(env: ExecEnv, file: Resolved, path: string, ar
       file = env.resolve(path);
       continue;
     }
+    let elf;
     try {
-      return { bytes, arch: ARCHES[parseElf(bytes).arch], argv, file, execfn };
+      elf = parseElf(bytes);
     } catch (e) {
       if (e instanceof ElfError) throw new NotLoadable(e);
       throw e;
     }
+    const interp = elf.interp === null ? null : openInterpreter(env, elf.interp, elf.arch, onFile);
+    return { bytes, arch: ARCHES[elf.arch], argv, file, execfn, interp };
   }
+}
+
+/**
+ * Find and check a program's PT_INTERP as load_elf_binary does before the
+ * point of no return: open_exec (looked up in the guest's namespace from the
+ * caller's root and cwd, following symlinks; a regular file the caller may
+ * execute), then an ELF header of the same machine (elf_check_arch) and
+ * class, else ELIBBAD. The loader's own PT_INTERP, if any, is ignored.
+ */
+function openInterpreter(env: ExecEnv, path: string, arch: ElfArch, onFile?: (path: string) => void): Interpreter {
+  onFile?.(path);
+  let file: Resolved;
+  let bytes: Uint8Array;
+  try {
+    file = env.resolve(path);
+    checkExecutable(env, file);
+    bytes = readWhole(file);
+  } catch (e) {
+    if (!(e instanceof LinuxError)) throw e;
+    throw new InterpreterError(e.code, path, errnoText(e));
+  }
+  let loader;
+  try {
+    loader = parseElf(bytes);
+  } catch (e) {
+    if (!(e instanceof ElfError)) throw e;
+    throw new InterpreterError('ELIBBAD', path, e.message);
+  }
+  if (loader.arch !== arch) throw new InterpreterError('ELIBBAD', path, `an ${loader.arch} file, for an ${arch} program`);
+  return { path, bytes, file };
+}
+
+function errnoText(e: LinuxError): string {
+  return errnoMessage(e.errno);
 }
 
 /** May the caller execute this file? Regular, on an exec-allowed mount, with an x bit for it (may_open, path_noexec). */
@@ -84,6 +150,12 @@ export function checkExecutable(env: ExecEnv, file: Resolved): void {
   const mount = env.vfs.mounts().find((m) => m.fs === file.fs);
   if (mount?.options.split(',').includes('noexec')) fail('EACCES');
   checkPermission(st, env.who, MAY_EXEC);
+}
+
+/** What /proc/self/maps names a file's mappings with: its canonical path, device and inode. */
+export function mappedFileId(file: Resolved): { name: string; dev: number; ino: number } {
+  const st = statOf(file);
+  return { name: file.path, dev: st.dev, ino: st.ino };
 }
 
 function statOf(file: Resolved): StatInfo {

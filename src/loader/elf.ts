@@ -74,19 +74,16 @@ const MACHINE_NAMES: Record<number, string> = {
   258: 'loongarch',
 };
 
-export type ElfErrorKind = 'not-elf' | 'class' | 'endian' | 'machine' | 'type' | 'interp' | 'malformed';
+export type ElfErrorKind = 'not-elf' | 'class' | 'endian' | 'machine' | 'type' | 'malformed';
 
 export class ElfError extends Error {
   override name = 'ElfError';
   /** Machine-readable reason; the message is the human-readable one-liner. */
   readonly kind: ElfErrorKind;
-  /** For kind === 'interp': the requested program interpreter. */
-  readonly interp: string | undefined;
 
-  constructor(kind: ElfErrorKind, message: string, interp?: string) {
+  constructor(kind: ElfErrorKind, message: string) {
     super(message);
     this.kind = kind;
-    this.interp = interp;
   }
 }
 
@@ -113,7 +110,7 @@ export interface ElfImage {
   segments: ElfSegment[];
   /** PT_LOAD only, sorted by vaddr, non-overlapping. */
   loads: ElfSegment[];
-  /** PT_INTERP string; always null for images parseElf accepts (dynamic binaries are rejected), kept for callers. */
+  /** The PT_INTERP path (the dynamic loader, e.g. /lib64/ld-linux-x86-64.so.2), as bytes in a latin1 string; null for a static binary. */
   interp: string | null;
   /**
    * Whether the main thread stack must be executable, following Linux >= 5.8 (commits "x86/elf: Disable automatic
@@ -178,7 +175,8 @@ function rangeStr(start: number, end: number): string {
 }
 
 /**
- * Parses and validates a static x86-64 or aarch64 ELF64 executable (ET_EXEC or static-pie ET_DYN).
+ * Parses and validates an x86-64 or aarch64 ELF64 executable (ET_EXEC or ET_DYN: a PIE, a static-pie, or a dynamic
+ * loader run as a program), static or with a PT_INTERP.
  * Validation order: magic, class, endianness, (header length), machine, type, program headers, interpreter, loads.
  */
 export function parseElf(bytes: Uint8Array): ElfImage {
@@ -259,16 +257,18 @@ function parseElfUnchecked(bytes: Uint8Array): ElfImage {
 
   const inFile = (s: ElfSegment) => s.offset <= size && s.filesz <= size - s.offset;
 
-  // --- interpreter (dynamically linked binaries are refused) ---
+  // --- interpreter (PT_INTERP: the dynamic loader to run first) ---
+  let interp: string | null = null;
   const interpSeg = segments.find((s) => s.type === PT_INTERP); // Linux honours the first one
   if (interpSeg) {
     if (!inFile(interpSeg)) throw malformed(`PT_INTERP ${rangeStr(interpSeg.offset, interpSeg.offset + interpSeg.filesz)} lies outside the file (${size} bytes)`);
     if (interpSeg.filesz < 2 || interpSeg.filesz > MAX_INTERP) throw malformed(`PT_INTERP has bad size ${interpSeg.filesz}`);
     const raw = bytes.subarray(interpSeg.offset, interpSeg.offset + interpSeg.filesz);
+    // load_elf_binary: the last byte must be the NUL; the path is what comes before the first NUL.
     if (raw[raw.length - 1] !== 0) throw malformed('PT_INTERP is not NUL-terminated');
-    const nul = raw.indexOf(0);
-    const interp = new TextDecoder('utf-8', { fatal: false }).decode(raw.subarray(0, nul)).replace(/[\x00-\x1f\x7f]/g, '?');
-    throw new ElfError('interp', `needs interpreter ${interp}: not supported yet (only static binaries run)`, interp);
+    // Paths are byte strings: latin1 keeps every byte as one char, as the VFS reads guest paths.
+    interp = Buffer.from(raw.subarray(0, raw.indexOf(0))).toString('latin1');
+    if (interp === '') throw malformed('PT_INTERP is empty');
   }
 
   // --- PT_LOAD segments ---
@@ -363,7 +363,7 @@ function parseElfUnchecked(bytes: Uint8Array): ElfImage {
     phnum,
     segments,
     loads,
-    interp: null,
+    interp,
     stackExecutable,
     hasGnuStack: gnuStack !== null,
     tlsSegment,

@@ -1,6 +1,8 @@
-// Building the initial process image: map each PT_LOAD with its permissions,
-// set the program break, map the stack and lay out argc, argv, envp and the
-// auxiliary vector as the SysV ABI and Linux's binfmt_elf do.
+// Building the initial process image as Linux's load_elf_binary does: map
+// each PT_LOAD of the program with its permissions, the dynamic loader its
+// PT_INTERP names (if any), the vDSO, set the program break, map the stack
+// and lay out argc, argv, envp and the auxiliary vector as the SysV ABI and
+// fs/binfmt_elf.c create_elf_tables do.
 import type { Arch } from '../arch/types.ts';
 import type { CpuEngine } from '../cpu/engine.ts';
 import { LinuxError } from '../kernel/errors.ts';
@@ -53,13 +55,23 @@ function stackSize(proc: Process): number {
 
 export interface LoadedImage {
   elf: ElfImage;
+  /** Where the CPU starts: the dynamic loader's entry, or the program's for a static one. */
   entry: number;
   sp: number;
-  /** Load bias: 0 for ET_EXEC, where the static-PIE was placed otherwise. */
+  /** Load bias: 0 for ET_EXEC, where the PIE was placed otherwise. */
   bias: number;
+  /** Where the dynamic loader was placed (AT_BASE); 0 without one. */
+  interpBase: number;
   auxv: Uint8Array;
   /** Where the vDSO's ELF header is (AT_SYSINFO_EHDR). */
   vdso: number;
+}
+
+/** What /proc/self/maps shows for a file's mappings: its path, device and inode. */
+export interface MappedFileId {
+  name: string;
+  dev: number;
+  ino: number;
 }
 
 export interface ImageRequest {
@@ -69,25 +81,59 @@ export interface ImageRequest {
   /** AT_EXECFN: the path as given to execve (or the command line). */
   execfn: string;
   random16: Uint8Array;
+  /** The program's file, for its mappings' names (default: the process's exePath, no device or inode). */
+  file?: MappedFileId;
+  /** The PT_INTERP loader's bytes and file, which binfmt.ts found and checked; required when the program names one. */
+  interp?: { bytes: Uint8Array; file: MappedFileId } | null;
 }
 
 function segmentProt(seg: ElfSegment): number {
   return (seg.flags & PF_R ? PROT_READ : 0) | (seg.flags & PF_W ? PROT_WRITE : 0) | (seg.flags & PF_X ? PROT_EXEC : 0);
 }
 
-/** Parse and load an executable into a fresh process; the caller then points the CPU at `entry` with `sp`. */
+/** Parse and load an executable (and its dynamic loader) into a fresh process; the caller then points the CPU at `entry` with `sp`. */
 export function loadImage(proc: Process, req: ImageRequest): LoadedImage {
   const elf = parseElf(req.bytes);
   const arch = proc.arch;
   if (elf.arch !== arch.name) throw new ElfError('machine', `binary is ${elf.arch}, process is ${arch.name}`);
+  if (elf.interp !== null && !req.interp) throw new ElfError('malformed', `needs interpreter ${elf.interp}, which was not loaded`);
+  // A PIE (ET_DYN with an interpreter) goes at ELF_ET_DYN_BASE (2/3 of
+  // TASK_SIZE, unrandomised), as load_elf_binary places it. An ET_DYN without
+  // one (a static-pie, or ld.so run as the program) goes there too, where
+  // Linux puts it in the mmap region and, when it randomises, moves its brk
+  // to ELF_ET_DYN_BASE: here the image and its brk stay together, and the
+  // programs ld.so then maps go top-down in the mmap region, away from it.
   const bias = elf.type === 'dyn' ? arch.layout.pieBase - pageDown(elf.minVaddr) : 0;
-  mapSegments(proc, elf, req.bytes, bias);
+  const file = req.file ?? { name: proc.exePath, dev: 0, ino: 0 };
+  mapSegments(proc, elf, req.bytes, bias, file);
+  proc.mem.setBrkStart(pageUp(elf.maxVaddr + bias));
   const stackProt = PROT_READ | PROT_WRITE | (elf.stackExecutable ? PROT_EXEC : 0);
   const stack = stackSize(proc);
   proc.mem.map(arch.layout.stackTop - stack, stack, stackProt, { name: '[stack]' });
+  // The loader next, then the vDSO, each top-down below the mmap base, in
+  // load_elf_binary's order (load_elf_interp, then ARCH_SETUP_ADDITIONAL_PAGES).
+  const interp = req.interp ? loadInterpreter(proc, req.interp.bytes, req.interp.file) : null;
   const vdso = mapVdso(proc);
-  const { sp, auxv } = buildStack(proc, elf, bias, req, vdso);
-  return { elf, entry: elf.entry + bias, sp, bias, auxv, vdso };
+  const { sp, auxv } = buildStack(proc, elf, bias, req, vdso, interp?.base ?? 0);
+  return { elf, entry: interp ? interp.entry : elf.entry + bias, sp, bias, interpBase: interp?.base ?? 0, auxv, vdso };
+}
+
+/**
+ * The dynamic loader, as load_elf_interp maps it: an ET_DYN loader (every
+ * real one) goes where mmap without a hint would put its whole extent (the
+ * top of the mmap area), an ET_EXEC one at its own addresses. Returns its
+ * load address (AT_BASE) and entry point.
+ */
+function loadInterpreter(proc: Process, bytes: Uint8Array, file: MappedFileId): { base: number; entry: number } {
+  const elf = parseElf(bytes);
+  if (elf.arch !== proc.arch.name) throw new ElfError('machine', `interpreter ${file.name} is ${elf.arch}, process is ${proc.arch.name}`);
+  let bias = 0;
+  if (elf.type === 'dyn') {
+    const start = mapOrFail(() => proc.mem.findFree(elf.maxVaddr - elf.minVaddr), elf.minVaddr, elf.maxVaddr - elf.minVaddr);
+    bias = start - elf.minVaddr;
+  }
+  mapSegments(proc, elf, bytes, bias, file);
+  return { base: bias, entry: elf.entry + bias };
 }
 
 /** Each arch's vDSO image, built once. */
@@ -116,11 +162,14 @@ function mapVdso(proc: Process): number {
  * Map each PT_LOAD. Two segments may share a page at their boundary (the
  * linker packs them when the file offsets allow): that page is mapped once,
  * with the union of both permissions, as Linux's consecutive mmaps leave it
- * (the later one wins; we are more lenient and keep both).
+ * (the later one wins; we are more lenient and keep both). As elf_map and
+ * the bss set-up leave it, the pages holding file bytes are a mapping of the
+ * file (named, with its offset) and the rest of the segment (.bss beyond
+ * them) is anonymous memory.
  */
-function mapSegments(proc: Process, elf: ElfImage, bytes: Uint8Array, bias: number): void {
+function mapSegments(proc: Process, elf: ElfImage, bytes: Uint8Array, bias: number, file: MappedFileId): void {
   let mappedEnd = 0;
-  let lastMapping: { start: number; prot: number } | undefined;
+  let lastProt = 0;
   for (const seg of elf.loads) {
     const start = pageDown(seg.vaddr + bias);
     const end = pageUp(seg.vaddr + bias + seg.memsz);
@@ -131,24 +180,29 @@ function mapSegments(proc: Process, elf: ElfImage, bytes: Uint8Array, bias: numb
     }
     const prot = segmentProt(seg);
     const from = Math.max(start, mappedEnd);
-    if (from > start && lastMapping) proc.mem.protect(start, from - start, lastMapping.prot | prot);
+    if (from > start) proc.mem.protect(start, from - start, lastProt | prot);
+    const fileEnd = Math.max(from, Math.min(end, pageUp(seg.vaddr + bias + seg.filesz)));
+    const fileOffset = seg.offset + (from - (seg.vaddr + bias));
     // backed: a segment without permissions (p_flags 0) still holds its file bytes, as a PROT_NONE file mapping does.
-    if (end > from) mapOrFail(proc, seg, () => proc.mem.map(from, end - from, prot, { name: proc.exePath, offset: seg.offset + (from - (seg.vaddr + bias)), backed: true }));
+    if (fileEnd > from && seg.filesz > 0) {
+      mapOrFail(() => proc.mem.map(from, fileEnd - from, prot, { name: file.name, dev: file.dev, ino: file.ino, offset: fileOffset, backed: true }), seg.vaddr, seg.memsz);
+    }
+    const anonFrom = seg.filesz > 0 ? fileEnd : from;
+    if (end > anonFrom) mapOrFail(() => proc.mem.map(anonFrom, end - anonFrom, prot, { backed: true }), seg.vaddr, seg.memsz);
     // The kernel writes the file bytes; PROT_WRITE does not apply to it.
     proc.mem.poke(seg.vaddr + bias, bytes.subarray(seg.offset, seg.offset + seg.filesz));
     mappedEnd = Math.max(mappedEnd, end);
-    lastMapping = { start, prot };
+    lastProt = prot;
   }
-  proc.mem.setBrkStart(mappedEnd);
 }
 
 /** A segment the address space cannot hold (ENOMEM past the memory limit, say) is a launch error, not a host exception. */
-function mapOrFail(proc: Process, seg: ElfSegment, map: () => void): void {
+function mapOrFail<T>(map: () => T, vaddr: number, memsz: number): T {
   try {
-    map();
+    return map();
   } catch (e) {
     if (!(e instanceof LinuxError)) throw e;
-    throw new ElfError('malformed', `PT_LOAD at 0x${seg.vaddr.toString(16)} (size 0x${seg.memsz.toString(16)}) cannot be mapped: ${e.code}`);
+    throw new ElfError('malformed', `PT_LOAD at 0x${vaddr.toString(16)} (size 0x${memsz.toString(16)}) cannot be mapped: ${e.code}`);
   }
 }
 
@@ -165,7 +219,7 @@ function phdrAddress(elf: ElfImage, bias: number): number {
  * argc, argv[], NULL, envp[], NULL, auxv pairs ending with AT_NULL
  * (see the System V AMD64 ABI 3.4.1 and Linux fs/binfmt_elf.c create_elf_tables).
  */
-function buildStack(proc: Process, elf: ElfImage, bias: number, req: ImageRequest, vdso: number): { sp: number; auxv: Uint8Array } {
+function buildStack(proc: Process, elf: ElfImage, bias: number, req: ImageRequest, vdso: number, interpBase: number): { sp: number; auxv: Uint8Array } {
   const mem = proc.mem;
   const arch = proc.arch;
   let top = arch.layout.stackTop - 8;
@@ -205,7 +259,7 @@ function buildStack(proc: Process, elf: ElfImage, bias: number, req: ImageReques
     [AT.PHDR, phdrAddress(elf, bias)],
     [AT.PHENT, elf.phentsize],
     [AT.PHNUM, elf.phnum],
-    [AT.BASE, 0],
+    [AT.BASE, interpBase],
     [AT.FLAGS, 0],
     [AT.ENTRY, elf.entry + bias],
     [AT.UID, c.uid],

@@ -2,9 +2,10 @@
 // the host file to the first image: open it once, make it visible to the
 // guest at its own absolute path, and exec it as the guest's execve would
 // (binfmt.ts: the x bit, #! scripts through their interpreter in the
-// guest's view, ELF checks). Every failure is one LaunchError line with the
-// exit status a shell gives: 127 when a file is missing, 126 when it cannot
-// be executed.
+// guest's view, ELF checks, the PT_INTERP loader). Under --root the program
+// is a path in the guest's view instead, resolved as after chroot. Every
+// failure is one LaunchError line with the exit status a shell gives: 127
+// when a file (or a loader) is missing, 126 when it cannot be executed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LaunchError, toGuestPath } from '../kernel/kernel.ts';
@@ -12,7 +13,7 @@ import { LinuxError, errnoMessage } from '../kernel/errors.ts';
 import { HostFileFs } from '../kernel/vfs/hostfile.ts';
 import type { Identity } from '../kernel/vfs/permission.ts';
 import type { Resolved, Vfs } from '../kernel/vfs/vfs.ts';
-import { NotLoadable, resolveExecutable, type Executable } from './binfmt.ts';
+import { InterpreterError, NotLoadable, resolveExecutable, type Executable } from './binfmt.ts';
 
 /** Exit statuses as sh(1) gives them for a command that is missing or cannot run (POSIX 2.8.2). */
 export const EXIT_NOT_FOUND = 127;
@@ -79,34 +80,18 @@ export interface LaunchView {
   vfs: Vfs;
   /** The guest's working directory (relative interpreter paths start there, as open_exec does). */
   cwd: string;
-  /** --root: the host directory that is the guest's root. */
-  root?: string;
   who: Identity;
 }
 
 /**
  * Where the guest sees the program, making it visible if it is not yet:
- * under a --root that holds it, its path in that tree; otherwise its
- * absolute host path (symlinks resolved), through the cwd or a --mount
+ * its absolute host path (symlinks resolved), through the cwd or a --mount
  * that already shows it there, or else a read-only single-file mount of it
  * (the directories above it appear in the in-memory root holding only it),
  * and a second one at its absolute path as named when that went through a
- * host symlink. A --root tree
- * that lacks those directories leaves the program unseen by name (it still
- * runs, and /proc/self/exe still opens it).
+ * host symlink.
  */
 export function exposeProgram(view: LaunchView, program: HostProgram): { path: string; file: Resolved } {
-  if (view.root) {
-    const rel = path.relative(path.resolve(view.root), program.hostPath);
-    if (rel && !rel.startsWith('..') && !path.isAbsolute(rel)) {
-      const inRoot = '/' + rel.split(path.sep).join('/');
-      const found = tryResolve(view.vfs, inRoot);
-      if (found) {
-        program.fs.release();
-        return { path: inRoot, file: found };
-      }
-    }
-  }
   const guest = toGuestPath(program.hostPath);
   const seen = tryResolve(view.vfs, guest);
   if (seen) {
@@ -147,29 +132,48 @@ function tryResolve(vfs: Vfs, guestPath: string): Resolved | null {
  */
 export function launchProgram(view: LaunchView, program: HostProgram, argv: string[]): Executable {
   const { file } = exposeProgram(view, program);
-  let current = program.given;
+  return launch(view, program.given, argv, () => file, false);
+}
+
+/**
+ * Under --root: the program is a path in the guest's view, resolved from
+ * its working directory as after chroot(2) (a host file outside the tree,
+ * the cwd and the mounts is not found), then exec'ed as by launchProgram.
+ */
+export function launchInView(view: LaunchView, given: string, argv: string[]): Executable {
+  return launch(view, given, argv, () => view.vfs.resolve(given, { base: view.cwd, follow: true }), true);
+}
+
+function launch(view: LaunchView, given: string, argv: string[], find: () => Resolved, inRoot: boolean): Executable {
+  let current = given;
   const env = { vfs: view.vfs, who: view.who, resolve: (p: string) => view.vfs.resolve(p, { base: view.cwd, follow: true }) };
   try {
-    const exe = resolveExecutable(env, file, program.given, argv, (p) => (current = p));
+    const exe = resolveExecutable(env, find(), given, argv, (p) => (current = p));
     // AT_EXECFN: the path the caller says it exec'ed, argv[0] (the program as given, unless a library caller set argv0).
-    return { ...exe, execfn: argv[0] ?? program.given };
+    return { ...exe, execfn: argv[0] ?? given };
   } catch (e) {
     if (!(e instanceof LinuxError)) throw e;
-    throw execError(program, current, e);
+    throw execError(given, current, e, inRoot);
   }
 }
 
 /** One line for a failed exec, naming the file it is about; 127 for a missing file, else 126. */
-function execError(program: HostProgram, failing: string, e: LinuxError): LaunchError {
+function execError(given: string, failing: string, e: LinuxError, inRoot: boolean): LaunchError {
   const status = e.code === 'ENOENT' ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE;
-  if (failing !== program.given) {
+  if (e instanceof InterpreterError) {
+    // A dynamic program's loader: missing from the view (no --root, or a root without it), or not one for this program.
+    const hint = e.code === 'ENOENT' ? (inRoot ? ' (not in the --root tree)' : ' (a dynamically linked program needs --root DIR with its libraries)') : '';
+    const what = e.code === 'ELIBBAD' ? `${e.reason} (${errnoMessage(e.errno)})` : e.reason;
+    return new LaunchError(`${given}: interpreter ${e.path}: ${what}${hint}`, status);
+  }
+  if (failing !== given) {
     // A #! interpreter: bash says "bad interpreter", and whether the host has it but the guest does not see it helps.
-    const hidden = e.code === 'ENOENT' && path.isAbsolute(failing) && fs.existsSync(failing) ? ` (${failing} is not in the guest's view; see --mount)` : '';
-    return new LaunchError(`${program.given}: ${failing}: bad interpreter: ${errnoMessage(e.errno)}${hidden}`, status);
+    const hidden = e.code === 'ENOENT' && !inRoot && path.isAbsolute(failing) && fs.existsSync(failing) ? ` (${failing} is not in the guest's view; see --mount)` : '';
+    return new LaunchError(`${given}: ${failing}: bad interpreter: ${errnoMessage(e.errno)}${hidden}`, status);
   }
   if (e instanceof NotLoadable) {
     const what = e.elf.kind === 'not-elf' ? 'cannot execute binary file: Exec format error (not an ELF file, and no #! line)' : e.elf.message;
-    return new LaunchError(`${program.given}: ${what}`, status);
+    return new LaunchError(`${given}: ${what}`, status);
   }
-  return new LaunchError(`${program.given}: ${errnoMessage(e.errno)}`, status);
+  return new LaunchError(`${given}: ${errnoMessage(e.errno)}`, status);
 }

@@ -44,6 +44,11 @@ export interface OverlayFsOptions {
   openSpecial?: (node: MemNode, intent: OpenIntent) => OpenFile;
   /** The run's memory, which the upper layer's copies and new files are charged to (see MemFsOptions). */
   budget?: MemoryBudget | null;
+  /**
+   * Refuse every change with EROFS (a read-only --root): the overlay then
+   * only holds the mount points set-up code makes with ensureDir.
+   */
+  readOnly?: boolean;
 }
 
 export interface OverlayDiff {
@@ -112,7 +117,7 @@ export class OverlayNode implements Node {
 
 export class OverlayFs implements FileSystem {
   readonly type = 'overlay';
-  readonly readOnly = false;
+  readonly readOnly: boolean;
   readonly dev: number;
   readonly lower: FileSystem;
   /** The upper layer: every change lives here. */
@@ -129,6 +134,7 @@ export class OverlayFs implements FileSystem {
 
   constructor(opts: OverlayFsOptions) {
     this.dev = opts.dev;
+    this.readOnly = opts.readOnly ?? false;
     this.lower = opts.lower;
     this.upper = new MemFs({ type: 'overlay', dev: opts.dev, now: opts.now, uid: opts.uid, gid: opts.gid, openSpecial: opts.openSpecial, budget: opts.budget });
     const lowerRoot = this.lower.root();
@@ -235,6 +241,7 @@ export class OverlayFs implements FileSystem {
     const n = this.own(node);
     const type = n.fileType;
     const wantsWrite = intent.write || intent.truncate;
+    if (wantsWrite && type === S_IFREG) this.checkWritable();
     if (type === S_IFDIR) {
       if (wantsWrite) fail('EISDIR');
       return new DirectoryFile(n);
@@ -256,6 +263,7 @@ export class OverlayFs implements FileSystem {
   // ---- creation --------------------------------------------------------------------
 
   create(dir: Node, name: string, mode: number, owner?: Owner): OverlayNode {
+    this.checkWritable();
     const d = this.dirOf(dir);
     this.checkAbsent(d, name);
     const pu = this.copyUpDir(d);
@@ -265,6 +273,11 @@ export class OverlayFs implements FileSystem {
   }
 
   mkdir(dir: Node, name: string, mode: number, owner?: Owner): OverlayNode {
+    this.checkWritable();
+    return this.makeDir(dir, name, mode, owner);
+  }
+
+  private makeDir(dir: Node, name: string, mode: number, owner?: Owner): OverlayNode {
     const d = this.dirOf(dir);
     this.checkAbsent(d, name);
     const pu = this.copyUpDir(d);
@@ -276,6 +289,7 @@ export class OverlayFs implements FileSystem {
   }
 
   mknod(dir: Node, name: string, mode: number, rdev: number, owner?: Owner): OverlayNode {
+    this.checkWritable();
     const d = this.dirOf(dir);
     this.checkAbsent(d, name);
     const pu = this.copyUpDir(d);
@@ -285,6 +299,7 @@ export class OverlayFs implements FileSystem {
   }
 
   symlink(dir: Node, name: string, target: string, owner?: Owner): OverlayNode {
+    this.checkWritable();
     const d = this.dirOf(dir);
     if (target === '') fail('ENOENT');
     this.checkAbsent(d, name);
@@ -295,6 +310,7 @@ export class OverlayFs implements FileSystem {
   }
 
   link(target: Node, dir: Node, name: string): void {
+    this.checkWritable();
     const t = this.own(target);
     const d = this.dirOf(dir);
     this.checkAbsent(d, name);
@@ -310,6 +326,7 @@ export class OverlayFs implements FileSystem {
   // ---- removal ---------------------------------------------------------------------
 
   unlink(dir: Node, name: string): void {
+    this.checkWritable();
     const d = this.dirOf(dir);
     const n = this.lookup(d, name);
     if (n.fileType === S_IFDIR) fail('EISDIR');
@@ -319,6 +336,7 @@ export class OverlayFs implements FileSystem {
   }
 
   rmdir(dir: Node, name: string): void {
+    this.checkWritable();
     const d = this.dirOf(dir);
     const n = this.lookup(d, name);
     if (n.fileType !== S_IFDIR) fail('ENOTDIR');
@@ -342,6 +360,7 @@ export class OverlayFs implements FileSystem {
   // ---- rename ------------------------------------------------------------------------
 
   rename(fromDir: Node, fromName: string, toDir: Node, toName: string, flags: { noReplace: boolean; exchange: boolean }): void {
+    this.checkWritable();
     if (flags.noReplace && flags.exchange) fail('EINVAL');
     const src = this.dirOf(fromDir);
     const dst = this.dirOf(toDir);
@@ -387,6 +406,7 @@ export class OverlayFs implements FileSystem {
   // ---- attributes ------------------------------------------------------------------------
 
   truncate(node: Node, length: number): void {
+    this.checkWritable();
     const n = this.own(node);
     const type = n.fileType;
     if (type === S_IFDIR) fail('EISDIR');
@@ -398,6 +418,7 @@ export class OverlayFs implements FileSystem {
   }
 
   chmod(node: Node, mode: number): void {
+    this.checkWritable();
     const n = this.own(node);
     // fchmodat(2): symlinks have no mode of their own on Linux.
     if (n.fileType === S_IFLNK) fail('EOPNOTSUPP');
@@ -405,11 +426,13 @@ export class OverlayFs implements FileSystem {
   }
 
   chown(node: Node, uid: number, gid: number): void {
+    this.checkWritable();
     const n = this.own(node);
     this.upper.chown(this.copyUp(n, 'meta'), uid, gid);
   }
 
   utimes(node: Node, atimeNs: bigint | null, mtimeNs: bigint | null): void {
+    this.checkWritable();
     const n = this.own(node);
     this.upper.utimes(this.copyUp(n, 'meta'), atimeNs, mtimeNs);
   }
@@ -427,9 +450,14 @@ export class OverlayFs implements FileSystem {
       if (existing.fileType !== S_IFDIR) fail('ENOTDIR');
       return existing;
     }
-    const n = this.mkdir(d, name, mode);
+    const n = this.makeDir(d, name, mode);
     this.hidden.add(n.upper!);
     return n;
+  }
+
+  /** EROFS for a read-only overlay (see OverlayFsOptions.readOnly). */
+  private checkWritable(): void {
+    if (this.readOnly) fail('EROFS');
   }
 
   /** Whether the merged directory `dir` hides `name` of the lower layer with a whiteout. */
