@@ -58,16 +58,16 @@ const FD_SET = { fd: 'fd', name: 'path', value: 'ptr', size: 'size', flags: 'hex
 const NO_XATTRS = 'no extended attributes are kept: ENODATA';
 
 export const xattrFamily = family('xattr', [
-  { name: 'getxattr', args: PATH_GET, handler: get(true), note: NO_XATTRS },
-  { name: 'lgetxattr', args: PATH_GET, handler: get(false), note: NO_XATTRS },
-  { name: 'fgetxattr', args: FD_GET, handler: (ctx, fd, namePtr) => (ctx.fds.get(fd), noAttribute(ctx, namePtr)), note: NO_XATTRS },
-  { name: 'listxattr', args: { path: 'path', list: 'ptr', size: 'size' }, handler: list(true), note: 'always empty' },
-  { name: 'llistxattr', args: { path: 'path', list: 'ptr', size: 'size' }, handler: list(false), note: 'always empty' },
-  { name: 'flistxattr', args: { fd: 'fd', list: 'ptr', size: 'size' }, handler: (ctx, fd) => (ctx.fds.get(fd), 0), note: 'always empty' },
-  { name: 'setxattr', args: PATH_SET, handler: set(true), note: 'EOPNOTSUPP' },
-  { name: 'lsetxattr', args: PATH_SET, handler: set(false), note: 'EOPNOTSUPP' },
-  { name: 'fsetxattr', args: FD_SET, handler: (ctx, fd, namePtr) => (ctx.fds.get(fd), unsupported(ctx, namePtr)), note: 'EOPNOTSUPP' },
-  { name: 'removexattr', args: { path: 'path', name: 'path' }, handler: get(true), note: NO_XATTRS },
-  { name: 'lremovexattr', args: { path: 'path', name: 'path' }, handler: get(false), note: NO_XATTRS },
-  { name: 'fremovexattr', args: { fd: 'fd', name: 'path' }, handler: (ctx, fd, namePtr) => (ctx.fds.get(fd), noAttribute(ctx, namePtr)), note: NO_XATTRS },
+  { name: 'getxattr', args: PATH_GET, handler: get(true), note: NO_XATTRS, summary: 'Reads an extended attribute of the file at pathname.' },
+  { name: 'lgetxattr', args: PATH_GET, handler: get(false), note: NO_XATTRS, summary: 'Like getxattr, of a symbolic link itself rather than what it points to.' },
+  { name: 'fgetxattr', args: FD_GET, handler: (ctx, fd, namePtr) => (ctx.fds.get(fd), noAttribute(ctx, namePtr)), note: NO_XATTRS, summary: 'Like getxattr, of the file open on a descriptor.' },
+  { name: 'listxattr', args: { path: 'path', list: 'ptr', size: 'size' }, handler: list(true), note: 'always empty', summary: 'Lists the extended attribute names of the file at pathname.' },
+  { name: 'llistxattr', args: { path: 'path', list: 'ptr', size: 'size' }, handler: list(false), note: 'always empty', summary: 'Like listxattr, of a symbolic link itself rather than what it points to.' },
+  { name: 'flistxattr', args: { fd: 'fd', list: 'ptr', size: 'size' }, handler: (ctx, fd) => (ctx.fds.get(fd), 0), note: 'always empty', summary: 'Like listxattr, of the file open on a descriptor.' },
+  { name: 'setxattr', args: PATH_SET, handler: set(true), note: 'EOPNOTSUPP', summary: 'Sets an extended attribute of the file at pathname.' },
+  { name: 'lsetxattr', args: PATH_SET, handler: set(false), note: 'EOPNOTSUPP', summary: 'Like setxattr, on a symbolic link itself rather than what it points to.' },
+  { name: 'fsetxattr', args: FD_SET, handler: (ctx, fd, namePtr) => (ctx.fds.get(fd), unsupported(ctx, namePtr)), note: 'EOPNOTSUPP', summary: 'Like setxattr, on the file open on a descriptor.' },
+  { name: 'removexattr', args: { path: 'path', name: 'path' }, handler: get(true), note: NO_XATTRS, summary: 'Removes an extended attribute of the file at pathname.' },
+  { name: 'lremovexattr', args: { path: 'path', name: 'path' }, handler: get(false), note: NO_XATTRS, summary: 'Like removexattr, on a symbolic link itself rather than what it points to.' },
+  { name: 'fremovexattr', args: { fd: 'fd', name: 'path' }, handler: (ctx, fd, namePtr) => (ctx.fds.get(fd), noAttribute(ctx, namePtr)), note: NO_XATTRS, summary: 'Like removexattr, on the file open on a descriptor.' },
 ]);
