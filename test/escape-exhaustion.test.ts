@@ -9,6 +9,7 @@
 // bookkeeping (release when files, pipes and processes go) is checked on
 // headless and in-process kernels.
 import { describe, expect, it } from 'vitest';
+import { optionalTool, which } from './helpers/tools.ts';
 import { KernelBug, createHeadlessKernel, createKernel } from '../src/index.ts';
 import { ARCHES as ARCH_TABLES } from '../src/arch/index.ts';
 import { Dispatcher, buildTable } from '../src/kernel/dispatch.ts';
@@ -18,13 +19,12 @@ import { INODE_BYTES } from '../src/kernel/vfs/memfs.ts';
 import { ARCHES, debianBin, guestPath } from './helpers/e2e.ts';
 import { ARCH_NAMES, headless, type Headless } from './helpers/headless.ts';
 import { addressSpaceGuard, memoryCgroupGuard, tslinuxAddressSpace, type GuardedOutcome, type HostGuard } from './helpers/host-guard.ts';
-import { spawnSync } from 'node:child_process';
 
 const lines = (s: string): string[] => s.split('\n').filter(Boolean);
 const MiB = 2 ** 20;
 
 /** prlimit and setpriv (util-linux) make the fallback guard; without them (or off Linux) nothing guards the host. */
-const guardTools = process.platform === 'linux' && ['prlimit', 'setpriv'].every((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0);
+const guardTools = optionalTool('Linux with prlimit and setpriv (the host guard)', process.platform === 'linux' && ['prlimit', 'setpriv'].every((t) => which(t) !== null), 'util-linux');
 const missing = process.platform !== 'linux' ? 'Linux (for a memory cgroup or prlimit)' : 'prlimit and setpriv (util-linux)';
 
 /** The guard for the filling guests: a memory cgroup of 768 MiB, else an address space 3 GiB past tslinux's own. */
@@ -70,7 +70,11 @@ describe.runIf(guardTools)('guests exhausting the run\'s memory end cleanly insi
       const guard = addressSpaceGuard((await tslinuxAddressSpace(debianBin('x86_64', 'busybox'))) + 2 ** 30);
       const r = await guard.runCli(['--memory-limit', '8G', guestPath(arch, 'hostile'), 'tmpfill']);
       expectClean(r);
-      expect(lines(r.stdout)).toEqual([expect.stringMatching(/^tmpfill: ENOMEM after \d+ MiB$/), 'tmpfill: deleted, then as much again']);
+      // How much the second fill gets is the host allocator's business here, not the budget's: after the first
+      // fill glibc has raised its mmap threshold (mallopt(3), M_MMAP_THRESHOLD is dynamic up to 32 MiB), so
+      // the doubled file buffers come from a fragmented heap and the host may refuse sooner. The budget's own
+      // give-back is checked by the tmpfill case above. What must hold: ENOMEM, both fills end, a clean exit.
+      expect(lines(r.stdout)).toEqual([expect.stringMatching(/^tmpfill: ENOMEM after \d+ MiB$/), expect.stringMatching(/^tmpfill: deleted, then (as much again|less)$/)]);
     }, 180_000);
 
     it(`a malloc loop under a host RLIMIT_AS: ENOMEM, no crash of Node (${arch})`, async () => {
