@@ -83,6 +83,13 @@ export interface SyscallObserver {
    * queues even ignored signals for a ptraced task (sig_ignored()).
    */
   onSignal?(task: Task, info: SigInfo, discarded: boolean): void;
+  /**
+   * Optional: every task waits and the kernel is about to sleep (on a
+   * deadline, host input or a host signal). A tracer that buffers its file
+   * output writes it out here, so a trace file always shows the calls made
+   * before the guest waited, as strace's -o file does (it flushes each line).
+   */
+  onIdle?(): void;
 }
 
 /** One observer that tells several (a trace and a report, say) in order; null when none is given. */
@@ -98,6 +105,9 @@ export function combineObservers(...observers: (SyscallObserver | null | undefin
     },
     onSignal(task, info, discarded) {
       for (const o of list) o.onSignal?.(task, info, discarded);
+    },
+    onIdle() {
+      for (const o of list) o.onIdle?.();
     },
   };
 }

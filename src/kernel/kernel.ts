@@ -1034,6 +1034,7 @@ export class Kernel {
   private idlePlan(): { ms: number; host: boolean } | null {
     if (this.checkTimeout()) return null;
     const plan = this.idlePlanInner();
+    if (plan && (plan.ms > 0 || plan.host)) this.observer?.onIdle?.();
     // Never sleep past the run's timeout.
     if (plan && this.deadlineAt !== Infinity) plan.ms = Math.min(plan.ms, Math.max(1, Math.ceil(this.deadlineAt - performance.now())));
     return plan;

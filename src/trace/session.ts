@@ -317,6 +317,12 @@ export class TraceSession implements SyscallObserver {
     if (this.summary && this.main) this.main.write(this.summary.render());
   }
 
+  /** The guest waits: what the buffered outputs hold goes to their files now (see SyscallObserver.onIdle). */
+  onIdle(): void {
+    this.main?.flush();
+    for (const w of this.perProcess.values()) w.flush();
+  }
+
   /** Flush and close every output (also after a failed run). */
   close(): void {
     this.main?.close();
