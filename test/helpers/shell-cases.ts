@@ -11,8 +11,6 @@ export interface Case extends ShellRun {
   want: Partial<Pick<ShellOutcome, 'stdout' | 'stderr' | 'exitCode'>>;
   /** stderr differs between runs (timing, pids): don't compare it with the reference. */
   anyStderr?: boolean;
-  /** The tslinux run must take less than this (ms, including the CLI's start-up). */
-  maxMs?: number;
   /** A known emulator bug makes this case fail: it runs as it.fails and is listed in the report. */
   bug?: string;
 }
@@ -112,13 +110,11 @@ export const CASES: Case[] = [
     title: '200 processes in a loop',
     script: 'for i in $(seq 1 200); do true; done; echo done',
     want: { stdout: lines('done'), stderr: '', exitCode: 0 },
-    maxMs: 15_000,
   },
   {
     title: 'functions, return codes and a counting loop of 100 expr',
     script: 'f() { echo "f $1"; return $(($1 % 3)); }; for i in 1 2 3; do f $i; echo $?; done; n=0; while [ $n -lt 100 ]; do n=$(expr $n + 1); done; echo $n',
     want: { stdout: lines('f 1', 1, 'f 2', 2, 'f 3', 0, 100), stderr: '', exitCode: 0 },
-    maxMs: 15_000,
   },
 
   // ---- background jobs -------------------------------------------------------------------------------------------
@@ -128,18 +124,16 @@ export const CASES: Case[] = [
     want: { stdout: lines(0, 5, 'all'), stderr: '', exitCode: 0 },
   },
   {
-    title: 'sleep 10 & kill -9 $!; wait $! is 137',
-    script: 'sleep 10 & kill -9 $!; wait $!; echo $?',
+    title: 'sleep 1000 & kill -9 $!; wait $! is 137',
+    script: 'sleep 1000 & kill -9 $!; wait $!; echo $?',
     want: { stdout: lines(137), exitCode: 0 },
     anyStderr: true,
-    maxMs: 5_000,
   },
   {
     title: 'stop, continue and terminate a background job',
-    script: 'sleep 10 & p=$!; kill -STOP $p; kill -CONT $p; kill $p; wait $p; echo $?',
+    script: 'sleep 1000 & p=$!; kill -STOP $p; kill -CONT $p; kill $p; wait $p; echo $?',
     want: { stdout: lines(143), exitCode: 0 },
     anyStderr: true,
-    maxMs: 5_000,
   },
 
   // ---- traps -----------------------------------------------------------------------------------------------------
@@ -214,12 +208,11 @@ export const CASES: Case[] = [
   {
     // busybox timeout (unlike GNU's, which exits 124) execs the command in its own process and has a child
     // send it SIGTERM: the shell sees 143 and says "Terminated".
-    title: 'timeout 1 sleep 5 is killed by SIGTERM (143), in about a second',
-    script: 'timeout 1 sleep 5; echo $?',
+    title: 'timeout 1 sleep 1000 is killed by SIGTERM (143)',
+    script: 'timeout 1 sleep 1000; echo $?',
     want: { stdout: lines(143), stderr: 'Terminated\n', exitCode: 0 },
-    maxMs: 3_000,
   },
-  { title: 'yes | head -n 3 (SIGPIPE ends yes)', script: 'yes | head -n 3; echo end', want: { stdout: lines('y', 'y', 'y', 'end'), stderr: '', exitCode: 0 }, maxMs: 10_000 },
+  { title: 'yes | head -n 3 (SIGPIPE ends yes)', script: 'yes | head -n 3; echo end', want: { stdout: lines('y', 'y', 'y', 'end'), stderr: '', exitCode: 0 } },
 
   // ---- find, xargs -----------------------------------------------------------------------------------------------
   {
