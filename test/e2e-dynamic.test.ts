@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it, beforeAll, afterAll } from 'vitest';
+import { optionalCommand, optionalTool } from './helpers/tools.ts';
 import { ARCHES, QEMU, ROOT, canRunNative, runCli, type GuestArch } from './helpers/e2e.ts';
 
 const ROOTFS: Record<GuestArch, string> = {
@@ -69,8 +70,11 @@ echo '== exit status'; sh -c 'exit 3' || echo "status $?"
 `;
 
 /** The roots are built before the suite (test/global-setup.ts) where apt-get can make them; elsewhere this file skips, saying so. */
-const haveRoots = ARCHES.every((a) => fs.existsSync(path.join(ROOTFS[a], '.tslinux-rootfs')));
-if (!haveRoots) console.warn('e2e-dynamic: skipped: no Debian roots in .cache/rootfs (scripts/fetch-rootfs.sh needs apt-get)');
+const haveRoots = optionalTool(
+  'the Debian 12 roots in .cache/rootfs',
+  ARCHES.every((a) => fs.existsSync(path.join(ROOTFS[a], '.tslinux-rootfs'))),
+  'npm run fixtures, which needs apt-get',
+);
 const isRoot = process.getuid?.() === 0;
 
 let base: string;
@@ -159,7 +163,7 @@ describe.skipIf(!haveRoots).concurrent('dynamically linked programs from a Debia
   }
 });
 
-const STRACE = ['/usr/bin/strace', '/bin/strace'].find((p) => fs.existsSync(p)) ?? null;
+const STRACE = optionalCommand('strace', 'apt-get install strace');
 
 describe.skipIf(!haveRoots)('the trace of a dynamic program', () => {
   it.runIf(canCompareNative && STRACE !== null)('x86_64: ld.so\'s openat, pread64, mmap, mprotect and munmap as strace prints them', async ({ expect }) => {

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'vitest';
-import { ARCHES, ROOT, canRunNative, debianBin, inTempDir, runCli } from './helpers/e2e.ts';
+import { ARCHES, ROOT, canRunNative, debianBin, goGuest, haveGoGuests, inTempDir, runCli } from './helpers/e2e.ts';
 
 /** What the guest may be told about a path the host reached through a symlink (.cache may be one): its real path. */
 const real = (p: string): string => fs.realpathSync(p);
@@ -74,8 +74,8 @@ describe.concurrent.each(ARCHES)('the program outside the working directory (%s)
     });
   });
 
-  it("a Go program's os/exec of itself, by its path and by /proc/self/exe", async ({ expect }) => {
-    const gocheck = path.join(ROOT, '.cache', 'go', arch, 'gocheck');
+  it.runIf(haveGoGuests())("a Go program's os/exec of itself, by its path and by /proc/self/exe", async ({ expect }) => {
+    const gocheck = goGuest(arch);
     const want = ['child said: "GOCHECK_CHILD = 1\\n"', 'child exit code: 3', 'failing child exit code: 64', 'missing program: true', ''].join('\n');
     await inTempDir(async (dir) => {
       const [byPath, byExe] = await Promise.all([

@@ -13,6 +13,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { optionalTool } from './helpers/tools.ts';
 import { ARCHES, CLI, FIXED_ENV, QEMU, ROOT, canRunNative, debianBin, makeTempDir, removeTempDir, type GuestArch } from './helpers/e2e.ts';
 
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'streams');
@@ -148,6 +149,7 @@ function ddLoop(bs: number, k: number, c: number): string[] {
 
 /** A title that names what a skipped test lacks. */
 function needing(title: string, missing: string | null): string {
+  if (missing) optionalTool(missing, false);
   return missing ? `${title} [skipped: needs ${missing}]` : title;
 }
 

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { optionalTool } from './helpers/tools.ts';
 import { createHeadlessKernel, createKernel } from '../src/index.ts';
 import type { Kernel } from '../src/kernel/kernel.ts';
 import { PF_R, PF_W, PF_X, parseElf, type ElfImage, type ElfSegment } from '../src/loader/elf.ts';
@@ -119,8 +120,8 @@ function buildMuslStaticPie(out: string): void {
   ]);
 }
 
-const haveMuslPie = which('musl-gcc') && existsSync('/usr/lib/x86_64-linux-musl/rcrt1.o');
-const haveGlibcArmPie = which('aarch64-linux-gnu-gcc');
+const haveMuslPie = optionalTool('musl-gcc with rcrt1.o', which('musl-gcc') && existsSync('/usr/lib/x86_64-linux-musl/rcrt1.o'), 'apt-get install musl-tools');
+const haveGlibcArmPie = optionalTool('aarch64-linux-gnu-gcc', which('aarch64-linux-gnu-gcc'), 'apt-get install gcc-aarch64-linux-gnu');
 
 const CASES: Case[] = [
   { name: 'x86_64 hello (musl, ET_EXEC)', arch: 'x86_64', path: () => join(root, 'guest-binaries/x86_64/hello'), pie: false, skip: false },

@@ -19,6 +19,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { optionalTool } from './helpers/tools.ts';
 import { CpuEngine, type CpuArch, type SliceLimit } from '../src/cpu/engine.ts';
 import * as UC from '../src/cpu/unicorn-constants.ts';
 import { Kernel } from '../src/kernel/kernel.ts';
@@ -373,8 +374,7 @@ describe.each(ARCHES)('host signals reach a guest spinning without syscalls (%s)
 // ---------------------------------------------------------------------------------------------------------------
 
 const GOSPIN_SRC = path.join(ROOT, 'guest-binaries', 'src', 'gospin');
-const hasGo = spawnSync('go', ['version'], { stdio: 'ignore' }).status === 0;
-if (!hasGo) console.log("preempt.test: 'go' not found (apt-get install golang-go); the Go pre-emption test is skipped");
+const hasGo = optionalTool('go', spawnSync('go', ['version'], { stdio: 'ignore' }).status === 0, 'apt-get install golang-go');
 
 /**
  * Build guest-binaries/src/gospin for both arches into a directory of the

@@ -8,7 +8,7 @@ import { LinuxError } from '../src/kernel/errors.ts';
 import { HPAGE_PMD_SIZE, cpuList, sysfsFiles } from '../src/kernel/sysinfo-files.ts';
 import { SysFs } from '../src/kernel/vfs/sysfs.ts';
 import { S_IFDIR, S_IFREG, Vfs, type OpenIntent } from '../src/kernel/vfs/index.ts';
-import { ARCHES, ROOT, debianBin } from './helpers/e2e.ts';
+import { ARCHES, debianBin, goGuest, haveGoGuests } from './helpers/e2e.ts';
 
 const READ: OpenIntent = { read: true, write: false, append: false, truncate: false, nonblock: false };
 
@@ -98,9 +98,9 @@ describe.each(ARCHES)('/sys in a guest (%s)', (arch) => {
     expect(bb('ls', '/sys/devices/system/cpu').out.split('\n').filter((n) => /^cpu\d+$/.test(n))).toHaveLength(ncpu);
   });
 
-  it("is where Go's runtime finds the huge page size", () => {
+  it.runIf(haveGoGuests())("is where Go's runtime finds the huge page size", () => {
     const lines: string[] = [];
-    const gocheck = path.join(ROOT, '.cache', 'go', arch, 'gocheck');
+    const gocheck = goGuest(arch);
     const r = runSync(gocheck, { args: ['goroutines'], mountCwd: false, stdout: 'capture', stderr: 'capture', trace: (l) => lines.push(l) });
     expect(r.exitCode).toBe(0);
     const open = lines.find((l) => l.includes('hpage_pmd_size'));

@@ -25,6 +25,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { optionalCommand } from './helpers/tools.ts';
 import { CLI, ROOT, canRunNative, guestPath, makeTempDir, removeTempDir, runCli, type GuestArch } from './helpers/e2e.ts';
 
 interface GoldenCase {
@@ -55,7 +56,7 @@ const CASES: GoldenCase[] = [
 
 const SIGTRACE_MODES = CASES.filter((c) => c.program === 'sigtrace');
 
-const hasStrace = spawnSync('which', ['strace'], { stdio: 'ignore' }).status === 0;
+const hasStrace = optionalCommand('strace', 'apt-get install strace') !== null;
 const skipReason = !hasStrace
   ? ' (skipped: `which strace` failed, so there is no strace to compare with)'
   : !canRunNative

@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runSync, type RunOptions } from '../../src/index.ts';
 import type { CpuFault } from '../../src/cpu/engine.ts';
+import { optionalTool, which } from './tools.ts';
 
 export type GuestArch = 'x86_64' | 'aarch64';
 export const ARCHES: readonly GuestArch[] = ['x86_64', 'aarch64'];
@@ -33,18 +34,14 @@ export function debianBin(arch: GuestArch, name: 'busybox' | 'bash' | 'mksh' | '
 /** Whether this host can run x86-64 Linux binaries directly. */
 export const canRunNative = process.platform === 'linux' && process.arch === 'x64';
 
-/** The full path of a command on the host's PATH, or null. */
-function which(cmd: string): string | null {
-  for (const d of (process.env.PATH ?? '').split(path.delimiter)) {
-    const p = path.join(d || '.', cmd);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      if (fs.statSync(p).isFile()) return p;
-    } catch {
-      /* not here */
-    }
-  }
-  return null;
+/** The Go test guest for an arch (built by scripts/build-go-guests.sh from guest-binaries/src/go). */
+export function goGuest(arch: GuestArch): string {
+  return path.join(ROOT, '.cache', 'go', arch, 'gocheck');
+}
+
+/** Whether the Go test guests are built (an optional tool: Go). Call it where a test file is collected. */
+export function haveGoGuests(): boolean {
+  return optionalTool('the Go test guests', ARCHES.every((a) => fs.existsSync(goGuest(a))), 'apt-get install golang-go, then npm run fixtures');
 }
 
 /** qemu-aarch64 (user mode) from the host's PATH, or null. */
@@ -236,9 +233,15 @@ export function runQemu(spec: RunSpec): Outcome {
   });
 }
 
-/** Whether a reference run (native or qemu) is possible for this arch on this host. */
+/**
+ * Whether a reference run (native or qemu) is possible for this arch on this
+ * host; a missing one is an optional tool (a skip line, or a failure under
+ * TSLINUX_REQUIRE_ALL=1).
+ */
 export function hasReference(arch: GuestArch): boolean {
-  return arch === 'x86_64' ? canRunNative : hasQemu;
+  return arch === 'x86_64'
+    ? optionalTool('an x86-64 Linux host (the native reference)', canRunNative)
+    : optionalTool('qemu-aarch64 (the aarch64 reference)', hasQemu, 'apt-get install qemu-user');
 }
 
 /** The reference run: native for x86_64, qemu-aarch64 for aarch64; null when this host can't do it. */
