@@ -21,6 +21,7 @@
 // inode numbers, random names) by printing a property of it instead.
 // The cases themselves are in test/helpers/applet-cases.ts.
 import { afterAll, describe, expect, it } from 'vitest';
+import { sampled, sampledTitle } from './helpers/tools.ts';
 import { ARCHES, type GuestArch } from './helpers/e2e.ts';
 import { referenceArch, runShellReference, runShellTslinux, type Shell, type ShellOutcome } from './helpers/shell.ts';
 import { BASH, BATCH, BUSYBOX, archNames, batchScript, batchSetup, cutCase, type AppletCase } from './helpers/applet-cases.ts';
@@ -31,11 +32,11 @@ interface BatchRuns {
 }
 
 function describeSuite(arch: GuestArch, shell: Shell, allCases: readonly AppletCase[]): void {
-  const cases = allCases.filter((c) => (c.only ?? arch) === arch);
+  const cases = sampled(arch, allCases.filter((c) => (c.only ?? arch) === arch));
   const ref = referenceArch(arch);
   const refName = ref === arch ? (arch === 'x86_64' ? 'native' : 'qemu-aarch64') : `${ref} native (no binfmt_misc for ${arch})`;
   const passed = new Set<number>();
-  describe.skipIf(ref === null)(`${arch} ${shell === 'sh' ? 'busybox' : 'bash'} applets vs ${refName}`, { concurrent: true }, () => {
+  describe.skipIf(ref === null)(sampledTitle(arch, `${arch} ${shell === 'sh' ? 'busybox' : 'bash'} applets vs ${refName}`), { concurrent: true }, () => {
     for (let b = 0; b < cases.length; b += BATCH) {
       const batch = cases.slice(b, b + BATCH);
       let runs: Promise<BatchRuns> | null = null;

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sampled, sampledTitle } from './helpers/tools.ts';
 import { ARCHES, debianBin, runReference, runTslinux, visible, type Files, type GuestArch, type Outcome } from './helpers/e2e.ts';
 
 // ---- the input files every case starts with ------------------------------------------------------------------
@@ -300,7 +301,7 @@ const BASH: Case[] = [
 
 // ---- running ---------------------------------------------------------------------------------------------------
 
-function defineCases(arch: GuestArch, program: 'busybox' | 'bash', cases: Case[]): void {
+function defineCases(arch: GuestArch, program: 'busybox' | 'bash', cases: readonly Case[]): void {
   const refName = arch === 'x86_64' ? 'native' : 'qemu-aarch64';
   for (const c of cases) {
     const test = (): void => {
@@ -332,8 +333,8 @@ function defineCases(arch: GuestArch, program: 'busybox' | 'bash', cases: Case[]
 }
 
 for (const arch of ARCHES) {
-  describe(`${arch} busybox`, () => defineCases(arch, 'busybox', BUSYBOX));
-  describe(`${arch} bash`, () => defineCases(arch, 'bash', BASH));
+  describe(sampledTitle(arch, `${arch} busybox`), () => defineCases(arch, 'busybox', sampled(arch, BUSYBOX)));
+  describe(sampledTitle(arch, `${arch} bash`), () => defineCases(arch, 'bash', sampled(arch, BASH)));
 }
 
 // ---- a read-only mount (tslinux only: a native run has no such mount) -------------------------------------------

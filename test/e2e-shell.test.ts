@@ -11,6 +11,7 @@
 // have produced, so it means something without a reference. The cases are
 // in test/helpers/shell-cases.ts.
 import { describe, expect, it } from 'vitest';
+import { sampled, sampledTitle } from './helpers/tools.ts';
 import { ARCHES, type GuestArch } from './helpers/e2e.ts';
 import { runShellReference, runShellTslinux, type ShellOutcome } from './helpers/shell.ts';
 import { CASES, type Case } from './helpers/shell-cases.ts';
@@ -31,8 +32,8 @@ function check(c: Case, arch: GuestArch): () => Promise<void> {
 }
 
 for (const arch of ARCHES) {
-  describe.concurrent(`shell scripts (${arch})`, () => {
-    for (const c of CASES) {
+  describe.concurrent(sampledTitle(arch, `shell scripts (${arch})`), () => {
+    for (const c of sampled(arch, CASES)) {
       const title = `${c.shell ?? 'sh'}: ${c.title}`;
       if (c.bug) it.fails(`${title} [bug: ${c.bug}]`, check(c, arch), 60_000);
       else it(title, check(c, arch), 60_000);

@@ -150,10 +150,7 @@ function hostPasswdLines(): string[] {
   }
 }
 
-// Retried: under heavy load (the whole suite on 2 CPUs) a guest script was
-// seen, rarely, to stop before its end (sandbox.test.ts); an escape or a host
-// change fails every attempt.
-describe.each(ARCHES)('escape attempts through busybox on %s', { retry: 2 }, (arch) => {
+describe.each(ARCHES)('escape attempts through busybox on %s', (arch) => {
   it.each(KINDS)('%s: nothing outside the view is read or changed', async (kind) => {
     const { args, cwd, program } = viewArgs(kind, arch);
     const before = snapshotTree(base, (rel) => rel === 'work');

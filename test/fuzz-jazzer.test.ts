@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { TEST_ALL, longRun } from './helpers/tools.ts';
 import { fuzz } from './helpers/jazzer-target.ts';
 import { CORPUS_DIR, JAZZER_TARGET, jazzerArgs, jazzerLauncher } from './helpers/jazzer.ts';
 import { anyCallArb, decodeCalls, encodeCalls, fuzzableSyscalls } from './helpers/syscall-fuzz.ts';
@@ -49,7 +50,8 @@ describe('Jazzer layer', () => {
     );
   });
 
-  it('Jazzer.js smoke run: a fixed number of coverage-guided runs from the seed corpus, no finding', () => {
+  // A minute of fuzzing: npm run test:all (npm test replays the seed corpus and random inputs above).
+  it.runIf(TEST_ALL)(longRun('Jazzer.js smoke run: a fixed number of coverage-guided runs from the seed corpus, no finding'), () => {
     const launcher = jazzerLauncher();
     const corpus = fs.mkdtempSync(join(root, 'node_modules', '.jazzer-corpus-'));
     try {

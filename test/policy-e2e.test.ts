@@ -12,6 +12,7 @@
 // running the same guests under a real seccomp filter (for TRAP:
 // guest-binaries/src/sigsys.c's comment lists them).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sampled, sampledTitle } from './helpers/tools.ts';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ProfileRecorder, parseProfileText, runSync, type Profile, type RunOptions } from '../src/index.ts';
@@ -45,8 +46,8 @@ async function confinedAndNot(arch: GuestArch, run: ShellRun): Promise<{ free: S
 }
 
 function describeDockerBatches(arch: GuestArch, shell: 'sh' | 'bash', all: readonly AppletCase[]): void {
-  const cases = all.filter((c) => (c.only ?? arch) === arch);
-  describe.concurrent(`${arch} ${shell === 'sh' ? 'busybox applets' : 'bash applet scripts'} under Docker's default profile`, () => {
+  const cases = sampled(arch, all.filter((c) => (c.only ?? arch) === arch));
+  describe.concurrent(sampledTitle(arch, `${arch} ${shell === 'sh' ? 'busybox applets' : 'bash applet scripts'} under Docker's default profile`), () => {
     for (let b = 0; b < cases.length; b += BATCH) {
       const batch = cases.slice(b, b + BATCH);
       let runs: ReturnType<typeof confinedAndNot> | null = null;
@@ -67,8 +68,8 @@ function describeDockerBatches(arch: GuestArch, shell: 'sh' | 'bash', all: reado
 for (const arch of ARCHES) {
   describeDockerBatches(arch, 'sh', BUSYBOX);
   describeDockerBatches(arch, 'bash', BASH);
-  describe.concurrent(`${arch} bash scripts of the shell suite under Docker's default profile`, () => {
-    for (const c of SHELL_CASES.filter((s) => s.shell === 'bash')) {
+  describe.concurrent(sampledTitle(arch, `${arch} bash scripts of the shell suite under Docker's default profile`), () => {
+    for (const c of sampled(arch, SHELL_CASES.filter((s) => s.shell === 'bash'))) {
       it(c.title, async () => {
         const { free, docker } = await confinedAndNot(arch, c);
         const pick = (o: ShellOutcome) => ({ stdout: o.stdout, stderr: c.anyStderr ? '' : o.stderr, exitCode: o.exitCode, timedOut: o.timedOut });

@@ -52,6 +52,9 @@ export function referenceArch(arch: GuestArch): GuestArch | null {
   return hasBinfmtAarch64 ? 'aarch64' : 'x86_64';
 }
 
+/** A run that has not ended after this long hangs: it is killed and its case fails (a guard against hangs, not a speed check). */
+const HANG_GUARD_MS = 60_000;
+
 export interface ShellRun {
   shell?: Shell;
   script: string;
@@ -60,7 +63,7 @@ export interface ShellRun {
   stdin?: string;
   /** Create files in the working directory before the run. */
   setup?: (dir: string) => void;
-  /** Hard limit for the whole run (default 20 s). */
+  /** Hang guard for the whole run (default HANG_GUARD_MS); never a speed check. */
   timeoutMs?: number;
   /** More `tslinux run` options for the tslinux run (a policy, say); the reference ignores them. */
   tslinuxArgs?: string[];
@@ -187,7 +190,7 @@ export function runShellTslinux(arch: GuestArch, run: ShellRun): Promise<ShellOu
       '--mount', `${l.root}:${l.root}`, '--mount', `${binDir}:${binDir}:ro`, '--cwd', l.work,
       ...(run.tslinuxArgs ?? []), program, ...args,
     ];
-    return spawnTimed(process.execPath, cli, l.work, { PATH: process.env.PATH ?? '/usr/bin:/bin' }, l.stdinPath, run.timeoutMs ?? 20_000);
+    return spawnTimed(process.execPath, cli, l.work, { PATH: process.env.PATH ?? '/usr/bin:/bin' }, l.stdinPath, run.timeoutMs ?? HANG_GUARD_MS);
   });
 }
 
@@ -197,6 +200,6 @@ export function runShellReference(arch: GuestArch, run: ShellRun): Promise<Shell
   if (!ref) return null;
   return inLayout(ref, run, (l) => {
     const { program, args } = shellArgv(ref, run);
-    return spawnTimed(program, args, l.work, { PATH: l.bin, LANG: 'C' }, l.stdinPath, run.timeoutMs ?? 20_000);
+    return spawnTimed(program, args, l.work, { PATH: l.bin, LANG: 'C' }, l.stdinPath, run.timeoutMs ?? HANG_GUARD_MS);
   });
 }

@@ -23,6 +23,36 @@ export function which(cmd: string): string | null {
   return null;
 }
 
+/**
+ * `npm run test:all`: the long runs too (the Jazzer.js smoke run, every
+ * case on both arches where npm test samples the second). npm test leaves
+ * them out to stay fast; this is not a missing tool, so nothing fails.
+ */
+export const TEST_ALL = process.env.TSLINUX_TEST_ALL === '1';
+
+/** A title for a long run that npm test leaves to npm run test:all. */
+export function longRun(title: string): string {
+  return TEST_ALL ? title : `${title} [npm run test:all]`;
+}
+
+/** How many of a long list of end-to-end cases the second arch runs in npm test: every SAMPLE_STRIDE-th. */
+export const SAMPLE_STRIDE = 3;
+
+/**
+ * The cases an arch runs: all of them on x86-64; on aarch64, in npm test,
+ * every third (all under npm run test:all). The cases exercise the same
+ * kernel code on both arches; what is aarch64's own (syscall numbers, the
+ * register ABI, signal frames, the guest binaries) shows in any of them.
+ */
+export function sampled<T>(arch: string, cases: readonly T[]): readonly T[] {
+  return arch === 'x86_64' || TEST_ALL ? cases : cases.filter((_, i) => i % SAMPLE_STRIDE === 0);
+}
+
+/** A describe title saying when its cases are a sample. */
+export function sampledTitle(arch: string, title: string): string {
+  return arch === 'x86_64' || TEST_ALL ? title : `${title} [every ${SAMPLE_STRIDE}rd case; all with npm run test:all]`;
+}
+
 const said = new Set<string>();
 
 /** The one line a missing tool gets: "skipped: needs qemu-aarch64 (apt-get install qemu-user)". */
