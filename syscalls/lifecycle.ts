@@ -170,7 +170,7 @@ function execveat(ctx: SyscallContext, dirfd: number, pathPtr: number, argvPtr: 
   }
   const env = { vfs: ctx.kernel.vfs, who: identityOf(ctx.proc), resolve: (p: string) => resolveAt(ctx, AT_FDCWD, p, true) };
   const exe = resolveExecutable(env, place, path, argv);
-  ctx.kernel.stagedExecs.set(ctx.proc, { bytes: exe.bytes, arch: exe.arch, argv: exe.argv, envp, exePath: exe.file.path, exeFile: exe.file, execfn: exe.execfn, interp: exe.interp, caller: ctx.task });
+  ctx.kernel.stageExec(ctx.proc, { bytes: exe.bytes, arch: exe.arch, argv: exe.argv, envp, exePath: exe.file.path, exeFile: exe.file, execfn: exe.execfn, interp: exe.interp, caller: ctx.task });
   return 0;
 }
 

@@ -6,7 +6,7 @@
 // declarations.
 import type { Arch } from '../src/arch/types.ts';
 import type { FdTable } from '../src/kernel/fdtable.ts';
-import type { Kernel } from '../src/kernel/kernel.ts';
+import type { KernelServices } from '../src/kernel/services.ts';
 import type { AddressSpace } from '../src/kernel/memory.ts';
 import type { Process } from '../src/kernel/process.ts';
 import type { Task } from '../src/kernel/task.ts';
@@ -22,7 +22,8 @@ export const ARG_KINDS = Object.fromEntries(Object.entries(KINDS).map(([k, d]) =
 
 /** What a handler sees: its task's process, memory, fds and the kernel around it. */
 export interface SyscallContext {
-  readonly kernel: Kernel;
+  /** The kernel services a handler may use (src/kernel/services.ts). */
+  readonly kernel: KernelServices;
   readonly proc: Process;
   readonly mem: AddressSpace;
   readonly fds: FdTable;

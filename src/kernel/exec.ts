@@ -30,6 +30,11 @@ export interface StagedExec {
 }
 
 export abstract class KernelExec extends KernelProcesses {
+  /** execve's point of no return: the image is replaced when the caller's engine stops (runSlice). */
+  stageExec(p: Process, img: StagedExec): void {
+    this.stagedExecs.set(p, img);
+  }
+
   // ---- images -------------------------------------------------------------------
 
   /** The first image, from the program launch.ts resolved. */

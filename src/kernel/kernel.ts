@@ -11,6 +11,7 @@
 //   trap.ts          the syscall trap and the register write-back
 //   scheduler.ts     run loops, slices, timers, the watchdog, faults
 //   kernel.ts        stdio and host I/O (this file)
+// Handlers see none of it: they see KernelServices (services.ts).
 import { FAULT_SIGNALS } from '../cpu/engine.ts';
 import { OpenFileDescription } from './fdtable.ts';
 import { Process } from './process.ts';
@@ -19,12 +20,13 @@ import { BufferInputFile, CaptureOutputFile, HostStreamFile, StreamNode, hostFdM
 import type { HostStream } from './host-streams.ts';
 import type { FileSystem, OpenFile } from './vfs/types.ts';
 import { KernelScheduler } from './scheduler.ts';
+import type { KernelServices } from './services.ts';
 
 export { LaunchError, toGuestPath, type ExitInfo, type KernelOptions, type StdioSpec } from './kernel-options.ts';
 export type { StagedExec } from './exec.ts';
 export { signalName } from './fork-exit.ts';
 
-export class Kernel extends KernelScheduler {
+export class Kernel extends KernelScheduler implements KernelServices {
   /**
    * A signal the host sent to tslinux (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT):
    * it goes to the guest's foreground process group, as the terminal would
