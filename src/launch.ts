@@ -4,6 +4,7 @@
 // (dynamic import), so `tslinux run` does not compile them at start-up.
 import { Kernel, type KernelOptions, type StdioSpec } from './kernel/kernel.ts';
 import type { RunOptions } from './index.ts';
+import { ALL_SYSCALLS } from '../syscalls/index.ts';
 
 /** The RunOptions that need no tracing, report or policy code. */
 export type PlainRunOptions = Omit<RunOptions, 'trace' | 'traceStringSize' | 'hooks' | 'report' | 'policy' | 'allow' | 'deny' | 'recordProfile'>;
@@ -17,6 +18,8 @@ function toStdio(spec: number | Uint8Array | string | 'capture' | undefined, fal
 /** The kernel options every kind of run shares, from the plain RunOptions. */
 export function plainKernelOptions(opts: Omit<PlainRunOptions, 'args' | 'argv0'>): Omit<KernelOptions, 'argv'> {
   return {
+    // The entry point hands the declarations to the kernel (it does not import syscalls/).
+    syscalls: ALL_SYSCALLS,
     env: Array.isArray(opts.env) ? opts.env : Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
     cwd: opts.cwd,
     mounts: opts.mounts,

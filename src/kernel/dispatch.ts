@@ -6,7 +6,7 @@ import type { Arch } from '../arch/types.ts';
 import type { RegisterBatch } from '../cpu/engine.ts';
 import type { SigInfo } from '../arch/sigframe.ts';
 import type { Task } from './task.ts';
-import type { SyscallContext, SyscallDecl } from '../../syscalls/types.ts';
+import type { SyscallContext, SyscallDecl } from './syscall-decl.ts';
 import { KINDS, argLayout, handlerArgs, type ArgKind } from './syscall-kinds.ts';
 import { KernelBug, LinuxError } from './errors.ts';
 import { ERRNO } from './errno-table.ts';

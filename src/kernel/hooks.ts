@@ -5,7 +5,7 @@
 // reaches an override): they see each call once on entry (not a woken
 // call's retries), may answer for it, and see the finished call afterwards
 // (see dispatch.ts).
-import type { SyscallContext } from '../../syscalls/types.ts';
+import type { SyscallContext } from './syscall-decl.ts';
 import { allSyscallNames } from '../trace/filter.ts';
 import type { GateVerdict, SyscallGate, SyscallRecord } from './dispatch.ts';
 import { ERRNO_NAMES } from './errno-table.ts';

@@ -4,10 +4,17 @@ import * as path from 'node:path';
 import type { CpuFault } from '../cpu/engine.ts';
 import type { SyscallGate, SyscallObserver } from './dispatch.ts';
 import type { MountSpec } from './namespace.ts';
+import type { SyscallDecl } from './syscall-decl.ts';
 
 export type StdioSpec = number | 'capture' | Uint8Array;
 
 export interface KernelOptions {
+  /**
+   * The syscall declarations the kernel dispatches to (ALL_SYSCALLS from
+   * syscalls/): the entry point hands them in, so the kernel owns the
+   * interface and never imports its implementations.
+   */
+  syscalls: readonly SyscallDecl[];
   /** Host path of the static ELF executable; omit (with `arch`) for a headless kernel without a CPU. */
   program?: string;
   /** For a headless kernel: which arch's ABI the handlers follow. */

@@ -9,8 +9,7 @@ import { CpuEngine, TCG_BUFFER_BYTES, type CpuFault, type RegisterBatch } from '
 import type { Executable } from '../loader/binfmt.ts';
 import { launchInView, launchProgram, openProgram } from '../loader/launch.ts';
 import type { HostFileFs } from './vfs/hostfile.ts';
-import { ALL_SYSCALLS } from '../../syscalls/index.ts';
-import type { SyscallContext } from '../../syscalls/types.ts';
+import type { SyscallContext } from './syscall-decl.ts';
 import { HostClock, VirtualClock, type Clock } from './clock.ts';
 import type { CrashHook } from '../trace/crash-report.ts';
 import { SeededEntropy, hostEntropy, type Entropy } from './entropy.ts';
@@ -273,7 +272,7 @@ export abstract class KernelState {
   protected dispatcherFor(arch: Arch): Dispatcher {
     let d = this.dispatchers.get(arch.name);
     if (!d) {
-      d = new Dispatcher(buildTable(arch, ALL_SYSCALLS), arch, this.observer, () => this.clock.traceNs(), this.gate);
+      d = new Dispatcher(buildTable(arch, this.options.syscalls), arch, this.observer, () => this.clock.traceNs(), this.gate);
       this.dispatchers.set(arch.name, d);
     }
     return d;

@@ -6,7 +6,7 @@
 import type { Arch } from '../arch/types.ts';
 import type { CpuContext } from '../cpu/engine.ts';
 import { PendingSignals } from './signals.ts';
-import type { SyscallContext } from '../../syscalls/types.ts';
+import type { SyscallContext } from './syscall-decl.ts';
 import type { Kernel } from './kernel.ts';
 import type { Process } from './process.ts';
 import type { WouldBlock } from './wait.ts';

@@ -3,7 +3,7 @@
 // for --record-profile.
 import type { CpuArch } from '../cpu/engine.ts';
 import { SYSCALL_NORETURN, type GateVerdict, type SyscallGate } from '../kernel/dispatch.ts';
-import type { SyscallContext } from '../../syscalls/types.ts';
+import type { SyscallContext } from '../kernel/syscall-decl.ts';
 import { Policy, type PolicyOptions } from './policy.ts';
 import type { Profile } from './profile.ts';
 import type { ProfileRecorder } from './record.ts';

@@ -16,7 +16,7 @@ import type { Process } from '../kernel/process.ts';
 import { mapsText } from '../kernel/procfs.ts';
 import type { SigInfo } from '../kernel/signals.ts';
 import type { Task } from '../kernel/task.ts';
-import type { SyscallContext } from '../../syscalls/types.ts';
+import type { SyscallContext } from '../kernel/syscall-decl.ts';
 
 /** What the kernel tells about a death, while the dying task's registers are still on its engine. */
 export interface CrashHook {

@@ -3,7 +3,7 @@
 // -a's alignment and -T's suffix, and a -c style summary table. Arguments
 // are decoded by kind in decode.ts. session.ts puts these together for the
 // command line (filters, -f, -o/-ff, --trace-format=json).
-import type { SyscallContext, SyscallDecl } from '../../syscalls/types.ts';
+import type { SyscallContext, SyscallDecl } from '../kernel/syscall-decl.ts';
 import type { Arch } from '../arch/types.ts';
 import { KINDS, RETURN_KINDS, argLayout, type ArgKind, type FdUse, type Governs } from '../kernel/syscall-kinds.ts';
 import { archFlags, num } from '../kernel/syscall-flags.ts';
