@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { ARCHES } from './arch/index.ts';
 import { packageRoot } from './package-root.ts';
 import { FAMILIES } from '../syscalls/index.ts';
-import type { SyscallDecl } from '../syscalls/types.ts';
+import type { SyscallDecl } from './kernel/syscall-decl.ts';
 import { KINDS, RETURN_KINDS } from './kernel/syscall-kinds.ts';
 import { CLASS_NAMES, classMembers } from './trace/filter.ts';
 

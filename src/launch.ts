@@ -4,6 +4,12 @@
 // (dynamic import), so `tslinux run` does not compile them at start-up.
 import { Kernel, type KernelOptions, type StdioSpec } from './kernel/kernel.ts';
 import type { RunOptions } from './index.ts';
+import { ALL_SYSCALLS } from '../syscalls/index.ts';
+// The one place outside src/cpu/ that knows the engine: it picks Unicorn's
+// for the processes' CPUs (the kernel only sees the port, src/arch/cpu.ts),
+// and passes on the library check the CLI and the library API make.
+import { unicornBackend } from './cpu/guest-engine.ts';
+export { UnicornUnavailableError, loadUnicorn } from './cpu/unicorn-lib.ts';
 
 /** The RunOptions that need no tracing, report or policy code. */
 export type PlainRunOptions = Omit<RunOptions, 'trace' | 'traceStringSize' | 'hooks' | 'report' | 'policy' | 'allow' | 'deny' | 'recordProfile'>;
@@ -17,6 +23,9 @@ function toStdio(spec: number | Uint8Array | string | 'capture' | undefined, fal
 /** The kernel options every kind of run shares, from the plain RunOptions. */
 export function plainKernelOptions(opts: Omit<PlainRunOptions, 'args' | 'argv0'>): Omit<KernelOptions, 'argv'> {
   return {
+    // The entry point hands the declarations to the kernel (it does not import syscalls/).
+    syscalls: ALL_SYSCALLS,
+    cpu: unicornBackend,
     env: Array.isArray(opts.env) ? opts.env : Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
     cwd: opts.cwd,
     mounts: opts.mounts,

@@ -2,7 +2,7 @@
 // memfd_create(2)).
 import { LinuxError, fail } from '../src/kernel/errors.ts';
 import { OpenFileDescription } from '../src/kernel/fdtable.ts';
-import type { Kernel } from '../src/kernel/kernel.ts';
+import type { KernelServices } from '../src/kernel/services.ts';
 import { MemFs } from '../src/kernel/vfs/memfs.ts';
 import { S_IFMT, S_IFREG } from '../src/kernel/vfs/types.ts';
 import { ioFd } from './file.ts';
@@ -85,10 +85,10 @@ const SHM_DEV = 0x1e;
  * anywhere; its files count against the run's memory, and a write past it
  * is ENOMEM, as the memory cgroup gives a memfd.
  */
-const shmOf = new WeakMap<Kernel, MemFs>();
+const shmOf = new WeakMap<KernelServices, MemFs>();
 let memfdSerial = 0;
 
-function shmFs(kernel: Kernel): MemFs {
+function shmFs(kernel: KernelServices): MemFs {
   let shm = shmOf.get(kernel);
   if (!shm) shmOf.set(kernel, (shm = new MemFs({ type: 'tmpfs', dev: SHM_DEV, budget: kernel.memoryBudget, full: 'ENOMEM' })));
   return shm;

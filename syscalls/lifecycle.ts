@@ -120,8 +120,8 @@ function cloneProcess(ctx: SyscallContext, req: CloneRequest): number {
   const child = ctx.kernel.forkProcess(ctx.task, ctx.task.pc, (f & CLONE.VM) !== 0);
   child.exitSignal = req.exitSignal;
   const childTask = ctx.kernel.taskOf(child);
-  if (req.sp && child.cpu) child.cpu.writeRegister(ctx.arch.spReg, req.sp);
-  if (f & CLONE.SETTLS && child.cpu) child.cpu.writeRegister(ctx.arch.tlsReg, req.tls);
+  if (req.sp) child.cpu.setSp(req.sp);
+  if (f & CLONE.SETTLS) child.cpu.setTls(req.tls);
   if (f & CLONE.PARENT_SETTID) ctx.mem.writeU32(req.parentTid, child.pid);
   if (f & CLONE.CHILD_SETTID) child.mem.writeU32(req.childTid, childTask.tid);
   if (f & CLONE.CHILD_CLEARTID) childTask.clearChildTid = req.childTid;
@@ -170,7 +170,7 @@ function execveat(ctx: SyscallContext, dirfd: number, pathPtr: number, argvPtr: 
   }
   const env = { vfs: ctx.kernel.vfs, who: identityOf(ctx.proc), resolve: (p: string) => resolveAt(ctx, AT_FDCWD, p, true) };
   const exe = resolveExecutable(env, place, path, argv);
-  ctx.kernel.stagedExecs.set(ctx.proc, { bytes: exe.bytes, arch: exe.arch, argv: exe.argv, envp, exePath: exe.file.path, exeFile: exe.file, execfn: exe.execfn, interp: exe.interp, caller: ctx.task });
+  ctx.kernel.stageExec(ctx.proc, { bytes: exe.bytes, arch: exe.arch, argv: exe.argv, envp, exePath: exe.file.path, exeFile: exe.file, execfn: exe.execfn, interp: exe.interp, caller: ctx.task });
   return 0;
 }
 
@@ -284,7 +284,6 @@ export const lifecycleFamily = family('lifecycle', [
     summary: "Creates a child process with a copy of the caller's memory and descriptors; returns the child's pid in the parent and 0 in the child.",
     args: {},
     ret: 'int',
-    needsCpu: 'copies the CPU registers into the child',
     handler: fork,
   },
   {
@@ -292,7 +291,6 @@ export const lifecycleFamily = family('lifecycle', [
     summary: "Creates a child that shares the parent's memory; the parent is suspended until the child calls execve or exits.",
     args: {},
     ret: 'int',
-    needsCpu: 'copies the CPU registers into the child and suspends the parent until it execs or exits',
     // The parent's wait for its child is not interruptible: it resumes after a handler (kernel/fork.c).
     interrupted: 'resumed',
     handler: vfork,
@@ -311,7 +309,6 @@ export const lifecycleFamily = family('lifecycle', [
       { arg: 'tls', when: { arg: 'flags', any: CLONE.SETTLS } },
       { arg: 'child_tid', label: 'child_tidptr', when: { arg: 'flags', any: CLONE.CHILD_SETTID | CLONE.CHILD_CLEARTID } },
     ],
-    needsCpu: 'copies the CPU registers into the new task',
     interrupted: 'resumed',
     handler: clone,
     note: 'CLONE_VM without CLONE_THREAD shares the pages, not later mapping changes; no namespaces (EPERM)',
@@ -320,7 +317,6 @@ export const lifecycleFamily = family('lifecycle', [
     name: 'clone3',
     summary: 'clone with its arguments in an extensible struct clone_args.',
     args: { cl_args: 'ptr', size: 'size' },
-    needsCpu: 'copies the CPU registers into the new task',
     interrupted: 'resumed',
     handler: clone3,
     note: 'no set_tid (EPERM), no pidfd, no cgroup',
@@ -329,7 +325,6 @@ export const lifecycleFamily = family('lifecycle', [
     name: 'execve',
     summary: 'Replaces the program of the calling process with the one at pathname, with new argv and environment; it does not return on success.',
     args: { pathname: 'path', argv: 'argv', envp: 'envp' },
-    needsCpu: 'loads a new program onto the CPU',
     handler: execve,
     note: '#! scripts and PT_INTERP loaders resolved in the guest namespace',
   },
@@ -337,7 +332,6 @@ export const lifecycleFamily = family('lifecycle', [
     name: 'execveat',
     summary: 'execve for a program named relative to a directory descriptor (or, with AT_EMPTY_PATH, the descriptor itself).',
     args: { dirfd: 'dirfd', pathname: 'path', argv: 'argv', envp: 'envp', flags: 'at_flags' },
-    needsCpu: 'loads a new program onto the CPU',
     handler: execveat,
   },
   {
@@ -357,7 +351,6 @@ export const lifecycleFamily = family('lifecycle', [
     summary: 'Returns from a signal handler: restores the registers and signal mask saved in the signal frame.',
     args: {},
     ret: 'sigreturn',
-    needsCpu: 'restores the CPU registers from the signal frame',
     handler: rtSigreturn,
   },
 ]);

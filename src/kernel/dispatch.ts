@@ -3,10 +3,10 @@
 // declared kind, call the handler, write the result (or -errno) to rax/x0,
 // and hand the call to the tracer.
 import type { Arch } from '../arch/types.ts';
-import type { RegisterBatch } from '../cpu/engine.ts';
+import type { SyscallRegisters } from '../arch/cpu.ts';
 import type { SigInfo } from '../arch/sigframe.ts';
 import type { Task } from './task.ts';
-import type { SyscallContext, SyscallDecl } from '../../syscalls/types.ts';
+import type { SyscallContext, SyscallDecl } from './syscall-decl.ts';
 import { KINDS, argLayout, handlerArgs, type ArgKind } from './syscall-kinds.ts';
 import { KernelBug, LinuxError } from './errors.ts';
 import { ERRNO } from './errno-table.ts';
@@ -63,6 +63,14 @@ export interface SyscallGate {
   check(ctx: SyscallContext, name: string, nr: number, words: Uint32Array, args?: readonly number[], retry?: boolean): GateVerdict;
   /** Optional: the finished call, for gates that wrap calls (the library's hooks). */
   after?(ctx: SyscallContext, rec: SyscallRecord): void;
+}
+
+/** What the kernel tells about a death, while the dying task's registers are still on its engine (--crash-report, src/trace/crash-report.ts). */
+export interface CrashHook {
+  /** `task` takes the default action of `info.signo` and its process dies. */
+  fatalSignal(task: Task, info: SigInfo): void;
+  /** A handler (or the scheduler) failed inside tslinux while `task` ran. */
+  kernelBug(task: Task, bug: KernelBug): void;
 }
 
 export interface SyscallObserver {
@@ -172,7 +180,7 @@ export class Dispatcher {
   }
 
   /** Handle the syscall whose registers are in `regs` (already read); the result goes into `ret`. */
-  dispatch(ctx: SyscallContext, regs: RegisterBatch): number {
+  dispatch(ctx: SyscallContext, regs: SyscallRegisters): number {
     const words = regs.words;
     const nr = words[1] === 0 ? words[0]! : -1;
     const decl = nr >= 0 ? this.table[nr] : undefined;

@@ -4,7 +4,8 @@
 // /sys files, and a small synthetic /etc. Nothing else of the host is visible.
 import * as path from 'node:path';
 import { isatty } from 'node:tty';
-import { LaunchError, toGuestPath, type Kernel } from './kernel.ts';
+import type { Kernel } from './kernel.ts';
+import { LaunchError, toGuestPath } from './kernel-options.ts';
 import { LinuxError, fail } from './errors.ts';
 import { ProcFs } from './procfs.ts';
 import { HostStreamFile, StreamNode, hostFdStat } from './stdio.ts';

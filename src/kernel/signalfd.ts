@@ -3,7 +3,7 @@
 // reading thread or its process, like sigtimedwait; it waits while none is.
 import type { SigInfo } from '../arch/sigframe.ts';
 import { fail } from './errors.ts';
-import type { Kernel } from './kernel.ts';
+import type { KernelServices } from './services.ts';
 import { POLL_READ } from './readiness.ts';
 import { UNBLOCKABLE, lowestSignal } from './signals.ts';
 import type { Task } from './task.ts';
@@ -22,7 +22,7 @@ export class SignalFd implements OpenFile {
     readonly node: Node,
     mask: bigint,
     /** The running task: a read or poll looks at the caller's signals. */
-    private readonly kernel: Kernel,
+    private readonly kernel: KernelServices,
   ) {
     this.mask = mask & ~UNBLOCKABLE;
   }

@@ -17,8 +17,8 @@
 // A declaration (syscalls/*.ts) names a kind per argument, and may add what
 // is particular to the call (see SyscallMeta): its summary, a per-arch
 // register order, what a signal leaves in it, how strace lays it out.
-import type { TableArch } from '../../syscalls/table/index.ts';
-import type { SyscallDecl } from '../../syscalls/types.ts';
+import type { Arch } from '../arch/types.ts';
+import type { SyscallDecl } from './syscall-decl.ts';
 import type { ArchFlags, Entries } from './syscall-flags.ts';
 import {
   ACCESS_FLAGS,
@@ -485,17 +485,11 @@ export interface SyscallMeta {
    * child_tid: CONFIG_CLONE_BACKWARDS). The handler always gets the
    * arguments in the order of `args`; traces and policies see registers.
    */
-  readonly argOrder?: Readonly<Partial<Record<TableArch, readonly string[]>>>;
+  readonly argOrder?: Readonly<Partial<Record<Arch['name'], readonly string[]>>>;
   /** What a signal leaves in the call while it waits (default restartsys); a function of the arguments (in `args` order) when that depends on them. */
   readonly interrupted?: Interruption | ((args: readonly number[]) => Interruption);
   /** strace prints the call as `label=value` pairs in this order (clone): the arguments left out are not shown. */
   readonly labelled?: readonly LabelledArg[];
-  /**
-   * Why the call needs a CPU (it copies or replaces registers): the
-   * headless fuzzer leaves it out until handlers reach registers through
-   * a port that a headless kernel can implement too.
-   */
-  readonly needsCpu?: string;
 }
 
 // ---- a declaration's arguments on one arch ------------------------------------------------------
@@ -517,7 +511,7 @@ export function argLayout(decl: SyscallDecl, arch: string): ArgLayout {
   let layout = perArch.get(arch);
   if (!layout) {
     const declared = Object.keys(decl.args);
-    const order = decl.argOrder?.[arch as TableArch];
+    const order = decl.argOrder?.[arch as Arch['name']];
     const names = order ?? declared;
     if (order && (order.length !== declared.length || !declared.every((n) => order.includes(n)))) {
       throw new Error(`${decl.name}: argOrder.${arch} must list each argument once: ${order.join(', ')}`);

@@ -8,7 +8,7 @@
 // when a file (or a loader) is missing, 126 when it cannot be executed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LaunchError, toGuestPath } from '../kernel/kernel.ts';
+import { LaunchError, toGuestPath } from '../kernel/kernel-options.ts';
 import { LinuxError, errnoMessage } from '../kernel/errors.ts';
 import { HostFileFs } from '../kernel/vfs/hostfile.ts';
 import type { Identity } from '../kernel/vfs/permission.ts';

@@ -11,7 +11,7 @@ import type { SigInfo } from '../arch/sigframe.ts';
 import { errnoName } from '../kernel/errors.ts';
 import { hex, signalName } from './decode.ts';
 import { ALL_SYSCALLS } from '../../syscalls/index.ts';
-import type { SyscallDecl } from '../../syscalls/types.ts';
+import type { SyscallDecl } from '../kernel/syscall-decl.ts';
 import { INTERRUPTION_RESULT, interruptionOf } from '../kernel/syscall-kinds.ts';
 
 /** siginfo_codes: the si_code values any signal can carry (Linux's generic numbering). */

@@ -8,7 +8,7 @@
 // STRUCTS is the one table from a kind's struct (its `show.struct`) to its
 // printer. The caller has dealt with NULL and with what the kernel has not
 // written (see formatArg).
-import type { SyscallContext } from '../../syscalls/types.ts';
+import type { SyscallContext } from '../kernel/syscall-decl.ts';
 import type { StructName } from '../kernel/syscall-kinds.ts';
 import { ADDRESS_FAMILIES, archFlags, num } from '../kernel/syscall-flags.ts';
 import { SIGINFO_SIZE, decodeSigInfo } from '../arch/sigframe.ts';

@@ -9,7 +9,7 @@
 // Decoding never throws: a pointer that cannot be read prints as its hex
 // value, as strace prints it, and any other failure prints the raw number.
 import type { Arch } from '../arch/types.ts';
-import type { SyscallContext } from '../../syscalls/types.ts';
+import type { SyscallContext } from '../kernel/syscall-decl.ts';
 import { KINDS, namesOf, type ArgKind, type KindDef, type Show, type ShowAs } from '../kernel/syscall-kinds.ts';
 import {
   CLONE_EXIT_SIGNAL_MASK,

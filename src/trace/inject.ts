@@ -8,7 +8,7 @@
 // FIRST alone is that call only, FIRST+ is every call from FIRST on,
 // FIRST+STEP is FIRST, FIRST+STEP, FIRST+2*STEP..., and ..LAST ends the
 // range. Without when=, every call is tampered with.
-import type { SyscallContext } from '../../syscalls/types.ts';
+import type { SyscallContext } from '../kernel/syscall-decl.ts';
 import type { GateVerdict, SyscallGate } from '../kernel/dispatch.ts';
 import { ERRNO } from '../kernel/errno-table.ts';
 import { FilterError, parseSyscallSet, type SyscallSet } from './filter.ts';

@@ -20,7 +20,7 @@
 // thread takes is {"type":"signal","pid":1000,"tid":1000,"signal":"SIGCHLD",
 // "siginfo":"{si_signo=SIGCHLD, si_code=CLD_EXITED, ...}"}, the siginfo as
 // the text trace shows it.
-import type { SyscallContext } from '../../syscalls/types.ts';
+import type { SyscallContext } from '../kernel/syscall-decl.ts';
 import type { SyscallRecord } from '../kernel/dispatch.ts';
 import { errnoName } from '../kernel/errors.ts';
 import { decodeArgs, formatReturn, infoOf, returnedValue } from './strace.ts';

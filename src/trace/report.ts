@@ -10,7 +10,7 @@
 // (paths, argv, decoded arguments) is escaped there.
 import * as posixPath from 'node:path/posix';
 import { writeOutput, type OutputFile } from '../host/output.ts';
-import type { SyscallContext, SyscallDecl } from '../../syscalls/types.ts';
+import type { SyscallContext, SyscallDecl } from '../kernel/syscall-decl.ts';
 import { KINDS, type ArgKind, type KindDef } from '../kernel/syscall-kinds.ts';
 import type { SyscallObserver, SyscallRecord } from '../kernel/dispatch.ts';
 import { ERRNO_MESSAGES, ERRNO_NAMES } from '../kernel/errno-table.ts';

@@ -9,7 +9,7 @@
 // than one traced process is alive; with -ff each process has its own
 // file, FILE.<pid>, and no prefix.
 import type { Arch } from '../arch/types.ts';
-import type { SyscallContext } from '../../syscalls/types.ts';
+import type { SyscallContext } from '../kernel/syscall-decl.ts';
 import type { SyscallObserver, SyscallRecord } from '../kernel/dispatch.ts';
 import { signalName, type Kernel } from '../kernel/kernel.ts';
 import type { Process } from '../kernel/process.ts';
