@@ -193,7 +193,7 @@ function writeStopped(ctx: SyscallContext, ofd: OpenFileDescription, e: unknown,
   throw e;
 }
 
-function raiseSigpipe(ctx: SyscallContext): void {
+export function raiseSigpipe(ctx: SyscallContext): void {
   ctx.kernel.sendSignal(ctx.proc, { signo: 13 /* SIGPIPE */, code: 0, pid: ctx.proc.pid, uid: ctx.proc.creds.uid });
 }
 
@@ -228,13 +228,13 @@ function pwrite64(ctx: SyscallContext, fd: number, buf: number, count: number, o
 }
 
 /** A guest buffer of a read or write: one for read/write, each iovec of readv/writev. */
-interface GuestBuffer {
+export interface GuestBuffer {
   base: number;
   len: number;
 }
 
 /** The iovec array (struct iovec: base, len) after validating the count. */
-function readIovecs(ctx: SyscallContext, iov: number, iovcnt: number): GuestBuffer[] {
+export function readIovecs(ctx: SyscallContext, iov: number, iovcnt: number): GuestBuffer[] {
   if (iovcnt < 0 || iovcnt > IOV_MAX) fail('EINVAL');
   const raw = ctx.mem.read(iov, iovcnt * 16);
   const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);

@@ -26,6 +26,7 @@ import {
   type Entries,
 } from '../kernel/syscall-flags.ts';
 import { STRUCTS, formatIovec, formatSockaddr, formatTimespec } from './decode-structs.ts';
+import { formatMmsghdr, formatMsghdr, formatSockoptValue, formatSocketType } from './decode-net.ts';
 
 export interface FormatArgOptions {
   /** -s: how many bytes of a string or buffer to show. */
@@ -523,6 +524,10 @@ const DECODERS: { readonly [A in ShowAs]: Decoder<A> } = {
     return formatSockaddr(d.ctx.mem, v, len, d.strSize);
   },
   socklen: (v, _, d) => (v === 0 ? 'NULL' : `[${d.ctx.mem.readU32(v)}]`),
+  socket_type: (v, _, d) => formatSocketType(d.ctx, v),
+  msghdr: (v, _, d) => formatMsghdr(d.ctx, v, d.def.written ? d.ret : Infinity, d.strSize, d.def.written !== undefined),
+  mmsghdr: (v, _, d) => formatMmsghdr(d.ctx, v, d.def.written ? d.ret : (d.next ?? 0), d.strSize, d.def.written !== undefined),
+  sockopt: (v, _, d) => formatSockoptValue(d.ctx, -1, -1, v, d.def.written ? d.ctx.mem.readI32(d.next ?? 0) : (d.next ?? 0), d.strSize),
   struct: (v, show, d) => (v === 0 ? 'NULL' : STRUCTS[show.struct](d.ctx, v, d)),
 };
 

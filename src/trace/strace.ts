@@ -27,6 +27,7 @@ import {
   sigsetToString,
 } from './decode.ts';
 import { DEFAULT_COLUMNS } from './options.ts';
+import { formatSockoptName, formatSockoptValue, formatSocketProtocol } from './decode-net.ts';
 
 export type TimestampMode = false | 't' | 'tt' | 'ttt';
 
@@ -232,7 +233,7 @@ export function decodeArgs(ctx: SyscallContext, rec: SyscallRecord, opts: ArgFor
     const v = rec.args[i] ?? 0;
     const governs = i > 0 ? KINDS[kinds[i - 1]!].governs : undefined;
     if (governs) {
-      const shown = showGoverned(ctx, governs, rec.args, i, out);
+      const shown = showGoverned(ctx, governs, rec.args, i, out, { ret: rec.ret, strSize: opts.strSize, written: KINDS[kind].written !== undefined });
       if (shown === 'rest') return out;
       if (shown === 'hidden') continue;
       if (shown !== undefined) {
@@ -253,7 +254,14 @@ export function decodeArgs(ctx: SyscallContext, rec: SyscallRecord, opts: ArgFor
  * 'hidden' when strace leaves it out, 'rest' when this filled `out` to the
  * end, undefined to decode it by its own kind.
  */
-function showGoverned(ctx: SyscallContext, governs: Governs, args: readonly number[], i: number, out: (string | undefined)[]): string | undefined {
+function showGoverned(
+  ctx: SyscallContext,
+  governs: Governs,
+  args: readonly number[],
+  i: number,
+  out: (string | undefined)[],
+  d: { ret: number; strSize: number; written: boolean },
+): string | undefined {
   const prev = args[i - 1] ?? 0;
   const v = args[i] ?? 0;
   switch (governs) {
@@ -283,6 +291,21 @@ function showGoverned(ctx: SyscallContext, governs: Governs, args: readonly numb
         args.slice(i).forEach((a, k) => (out[i + k] = hex(a)));
       }
       return 'rest';
+    case 'socket_protocol':
+      return formatSocketProtocol(args[i - 2] ?? 0, v);
+    case 'sockopt_name':
+      return formatSockoptName(ctx, prev, v);
+    case 'sockopt_value': {
+      // getsockopt's length is a pointer the kernel fills; setsockopt's a plain number.
+      const lenArg = args[i + 1] ?? 0;
+      if (d.written && (d.ret < 0 || v === 0)) return v === 0 ? 'NULL' : hex(v);
+      try {
+        const len = d.written ? ctx.mem.readI32(lenArg) : lenArg;
+        return formatSockoptValue(ctx, args[i - 2] ?? 0, prev, v, len, d.strSize);
+      } catch {
+        return hex(v);
+      }
+    }
   }
 }
 
