@@ -7,7 +7,7 @@
 // AF_UNIX and, with --net none, AF_INET/AF_INET6 on loopback are all inside
 // the kernel; the guest never reaches the host's network.
 import { fail, LinuxError } from '../src/kernel/errors.ts';
-import type { ErrnoName } from '../src/kernel/errno-table.ts';
+import { ERRNO, type ErrnoName } from '../src/kernel/errno-table.ts';
 import { OpenFileDescription } from '../src/kernel/fdtable.ts';
 import type { Kernel } from '../src/kernel/kernel.ts';
 import { PROT_WRITE } from '../src/kernel/memory.ts';
@@ -59,7 +59,16 @@ const nets = new WeakMap<Kernel, Net>();
 function netOf(ctx: SyscallContext): Net {
   let n = nets.get(ctx.kernel);
   if (!n) {
-    const world: SocketWorld = { budget: ctx.kernel.memoryBudget, inflight: new Map() };
+    const kernel = ctx.kernel;
+    const world: SocketWorld = {
+      budget: kernel.memoryBudget,
+      inflight: new Map(),
+      // write(2) on a socket has no ancillary data: its credentials are the calling process's.
+      caller: () => {
+        const p = kernel.currentTask.process;
+        return { pid: p.pid, uid: p.creds.uid, gid: p.creds.gid };
+      },
+    };
     nets.set(ctx.kernel, (n = { world, unix: new UnixAddressing(), inet: new InetAddressing(world) }));
   }
   return n;
@@ -102,7 +111,6 @@ function isRoot(ctx: SyscallContext): boolean {
 function sockOf(ctx: SyscallContext, fd: number): Socket {
   const ofd = ctx.fds.get(fd);
   if (!(ofd.file instanceof Socket)) fail('ENOTSOCK');
-  ofd.file.writerCred = credOf(ctx);
   return ofd.file;
 }
 
@@ -512,19 +520,14 @@ function sendBuffers(ctx: SyscallContext, fd: number, bufs: readonly GuestBuffer
   try {
     // Fds in flight count against the sender's RLIMIT_NOFILE (too_many_unix_fds), root excepted.
     if (rights && !isRoot(ctx) && (s.world.inflight.get(cred.uid) ?? 0) + rights.length > ctx.fds.limit) fail('ETOOMANYREFS');
-    const inetDgram = s.family !== AF_UNIX && !s.isStream;
-    const dest = to ?? (inetDgram ? (s.remote ?? fail('EDESTADDRREQ')) : null);
-    const target = dest ? sendTarget(ctx, s, dest) : null;
+    if (s.family !== AF_UNIX && !s.isStream) {
+      if (total > 65507) fail('EMSGSIZE');
+      return netOf(ctx).inet.sendDatagram(s, gather(ctx, bufs, 0, total), to as InetAddr | null, cred);
+    }
+    const target = to ? sendTarget(ctx, s, to) : null;
     if (!s.isStream) {
-      if (total > s.opts.sndbuf || (s.family !== AF_UNIX && total > 65507)) fail('EMSGSIZE');
-      if (inetDgram && !target) {
-        // Nobody has the port: the datagram is lost on the wire, as UDP loses it.
-        const err = s.takeError();
-        if (err && !to) fail(err);
-        return total;
-      }
-      const from = inetDgram ? netOf(ctx).inet.sourceFor(s, target!) : s.local;
-      const n = s.send(gather(ctx, bufs, 0, total), rights, cred, target, from);
+      if (total > s.opts.sndbuf) fail('EMSGSIZE');
+      const n = s.send(gather(ctx, bufs, 0, total), rights, cred, target);
       rights = null;
       return n;
     }
@@ -928,7 +931,7 @@ function getsockopt(ctx: SyscallContext, fd: number, level: number, name: number
     case 4: {
       s.onConnectingPoll?.();
       const e = s.takeError();
-      return int(e ? -new LinuxError(e).errno : 0);
+      return int(e ? ERRNO[e] : 0);
     }
     case 7: return int(o.sndbuf);
     case 8: return int(o.rcvbuf);

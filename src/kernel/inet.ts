@@ -351,6 +351,22 @@ export class InetAddressing implements AddressFamily {
     return target;
   }
 
+  /**
+   * A UDP datagram to `to`, or to the connected destination: queued on the
+   * socket that has the port, or lost when none has it (a connected sender
+   * then hears ECONNREFUSED from its next call, as the ICMP port
+   * unreachable makes it). An error left by an earlier datagram is this
+   * call's answer.
+   */
+  sendDatagram(s: Socket, data: Uint8Array, to: InetAddr | null, cred: Ucred): number {
+    const earlier = s.takeError();
+    if (earlier) fail(earlier);
+    const dest = to ?? (s.remote as InetAddr | null) ?? fail('EDESTADDRREQ');
+    const target = this.sendTarget(s, dest);
+    if (!target) return data.length;
+    return s.send(data, null, cred, target, this.sourceFor(s, target));
+  }
+
   /** A UDP sender's address as the receiver sees it. */
   sourceFor(s: Socket, receiver: Socket): InetAddr {
     const from = s.local as InetAddr;

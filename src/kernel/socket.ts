@@ -107,6 +107,8 @@ export interface Received {
 export interface SocketWorld {
   readonly budget: MemoryBudget | null;
   inflight: Map<number, number>;
+  /** SCM_CREDENTIALS of the process making the current call (write(2) has no other way to say). */
+  caller(): Ucred;
 }
 
 /** The options setsockopt keeps (socket(7)); the syscall layer converts them from and to guest structs. */
@@ -151,6 +153,8 @@ export class SocketNode implements Node {
 export interface AddressFamily {
   /** Forget `s`'s address (it closed). */
   unbind(s: Socket): void;
+  /** A datagram with no peer socket to go to (UDP): the family routes it. */
+  sendDatagram?(s: Socket, data: Uint8Array, to: null, cred: Ucred): number;
 }
 
 export type SocketState = 'unconnected' | 'listening' | 'connecting' | 'connected' | 'closed';
@@ -522,11 +526,9 @@ export class Socket implements OpenFile {
 
   /** write(2): send with no address and no ancillary data; the caller's process is the sender. */
   write(buf: Uint8Array): number {
-    return this.send(buf, null, this.writerCred, null);
+    if (!this.connectionOriented && this.addressing.sendDatagram) return this.addressing.sendDatagram(this, buf, null, this.world.caller());
+    return this.send(buf, null, this.world.caller(), null);
   }
-
-  /** Who writes through write(2): set by the syscall layer before each call (plain write has no context). */
-  writerCred: Ucred = { pid: 0, uid: 0, gid: 0 };
 
   size(): number {
     return 0;
