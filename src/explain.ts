@@ -24,7 +24,6 @@ export const UNDECLARED_SUMMARIES: Readonly<Record<string, string>> = {
   readahead: 'Reads a range of a file into the page cache ahead of use.',
   utime: "Sets a file's access and modification times in seconds.",
   futimesat: "Sets a file's access and modification times relative to a directory descriptor (obsolete; see utimensat).",
-  splice: 'Moves data between a descriptor and a pipe without copying it through user space.',
   openat2: 'openat with an extensible struct open_how, including path-resolution restrictions (RESOLVE_*).',
   pidfd_open: 'Returns a descriptor referring to a process, for polling its exit or sending it signals.',
   pidfd_send_signal: 'Sends a signal to the process a pidfd refers to.',

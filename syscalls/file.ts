@@ -676,7 +676,27 @@ function sendfile(ctx: SyscallContext, outFd: number, inFd: number, offsetPtr: n
   return total;
 }
 
+/**
+ * splice(2): tslinux moves no pages between files inside the kernel, so it
+ * answers as Linux does for a file that cannot splice: EINVAL, after the
+ * descriptors are checked (EBADF). Callers copy through user space then, as
+ * Go's io.Copy between sockets does.
+ */
+function splice(ctx: SyscallContext, fdIn: number, _offIn: number, fdOut: number): number {
+  readable(ctx, fdIn);
+  writable(ctx, fdOut);
+  fail('EINVAL');
+}
+
 export const fileFamily = family('file', [
+  {
+    name: 'splice',
+    summary: 'Moves data between a descriptor and a pipe without copying it through user space.',
+    args: { fd_in: 'fd', off_in: 'ptr', fd_out: 'fd', off_out: 'ptr', len: 'size', flags: 'hex' },
+    ret: 'size',
+    handler: splice,
+    note: 'EINVAL once the descriptors are checked: nothing splices in the kernel, callers copy instead',
+  },
   {
     name: 'sendfile',
     summary: 'Copies bytes from one descriptor to another inside the kernel.',
