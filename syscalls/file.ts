@@ -7,6 +7,8 @@ import type { OpenFileDescription } from '../src/kernel/fdtable.ts';
 import { PROT_READ, PROT_WRITE } from '../src/kernel/memory.ts';
 import { PipeNode, type Pipe } from '../src/kernel/pipe.ts';
 import { HostStreamFile } from '../src/kernel/stdio.ts';
+import { Socket } from '../src/kernel/socket.ts';
+import { socketIoctl } from './net.ts';
 import { TERMIOS_SIZE } from '../src/kernel/terminal.ts';
 import { S_IFREG, dtypeOfMode } from '../src/kernel/vfs/types.ts';
 import { family, type SyscallContext } from './types.ts';
@@ -515,6 +517,7 @@ function ioctl(ctx: SyscallContext, fd: number, request: number, arg: number): n
       else ofd.statusFlags &= ~c.O_NONBLOCK;
       return 0;
     case c.FIONREAD: {
+      if (ofd.file instanceof Socket) return socketIoctl(ctx, ofd.file, request, arg)!;
       // Regular files: the bytes from the offset to EOF (do_vfs_ioctl); pipes: the bytes queued.
       let n: number;
       if (ofd.file?.node instanceof PipeNode) n = ofd.file.node.pipe.available;
@@ -525,6 +528,10 @@ function ioctl(ctx: SyscallContext, fd: number, request: number, arg: number): n
       return 0;
     }
     default:
+      if (ofd.file instanceof Socket) {
+        const r = socketIoctl(ctx, ofd.file, request, arg);
+        if (r !== null) return r;
+      }
       fail('ENOTTY');
   }
 }
@@ -805,7 +812,7 @@ export const fileFamily = family('file', [
     summary: 'Device-specific control requests on a descriptor, such as terminal settings (TCGETS) or the window size (TIOCGWINSZ); ENOTTY when the file does not support the request.',
     args: { fd: 'fd', request: 'ioctl_request', arg: 'hex' },
     handler: ioctl,
-    note: 'ttys: TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP, TIOCSPGRP, TIOCGSID, TCSBRK, TCFLSH, TCXONC; FIOCLEX, FIONCLEX, FIONBIO, FIONREAD (files, pipes, host streams); ENOTTY otherwise',
+    note: 'ttys: TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP, TIOCSPGRP, TIOCGSID, TCSBRK, TCFLSH, TCXONC; FIOCLEX, FIONCLEX, FIONBIO, FIONREAD (files, pipes, host streams, sockets); sockets: SIOCOUTQ, SIOCGIFCONF and the SIOCGIF* requests for lo, SIOCSIF* EPERM; ENOTTY otherwise',
   },
   {
     name: 'getdents64',

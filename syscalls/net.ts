@@ -975,6 +975,95 @@ function getsockopt(ctx: SyscallContext, fd: number, level: number, name: number
 /** Errno names of failures a pending SO_ERROR can hold. */
 export type SocketError = ErrnoName;
 
+// ---- ioctl (see netdevice(7)) ----------------------------------------------------------------------
+
+/** struct ifreq: a 16-byte name, then a 24-byte union. */
+const IFREQ_SIZE = 40;
+const IFF_UP = 0x1;
+const IFF_LOOPBACK = 0x8;
+const IFF_RUNNING = 0x40;
+const ARPHRD_LOOPBACK = 772;
+
+function inetBytes(a: number[]): Uint8Array {
+  const b = new Uint8Array(16);
+  b[0] = AF_INET;
+  b.set(a, 4);
+  return b;
+}
+
+/**
+ * ioctl(2) on a socket (file.ts hands them here): FIONREAD/SIOCINQ,
+ * SIOCOUTQ, and the interface requests of netdevice(7) about the one
+ * interface there is, `lo` (index 1, 127.0.0.1/8, MTU 65536); any other
+ * name is ENODEV, and changing an interface is EPERM (no CAP_NET_ADMIN in
+ * the sandbox). null: not a socket request (ENOTTY).
+ */
+export function socketIoctl(ctx: SyscallContext, s: Socket, request: number, arg: number): number | null {
+  const c = ctx.arch.c;
+  switch (request) {
+    case c.FIONREAD: {
+      // Bytes a read would get: all queued for a stream, the next datagram's otherwise (SIOCINQ).
+      if (s.state === 'listening') fail('EINVAL');
+      const q = s.queue;
+      const n = s.isStream ? q.reduce((t, m) => t + m.data.length - m.taken, 0) : (q[0]?.data.length ?? 0);
+      ctx.mem.writeU32(arg, n);
+      return 0;
+    }
+    case c.SIOCOUTQ:
+      ctx.mem.writeU32(arg, 0); // what we send is queued at the peer at once
+      return 0;
+    case c.SIOCGIFCONF: {
+      // struct ifconf { int ifc_len; char *ifc_buf; }: with a NULL buffer, the length needed.
+      const len = ctx.mem.readI32(arg);
+      const buf = Number(ctx.mem.readU64(arg + 8));
+      if (buf === 0) {
+        ctx.mem.writeU32(arg, IFREQ_SIZE);
+        return 0;
+      }
+      let used = 0;
+      if (len >= IFREQ_SIZE) {
+        const r = new Uint8Array(IFREQ_SIZE);
+        r.set(Buffer.from('lo', 'latin1'));
+        r.set(inetBytes([127, 0, 0, 1]), 16);
+        ctx.mem.write(buf, r);
+        used = IFREQ_SIZE;
+      }
+      ctx.mem.writeU32(arg, used);
+      return 0;
+    }
+  }
+  const getters: Record<number, () => Uint8Array> = {
+    [c.SIOCGIFFLAGS]: () => new Uint8Array([IFF_UP | IFF_LOOPBACK | IFF_RUNNING, 0]),
+    [c.SIOCGIFADDR]: () => inetBytes([127, 0, 0, 1]),
+    [c.SIOCGIFNETMASK]: () => inetBytes([255, 0, 0, 0]),
+    [c.SIOCGIFBRDADDR]: () => inetBytes([0, 0, 0, 0]),
+    [c.SIOCGIFMTU]: () => new Uint8Array(new Uint32Array([65536]).buffer),
+    [c.SIOCGIFINDEX]: () => new Uint8Array(new Uint32Array([1]).buffer),
+    [c.SIOCGIFMETRIC]: () => new Uint8Array(4),
+    [c.SIOCGIFTXQLEN]: () => new Uint8Array(new Uint32Array([1000]).buffer),
+    [c.SIOCGIFHWADDR]: () => new Uint8Array([ARPHRD_LOOPBACK & 0xff, ARPHRD_LOOPBACK >> 8, 0, 0, 0, 0, 0, 0]),
+  };
+  if (request === c.SIOCGIFNAME) {
+    // By index: 1 is lo.
+    if (ctx.mem.readI32(arg + 16) !== 1) fail('ENODEV');
+    const name = new Uint8Array(16);
+    name.set(Buffer.from('lo', 'latin1'));
+    ctx.mem.write(arg, name);
+    return 0;
+  }
+  const get = getters[request];
+  if (get) {
+    const name = ctx.mem.read(arg, 16);
+    const nul = name.indexOf(0);
+    if (Buffer.from(name.subarray(0, nul < 0 ? 16 : nul)).toString('latin1') !== 'lo') fail('ENODEV');
+    ctx.mem.write(arg + 16, get());
+    return 0;
+  }
+  // SIOCSIF*: setting an interface needs CAP_NET_ADMIN in the network namespace, which the guest has not.
+  if (request >= 0x8900 && request <= 0x89ff) fail('EPERM');
+  return null;
+}
+
 // ---- the declarations -------------------------------------------------------------------------------------
 
 export const netFamily = family('net', [

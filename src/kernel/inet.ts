@@ -132,7 +132,7 @@ export class InetAddressing implements AddressFamily {
   }
 
   /** Another socket on the port that this one may not share it with (inet_csk_bind_conflict). */
-  private conflicts(s: Socket, port: number, listening: boolean): boolean {
+  private conflicts(s: Socket, port: number): boolean {
     for (const x of this.table(s).get(port) ?? []) {
       if (x === s || x.isReleased || !this.overlap(x, s)) continue;
       if (x.opts.reuseport && s.opts.reuseport) continue;
@@ -141,9 +141,8 @@ export class InetAddressing implements AddressFamily {
         if (reuse) continue;
         return true;
       }
-      // TCP: SO_REUSEADDR on both lets them share unless one listens.
-      if (reuse && x.state !== 'listening' && !listening) continue;
-      if (!listening && x.state !== 'listening' && x.state !== 'unconnected' && reuse) continue;
+      // TCP: SO_REUSEADDR on both lets them share unless the other one listens (inet_csk_bind_conflict).
+      if (reuse && x.state !== 'listening') continue;
       return true;
     }
     return false;
@@ -178,7 +177,7 @@ export class InetAddressing implements AddressFamily {
     s.local = addr;
     if (a.port === 0) {
       (s.local as { port: number }).port = this.ephemeralPort(s);
-    } else if (this.conflicts(s, a.port, false)) {
+    } else if (this.conflicts(s, a.port)) {
       s.local = null;
       fail('EADDRINUSE');
     }
@@ -199,7 +198,7 @@ export class InetAddressing implements AddressFamily {
   /** listen(2) on an unbound socket takes an ephemeral port; a port shared under SO_REUSEADDR is EADDRINUSE for a second listener. */
   prepareListen(s: Socket): void {
     if (!s.local) this.autobind(s, null);
-    else if (this.conflicts(s, (s.local as InetAddr).port, true)) fail('EADDRINUSE');
+    else if (this.conflicts(s, (s.local as InetAddr).port)) fail('EADDRINUSE');
   }
 
   /** getsockname of an unbound socket: the wildcard, port 0. */
