@@ -763,7 +763,8 @@ function recvOneMsg(ctx: SyscallContext, fd: number, msgPtr: number, flags: numb
   if (m.namelen < 0) fail('EINVAL');
   const d = receiveBuffers(ctx, fd, m.iov, flags);
   const got = d.got;
-  let msgFlags = got?.flags ?? 0;
+  // msg_flags starts as the call's MSG_CMSG_CLOEXEC (___sys_recvmsg), then says what happened.
+  let msgFlags = (got?.flags ?? 0) | (flags & MSG_CMSG_CLOEXEC);
   let namelen = 0;
   if (m.name && got?.from && !(s.family !== AF_UNIX && s.isStream)) {
     const bytes = encodeSockaddr(got.from, s.family);

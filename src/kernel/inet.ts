@@ -336,7 +336,8 @@ export class InetAddressing implements AddressFamily {
   sendTarget(s: Socket, a: InetAddr): Socket | null {
     if (s.isStream) fail(s.state === 'connected' ? 'EISCONN' : 'EPIPE');
     const dest = this.destination(a);
-    this.autobind(s, dest);
+    // An unbound UDP sender is bound to the wildcard (inet_autobind), not to a source address.
+    this.autobind(s, null);
     const from = unmap(s.local as InetAddr);
     const source = isWildcard(from) ? { ...from, addr: dest.family === from.family ? dest.addr : from.addr } : from;
     let target: Socket | null = null;

@@ -200,6 +200,8 @@ export interface KindDef {
   readonly fd?: FdUse;
   /** This value decides how the argument after it shows. */
   readonly governs?: Governs;
+  /** The u32 the pointer points at is kept from the call's entry (a length the kernel updates: strace's [110 => 16]). */
+  readonly atEntry?: 'u32';
 }
 
 const bitsOf = (names: Names) => (t: ArchFlags): number[] => (typeof names === 'function' ? names(t) : names).map(([, v]) => v);
@@ -395,6 +397,7 @@ const KIND_DEFS = {
     help: 'a socklen_t: the buffer size going in, the address length coming out',
     show: { as: 'socklen' },
     fuzz: { draw: 'pointer', to: 'words' },
+    atEntry: 'u32',
   },
   // ---- sockets ----
   socket_family: named('an address family (AF_UNIX, AF_INET, AF_INET6...)', ADDRESS_FAMILIES, 'AF_???'),

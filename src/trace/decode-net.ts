@@ -5,6 +5,7 @@ import type { SyscallContext } from '../../syscalls/types.ts';
 import { IPPROTOS, IPV6_OPTS, IP_OPTS, MSG_FLAGS, SOCKET_TYPES, TCP_OPTS, archFlags, type Entries } from '../kernel/syscall-flags.ts';
 import { formatIovec, formatSockaddr } from './decode-structs.ts';
 import { flagsToString, hex, nameOf, printBuffer } from './decode.ts';
+import { ERRNO_NAMES } from '../kernel/errno-table.ts';
 
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -59,6 +60,11 @@ export function formatSockoptValue(ctx: SyscallContext, level: number, name: num
     if (name === 13 && len >= 8) return `{l_onoff=${mem.readI32(p)}, l_linger=${mem.readI32(p + 4)}}`;
     if ((name === 20 || name === 21 || name === 66 || name === 67) && len >= 16) return `{tv_sec=${mem.readI64(p)}, tv_usec=${mem.readI64(p + 8)}}`;
     if (name === 17 && len >= 12) return `{pid=${mem.readI32(p)}, uid=${mem.readU32(p + 4)}, gid=${mem.readU32(p + 8)}}`;
+    // SO_ERROR: the pending error by name.
+    if (name === 4 && len === 4) {
+      const e = mem.readI32(p);
+      return `[${e === 0 ? 0 : (ERRNO_NAMES[e] ?? e)}]`;
+    }
   }
   if (len === 4) return `[${mem.readI32(p)}]`;
   return printBuffer(mem, p, Math.max(0, len), strSize);
@@ -114,10 +120,12 @@ export function formatMsghdr(ctx: SyscallContext, p: number, dataSize: number, s
   const controllen = Number(mem.readU64(p + 40));
   const flags = mem.readI32(p + 48);
   const nameText = name === 0 || namelen <= 0 ? (name === 0 ? 'NULL' : hex(name)) : formatSockaddr(mem, name, namelen, strSize);
-  const ctl = controllen === 0 && written ? 'NULL' : formatControl(ctx, control, controllen, strSize);
+  // strace leaves msg_control out when msg_controllen is 0.
+  const ctl = controllen === 0 ? '' : `msg_control=${formatControl(ctx, control, controllen, strSize)}, `;
+  void written;
   return (
     `{msg_name=${nameText}, msg_namelen=${namelen}, msg_iov=${formatIovec(ctx, iov, iovlen, dataSize, strSize)}, msg_iovlen=${iovlen}, ` +
-    `msg_control=${control === 0 ? 'NULL' : ctl}, msg_controllen=${controllen}, msg_flags=${flagsToString(flags >>> 0, MSG_FLAGS)}}`
+    `${ctl}msg_controllen=${controllen}, msg_flags=${flagsToString(flags >>> 0, MSG_FLAGS)}}`
   );
 }
 

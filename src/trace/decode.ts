@@ -35,6 +35,8 @@ export interface FormatArgOptions {
   ret: number;
   /** The next argument's value: the length of an inbuf, the count of an iovec array. */
   next?: number;
+  /** What the argument pointed at when the call began (kinds with `atEntry`). */
+  entry?: number;
 }
 
 export type Mem = SyscallContext['mem'];
@@ -506,7 +508,8 @@ const DECODERS: { readonly [A in ShowAs]: Decoder<A> } = {
   futex_op: (v) => futexOpName(v),
   path: (v, _, d) => printCString(d.ctx.mem, v, PATH_MAX - 1),
   inbuf: (v, _, d) => (d.next === undefined ? addr(v) : printBuffer(d.ctx.mem, v, d.next, d.strSize)),
-  outbuf: (v, show, d) => printBuffer(d.ctx.mem, v, d.ret, d.strSize, show.hex),
+  // A datagram cut short returns its full length (MSG_TRUNC): no more than the buffer holds is shown.
+  outbuf: (v, show, d) => printBuffer(d.ctx.mem, v, d.next === undefined ? d.ret : Math.min(d.ret, d.next), d.strSize, show.hex),
   outstr: (v, _, d) => printOutString(d.ctx.mem, v, d.ret, d.strSize),
   // An array being read from is shown in full; one the kernel filled, as far as the result says.
   iovec: (v, _, d) => formatIovec(d.ctx, v, d.next ?? 0, d.def.written ? d.ret : Infinity, d.strSize),
@@ -523,7 +526,11 @@ const DECODERS: { readonly [A in ShowAs]: Decoder<A> } = {
     const len = d.def.written ? d.ctx.mem.readU32(d.next ?? 0) : (d.next ?? 0);
     return formatSockaddr(d.ctx.mem, v, len, d.strSize);
   },
-  socklen: (v, _, d) => (v === 0 ? 'NULL' : `[${d.ctx.mem.readU32(v)}]`),
+  socklen: (v, _, d) => {
+    if (v === 0) return 'NULL';
+    const now = d.ctx.mem.readU32(v);
+    return d.entry !== undefined && d.entry !== now ? `[${d.entry} => ${now}]` : `[${now}]`;
+  },
   socket_type: (v, _, d) => formatSocketType(d.ctx, v),
   msghdr: (v, _, d) => formatMsghdr(d.ctx, v, d.def.written ? d.ret : Infinity, d.strSize, d.def.written !== undefined),
   mmsghdr: (v, _, d) => formatMmsghdr(d.ctx, v, d.def.written ? d.ret : (d.next ?? 0), d.strSize, d.def.written !== undefined),

@@ -227,7 +227,7 @@ export function decodeArgs(ctx: SyscallContext, rec: SyscallRecord, opts: ArgFor
   const { kinds, names } = infoOf(decl, ctx.arch);
   const n = kinds.length;
   const out = new Array<string | undefined>(n);
-  const argOpts = { strSize: opts.strSize, ret: rec.ret, next: undefined as number | undefined };
+  const argOpts = { strSize: opts.strSize, ret: rec.ret, next: undefined as number | undefined, entry: undefined as number | undefined };
   for (let i = 0; i < n; i++) {
     const kind = kinds[i]!;
     const v = rec.args[i] ?? 0;
@@ -242,6 +242,7 @@ export function decodeArgs(ctx: SyscallContext, rec: SyscallRecord, opts: ArgFor
       }
     }
     argOpts.next = rec.args[i + 1];
+    argOpts.entry = rec.entry?.[i];
     const text = formatArg(kind, v, ctx, argOpts);
     out[i] = opts.decodeFds ? withFdPaths(ctx, KINDS[kind].fd, text, v) : text;
   }
