@@ -50,6 +50,8 @@ preempt_fair|preempt|fair
 forkexec|forkexec|
 forkexec_child|forkexec|child 7
 pipes|pipes|
+sockets|sockets|
+sockets_inet|sockets|inet
 gatebypass_read|gatebypass|read
 gatebypass_futex|gatebypass|futex
 gatebypass_poll|gatebypass|poll

@@ -502,6 +502,7 @@ const CONSTANT_HEADERS = [
   'linux/time.h',
   'asm/resource.h',
   'linux/stat.h',
+  'asm/socket.h', 'linux/sockios.h',
 ];
 
 /** Which macros to export, grouped (in output order) by what they are for. */
@@ -519,6 +520,8 @@ const CONSTANT_FAMILIES: readonly { title: string; pattern: RegExp }[] = [
   { title: 'clock ids and timer flags', pattern: /^(CLOCK_[A-Z0-9_]+|TIMER_ABSTIME|ITIMER_[A-Z]+)$/ },
   { title: 'resource limits', pattern: /^(RLIMIT_[A-Z0-9_]+|RLIM_[A-Z0-9_]+)$/ },
   { title: 'statx(2) mask and attribute bits', pattern: /^STATX_[A-Z0-9_]+$/ },
+  { title: 'socket options and control messages (socket(7))', pattern: /^(SOL_SOCKET|SO_[A-Z0-9_]+|SCM_[A-Z_]+)$/ },
+  { title: 'socket ioctls (netdevice(7))', pattern: /^SIOC[A-Z0-9_]+$/ },
 ];
 
 /** Pointer-valued (handler addresses), not integer constants. */
@@ -541,6 +544,9 @@ const REQUIRED_CONSTANTS = [
   'TCGETS', 'TCSETS', 'TCSETSW', 'TCSETSF', 'TIOCGWINSZ', 'TIOCSWINSZ', 'TIOCGPGRP', 'TIOCSPGRP',
   'FIONREAD', 'FIONBIO', 'FIOCLEX', 'FIONCLEX',
   'CLOCK_REALTIME', 'CLOCK_MONOTONIC', 'RLIMIT_STACK', 'RLIMIT_NOFILE', 'STATX_BASIC_STATS',
+  'SOL_SOCKET', 'SO_REUSEADDR', 'SO_TYPE', 'SO_ERROR', 'SO_SNDBUF', 'SO_RCVBUF', 'SO_KEEPALIVE', 'SO_LINGER',
+  'SO_PASSCRED', 'SO_PEERCRED', 'SO_RCVTIMEO_OLD', 'SO_SNDTIMEO_OLD', 'SO_ACCEPTCONN', 'SO_PROTOCOL', 'SO_DOMAIN',
+  'SIOCGIFCONF',
 ];
 
 /** A few values whose arch-specific numbers we know, to catch a mixed-up toolchain. */

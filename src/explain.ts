@@ -21,23 +21,9 @@ import { CLASS_NAMES, classMembers } from './trace/filter.ts';
  * checks that none is in both places).
  */
 export const UNDECLARED_SUMMARIES: Readonly<Record<string, string>> = {
-  socketpair: 'Creates a pair of connected sockets (AF_UNIX) and stores both descriptors.',
-  connect: 'Connects a socket to an address.',
-  accept: 'Takes a pending connection off a listening socket and returns a new socket for it.',
-  accept4: 'accept with flags (SOCK_NONBLOCK, SOCK_CLOEXEC) for the new socket.',
-  bind: 'Gives a socket a local address.',
-  listen: 'Marks a socket as accepting connections, with a backlog of pending ones.',
-  sendto: 'Sends data on a socket (to an address, for connectionless sockets).',
-  recvfrom: "Receives data from a socket and, optionally, the sender's address.",
-  sendmsg: 'Sends data from several buffers, with ancillary data (such as descriptors), on a socket.',
-  recvmsg: 'Receives data into several buffers, with ancillary data, from a socket.',
-  shutdown: 'Shuts down the reading and/or writing side of a connected socket.',
-  setsockopt: 'Sets a socket option.',
-  getsockopt: 'Reads a socket option.',
   readahead: 'Reads a range of a file into the page cache ahead of use.',
   utime: "Sets a file's access and modification times in seconds.",
   futimesat: "Sets a file's access and modification times relative to a directory descriptor (obsolete; see utimensat).",
-  splice: 'Moves data between a descriptor and a pipe without copying it through user space.',
   openat2: 'openat with an extensible struct open_how, including path-resolution restrictions (RESOLVE_*).',
   pidfd_open: 'Returns a descriptor referring to a process, for polling its exit or sending it signals.',
   pidfd_send_signal: 'Sends a signal to the process a pidfd refers to.',

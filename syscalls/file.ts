@@ -7,6 +7,8 @@ import type { OpenFileDescription } from '../src/kernel/fdtable.ts';
 import { PROT_READ, PROT_WRITE } from '../src/kernel/memory.ts';
 import { PipeNode, type Pipe } from '../src/kernel/pipe.ts';
 import { HostStreamFile } from '../src/kernel/stdio.ts';
+import { Socket } from '../src/kernel/socket.ts';
+import { socketIoctl } from './net.ts';
 import { TERMIOS_SIZE } from '../src/kernel/terminal.ts';
 import { S_IFREG, dtypeOfMode } from '../src/kernel/vfs/types.ts';
 import { family, type SyscallContext } from './types.ts';
@@ -193,7 +195,7 @@ function writeStopped(ctx: SyscallContext, ofd: OpenFileDescription, e: unknown,
   throw e;
 }
 
-function raiseSigpipe(ctx: SyscallContext): void {
+export function raiseSigpipe(ctx: SyscallContext): void {
   ctx.kernel.sendSignal(ctx.proc, { signo: 13 /* SIGPIPE */, code: 0, pid: ctx.proc.pid, uid: ctx.proc.creds.uid });
 }
 
@@ -228,13 +230,13 @@ function pwrite64(ctx: SyscallContext, fd: number, buf: number, count: number, o
 }
 
 /** A guest buffer of a read or write: one for read/write, each iovec of readv/writev. */
-interface GuestBuffer {
+export interface GuestBuffer {
   base: number;
   len: number;
 }
 
 /** The iovec array (struct iovec: base, len) after validating the count. */
-function readIovecs(ctx: SyscallContext, iov: number, iovcnt: number): GuestBuffer[] {
+export function readIovecs(ctx: SyscallContext, iov: number, iovcnt: number): GuestBuffer[] {
   if (iovcnt < 0 || iovcnt > IOV_MAX) fail('EINVAL');
   const raw = ctx.mem.read(iov, iovcnt * 16);
   const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -515,6 +517,7 @@ function ioctl(ctx: SyscallContext, fd: number, request: number, arg: number): n
       else ofd.statusFlags &= ~c.O_NONBLOCK;
       return 0;
     case c.FIONREAD: {
+      if (ofd.file instanceof Socket) return socketIoctl(ctx, ofd.file, request, arg)!;
       // Regular files: the bytes from the offset to EOF (do_vfs_ioctl); pipes: the bytes queued.
       let n: number;
       if (ofd.file?.node instanceof PipeNode) n = ofd.file.node.pipe.available;
@@ -525,6 +528,10 @@ function ioctl(ctx: SyscallContext, fd: number, request: number, arg: number): n
       return 0;
     }
     default:
+      if (ofd.file instanceof Socket) {
+        const r = socketIoctl(ctx, ofd.file, request, arg);
+        if (r !== null) return r;
+      }
       fail('ENOTTY');
   }
 }
@@ -676,7 +683,27 @@ function sendfile(ctx: SyscallContext, outFd: number, inFd: number, offsetPtr: n
   return total;
 }
 
+/**
+ * splice(2): tslinux moves no pages between files inside the kernel, so it
+ * answers as Linux does for a file that cannot splice: EINVAL, after the
+ * descriptors are checked (EBADF). Callers copy through user space then, as
+ * Go's io.Copy between sockets does.
+ */
+function splice(ctx: SyscallContext, fdIn: number, _offIn: number, fdOut: number): number {
+  readable(ctx, fdIn);
+  writable(ctx, fdOut);
+  fail('EINVAL');
+}
+
 export const fileFamily = family('file', [
+  {
+    name: 'splice',
+    summary: 'Moves data between a descriptor and a pipe without copying it through user space.',
+    args: { fd_in: 'fd', off_in: 'ptr', fd_out: 'fd', off_out: 'ptr', len: 'size', flags: 'hex' },
+    ret: 'size',
+    handler: splice,
+    note: 'EINVAL once the descriptors are checked: nothing splices in the kernel, callers copy instead',
+  },
   {
     name: 'sendfile',
     summary: 'Copies bytes from one descriptor to another inside the kernel.',
@@ -785,7 +812,7 @@ export const fileFamily = family('file', [
     summary: 'Device-specific control requests on a descriptor, such as terminal settings (TCGETS) or the window size (TIOCGWINSZ); ENOTTY when the file does not support the request.',
     args: { fd: 'fd', request: 'ioctl_request', arg: 'hex' },
     handler: ioctl,
-    note: 'ttys: TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP, TIOCSPGRP, TIOCGSID, TCSBRK, TCFLSH, TCXONC; FIOCLEX, FIONCLEX, FIONBIO, FIONREAD (files, pipes, host streams); ENOTTY otherwise',
+    note: 'ttys: TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP, TIOCSPGRP, TIOCGSID, TCSBRK, TCFLSH, TCXONC; FIOCLEX, FIONCLEX, FIONBIO, FIONREAD (files, pipes, host streams, sockets); sockets: SIOCOUTQ, SIOCGIFCONF and the SIOCGIF* requests for lo, SIOCSIF* EPERM; ENOTTY otherwise',
   },
   {
     name: 'getdents64',

@@ -724,6 +724,36 @@ function umask(ctx: SyscallContext, mask: number): number {
 
 const cwdFd = AT_FDCWD;
 
+// ---- socket nodes (bind and connect of AF_UNIX path names, see unix(7)) -------------------------
+
+/**
+ * bind(2) of an AF_UNIX socket to `path`: its S_IFSOCK node, made as
+ * mknod makes one (0777 less the umask, unix_bind_bsd), EADDRINUSE when the
+ * name is taken. Returns where the node is and its inode number.
+ */
+export function makeSocketNode(ctx: SyscallContext, path: string): { fs: FileSystem; ino: number } {
+  const p = ctx.kernel.vfs.resolveParent(path, baseDir(ctx, AT_FDCWD, path), 'create', searchCheck(ctx));
+  if (childExists(ctx, p)) fail('EADDRINUSE');
+  if (p.fs.readOnly) fail('EROFS');
+  const owner = newOwner(ctx, p);
+  if (!p.fs.mknod) fail('EPERM', `sockets cannot be bound on ${p.fs.type}`);
+  const node = p.fs.mknod(p.dir, p.name, S_IFSOCK | (0o777 & ~ctx.proc.umask), 0, owner);
+  return { fs: p.fs, ino: p.fs.stat(node).ino };
+}
+
+/**
+ * connect(2) or sendto(2) to an AF_UNIX path: the socket node it names
+ * (ECONNREFUSED when it is not a socket, EACCES without write permission
+ * on it, as unix_find_bsd checks).
+ */
+export function findSocketNode(ctx: SyscallContext, path: string): { fs: FileSystem; ino: number } {
+  const place = resolveAt(ctx, AT_FDCWD, path, true);
+  const st = statOf(place);
+  if ((st.mode & S_IFMT) !== S_IFSOCK) fail('ECONNREFUSED');
+  checkPermission(st, caller(ctx), MAY_WRITE);
+  return { fs: place.fs, ino: st.ino };
+}
+
 export const fsFamily = family('fs', [
   {
     name: 'openat',

@@ -1,7 +1,8 @@
 // Go programs (guest-binaries/src/go, built by scripts/build-go-guests.sh
 // with Debian's golang-go, CGO_ENABLED=0) on both arches: goroutines,
 // channels, select, timers, GOMAXPROCS 1 to 8, files, os/exec, a panic, a
-// recovered nil dereference and the GC under load. Each run is compared
+// recovered nil dereference, the GC under load, and loopback networking
+// (net/http against itself, a TCP echo server with 50 clients). Each run is compared
 // with the same binary run natively (x86-64) or under qemu-aarch64.
 import { describe, expect, it } from 'vitest';
 import { ARCHES, canRunNative, goGuest, haveGoGuests, hasReference, runNative, runReference, runTslinux, visible, type GuestArch, type RunSpec } from './helpers/e2e.ts';
@@ -25,6 +26,8 @@ const CASES: { name: string; args: string[]; execsItself?: boolean }[] = [
   { name: 'runtime.GC under allocation load', args: ['gc'] },
   { name: '10,000 goroutines', args: ['spawn', '10000'] },
   { name: 'a CPU-bound prime sieve', args: ['sieve', '1000000'] },
+  { name: 'net/http serving on 127.0.0.1:0 and fetching from itself', args: ['httpself'] },
+  { name: 'a TCP echo server with 50 concurrent client goroutines', args: ['tcpecho', '50'] },
 ];
 
 function spec(arch: GuestArch, args: string[]): RunSpec {

@@ -35,6 +35,12 @@ export interface SyscallRecord {
   noReturn?: boolean;
   startNs: bigint;
   endNs: bigint;
+  /**
+   * For arguments whose kind says `atEntry` (a socklen_t the kernel
+   * updates): the u32 they pointed at when the call began, by argument
+   * index, so a trace can show "[110 => 16]" as strace does.
+   */
+  entry?: (number | undefined)[];
 }
 
 /**
@@ -190,6 +196,7 @@ export class Dispatcher {
     const args = decl ? this.convertArgs(decl, words) : [1, 2, 3, 4, 5, 6].map((i) => convertArg(words, i, 'hex'));
     let ret: number;
     let note: string | undefined;
+    const entry = wantsRecord && decl ? this.entryValues(ctx, decl, args) : undefined;
     const retry = resumesBlockedCall(ctx.task, words);
     const verdict = gate ? gate.check(ctx, this.nameOf(nr, decl), nr, words, args, retry) : null;
     if (verdict) {
@@ -211,12 +218,29 @@ export class Dispatcher {
     }
     if (wantsRecord) {
       const rec: SyscallRecord = { nr, name: this.nameOf(nr, decl), decl, args, ret: ret === SYSCALL_NORETURN ? 0 : ret, startNs, endNs: this.clockNs() };
+      if (entry) rec.entry = entry;
       if (note) rec.note = note;
       if (ret === SYSCALL_NORETURN) rec.noReturn = true;
       gate?.after?.(ctx, rec);
       this.observer?.onSyscall(ctx, rec);
     }
     return ret;
+  }
+
+  /** What the arguments of `atEntry` kinds point at before the call (undefined when none does, or unreadable). */
+  private entryValues(ctx: SyscallContext, decl: SyscallDecl, args: readonly number[]): (number | undefined)[] | undefined {
+    const kinds = argLayout(decl, this.arch.name).kinds;
+    let out: (number | undefined)[] | undefined;
+    for (let i = 0; i < kinds.length; i++) {
+      if (KINDS[kinds[i]!].atEntry !== 'u32' || !args[i]) continue;
+      out ??= [];
+      try {
+        out[i] = ctx.mem.readU32(args[i]!);
+      } catch {
+        out[i] = undefined;
+      }
+    }
+    return out;
   }
 
   /** The arguments in register order (what traces and gates see), each converted by its kind. */

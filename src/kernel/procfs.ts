@@ -4,6 +4,7 @@
 // uptime, mounts, sys/kernel/*; their formats live in sysinfo-files.ts).
 // Every node is made on lookup from the live kernel state, so nothing goes
 // stale (see proc(5)).
+import * as net from './net-files.ts';
 import { fail } from './errors.ts';
 import type { Process } from './process.ts';
 import type { Task } from './task.ts';
@@ -156,8 +157,28 @@ export class ProcFs implements FileSystem {
     for (const name of Object.keys(sysinfo.sysKernel(''))) {
       kernelFiles[name] = this.file(`/sys/kernel/${name}`, () => text(sysinfo.sysKernel(this.src.hostname)[name]!));
     }
-    m.set('sys', this.dir('/sys', { kernel: this.dir('/sys/kernel', kernelFiles) }));
+    const sysNet: Record<string, ProcNode> = {};
+    for (const [group, files] of Object.entries(net.NET_SYSCTLS)) {
+      sysNet[group] = this.dir(`/sys/net/${group}`, Object.fromEntries(Object.entries(files).map(([n, v]) => [n, this.file(`/sys/net/${group}/${n}`, () => text(v))])));
+    }
+    m.set('sys', this.dir('/sys', { kernel: this.dir('/sys/kernel', kernelFiles), net: this.dir('/sys/net', sysNet) }));
+    m.set('net', this.netDir());
     return m;
+  }
+
+  /** /proc/net: lo and the run's sockets (net-files.ts). */
+  private netDir(): ProcNode {
+    const sockets = () => net.openSockets(this.src.processes());
+    return this.dir('/net', {
+      dev: this.file('/net/dev', () => text(net.devTable())),
+      if_inet6: this.file('/net/if_inet6', () => text(net.ifInet6())),
+      route: this.file('/net/route', () => text(net.routeTable())),
+      tcp: this.file('/net/tcp', () => text(net.inetTable(sockets(), 'tcp', false))),
+      tcp6: this.file('/net/tcp6', () => text(net.inetTable(sockets(), 'tcp', true))),
+      udp: this.file('/net/udp', () => text(net.inetTable(sockets(), 'udp', false))),
+      udp6: this.file('/net/udp6', () => text(net.inetTable(sockets(), 'udp', true))),
+      unix: this.file('/net/unix', () => text(net.unixTable(sockets()))),
+    });
   }
 
   private file(path: string, content: () => Uint8Array, mode = 0o444): ProcNode {

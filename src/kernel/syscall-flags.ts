@@ -169,6 +169,107 @@ export const ADDRESS_FAMILIES: Entries = [
   ['AF_INET6', 10],
 ];
 
+/** Socket types (the low 4 bits of socket(2)'s type; SOCK_NONBLOCK and SOCK_CLOEXEC come from the arch's O_*). */
+export const SOCKET_TYPES: Entries = [
+  ['SOCK_STREAM', 1],
+  ['SOCK_DGRAM', 2],
+  ['SOCK_RAW', 3],
+  ['SOCK_RDM', 4],
+  ['SOCK_SEQPACKET', 5],
+  ['SOCK_DCCP', 6],
+  ['SOCK_PACKET', 10],
+];
+
+export const SHUTDOWN_HOW: Entries = [
+  ['SHUT_RD', 0],
+  ['SHUT_WR', 1],
+  ['SHUT_RDWR', 2],
+];
+
+/** MSG_* (include/linux/socket.h), in strace's order. */
+export const MSG_FLAGS: Entries = [
+  ['MSG_OOB', 0x1],
+  ['MSG_PEEK', 0x2],
+  ['MSG_DONTROUTE', 0x4],
+  ['MSG_CTRUNC', 0x8],
+  ['MSG_PROXY', 0x10],
+  ['MSG_TRUNC', 0x20],
+  ['MSG_DONTWAIT', 0x40],
+  ['MSG_EOR', 0x80],
+  ['MSG_WAITALL', 0x100],
+  ['MSG_FIN', 0x200],
+  ['MSG_SYN', 0x400],
+  ['MSG_CONFIRM', 0x800],
+  ['MSG_RST', 0x1000],
+  ['MSG_ERRQUEUE', 0x2000],
+  ['MSG_NOSIGNAL', 0x4000],
+  ['MSG_MORE', 0x8000],
+  ['MSG_WAITFORONE', 0x10000],
+  ['MSG_BATCH', 0x40000],
+  ['MSG_ZEROCOPY', 0x4000000],
+  ['MSG_FASTOPEN', 0x20000000],
+  ['MSG_CMSG_CLOEXEC', 0x40000000],
+];
+
+/** Protocols of socket(2) and option levels of setsockopt(2) (IPPROTO_*, SOL_*). */
+export const IPPROTOS: Entries = [
+  ['IPPROTO_IP', 0],
+  ['IPPROTO_ICMP', 1],
+  ['IPPROTO_TCP', 6],
+  ['IPPROTO_UDP', 17],
+  ['IPPROTO_IPV6', 41],
+  ['IPPROTO_ICMPV6', 58],
+  ['IPPROTO_RAW', 255],
+];
+
+/** setsockopt's levels as strace names them. */
+export const SOCKOPT_LEVELS: Entries = [
+  ['SOL_IP', 0],
+  ['SOL_SOCKET', 1],
+  ['SOL_TCP', 6],
+  ['SOL_UDP', 17],
+  ['SOL_IPV6', 41],
+];
+
+/** Option names by level, as strace names them (SOL_SOCKET's come from the arch: see ArchFlags.sockopts). */
+export const TCP_OPTS: Entries = [
+  ['TCP_NODELAY', 1],
+  ['TCP_MAXSEG', 2],
+  ['TCP_CORK', 3],
+  ['TCP_KEEPIDLE', 4],
+  ['TCP_KEEPINTVL', 5],
+  ['TCP_KEEPCNT', 6],
+  ['TCP_SYNCNT', 7],
+  ['TCP_LINGER2', 8],
+  ['TCP_DEFER_ACCEPT', 9],
+  ['TCP_WINDOW_CLAMP', 10],
+  ['TCP_INFO', 11],
+  ['TCP_QUICKACK', 12],
+  ['TCP_CONGESTION', 13],
+  ['TCP_USER_TIMEOUT', 18],
+  ['TCP_FASTOPEN', 23],
+  ['TCP_NOTSENT_LOWAT', 25],
+];
+export const IP_OPTS: Entries = [
+  ['IP_TOS', 1],
+  ['IP_TTL', 2],
+  ['IP_HDRINCL', 3],
+  ['IP_OPTIONS', 4],
+  ['IP_RECVERR', 11],
+  ['IP_MTU_DISCOVER', 10],
+  ['IP_MULTICAST_TTL', 33],
+  ['IP_MULTICAST_LOOP', 34],
+  ['IP_BIND_ADDRESS_NO_PORT', 24],
+];
+export const IPV6_OPTS: Entries = [
+  ['IPV6_UNICAST_HOPS', 16],
+  ['IPV6_MULTICAST_HOPS', 18],
+  ['IPV6_MULTICAST_LOOP', 19],
+  ['IPV6_V6ONLY', 26],
+  ['IPV6_RECVERR', 25],
+  ['IPV6_TCLASS', 67],
+];
+
 // ---- tables built from each arch's constants --------------------------------------------
 
 type Constants = Readonly<Record<string, number | bigint>>;
@@ -201,6 +302,10 @@ export interface ArchFlags {
   readonly epollCreateFlags: Entries;
   readonly eventfdFlags: Entries;
   readonly timerfdFlags: Entries;
+  /** socket(2)'s type flags and accept4's flags: SOCK_CLOEXEC and SOCK_NONBLOCK (O_CLOEXEC and O_NONBLOCK). */
+  readonly sockFlags: Entries;
+  /** SOL_SOCKET option names (SO_*), as the arch numbers them. */
+  readonly sockopts: Entries;
 }
 
 export function num(c: Constants, name: string): number | undefined {
@@ -346,6 +451,12 @@ function buildArchFlags(arch: Arch): ArchFlags {
     epollCreateFlags: cloexecFlags(c, 'EPOLL'),
     eventfdFlags: cloexecFlags(c, 'EFD'),
     timerfdFlags: cloexecFlags(c, 'TFD'),
+    sockFlags: [
+      ['SOCK_CLOEXEC', num(c, 'O_CLOEXEC')!],
+      ['SOCK_NONBLOCK', num(c, 'O_NONBLOCK')!],
+    ],
+    // SO_RCVTIMEO_OLD prints as SO_RCVTIMEO_OLD, as strace does; the aliases (SO_RCVTIMEO, SO_GET_FILTER...) lose.
+    sockopts: valueEntries(c, /^SO_[A-Z0-9_]+$/, { aliases: ['SO_RCVTIMEO', 'SO_SNDTIMEO', 'SO_TIMESTAMP', 'SO_TIMESTAMPNS', 'SO_TIMESTAMPING', 'SO_GET_FILTER', 'SO_DETACH_BPF', 'SO_ATTACH_BPF'] }),
   };
 }
 

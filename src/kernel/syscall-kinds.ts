@@ -31,7 +31,12 @@ import {
   FUTEX_CLOCK_REALTIME,
   FUTEX_PRIVATE_FLAG,
   GRND_FLAGS,
+  IPPROTOS,
+  MSG_FLAGS,
   MS_FLAGS,
+  SHUTDOWN_HOW,
+  SOCKET_TYPES,
+  SOCKOPT_LEVELS,
   PRIO_WHICH,
   RENAME_FLAGS,
   SEEK_NAMES,
@@ -108,6 +113,14 @@ export type Show =
   | { readonly as: 'sockaddr' }
   /** A socklen_t the caller passes in and the kernel updates: [16]. */
   | { readonly as: 'socklen' }
+  /** socket(2)'s type: SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK. */
+  | { readonly as: 'socket_type' }
+  /** A struct msghdr: name, iovecs, control messages (SCM_RIGHTS fds, SCM_CREDENTIALS), flags. */
+  | { readonly as: 'msghdr' }
+  /** An array of struct mmsghdr; its length is the next argument (written: as many as the call returned). */
+  | { readonly as: 'mmsghdr' }
+  /** A socket option's value; its length is the next argument (or, written by the kernel, at the next argument): [1] for an int. */
+  | { readonly as: 'sockopt' }
   | { readonly as: 'struct'; readonly struct: StructName };
 
 export type ShowAs = Show['as'];
@@ -121,7 +134,13 @@ export type Governs =
   /** mremap's new address, shown only with MREMAP_MAYMOVE|MREMAP_FIXED. */
   | 'mremap_address'
   /** futex's operands: all the following arguments, as many as the operation uses. */
-  | 'futex_operands';
+  | 'futex_operands'
+  /** socket's protocol, by the family two arguments before (IPPROTO_TCP for AF_INET, a number for AF_UNIX). */
+  | 'socket_protocol'
+  /** setsockopt's option name, by its level (SO_* for SOL_SOCKET, TCP_* for SOL_TCP...). */
+  | 'sockopt_name'
+  /** setsockopt's value, by the level and name before it ({l_onoff=1, l_linger=0} for SO_LINGER). */
+  | 'sockopt_value';
 
 /** What the memory behind a drawn pointer holds. */
 export type PointerContents =
@@ -132,7 +151,13 @@ export type PointerContents =
   /** A timespec as timespec, but a valid one longer than 2 ms is cut to 0.1 ms: a headless kernel really sleeps. */
   | 'sleep'
   /** A buffer of 0xa5 bytes for the kernel to fill. */
-  | 'buffer';
+  | 'buffer'
+  /** A struct sockaddr of some family (AF_UNIX path and abstract, AF_INET, AF_INET6, others) and length. */
+  | 'sockaddr'
+  /** A struct msghdr: a name, iovecs (some bad), control messages (SCM_RIGHTS with open and closed fds, SCM_CREDENTIALS, bad lengths). */
+  | 'msghdr'
+  /** Two struct mmsghdr, each as 'msghdr'. */
+  | 'mmsghdr';
 
 /**
  * What values a fuzzer draws for the kind (test/helpers/syscall-fuzz.ts
@@ -175,6 +200,8 @@ export interface KindDef {
   readonly fd?: FdUse;
   /** This value decides how the argument after it shows. */
   readonly governs?: Governs;
+  /** The u32 the pointer points at is kept from the call's entry (a length the kernel updates: strace's [110 => 16]). */
+  readonly atEntry?: 'u32';
 }
 
 const bitsOf = (names: Names) => (t: ArchFlags): number[] => (typeof names === 'function' ? names(t) : names).map(([, v]) => v);
@@ -362,7 +389,7 @@ const KIND_DEFS = {
     width: 'u64',
     help: 'a socket address the caller passes in; the next argument is its length',
     show: { as: 'sockaddr' },
-    fuzz: { draw: 'pointer', to: 'words' },
+    fuzz: { draw: 'pointer', to: 'sockaddr' },
   },
   sockaddr_out: pointerOut('a buffer the kernel fills with a socket address; the next argument points at its length', { as: 'sockaddr' }),
   socklen_inout: {
@@ -370,7 +397,50 @@ const KIND_DEFS = {
     help: 'a socklen_t: the buffer size going in, the address length coming out',
     show: { as: 'socklen' },
     fuzz: { draw: 'pointer', to: 'words' },
+    atEntry: 'u32',
   },
+  // ---- sockets ----
+  socket_family: named('an address family (AF_UNIX, AF_INET, AF_INET6...)', ADDRESS_FAMILIES, 'AF_???'),
+  socket_type: {
+    width: 's32',
+    help: 'a socket type (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET...) with SOCK_CLOEXEC and SOCK_NONBLOCK',
+    show: { as: 'socket_type' },
+    fuzz: {
+      draw: 'u32',
+      known: (t) => [...SOCKET_TYPES.map(([, v]) => v), ...t.sockFlags.map(([, v]) => v)],
+      typical: (t) => [1, 2, 5, 3, 1 | t.sockFlags[0]![1], 2 | t.sockFlags[1]![1], 1 | t.sockFlags[0]![1] | t.sockFlags[1]![1]],
+    },
+    governs: 'socket_protocol',
+  },
+  socket_protocol: { ...int, help: 'a protocol (IPPROTO_TCP, IPPROTO_UDP; 0 picks the family\'s own)', fuzz: { draw: 's32', known: () => IPPROTOS.map(([, v]) => v) } },
+  socket_flags: flags('SOCK_CLOEXEC, SOCK_NONBLOCK', (t) => t.sockFlags),
+  shutdown_how: named('SHUT_RD, SHUT_WR or SHUT_RDWR', SHUTDOWN_HOW, 'SHUT_???'),
+  msg_flags: flags('MSG_* flags', MSG_FLAGS),
+  msghdr_in: { width: 'u64', help: 'a struct msghdr to send: address, iovecs, control messages', show: { as: 'msghdr' }, fuzz: { draw: 'pointer', to: 'msghdr' } },
+  msghdr_out: {
+    width: 'u64',
+    help: 'a struct msghdr the kernel fills: the sender address, the data in its iovecs, control messages, flags',
+    show: { as: 'msghdr' },
+    fuzz: { draw: 'pointer', to: 'msghdr' },
+    written: 'on-success',
+  },
+  mmsghdr_in: { width: 'u64', help: 'an array of struct mmsghdr to send; the next argument is its length', show: { as: 'mmsghdr' }, fuzz: { draw: 'pointer', to: 'mmsghdr' } },
+  mmsghdr_out: {
+    width: 'u64',
+    help: 'an array of struct mmsghdr the kernel fills; the result is how many',
+    show: { as: 'mmsghdr' },
+    fuzz: { draw: 'pointer', to: 'mmsghdr' },
+    written: 'on-success',
+  },
+  sockopt_level: { ...named('an option level (SOL_SOCKET, SOL_TCP, SOL_IP, SOL_IPV6)', SOCKOPT_LEVELS, 'SOL_???'), governs: 'sockopt_name' },
+  sockopt_name: {
+    ...int,
+    help: 'an option name, by its level (SO_*, TCP_*, IP_*, IPV6_*)',
+    fuzz: { draw: 's32', known: (t) => t.sockopts.map(([, v]) => v) },
+    governs: 'sockopt_value',
+  },
+  sockopt_in: { width: 'u64', help: 'an option value the caller passes in; the next argument is its length', show: { as: 'sockopt' }, fuzz: { draw: 'pointer', to: 'words' } },
+  sockopt_out: pointerOut('a buffer the kernel fills with an option value; the next argument points at its length', { as: 'sockopt' }),
   // ---- structs ----
   struct_stat_out: pointerOut('a struct stat the kernel fills', { as: 'struct', struct: 'stat' }),
   struct_statx_out: pointerOut('a struct statx the kernel fills', { as: 'struct', struct: 'statx' }),

@@ -237,6 +237,8 @@ export function formatSockaddr(mem: Mem, p: number, len: number, strSize: number
   const name = nameOf(ADDRESS_FAMILIES, family) ?? String(family);
   const be16 = (at: number): number => v.getUint16(at, false);
   if (family === AF_UNIX) {
+    // An unnamed socket's address is the family alone.
+    if (b.length === 2) return `{sa_family=${name}}`;
     const path = b.subarray(2);
     const nul = path.indexOf(0);
     // An abstract socket's name starts with a NUL: strace prints it as @"name".

@@ -26,6 +26,7 @@ import {
   type Entries,
 } from '../kernel/syscall-flags.ts';
 import { STRUCTS, formatIovec, formatSockaddr, formatTimespec } from './decode-structs.ts';
+import { formatMmsghdr, formatMsghdr, formatSockoptValue, formatSocketType } from './decode-net.ts';
 
 export interface FormatArgOptions {
   /** -s: how many bytes of a string or buffer to show. */
@@ -34,6 +35,8 @@ export interface FormatArgOptions {
   ret: number;
   /** The next argument's value: the length of an inbuf, the count of an iovec array. */
   next?: number;
+  /** What the argument pointed at when the call began (kinds with `atEntry`). */
+  entry?: number;
 }
 
 export type Mem = SyscallContext['mem'];
@@ -505,7 +508,8 @@ const DECODERS: { readonly [A in ShowAs]: Decoder<A> } = {
   futex_op: (v) => futexOpName(v),
   path: (v, _, d) => printCString(d.ctx.mem, v, PATH_MAX - 1),
   inbuf: (v, _, d) => (d.next === undefined ? addr(v) : printBuffer(d.ctx.mem, v, d.next, d.strSize)),
-  outbuf: (v, show, d) => printBuffer(d.ctx.mem, v, d.ret, d.strSize, show.hex),
+  // A datagram cut short returns its full length (MSG_TRUNC): no more than the buffer holds is shown.
+  outbuf: (v, show, d) => printBuffer(d.ctx.mem, v, d.next === undefined ? d.ret : Math.min(d.ret, d.next), d.strSize, show.hex),
   outstr: (v, _, d) => printOutString(d.ctx.mem, v, d.ret, d.strSize),
   // An array being read from is shown in full; one the kernel filled, as far as the result says.
   iovec: (v, _, d) => formatIovec(d.ctx, v, d.next ?? 0, d.def.written ? d.ret : Infinity, d.strSize),
@@ -522,7 +526,15 @@ const DECODERS: { readonly [A in ShowAs]: Decoder<A> } = {
     const len = d.def.written ? d.ctx.mem.readU32(d.next ?? 0) : (d.next ?? 0);
     return formatSockaddr(d.ctx.mem, v, len, d.strSize);
   },
-  socklen: (v, _, d) => (v === 0 ? 'NULL' : `[${d.ctx.mem.readU32(v)}]`),
+  socklen: (v, _, d) => {
+    if (v === 0) return 'NULL';
+    const now = d.ctx.mem.readU32(v);
+    return d.entry !== undefined && d.entry !== now ? `[${d.entry} => ${now}]` : `[${now}]`;
+  },
+  socket_type: (v, _, d) => formatSocketType(d.ctx, v),
+  msghdr: (v, _, d) => formatMsghdr(d.ctx, v, d.def.written ? d.ret : Infinity, d.strSize, d.def.written !== undefined),
+  mmsghdr: (v, _, d) => formatMmsghdr(d.ctx, v, d.def.written ? d.ret : (d.next ?? 0), d.strSize, d.def.written !== undefined),
+  sockopt: (v, _, d) => formatSockoptValue(d.ctx, -1, -1, v, d.def.written ? d.ctx.mem.readI32(d.next ?? 0) : (d.next ?? 0), d.strSize),
   struct: (v, show, d) => (v === 0 ? 'NULL' : STRUCTS[show.struct](d.ctx, v, d)),
 };
 

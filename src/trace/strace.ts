@@ -27,6 +27,7 @@ import {
   sigsetToString,
 } from './decode.ts';
 import { DEFAULT_COLUMNS } from './options.ts';
+import { formatSockoptName, formatSockoptValue, formatSocketProtocol } from './decode-net.ts';
 
 export type TimestampMode = false | 't' | 'tt' | 'ttt';
 
@@ -226,13 +227,13 @@ export function decodeArgs(ctx: SyscallContext, rec: SyscallRecord, opts: ArgFor
   const { kinds, names } = infoOf(decl, ctx.arch);
   const n = kinds.length;
   const out = new Array<string | undefined>(n);
-  const argOpts = { strSize: opts.strSize, ret: rec.ret, next: undefined as number | undefined };
+  const argOpts = { strSize: opts.strSize, ret: rec.ret, next: undefined as number | undefined, entry: undefined as number | undefined };
   for (let i = 0; i < n; i++) {
     const kind = kinds[i]!;
     const v = rec.args[i] ?? 0;
     const governs = i > 0 ? KINDS[kinds[i - 1]!].governs : undefined;
     if (governs) {
-      const shown = showGoverned(ctx, governs, rec.args, i, out);
+      const shown = showGoverned(ctx, governs, rec.args, i, out, { ret: rec.ret, strSize: opts.strSize, written: KINDS[kind].written !== undefined });
       if (shown === 'rest') return out;
       if (shown === 'hidden') continue;
       if (shown !== undefined) {
@@ -241,6 +242,7 @@ export function decodeArgs(ctx: SyscallContext, rec: SyscallRecord, opts: ArgFor
       }
     }
     argOpts.next = rec.args[i + 1];
+    argOpts.entry = rec.entry?.[i];
     const text = formatArg(kind, v, ctx, argOpts);
     out[i] = opts.decodeFds ? withFdPaths(ctx, KINDS[kind].fd, text, v) : text;
   }
@@ -253,7 +255,14 @@ export function decodeArgs(ctx: SyscallContext, rec: SyscallRecord, opts: ArgFor
  * 'hidden' when strace leaves it out, 'rest' when this filled `out` to the
  * end, undefined to decode it by its own kind.
  */
-function showGoverned(ctx: SyscallContext, governs: Governs, args: readonly number[], i: number, out: (string | undefined)[]): string | undefined {
+function showGoverned(
+  ctx: SyscallContext,
+  governs: Governs,
+  args: readonly number[],
+  i: number,
+  out: (string | undefined)[],
+  d: { ret: number; strSize: number; written: boolean },
+): string | undefined {
   const prev = args[i - 1] ?? 0;
   const v = args[i] ?? 0;
   switch (governs) {
@@ -283,6 +292,21 @@ function showGoverned(ctx: SyscallContext, governs: Governs, args: readonly numb
         args.slice(i).forEach((a, k) => (out[i + k] = hex(a)));
       }
       return 'rest';
+    case 'socket_protocol':
+      return formatSocketProtocol(args[i - 2] ?? 0, v);
+    case 'sockopt_name':
+      return formatSockoptName(ctx, prev, v);
+    case 'sockopt_value': {
+      // getsockopt's length is a pointer the kernel fills; setsockopt's a plain number.
+      const lenArg = args[i + 1] ?? 0;
+      if (d.written && (d.ret < 0 || v === 0)) return v === 0 ? 'NULL' : hex(v);
+      try {
+        const len = d.written ? ctx.mem.readI32(lenArg) : lenArg;
+        return formatSockoptValue(ctx, args[i - 2] ?? 0, prev, v, len, d.strSize);
+      } catch {
+        return hex(v);
+      }
+    }
   }
 }
 

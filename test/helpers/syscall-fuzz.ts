@@ -309,7 +309,137 @@ export class FuzzWorld {
     timespec: (w, n) => w.timespec(n),
     sleep: (w, n) => w.timespec(n),
     buffer: () => new Uint8Array(512).fill(0xa5),
+    sockaddr: (w, n) => w.sockaddr(n),
+    msghdr: (w, n) => w.msghdr(n),
+    mmsghdr: (w, n) => {
+      const b = new Uint8Array(128);
+      b.set(w.msghdr(n), 0);
+      b.set(w.msghdr(n * 31 + 7), 64);
+      return b;
+    },
   };
+
+  /**
+   * A struct sockaddr of every family the kernel knows and some it does
+   * not: AF_UNIX path names (absolute, relative, unterminated, the
+   * abstract namespace, autobind's empty one), AF_INET and AF_INET6 on
+   * loopback, the wildcard and off-host, AF_UNSPEC, AF_NETLINK, noise. The
+   * length argument is drawn on its own, so it may cut any of them short.
+   */
+  private sockaddr(n: number): Uint8Array {
+    const b = new Uint8Array(128);
+    const v = new DataView(b.buffer);
+    const r = prng(n);
+    const port = pick([0, 1, 80, 1023, 8080, 32768, 65535], Math.floor(r() * 7));
+    switch (n % 9) {
+      case 0:
+      case 1: {
+        v.setUint16(0, 1, true);
+        const names = ['/work/s', 's.sock', '/tmp/sock', '/nonexistent/dir/s', '/work/file.txt', 'x'.repeat(108), '/proc/self/fd/0'];
+        b.set(Buffer.from(pick(names, n), 'latin1').subarray(0, 108), 2);
+        return b;
+      }
+      case 2:
+        v.setUint16(0, 1, true);
+        b.set(Buffer.from(pick(['abstract', 'a', '00001', ''], n), 'latin1'), 3); // leading NUL: the abstract namespace
+        return b;
+      case 3:
+      case 4:
+        v.setUint16(0, 2, true);
+        v.setUint16(2, port, false);
+        b.set(pick([[127, 0, 0, 1], [0, 0, 0, 0], [127, 1, 2, 3], [10, 0, 0, 1], [255, 255, 255, 255], [8, 8, 8, 8]], n), 4);
+        return b;
+      case 5:
+      case 6: {
+        v.setUint16(0, 10, true);
+        v.setUint16(2, port, false);
+        const addr = new Uint8Array(16);
+        const which = Math.floor(r() * 4);
+        if (which === 0) addr[15] = 1;
+        if (which === 2) addr.set([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1]);
+        if (which === 3) addr.set([0x20, 0x01, 0x0d, 0xb8], 0);
+        b.set(addr, 8);
+        return b;
+      }
+      case 7:
+        v.setUint16(0, pick([0, 16, 17, 46, 0xffff, 3], n), true);
+        return b;
+      default:
+        return this.words(n, 16);
+    }
+  }
+
+  /**
+   * A struct msghdr as a fuzzer would make one: a name (a sockaddr or a
+   * bad pointer), iovecs as the iovec draw makes them, and control
+   * messages: SCM_RIGHTS with open, closed and too many fds, SCM_CREDENTIALS
+   * true and false, bad cmsg_len, unknown levels and types.
+   */
+  private msghdr(n: number): Uint8Array {
+    const r = prng(n);
+    const b = new Uint8Array(64);
+    const v = new DataView(b.buffer);
+    const cls = (): number => Math.floor(r() * 16);
+    const name = r() < 0.5 ? 0n : this.pointer({ cls: cls(), n: Math.floor(r() * 1e9), raw: 0n }, () => this.sockaddr(Math.floor(r() * 1e6)));
+    v.setBigUint64(0, name, true);
+    v.setUint32(8, pick([0, 2, 16, 28, 110, 128, 0xffffffff, 3], Math.floor(r() * 8)), true);
+    const iovSpec = { cls: cls(), n: Math.floor(r() * 1e9), raw: 0n };
+    v.setBigUint64(16, this.iovec(iovSpec), true);
+    v.setBigUint64(24, BigInt(pick([0, 1, 2, 3, 1024, 1025], Math.floor(r() * 6))), true);
+    const control = this.cmsgs(Math.floor(r() * 1e9));
+    const ctlPtr = r() < 0.3 ? 0n : this.pointer({ cls: cls(), n: Math.floor(r() * 1e9), raw: 0n }, () => control);
+    v.setBigUint64(32, ctlPtr, true);
+    v.setBigUint64(40, BigInt(pick([0, control.length, 16, 24, 15, 1 << 20, control.length + 8], Math.floor(r() * 7))), true);
+    v.setInt32(48, Math.floor(r() * 2 ** 31), true);
+    return b;
+  }
+
+  /** Control messages for a msghdr (16-byte header, 8-aligned data). */
+  private cmsgs(n: number): Uint8Array {
+    const r = prng(n);
+    const fds = this.h.proc.fds.list();
+    const parts: Uint8Array[] = [];
+    const count = 1 + Math.floor(r() * 3);
+    for (let i = 0; i < count; i++) {
+      const kind = Math.floor(r() * 6);
+      let data: Uint8Array;
+      let level = 1;
+      let type = 1;
+      if (kind <= 1) {
+        const k = pick([1, 2, 3, 254], Math.floor(r() * 4));
+        data = new Uint8Array(k * 4);
+        const dv = new DataView(data.buffer);
+        for (let j = 0; j < k; j++) dv.setInt32(j * 4, r() < 0.8 && fds.length ? pick(fds, Math.floor(r() * 1e6)) : pick([-1, 999, 1 << 30], j), true);
+      } else if (kind === 2) {
+        type = 2;
+        data = new Uint8Array(12);
+        const dv = new DataView(data.buffer);
+        dv.setInt32(0, r() < 0.5 ? this.h.proc.pid : 1, true);
+        dv.setUint32(4, r() < 0.5 ? 0 : 1000, true);
+        dv.setUint32(8, r() < 0.5 ? 0 : 1000, true);
+      } else {
+        level = pick([0, 6, 41, 1, 0x7fffffff], Math.floor(r() * 5));
+        type = pick([3, 4, 99, 0], Math.floor(r() * 4));
+        data = new Uint8Array(Math.floor(r() * 12));
+      }
+      const badLen = kind === 5;
+      const clen = badLen ? pick([0, 15, 17, 0xffffffff, 4096], Math.floor(r() * 5)) : 16 + data.length;
+      const rec = new Uint8Array((16 + data.length + 7) & ~7);
+      const dv = new DataView(rec.buffer);
+      dv.setBigUint64(0, BigInt(clen), true);
+      dv.setInt32(8, level, true);
+      dv.setInt32(12, type, true);
+      rec.set(data, 16);
+      parts.push(rec);
+    }
+    const out = new Uint8Array(parts.reduce((t, p) => t + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
 
   /** A pointer of class spec.cls to memory holding `contents` (a sleep is bounded wherever the pointer points). */
   private pointerTo(spec: ArgSpec, contents: PointerContents): bigint {

@@ -4,8 +4,12 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
@@ -36,6 +40,8 @@ func main() {
 		"spawn":      spawn,
 		"sieve":      sieve,
 		"env":        envCase,
+		"httpself":   httpSelf,
+		"tcpecho":    tcpEcho,
 	}
 	run, ok := cases[os.Args[1]]
 	if !ok {
@@ -337,4 +343,115 @@ func must(err error) {
 		fmt.Println("error:", err)
 		os.Exit(1)
 	}
+}
+
+// httpself: an HTTP server on 127.0.0.1:0 and net/http fetching from it:
+// a GET, a POST with a body, a 404, and 20 concurrent GETs on keep-alive
+// connections.
+func httpSelf(_ []string) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(err)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/hello", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hello %s", r.URL.Query().Get("name"))
+	})
+	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("X-Length", strconv.Itoa(len(b)))
+		w.Write([]byte(strings.ToUpper(string(b))))
+	})
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	base := "http://" + ln.Addr().String()
+	get := func(path string) (int, string) {
+		resp, err := http.Get(base + path)
+		must(err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		must(err)
+		return resp.StatusCode, string(b)
+	}
+	code, body := get("/hello?name=gopher")
+	fmt.Printf("GET /hello: %d %q\n", code, body)
+	resp, err := http.Post(base+"/echo", "text/plain", strings.NewReader(strings.Repeat("abc", 10000)))
+	must(err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Printf("POST /echo: %d, X-Length %s, %d bytes, prefix %q\n", resp.StatusCode, resp.Header.Get("X-Length"), len(b), string(b[:6]))
+	code, _ = get("/missing")
+	fmt.Printf("GET /missing: %d\n", code)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok := 0
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c, body := get(fmt.Sprintf("/hello?name=%d", i))
+			if c == 200 && body == fmt.Sprintf("hello %d", i) {
+				mu.Lock()
+				ok++
+				mu.Unlock()
+			}
+		}(i)
+	}
+	wg.Wait()
+	fmt.Printf("concurrent GETs: %d of 20 ok\n", ok)
+	must(srv.Close())
+}
+
+// tcpecho: a TCP echo server and 50 concurrent client goroutines, each
+// sending lines and checking the echoes.
+func tcpEcho(args []string) {
+	clients, lines := 50, 20
+	if len(args) > 0 {
+		clients, _ = strconv.Atoi(args[0])
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(err)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				io.Copy(c, c)
+			}(c)
+		}
+	}()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	good, bytes := 0, 0
+	for i := 0; i < clients; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c, err := net.Dial("tcp", ln.Addr().String())
+			must(err)
+			defer c.Close()
+			r := bufio.NewReader(c)
+			n := 0
+			for j := 0; j < lines; j++ {
+				msg := fmt.Sprintf("client %d line %d %s\n", i, j, strings.Repeat("x", i*10))
+				_, err := c.Write([]byte(msg))
+				must(err)
+				got, err := r.ReadString('\n')
+				must(err)
+				if got == msg {
+					n += len(got)
+				}
+			}
+			mu.Lock()
+			if n > 0 {
+				good++
+			}
+			bytes += n
+			mu.Unlock()
+		}(i)
+	}
+	wg.Wait()
+	ln.Close()
+	fmt.Printf("%d clients echoed %d bytes\n", good, bytes)
 }
