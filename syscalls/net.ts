@@ -9,7 +9,7 @@
 import { fail, LinuxError } from '../src/kernel/errors.ts';
 import { ERRNO, type ErrnoName } from '../src/kernel/errno-table.ts';
 import { OpenFileDescription } from '../src/kernel/fdtable.ts';
-import type { Kernel } from '../src/kernel/kernel.ts';
+import type { KernelServices } from '../src/kernel/services.ts';
 import { PROT_WRITE } from '../src/kernel/memory.ts';
 import {
   AF_INET,
@@ -54,7 +54,7 @@ interface Net {
   inet: InetAddressing;
 }
 
-const nets = new WeakMap<Kernel, Net>();
+const nets = new WeakMap<KernelServices, Net>();
 
 function netOf(ctx: SyscallContext): Net {
   let n = nets.get(ctx.kernel);
