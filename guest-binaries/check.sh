@@ -63,7 +63,11 @@ sigtrace_children|sigtrace|children
 sigtrace_stop|sigtrace|stop
 sigtrace_sigkill|sigtrace|sigkill
 sigtrace_timer|sigtrace|timer
-sigtrace_threads|sigtrace|threads'
+sigtrace_threads|sigtrace|threads
+forkmem|forkmem|
+stack_deep|stack|deep
+stack_overflow|stack|overflow
+stack_read|stack|read'
 
 # sigtrace's seccomp mode is left out: qemu-user does not apply a guest's
 # seccomp filter (test/trace-golden.test.ts runs it natively and under tslinux).

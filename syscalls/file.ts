@@ -71,7 +71,7 @@ function spanOf(ctx: SyscallContext, addr: number, len: number, prot: number): n
   let cursor = addr;
   const end = addr + len;
   while (cursor < end) {
-    const m = ctx.mem.mappingAt(cursor);
+    const m = ctx.mem.accessAt(cursor);
     if (!m || !m.bytes || (m.prot & prot) !== prot) break;
     cursor = m.end;
   }

@@ -16,7 +16,7 @@ function getrandom(ctx: SyscallContext, buf: number, len: number, flags: number)
   // nothing at all writable is EFAULT.
   let cursor = buf;
   while (cursor < buf + n) {
-    const m = ctx.mem.mappingAt(cursor);
+    const m = ctx.mem.accessAt(cursor);
     if (!m || !m.bytes || !(m.prot & PROT_WRITE)) break;
     cursor = m.end;
   }

@@ -281,6 +281,7 @@ function mappingsIn(ctx: SyscallContext, start: number, end: number) {
 
 /** Zero the private (not MAP_SHARED) pages of [start, end). */
 function zeroPrivate(ctx: SyscallContext, start: number, end: number): void {
+  ctx.mem.ownPages(start, end);
   for (const m of mappingsIn(ctx, start, end)) {
     if (!m.shared) m.bytes?.fill(0, Math.max(start, m.start) - m.start, Math.min(end, m.end) - m.start);
   }

@@ -15,6 +15,7 @@ import { PF_R, PF_W, PF_X, parseElf, type ElfImage, type ElfSegment } from '../s
 import { AT, decodeAuxv, loadImage } from '../src/loader/image.ts';
 import { ARCHES } from '../src/arch/index.ts';
 import { RLIM_INFINITY } from '../src/kernel/process.ts';
+import { PROT_READ, PROT_WRITE, STACK_GUARD_GAP } from '../src/kernel/memory.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PAGE = 4096;
@@ -344,27 +345,66 @@ describe.each(CASES)('initial image: $name', (c) => {
   });
 });
 
-describe('the stack follows RLIMIT_STACK', () => {
+describe('the stack grows on demand up to RLIMIT_STACK', () => {
   const hello = readFileSync(join(root, 'guest-binaries', 'x86_64', 'hello'));
-  /** The [stack] mapping's size after loading hello into a process with this RLIMIT_STACK soft limit. */
-  const stackFor = (limit: bigint): number => {
+  const top = ARCHES.x86_64.layout.stackTop;
+  /** A process with hello loaded under this RLIMIT_STACK soft limit. */
+  const loaded = (limit: bigint) => {
     const k = createHeadlessKernel('x86_64');
     const p = k.proc;
     p.rlimits.set(3, { cur: limit, max: limit });
     loadImage(p, { bytes: hello, argv: ['hello'], envp: [], execfn: 'hello', random16: new Uint8Array(16) });
-    const m = p.mem.mappings().find((x) => x.name === '[stack]')!;
-    expect(m.end).toBe(ARCHES.x86_64.layout.stackTop);
-    return m.end - m.start;
+    return p;
+  };
+  /** The [stack]'s extent: from its lowest piece to the top. */
+  const stackBytes = (p: ReturnType<typeof loaded>): number => {
+    const pieces = p.mem.mappings().filter((x) => x.name === '[stack]');
+    expect(pieces.at(-1)!.end).toBe(top);
+    return top - pieces[0]!.start;
   };
 
-  it('maps exactly the soft limit, page-rounded', () => {
-    expect(stackFor(1n << 20n)).toBe(1 << 20);
-    expect(stackFor(3_000_000n)).toBe(3_002_368);
+  it('is mapped at exec as the argument pages plus 128 KiB, as setup_arg_pages does, within the limit', () => {
+    expect(stackBytes(loaded(8n << 20n))).toBe(4096 + (128 << 10));
+    expect(stackBytes(loaded(RLIM_INFINITY))).toBe(4096 + (128 << 10));
+    expect(stackBytes(loaded(64n << 10n))).toBe(64 << 10);
+    expect(stackBytes(loaded(4096n))).toBe(4096); // never less than the arguments need
   });
 
-  it('8 MiB when unlimited; never below 128 KiB or above 1 GiB', () => {
-    expect(stackFor(RLIM_INFINITY)).toBe(8 << 20);
-    expect(stackFor(4096n)).toBe(128 << 10);
-    expect(stackFor(1n << 40n)).toBe(1 << 30);
+  it('grows when the CPU touches the pages below it, up to RLIMIT_STACK and no further', () => {
+    const p = loaded(1n << 20n);
+    expect(p.mem.fault(top - (512 << 10))).toBe(true);
+    expect(stackBytes(p)).toBeGreaterThanOrEqual(512 << 10);
+    expect(p.mem.fault(top - (1 << 20))).toBe(true);
+    expect(stackBytes(p)).toBe(1 << 20);
+    expect(p.mem.fault(top - (1 << 20) - 1)).toBe(false); // past the limit: SIGSEGV
+    expect(p.mem.fault(top - (64 << 20))).toBe(false);
+    // Grown pages are zeros, readable and writable like the rest.
+    expect(p.mem.readU64(top - (1 << 20))).toBe(0);
+    p.mem.writeU64(top - (1 << 20), 7);
+    expect(p.mem.readU64(top - (1 << 20))).toBe(7);
+  });
+
+  it('follows the limit as it is at each growth (setrlimit after exec)', () => {
+    const p = loaded(8n << 20n);
+    p.rlimits.set(3, { cur: 256n << 10n, max: RLIM_INFINITY });
+    expect(p.mem.fault(top - (300 << 10))).toBe(false);
+    p.rlimits.set(3, { cur: RLIM_INFINITY, max: RLIM_INFINITY });
+    expect(p.mem.fault(top - (100 << 20))).toBe(true);
+  });
+
+  it('grows for the kernel\'s own accesses too (a read(2) into an untouched buffer)', () => {
+    const p = loaded(8n << 20n);
+    p.mem.write(top - (2 << 20), new Uint8Array([1, 2, 3]));
+    expect([...p.mem.read(top - (2 << 20), 3)]).toEqual([1, 2, 3]);
+    expect(stackBytes(p)).toBeGreaterThanOrEqual(2 << 20);
+  });
+
+  it('keeps the guard gap above the mapping below it', () => {
+    const p = loaded(RLIM_INFINITY);
+    const below = top - (16 << 20);
+    p.mem.map(below - 4096, 4096, PROT_READ | PROT_WRITE);
+    expect(p.mem.fault(below + STACK_GUARD_GAP - 4096)).toBe(false);
+    expect(p.mem.fault(below + STACK_GUARD_GAP)).toBe(true);
+    expect(p.mem.mappings().find((x) => x.name === '[stack]')!.start).toBe(below + STACK_GUARD_GAP);
   });
 });

@@ -550,3 +550,97 @@ describe('with a CPU backend', () => {
     expect(calls).toEqual([]);
   });
 });
+
+describe('fork (copyTo)', () => {
+  const R = PROT_READ;
+  /** A parent with read-only text, writable data, a MAP_SHARED page and an untouched heap page. */
+  function parent(): AddressSpace {
+    const as = space();
+    as.map(0x100000, 2 * P, R | PROT_EXEC);
+    as.poke(0x100000, bytes('text'));
+    as.poke(0x101000, bytes('more text'));
+    as.map(0x200000, 2 * P, RW);
+    as.write(0x200000, bytes('data'));
+    as.map(0x300000, P, RW, { shared: true });
+    as.write(0x300000, bytes('shared'));
+    return as;
+  }
+  const str = (as: AddressSpace, addr: number, n: number) => Buffer.from(as.read(addr, n)).toString('latin1');
+
+  it('the child sees its parent as it was, and neither sees the other\'s later writes, touched pages or not', () => {
+    const p = parent();
+    const c = space();
+    p.copyTo(c, false);
+    expect(str(c, 0x200000, 4)).toBe('data');
+    p.write(0x200000, bytes('PARENT'));
+    c.write(0x200000, bytes('child!'));
+    p.write(0x201000, bytes('p-new')); // a page neither had touched
+    c.write(0x201000, bytes('c-new'));
+    expect(str(p, 0x200000, 6)).toBe('PARENT');
+    expect(str(c, 0x200000, 6)).toBe('child!');
+    expect(str(p, 0x201000, 5)).toBe('p-new');
+    expect(str(c, 0x201000, 5)).toBe('c-new');
+  });
+
+  it('read-only pages are shared, not copied, until one side writes them; then that side gets its own', () => {
+    const p = parent();
+    const c = space();
+    p.copyTo(c, false);
+    const text = (as: AddressSpace) => as.mappings().find((m) => m.start === 0x100000)!;
+    expect(text(c).bytes).toBe(text(p).bytes);
+    // The child makes a page writable and writes it: the parent keeps its text.
+    c.protect(0x101000, P, RW);
+    c.write(0x101000, bytes('CHILD'));
+    expect(str(p, 0x101000, 9)).toBe('more text');
+    expect(str(c, 0x100000, 4)).toBe('text'); // the rest of the child's mapping still reads the same
+    // The kernel's own write into the parent's read-only page (as the loader's) stays the parent's.
+    p.poke(0x100000, bytes('TEXT'));
+    expect(str(c, 0x100000, 4)).toBe('text');
+    expect(str(p, 0x100000, 4)).toBe('TEXT');
+    // A grandchild forked from the child shares what the child still shares.
+    const g = space();
+    c.copyTo(g, false);
+    expect(str(g, 0x100000, 4)).toBe('text');
+    expect(str(g, 0x101000, 5)).toBe('CHILD');
+  });
+
+  it('the last holder of shared pages writes them in place', () => {
+    const p = parent();
+    const c = space();
+    p.copyTo(c, false);
+    const before = p.mappings().find((m) => m.start === 0x100000)!.bytes;
+    c.clear(); // the child execs or exits
+    p.protect(0x100000, 2 * P, RW);
+    p.write(0x100000, bytes('mine'));
+    expect(p.mappings().find((m) => m.start === 0x100000)!.bytes!.buffer).toBe(before!.buffer);
+  });
+
+  it('MAP_SHARED anonymous memory stays shared both ways', () => {
+    const p = parent();
+    const c = space();
+    p.copyTo(c, false);
+    c.write(0x300000, bytes('from-c'));
+    expect(str(p, 0x300000, 6)).toBe('from-c');
+    p.write(0x300004, bytes('-p'));
+    expect(str(c, 0x300000, 6)).toBe('from-p');
+  });
+
+  it('a shared page the child replaces reaches its CPU as its own copy', () => {
+    const calls: string[] = [];
+    const cpuPages = new Map<number, Uint8Array>();
+    const cpu: MemoryBackend = {
+      mapHost: (a, b, prot) => void (cpuPages.set(a, b), calls.push(`map ${a.toString(16)} ${prot}`)),
+      unmap: (a) => void (cpuPages.delete(a), calls.push(`unmap ${a.toString(16)}`)),
+      protect: (a, _s, prot) => void calls.push(`protect ${a.toString(16)} ${prot}`),
+    };
+    const p = parent();
+    const c = new AddressSpace(LAYOUT, cpu);
+    p.copyTo(c, false);
+    expect(cpuPages.get(0x100000)).toBe(p.mappings()[0]!.bytes);
+    calls.length = 0;
+    c.protect(0x100000, 2 * P, RW);
+    expect(calls).toEqual(['unmap 100000', `map 100000 ${RW}`, `protect 100000 ${RW}`]);
+    expect(cpuPages.get(0x100000)).not.toBe(p.mappings()[0]!.bytes);
+    expect(cpuPages.get(0x100000)).toBe(c.mappings()[0]!.bytes);
+  });
+});

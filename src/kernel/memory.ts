@@ -66,6 +66,25 @@ export interface Mapping {
   source: FileSource | null;
   /** A writable shared file mapping: the file's bytes as last read or written back, to find the pages the guest changed. */
   pristine: Uint8Array | null;
+  /**
+   * The process stack (Linux's VM_GROWSDOWN): an access in the free range
+   * below it, within RLIMIT_STACK, extends it (see AddressSpace.growStack).
+   */
+  growsDown: boolean;
+  /**
+   * Set while `bytes` are a private mapping's pages that another mapping
+   * (in a forked process, usually) holds too: copy-on-write at the level
+   * of the mapping. Only mappings without PROT_WRITE are shared so: the CPU
+   * cannot write them, and the kernel makes its own copy (own()) before
+   * anything writes them or makes them writable.
+   */
+  cow: CowShare | null;
+}
+
+/** The holders of one private mapping's pages shared after fork (Mapping.cow). */
+export interface CowShare {
+  /** How many mappings (pieces of one after a split included) hold the pages. */
+  users: number;
 }
 
 /** The open file behind a file mapping (it stays open while mapped, as mmap(2) holds a reference to it). */
@@ -96,6 +115,10 @@ export interface MapOptions {
   source?: FileSource;
   /** For a shared mapping with `pages`: the pristine copy that goes with them (fork). */
   pristine?: Uint8Array | null;
+  /** A stack that grows down on faults below it (Mapping.growsDown). */
+  growsDown?: boolean;
+  /** With `pages`: they are another private mapping's, shared copy-on-write (Mapping.cow). */
+  cow?: CowShare;
 }
 
 export interface AddressSpaceLayout {
@@ -116,6 +139,16 @@ export interface AddressSpaceLayout {
  * guest's 1 MiB malloc loop took tslinux down at about 1200 mappings).
  */
 export const MAX_HOST_MAPPINGS = 1000;
+
+/** RLIMIT_STACK's default soft limit, 8 MiB (what an address space obeys until its process says otherwise). */
+export const DEFAULT_STACK_LIMIT = 8 << 20;
+
+/**
+ * Linux's stack_guard_gap: 256 pages kept free below a stack, which it
+ * never grows into (mm/mmap.c), so a stack overflow faults instead of
+ * running into the mapping below.
+ */
+export const STACK_GUARD_GAP = 256 * PAGE_SIZE;
 
 /** Largest single host allocation; beyond it mmap says ENOMEM rather than crashing Node. */
 const MAX_HOST_CHUNK = 2 ** 32;
@@ -250,12 +283,14 @@ export class AddressSpace {
       bytes: null,
       source: opts.source ?? null,
       pristine: opts.pristine ?? null,
+      growsDown: opts.growsDown ?? false,
+      cow: opts.pages ? (opts.cow ?? null) : null,
     };
     if (opts.pages) this.adoptPages(m, opts.pages);
     else if (m.source && !m.shared && !opts.backed) this.reserveLazy(m);
     else if (prot !== PROT_NONE || opts.backed || m.source) this.backWithHostMemory(m);
     if (m.source && m.shared && !opts.pages) this.fillShared(m);
-    m.source?.hold();
+    hold(m);
     this.insert(m);
     return m;
   }
@@ -279,12 +314,14 @@ export class AddressSpace {
   /**
    * The CPU touched `addr`, which no host memory backs: when it is in a
    * private file mapping not yet copied, copy it in (and map it into the
-   * CPU), so the access can be retried. False otherwise (a real fault), or
-   * when the run has no memory left for the copy (the access then faults).
+   * CPU); when it is just below the stack, grow the stack over it. Either
+   * way the access can be retried. False otherwise (a real fault), or when
+   * the run has no memory left for it (the access then faults).
    */
   fault(addr: number): boolean {
     const m = this.find(addr);
-    if (!m || m.bytes || !m.source) return false;
+    if (!m) return this.growStack(addr) !== undefined;
+    if (m.bytes || !m.source) return false;
     try {
       this.fillLazy(m);
       return true;
@@ -292,6 +329,51 @@ export class AddressSpace {
       if (e instanceof LinuxError) return false;
       throw e;
     }
+  }
+
+  /**
+   * RLIMIT_STACK's soft limit now, in bytes (Infinity: unlimited): how
+   * large the stack may grow (the process keeps it current; see
+   * Process.applyAddressSpaceLimit).
+   */
+  stackLimit: () => number = () => DEFAULT_STACK_LIMIT;
+
+  /**
+   * An access at `addr`, below the stack and unmapped: extend the stack
+   * down over it, as Linux's fault handler does (mm/mmap.c
+   * expand_downwards, acct_stack_growth): only while the stack stays within
+   * RLIMIT_STACK and `stack_guard_gap` above the mapping below it, so a
+   * runaway recursion ends in SIGSEGV. The stack is mapped small at exec
+   * (src/loader/image.ts) and grows here, in steps of at least its size so
+   * far: each step is another region in the CPU, and few steps are needed.
+   * Returns the new piece, or undefined when `addr` is no stack growth.
+   */
+  private growStack(addr: number): Mapping | undefined {
+    if (!Number.isSafeInteger(addr) || addr < this.layout.mmapMin) return undefined;
+    let i = 0;
+    while (i < this.maps.length && this.maps[i]!.start <= addr) i++;
+    const above = this.maps[i];
+    if (!above?.growsDown) return undefined;
+    let top = above.end;
+    for (let j = i + 1; j < this.maps.length && this.maps[j]!.growsDown && this.maps[j]!.start === top; j++) top = this.maps[j]!.end;
+    const want = pageDown(addr);
+    const limit = this.stackLimit();
+    if (top - want > limit) return undefined;
+    const below = this.maps[i - 1];
+    const lowest = Math.max(this.layout.mmapMin, below ? below.end + STACK_GUARD_GAP : 0, limit === Infinity ? 0 : top - pageDown(limit));
+    if (want < lowest) return undefined;
+    const start = Math.max(lowest, Math.min(want, above.start - (top - above.start)));
+    try {
+      return this.map(start, above.start - start, above.prot, { name: above.name, growsDown: true });
+    } catch (e) {
+      if (e instanceof LinuxError) return undefined;
+      throw e;
+    }
+  }
+
+  /** The mapping at `addr`, the stack grown over it first when it lies just below (a user access). */
+  private findOrGrow(addr: number): Mapping | undefined {
+    return this.find(addr) ?? this.growStack(addr);
   }
 
   /** Copy in the not yet touched file mappings of [start, end) (before a move or a loan of their pages). */
@@ -366,14 +448,14 @@ export class AddressSpace {
       }
       if (m.start < cutStart) kept.push(this.slice(m, m.start, cutStart));
       if (cutEnd < m.end) kept.push(this.slice(m, cutEnd, m.end));
-      m.source?.drop();
+      drop(m);
     }
     this.maps = kept;
   }
 
   /** The part [from, to) of `m` as its own mapping, sharing the host memory. */
   private slice(m: Mapping, from: number, to: number): Mapping {
-    m.source?.hold();
+    hold(m);
     return {
       ...m,
       start: from,
@@ -390,7 +472,7 @@ export class AddressSpace {
    */
   release(): void {
     this.writeBack(0, this.layout.taskSize);
-    for (const m of this.maps) m.source?.drop();
+    for (const m of this.maps) drop(m);
     this.maps = [];
     this.lastHit = undefined;
     this.committed = 0;
@@ -455,11 +537,13 @@ export class AddressSpace {
       if (m.start < from) result.push(this.slice(m, m.start, from));
       const middle = this.slice(m, from, to);
       middle.prot = prot;
-      if (middle.bytes) this.cpu?.protect(from, to - from, prot);
-      else if (prot !== PROT_NONE && !middle.source) this.backWithHostMemory(middle);
       result.push(middle);
       if (to < m.end) result.push(this.slice(m, to, m.end));
-      m.source?.drop();
+      drop(m);
+      // Pages shared since a fork become this process's own before they can be written.
+      if (middle.cow && prot & PROT_WRITE) this.own(middle);
+      if (middle.bytes) this.cpu?.protect(from, to - from, prot);
+      else if (prot !== PROT_NONE && !middle.source) this.backWithHostMemory(middle);
     }
     this.maps = result;
   }
@@ -550,6 +634,15 @@ export class AddressSpace {
   }
 
   /**
+   * The mapping a user access at `addr` (a syscall's buffer) reaches: as
+   * mappingAt, but an address just below the stack grows it first, as the
+   * kernel's own copies to user memory do on Linux.
+   */
+  accessAt(addr: number): Mapping | undefined {
+    return this.findOrGrow(addr);
+  }
+
+  /**
    * A live view of guest memory [addr, addr+len), usable only when the range
    * lies in one mapping (the common case); null when it spans mappings.
    * Throws EFAULT when any part is unmapped or lacks the needed permission.
@@ -557,10 +650,10 @@ export class AddressSpace {
   view(addr: number, len: number, needed: number): Uint8Array | null {
     if (len === 0) return new Uint8Array(0);
     if (!Number.isSafeInteger(addr) || addr < 0 || !Number.isSafeInteger(len) || len < 0) fail('EFAULT');
-    const m = this.find(addr);
+    const m = this.findOrGrow(addr);
     const bytes = m && (m.prot & needed) === needed ? this.backing(m) : null;
     if (!m || !bytes) fail('EFAULT');
-    if (addr + len <= m.end) return bytes.subarray(addr - m.start, addr - m.start + len);
+    if (addr + len <= m.end) return (needed & PROT_WRITE && m.cow ? this.own(m)! : bytes).subarray(addr - m.start, addr - m.start + len);
     this.checkRange(addr, len, needed);
     return null;
   }
@@ -569,7 +662,7 @@ export class AddressSpace {
     let cursor = addr;
     const end = addr + len;
     while (cursor < end) {
-      const m = this.find(cursor);
+      const m = this.findOrGrow(cursor);
       if (!m || (m.prot & needed) !== needed || !this.backing(m)) fail('EFAULT');
       cursor = m.end;
     }
@@ -591,16 +684,17 @@ export class AddressSpace {
       v.set(data);
       return;
     }
-    this.forEachChunk(addr, data.length, (chunk, at) => chunk.set(data.subarray(at, at + chunk.length)));
+    this.forEachChunk(addr, data.length, (chunk, at) => chunk.set(data.subarray(at, at + chunk.length)), true);
   }
 
   /** Visit [addr, addr+len) as per-mapping views; the range was checked already. */
-  private forEachChunk(addr: number, len: number, fn: (chunk: Uint8Array, at: number) => void): void {
+  private forEachChunk(addr: number, len: number, fn: (chunk: Uint8Array, at: number) => void, writing = false): void {
     let cursor = addr;
     const end = addr + len;
     while (cursor < end) {
       const m = this.find(cursor)!;
       const to = Math.min(end, m.end);
+      if (writing && m.cow) this.own(m);
       fn(m.bytes!.subarray(cursor - m.start, to - m.start), cursor - addr);
       cursor = to;
     }
@@ -613,7 +707,7 @@ export class AddressSpace {
    */
   poke(addr: number, data: Uint8Array): void {
     this.checkRange(addr, data.length, PROT_NONE);
-    this.forEachChunk(addr, data.length, (chunk, at) => chunk.set(data.subarray(at, at + chunk.length)));
+    this.forEachChunk(addr, data.length, (chunk, at) => chunk.set(data.subarray(at, at + chunk.length)), true);
   }
 
   private scratch = new DataView(new ArrayBuffer(8));
@@ -665,7 +759,7 @@ export class AddressSpace {
     const parts: Uint8Array[] = [];
     let total = 0;
     while (total < max) {
-      const m = this.find(cursor);
+      const m = this.findOrGrow(cursor);
       const bytes = m && (m.prot & PROT_READ) !== 0 ? this.backing(m) : null;
       if (!m || !bytes) fail('EFAULT');
       const avail = bytes.subarray(cursor - m.start, Math.min(m.end - m.start, cursor - m.start + (max - total)));
@@ -722,7 +816,8 @@ export class AddressSpace {
   dropPrivatePages(start: number, end: number): void {
     for (const m of this.maps) {
       if (m.shared || !m.bytes || m.end <= start || m.start >= end) continue;
-      const pages = m.bytes.subarray(Math.max(start, m.start) - m.start, Math.min(end, m.end) - m.start);
+      this.own(m);
+      const pages = m.bytes!.subarray(Math.max(start, m.start) - m.start, Math.min(end, m.end) - m.start);
       pages.fill(0);
       if (m.source) readFile(m.source, pages, m.offset + (Math.max(start, m.start) - m.start));
     }
@@ -730,21 +825,53 @@ export class AddressSpace {
 
   /**
    * Give `to` every mapping of this space (fork): same addresses and
-   * permissions. Private mappings are copied (a file mapping not yet touched
-   * stays so, from the same file); MAP_SHARED ones, and all of them when
-   * `lend` (a vfork child borrowing its parent's memory until it execs or
-   * exits; see vfork(2)), map the very same host pages.
+   * permissions. MAP_SHARED mappings, and all of them when `lend` (a vfork
+   * child borrowing its parent's memory until it execs or exits; see
+   * vfork(2)), map the very same host pages. Private ones: a file mapping
+   * not yet touched stays so, from the same file; one without PROT_WRITE
+   * shares its pages copy-on-write (Mapping.cow: program text and
+   * read-only data, most of what a fork used to copy, are never copied
+   * unless made writable); a writable one is copied, its touched pages
+   * only.
    */
   copyTo(to: AddressSpace, lend: boolean): void {
     if (lend) this.materialize(0, this.layout.taskSize);
     for (const m of this.maps) {
-      const pages = m.bytes && (lend || m.shared) ? m.bytes : undefined;
-      const opts = { name: m.name, shared: m.shared, mayWrite: m.mayWrite, offset: m.offset, dev: m.dev, ino: m.ino, source: m.source ?? undefined };
-      const copy = to.map(m.start, m.end - m.start, m.prot, { ...opts, pages, pristine: pages ? m.pristine : null, backed: m.bytes !== null });
+      // A vfork child's loan keeps a share the parent's pages are already in.
+      const cow = m.bytes && !m.shared && !(m.prot & PROT_WRITE) ? (m.cow ??= { users: 1 }) : undefined;
+      const pages = m.bytes && (lend || m.shared || cow) ? m.bytes : undefined;
+      const opts = { name: m.name, shared: m.shared, mayWrite: m.mayWrite, offset: m.offset, dev: m.dev, ino: m.ino, source: m.source ?? undefined, growsDown: m.growsDown };
+      const copy = to.map(m.start, m.end - m.start, m.prot, { ...opts, pages, cow, pristine: pages ? m.pristine : null, backed: m.bytes !== null });
       if (m.bytes && copy.bytes && !pages) copyTouchedPages(m.bytes, copy.bytes);
     }
     to.brkStart = this.brkStart;
     to.brkCurrent = this.brkCurrent;
+  }
+
+  /**
+   * Make `m`'s pages its own before the kernel writes them or they become
+   * writable: while other mappings share them since a fork (Mapping.cow),
+   * copy them and map the copy into the CPU in their place; the last
+   * holder just keeps them. Returns the pages.
+   */
+  private own(m: Mapping): Uint8Array | null {
+    const share = m.cow;
+    if (!share || !m.bytes) return m.bytes;
+    m.cow = null;
+    share.users--;
+    if (share.users === 0) return m.bytes;
+    const copy = allocateBytes(m.end - m.start);
+    copy.set(m.bytes);
+    m.bytes = copy;
+    this.lastHit = undefined;
+    this.cpu?.unmap(m.start, m.end - m.start);
+    this.cpu?.mapHost(m.start, copy, m.prot);
+    return copy;
+  }
+
+  /** Make the private pages of [start, end) this space's own (Mapping.cow) before the kernel writes them whatever their protection. */
+  ownPages(start: number, end: number): void {
+    for (const m of this.maps) if (m.cow && m.start < end && m.end > start) this.own(m);
   }
 
   /** Drop every mapping (execve, exit). */
@@ -753,6 +880,18 @@ export class AddressSpace {
     this.maps = [];
     this.lastHit = undefined;
   }
+}
+
+/** One more mapping (or piece of one) holds `m`'s file and, after a fork, its shared pages. */
+function hold(m: Mapping): void {
+  m.source?.hold();
+  if (m.cow) m.cow.users++;
+}
+
+/** A mapping (or piece) that held them is gone. */
+function drop(m: Mapping): void {
+  m.source?.drop();
+  if (m.cow) m.cow.users--;
 }
 
 /** Fill `into` from the file at `offset`, as far as the file goes (the rest stays zero). */

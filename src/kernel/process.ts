@@ -133,12 +133,17 @@ export class Process {
     this.cwd = opts.cwd;
     this.groups = [opts.gid];
     this.creds = { uid: opts.uid, euid: opts.uid, suid: opts.uid, gid: opts.gid, egid: opts.gid, sgid: opts.gid };
+    this.applyAddressSpaceLimit();
   }
 
-  /** Make the address space obey RLIMIT_AS (after setrlimit, fork and exec). */
+  /** Make the address space obey RLIMIT_AS, and its stack RLIMIT_STACK as it is at each growth (after setrlimit, fork and exec). */
   applyAddressSpaceLimit(): void {
     const as = this.rlimits.get(9)!.cur; // RLIMIT_AS
     this.mem.addressSpaceLimit = as === RLIM_INFINITY ? Infinity : Number(as);
+    this.mem.stackLimit = () => {
+      const stack = this.rlimits.get(3)!.cur; // RLIMIT_STACK
+      return stack === RLIM_INFINITY ? Infinity : Number(stack);
+    };
   }
 
   /** Threads that have not exited, the main thread first. */

@@ -34,21 +34,26 @@ export const AT = {
   MINSIGSTKSZ: 51,
 } as const;
 
-/** The stack mapping with RLIMIT_STACK unlimited: its default of 8 MiB. */
-export const STACK_SIZE = 8 << 20;
-/** Bounds on the stack mapping, whatever RLIMIT_STACK says: room for argv and envp, and host memory kept sane. */
-const MIN_STACK = 128 << 10;
-const MAX_STACK = 1 << 30;
+/**
+ * What the stack is mapped with at exec besides the pages holding the
+ * arguments: 128 KiB, Linux's stack_expand (fs/exec.c setup_arg_pages).
+ * From there it grows on faults below it, up to RLIMIT_STACK
+ * (AddressSpace.growStack), as on Linux, instead of being mapped whole: a
+ * fork copies, and an exec allocates, only what the stack has used.
+ */
+const STACK_EXPAND = 128 << 10;
 
 /**
- * The stack mapping's size: the process's RLIMIT_STACK soft limit, so a
- * recursion past `ulimit -s` ends in SIGSEGV as on Linux (the stack is
- * mapped whole up front; host memory is zero-filled lazily).
+ * The stack mapping's size at exec: the argument pages (strings, pointers
+ * and auxv, a generous bound) plus STACK_EXPAND, but no more than
+ * RLIMIT_STACK allows, as setup_arg_pages sizes it.
  */
-function stackSize(proc: Process): number {
+function initialStackSize(proc: Process, req: ImageRequest): number {
+  const strings = [req.execfn, ...req.argv, ...req.envp].reduce((n, s) => n + Buffer.byteLength(s, 'utf8') + 1, 0);
+  const args = pageUp(strings + 8 * (req.argv.length + req.envp.length + 3) + 1024);
   const limit = proc.rlimits.get(3)!.cur; // RLIMIT_STACK
-  if (limit === RLIM_INFINITY) return STACK_SIZE;
-  return pageUp(Math.min(MAX_STACK, Math.max(MIN_STACK, Number(limit))));
+  const room = limit === RLIM_INFINITY ? Infinity : pageDown(Number(limit));
+  return Math.max(args, Math.min(args + STACK_EXPAND, room));
 }
 
 export interface LoadedImage {
@@ -106,8 +111,8 @@ export function loadImage(proc: Process, req: ImageRequest): LoadedImage {
   mapSegments(proc, elf, req.bytes, bias, file);
   proc.mem.setBrkStart(pageUp(elf.maxVaddr + bias));
   const stackProt = PROT_READ | PROT_WRITE | (elf.stackExecutable ? PROT_EXEC : 0);
-  const stack = stackSize(proc);
-  proc.mem.map(arch.layout.stackTop - stack, stack, stackProt, { name: '[stack]' });
+  const stack = initialStackSize(proc, req);
+  proc.mem.map(arch.layout.stackTop - stack, stack, stackProt, { name: '[stack]', growsDown: true });
   // The loader next, then the vDSO, each top-down below the mmap base, in
   // load_elf_binary's order (load_elf_interp, then ARCH_SETUP_ADDITIONAL_PAGES).
   const interp = req.interp ? loadInterpreter(proc, req.interp.bytes, req.interp.file) : null;

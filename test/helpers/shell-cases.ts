@@ -257,6 +257,19 @@ export const CASES: Case[] = [
     want: { stdout: lines('y', 'y', '141 0'), stderr: '', exitCode: 0 },
   },
   {
+    // The guest is guest-binaries/<arch>/stack (both copied in; uname -m picks the one that runs).
+    title: 'ulimit -s: the stack grows up to the new limit, and a fault past it is SIGSEGV',
+    script: 'g=./stack.$(uname -m); $g deep; ulimit -s 1024; $g overflow; $g deep; echo $?',
+    setup: (dir) => {
+      for (const arch of ['x86_64', 'aarch64']) {
+        fs.copyFileSync(path.join(import.meta.dirname, '..', '..', 'guest-binaries', arch, 'stack'), path.join(dir, `stack.${arch}`));
+        fs.chmodSync(path.join(dir, `stack.${arch}`), 0o755);
+      }
+    },
+    anyStderr: true,
+    want: { stdout: lines('recursion 6000 deep: 1505150', 'SIGSEGV about RLIMIT_STACK below the top of the stack', 139), exitCode: 0 },
+  },
+  {
     title: 'bash: set -e, traps and arrays',
     shell: 'bash',
     script: "trap 'echo exit $?' EXIT; trap 'echo usr1' USR1; a=(x y z); echo ${#a[@]} ${a[1]}; kill -USR1 $$; [[ abc == a* ]] && echo glob; set -e; (exit 9); echo no",
