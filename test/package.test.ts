@@ -81,7 +81,7 @@ beforeAll(async () => {
   }[];
   tarball = path.join(tmp, info!.filename);
   packed = info!.files.map((f) => f.path);
-}, 180_000);
+}, 300_000);
 
 afterAll(() => {
   if (tmp) removeTempDir(tmp);
@@ -125,7 +125,7 @@ describe('the installed package', () => {
       const r = await run(path.join(prefix, 'bin', 'tslinux'), ['run', guestPath(arch, 'hello')], elsewhere);
       expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 0, stdout: 'hello, world\n', stderr: '' });
     }
-  });
+  }, 300_000);
 
   // Node >= 22.1 keeps the cache itself (module.enableCompileCache), elsewhere.
   it.skipIf(typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function')(
@@ -180,7 +180,7 @@ describe('the installed package', () => {
       fs.mkdirSync(project);
       fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'uses-tslinux', private: true, type: 'module' }));
       await npm(['install', tarball], project);
-    }, 120_000);
+    }, 300_000);
 
     it("the README's library example runs as written (JavaScript, run from this repository)", async () => {
       const [example] = readmeLibraryExamples();
