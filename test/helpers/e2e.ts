@@ -46,7 +46,12 @@ export function haveGoGuests(): boolean {
 
 /** qemu-aarch64 (user mode) from the host's PATH, or null. */
 export const QEMU = which('qemu-aarch64');
-export const hasQemu = QEMU !== null;
+/**
+ * Whether qemu-aarch64 works here, not just exists: it must run the aarch64
+ * hello guest and print what it prints, or it is no reference at all.
+ */
+export const hasQemu =
+  QEMU !== null && spawnSync(QEMU, [guestPath('aarch64', 'hello')], { encoding: 'utf8', timeout: 60_000 }).stdout === 'hello, world\n';
 
 /** A tree of what a run left in its directory: relative path → content; directories end in "/" and map to "". */
 export type Files = Record<string, string>;
