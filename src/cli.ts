@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { createPlainKernel } from './launch.ts';
 import { KernelBug } from './kernel/errors.ts';
 import { LaunchError } from './kernel/kernel.ts';
-import { UnicornUnavailableError, loadUnicorn } from './cpu/unicorn-lib.ts';
+import { UnicornUnavailableError, loadUnicorn } from './launch.ts';
 import type { MountSpec } from './kernel/namespace.ts';
 import { supportEntries, supportTable } from './support.ts';
 import type { ExitInfo } from './kernel/kernel.ts';

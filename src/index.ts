@@ -3,10 +3,10 @@
 // through here; the CLI goes through launch.ts (this API minus tracing,
 // reports and policies, which it loads only when an option asks).
 import { Kernel, LaunchError, type ExitInfo, type KernelOptions } from './kernel/kernel.ts';
-import { plainKernelOptions } from './launch.ts';
+import { UnicornUnavailableError, loadUnicorn, plainKernelOptions } from './launch.ts';
 import type { MountSpec } from './kernel/namespace.ts';
 import { StraceTracer } from './trace/strace.ts';
-import { UnicornUnavailableError, loadUnicorn } from './cpu/unicorn-lib.ts';
+import { plainCpuBackend } from './arch/plain-cpu.ts';
 import { KernelBug, LinuxError } from './kernel/errors.ts';
 import { chainGates, combineObservers } from './kernel/dispatch.ts';
 import { SyscallHooks, type SyscallCall, type SyscallOutcome, type SyscallOverride, type SyscallWatch } from './kernel/hooks.ts';
@@ -141,13 +141,14 @@ export function createKernel(program: string, opts: RunOptions = {}): Kernel {
 }
 
 /**
- * A kernel with no CPU and no program, for calling handlers directly
+ * A kernel with no engine and no program, for calling handlers directly
  * (unit tests, fuzzing): `k.invoke('openat', [...])` returns what the guest
- * would get. Allocate guest memory with `k.proc.mem.map(...)`. The host's
+ * would get. Its processes' CPUs are plain in-memory register files
+ * (src/arch/plain-cpu.ts), so fork, clone, execve and rt_sigreturn work. Allocate guest memory with `k.proc.mem.map(...)`. The host's
  * cwd is not mounted unless asked for.
  */
 export function createHeadlessKernel(arch: 'x86_64' | 'aarch64', opts: Omit<RunOptions, 'args' | 'argv0'> = {}): Kernel {
-  return new Kernel({ ...kernelOptions(opts), arch, argv: ['headless'], mountCwd: opts.mountCwd ?? false });
+  return new Kernel({ ...kernelOptions(opts), cpu: plainCpuBackend, arch, argv: ['headless'], mountCwd: opts.mountCwd ?? false });
 }
 
 /** Run a static Linux binary to completion. */

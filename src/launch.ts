@@ -5,6 +5,11 @@
 import { Kernel, type KernelOptions, type StdioSpec } from './kernel/kernel.ts';
 import type { RunOptions } from './index.ts';
 import { ALL_SYSCALLS } from '../syscalls/index.ts';
+// The one place outside src/cpu/ that knows the engine: it picks Unicorn's
+// for the processes' CPUs (the kernel only sees the port, src/arch/cpu.ts),
+// and passes on the library check the CLI and the library API make.
+import { unicornBackend } from './cpu/guest-engine.ts';
+export { UnicornUnavailableError, loadUnicorn } from './cpu/unicorn-lib.ts';
 
 /** The RunOptions that need no tracing, report or policy code. */
 export type PlainRunOptions = Omit<RunOptions, 'trace' | 'traceStringSize' | 'hooks' | 'report' | 'policy' | 'allow' | 'deny' | 'recordProfile'>;
@@ -20,6 +25,7 @@ export function plainKernelOptions(opts: Omit<PlainRunOptions, 'args' | 'argv0'>
   return {
     // The entry point hands the declarations to the kernel (it does not import syscalls/).
     syscalls: ALL_SYSCALLS,
+    cpu: unicornBackend,
     env: Array.isArray(opts.env) ? opts.env : Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
     cwd: opts.cwd,
     mounts: opts.mounts,

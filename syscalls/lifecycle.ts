@@ -120,8 +120,8 @@ function cloneProcess(ctx: SyscallContext, req: CloneRequest): number {
   const child = ctx.kernel.forkProcess(ctx.task, ctx.task.pc, (f & CLONE.VM) !== 0);
   child.exitSignal = req.exitSignal;
   const childTask = ctx.kernel.taskOf(child);
-  if (req.sp && child.cpu) child.cpu.writeRegister(ctx.arch.spReg, req.sp);
-  if (f & CLONE.SETTLS && child.cpu) child.cpu.writeRegister(ctx.arch.tlsReg, req.tls);
+  if (req.sp) child.cpu.setSp(req.sp);
+  if (f & CLONE.SETTLS) child.cpu.setTls(req.tls);
   if (f & CLONE.PARENT_SETTID) ctx.mem.writeU32(req.parentTid, child.pid);
   if (f & CLONE.CHILD_SETTID) child.mem.writeU32(req.childTid, childTask.tid);
   if (f & CLONE.CHILD_CLEARTID) childTask.clearChildTid = req.childTid;

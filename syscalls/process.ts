@@ -2,7 +2,6 @@
 // calls that libc makes (set_tid_address, set_robust_list, rseq, arch_prctl).
 import { fail } from '../src/kernel/errors.ts';
 import { RLIM_INFINITY, type Process, type Rlimit } from '../src/kernel/process.ts';
-import * as UC from '../src/cpu/unicorn-constants.ts';
 import { family, type SyscallContext } from './types.ts';
 
 const RLIMIT_NLIMITS = 16;
@@ -101,22 +100,22 @@ function sysinfo(ctx: SyscallContext, addr: number): number {
 
 /** arch_prctl(2), x86-64 only: the FS and GS bases hold the thread pointer. */
 function archPrctl(ctx: SyscallContext, code: number, addr: number): number {
-  const cpu = ctx.proc.cpu;
+  const cpu = ctx.cpu;
   const ARCH_SET_GS = 0x1001;
   const ARCH_SET_FS = 0x1002;
   const ARCH_GET_FS = 0x1003;
   const ARCH_GET_GS = 0x1004;
-  const reg = code === ARCH_SET_FS || code === ARCH_GET_FS ? UC.UC_X86_REG_FS_BASE : UC.UC_X86_REG_GS_BASE;
+  const reg = code === ARCH_SET_FS || code === ARCH_GET_FS ? 'fs_base' : 'gs_base';
   switch (code) {
     case ARCH_SET_FS:
     case ARCH_SET_GS: {
       if (addr >= ctx.arch.layout.taskSize) fail('EPERM');
-      cpu?.writeRegister(reg, addr);
+      cpu.setRegister(reg, addr);
       return 0;
     }
     case ARCH_GET_FS:
     case ARCH_GET_GS: {
-      ctx.mem.writeU64(addr, cpu?.readRegister(reg) ?? 0);
+      ctx.mem.writeU64(addr, cpu.register(reg));
       return 0;
     }
     default:

@@ -107,9 +107,9 @@ function sigaltstack(ctx: SyscallContext, ss: number, oldss: number): number {
   return 0;
 }
 
-/** The caller's stack pointer (null without a CPU, in headless tests). */
-function currentSp(ctx: SyscallContext): number | null {
-  return ctx.proc.cpu?.readRegister(ctx.arch.spReg) ?? null;
+/** The caller's stack pointer. */
+function currentSp(ctx: SyscallContext): number {
+  return ctx.cpu.sp();
 }
 
 /** Signals whose default action is to be ignored (see signal(7)). */

@@ -2,11 +2,10 @@
 // waits in the scheduler until its deadline, so other tasks go on running;
 // a headless kernel (no CPU, no scheduler) sleeps in place.
 import { fail } from '../src/kernel/errors.ts';
-import { WouldBlock } from '../src/kernel/wait.ts';
+import { Sleep } from '../src/kernel/wait.ts';
 import { family, type SyscallContext } from './types.ts';
 
 const NS = 1_000_000_000n;
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 export function realtimeNs(): bigint {
   // Date.now() has millisecond resolution; add the sub-millisecond part of the monotonic clock.
@@ -66,17 +65,6 @@ export function readTimespec(ctx: SyscallContext, addr: number): bigint {
   return sec * NS + nsec;
 }
 
-/** Block the host for at least `ns` nanoseconds (never less: a sub-millisecond sleep still sleeps). */
-function sleepNs(ns: bigint): void {
-  if (ns <= 0n) return;
-  const deadline = process.hrtime.bigint() + ns;
-  for (;;) {
-    const left = deadline - process.hrtime.bigint();
-    if (left <= 0n) return;
-    Atomics.wait(sleeper, 0, 0, Math.min(Number(left) / 1e6, 1000));
-  }
-}
-
 function clockGettime(ctx: SyscallContext, clock: number, tp: number): number {
   const ns = clockNs(ctx, clock);
   if (tp) writeTimespec(ctx, tp, ns);
@@ -112,19 +100,18 @@ function time(ctx: SyscallContext, tloc: number): number {
 /**
  * Sleep `ns` nanoseconds from the first attempt of this call: the deadline
  * (on the monotonic clock) survives the scheduler's retries in
- * task.syscallState; until it passes, the task is parked (WouldBlock).
+ * task.syscallState; until it passes, the task is parked (Sleep: a headless
+ * kernel waits it out in place instead).
  */
 function sleepFor(ctx: SyscallContext, ns: () => bigint, rem = 0): void {
   const state = ctx.task.syscallState as { sleepUntil: bigint } | undefined;
   const now = ctx.kernel.monotonicNs();
   const deadline = state?.sleepUntil ?? now + ns();
   if (now >= deadline) return;
-  // Headless (no scheduler): sleep in place, or on a virtual clock just move it on.
-  if (!ctx.proc.cpu) return void (ctx.kernel.clock.skipTo(deadline) || sleepNs(deadline - now));
   // Interrupted by a handler: the time left goes to `rem` (nanosleep(2), EINTR); an unwritable rem is ignored.
   const onEintr = rem ? () => writeRemaining(ctx, rem, deadline) : undefined;
   ctx.task.syscallState = { sleepUntil: deadline, onEintr };
-  throw new WouldBlock([], deadline);
+  throw new Sleep(deadline);
 }
 
 function writeRemaining(ctx: SyscallContext, rem: number, deadline: bigint): void {

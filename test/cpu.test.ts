@@ -7,6 +7,7 @@ import { ARCHES } from '../src/arch/index.ts';
 import { CpuEngine, type CpuArch, type RunResult } from '../src/cpu/engine.ts';
 import * as UC from '../src/cpu/unicorn-constants.ts';
 import { exactFaultPc } from '../src/cpu/fault-pc.ts';
+import { UnicornGuest } from '../src/cpu/guest-engine.ts';
 import { AddressSpace } from '../src/kernel/memory.ts';
 
 const CODE = 0x10000;
@@ -286,7 +287,7 @@ describe.each(ARCH_NAMES)('CPU backend on %s', (arch) => {
 
   it('pc() is the program counter register', () => {
     const m = machine(arch);
-    const pcReg = ARCHES[arch].pcReg;
+    const pcReg = arch === 'x86_64' ? UC.UC_X86_REG_RIP : UC.UC_ARM64_REG_PC;
     setRegs(m.cpu, { [pcReg]: 0x4_0000_1234n });
     expect(m.cpu.pc()).toBe(0x4_0000_1234);
   });
@@ -327,10 +328,19 @@ describe('aarch64 faults', () => {
   });
 });
 
-describe('CPU features through the arch layer', () => {
+describe('CPU features through the CPU port', () => {
+  const guests: UnicornGuest[] = [];
+  afterEach(() => {
+    while (guests.length) guests.pop()!.close();
+  });
+  const guest = (arch: CpuArch): UnicornGuest => {
+    const g = new UnicornGuest(arch, { onSyscall: () => {}, onUnmapped: () => false });
+    guests.push(g);
+    return g;
+  };
+
   it('x86-64 AT_HWCAP (CPUID.1:EDX) has FPU (bit 0) and SSE (bit 25), and SSE2 (bit 26)', () => {
-    const m = machine('x86_64');
-    const { hwcap, hwcap2 } = ARCHES.x86_64.hwcaps(m.cpu);
+    const { hwcap, hwcap2 } = guest('x86_64').hwcaps();
     expect(hwcap & 1).toBe(1);
     expect((hwcap >>> 25) & 1).toBe(1);
     expect((hwcap >>> 26) & 1).toBe(1);
@@ -338,17 +348,16 @@ describe('CPU features through the arch layer', () => {
   });
 
   it('aarch64 AT_HWCAP has FP (bit 0) and ASIMD (bit 1)', () => {
-    const m = machine('aarch64');
-    const { hwcap } = ARCHES.aarch64.hwcaps(m.cpu);
+    const { hwcap } = guest('aarch64').hwcaps();
     expect(hwcap & 1).toBe(1);
     expect((hwcap >>> 1) & 1).toBe(1);
   });
 
   it('asking for the hwcaps leaves the address space as it was', () => {
-    const m = machine('x86_64');
-    ARCHES.x86_64.hwcaps(m.cpu);
+    const g = guest('x86_64');
+    g.hwcaps();
     // The scratch page cpuid used is gone again: a fetch there faults.
-    const f = expectFault(m.cpu.run(0x1000));
+    const f = expectFault(g.engine.run(0x1000));
     expect(f).toMatchObject({ signal: 'SIGSEGV', code: 1 });
   });
 });

@@ -14,7 +14,6 @@ import { PF_R, PF_W, PF_X, parseElf, type ElfImage, type ElfSegment } from '../s
 import { AT, decodeAuxv, loadImage } from '../src/loader/image.ts';
 import { ARCHES } from '../src/arch/index.ts';
 import { RLIM_INFINITY } from '../src/kernel/process.ts';
-import * as UC from '../src/cpu/unicorn-constants.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PAGE = 4096;
@@ -53,9 +52,7 @@ interface StackImage {
 
 /** Walk the initial stack the way a libc start-up does. */
 function readStack(k: Kernel): StackImage {
-  const regs = k.cpu!.registers([k.arch.spReg]);
-  regs.read();
-  const sp = regs.number(0);
+  const sp = k.cpu.sp();
   const mem = k.proc.mem;
   let at = sp;
   const next = (): number => {
@@ -227,9 +224,7 @@ describe.each(CASES)('initial image: $name', (c) => {
     } else {
       expect(lowest).toBe(pageDown(first.vaddr));
     }
-    const regs = k.cpu!.registers([k.arch.pcReg]);
-    regs.read();
-    expect(regs.number(0)).toBe(elf.entry + bias);
+    expect(k.cpu.pc()).toBe(elf.entry + bias);
   });
 
   it.skipIf(c.skip)('starts the break page-aligned right after the highest segment', () => {
@@ -282,10 +277,7 @@ describe.each(CASES)('initial image: $name', (c) => {
   });
 
   it.skipIf(c.skip)('leaves the registers Linux zeroes zero at the entry point', () => {
-    const id = c.arch === 'x86_64' ? UC.UC_X86_REG_RDX : UC.UC_ARM64_REG_X0;
-    const regs = k.cpu!.registers([id]);
-    regs.read();
-    expect(regs.values[0]).toBe(0n);
+    expect(k.cpu.register(c.arch === 'x86_64' ? 'rdx' : 'x0')).toBe(0);
   });
 
   it.skipIf(c.skip)('ends the auxv with AT_NULL and lists each key once', () => {

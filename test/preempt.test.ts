@@ -23,6 +23,7 @@ import { CpuEngine, type CpuArch, type SliceLimit } from '../src/cpu/engine.ts';
 import * as UC from '../src/cpu/unicorn-constants.ts';
 import { Kernel } from '../src/kernel/kernel.ts';
 import { ALL_SYSCALLS } from '../syscalls/index.ts';
+import { unicornBackend } from '../src/cpu/guest-engine.ts';
 import { ARCHES, CLI, FIXED_ENV, ROOT, canRunNative, debianBin, guestPath, hasReference, runCli, runReference, type GuestArch } from './helpers/e2e.ts';
 
 const CODE = 0x10000;
@@ -245,7 +246,7 @@ describe.each(ARCHES)('the kernel pre-empts tasks that make no syscall (%s)', (a
   it.skipIf(!preemptionWorks)('a checksum in a syscall-free loop, pre-empted every 1 ms while another thread writes a pipe, is right every time', () => {
     if (hasReference(arch)) expect(runReference({ arch, program: guestPath(arch, 'preempt'), args: ['checksum'] })!.stdout).toBe(CHECKSUM_OUTPUT);
     for (let i = 0; i < 4; i++) {
-      const k = new Kernel({ syscalls: ALL_SYSCALLS, program: guestPath(arch, 'preempt'), argv: ['preempt', 'checksum'], env: [], stdout: 'capture', stderr: 'capture', mountCwd: false, sliceMs: 1 });
+      const k = new Kernel({ syscalls: ALL_SYSCALLS, cpu: unicornBackend, program: guestPath(arch, 'preempt'), argv: ['preempt', 'checksum'], env: [], stdout: 'capture', stderr: 'capture', mountCwd: false, sliceMs: 1 });
       const r = k.run();
       expect(r.stderr.toString()).toBe('');
       expect(r.stdout.toString()).toBe(CHECKSUM_OUTPUT);

@@ -1,4 +1,5 @@
 import { errno } from './helpers/errno.ts';
+import { PlainCpu } from '../src/arch/plain-cpu.ts';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ARCHES } from '../src/arch/index.ts';
 import { OpenFileDescription } from '../src/kernel/fdtable.ts';
@@ -66,7 +67,7 @@ function ls(path: string): string[] {
 }
 
 beforeEach(() => {
-  p = new Process(42, 1, ARCHES.x86_64, null, { cwd: '/tmp', uid: 1000, gid: 1000 });
+  p = new Process(42, 1, ARCHES.x86_64, new PlainCpu('x86_64'), { cwd: '/tmp', uid: 1000, gid: 1000 });
   p.argv = ['prog', '-x', 'a b'];
   p.envp = ['HOME=/home/user', 'LANG=C'];
   p.exePath = '/bin/prog';
@@ -228,7 +229,7 @@ describe('/proc system files', () => {
   });
 
   it('cpuinfo on aarch64 shows the features of AT_HWCAP and the CPU id', () => {
-    const a = new Process(7, 1, ARCHES.aarch64, null, { cwd: '/', uid: 0, gid: 0 });
+    const a = new Process(7, 1, ARCHES.aarch64, new PlainCpu('aarch64'), { cwd: '/', uid: 0, gid: 0 });
     a.auxv = auxv([[16, A72_HWCAP], [26, 0]]);
     src = { ...procFor(a), ncpu: 2 };
     makeVfs(() => src);

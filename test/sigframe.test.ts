@@ -26,6 +26,7 @@ import {
 import { AARCH64_SIGFRAME, ESR_MAGIC, FPSIMD_CONTEXT_SIZE, FPSIMD_MAGIC } from '../src/arch/sigframe-aarch64.ts';
 import { FIX_EFLAGS, FXSAVE, X86_64_GREG_ORDER, X86_64_SIGFRAME } from '../src/arch/sigframe-x86_64.ts';
 import { CpuEngine, type CpuArch } from '../src/cpu/engine.ts';
+import { UnicornGuest } from '../src/cpu/guest-engine.ts';
 import * as UC from '../src/cpu/unicorn-constants.ts';
 import { LinuxError } from '../src/kernel/errors.ts';
 import { AddressSpace, PROT_EXEC, PROT_READ, PROT_WRITE } from '../src/kernel/memory.ts';
@@ -50,7 +51,10 @@ const SIGSEGV = 11;
 const BLOCKED = (1n << 1n) | (1n << 14n) | (1n << 40n); // SIGINT, SIGALRM, a real-time signal
 
 interface World {
+  /** The engine itself, for setting up and checking registers. */
   cpu: CpuEngine;
+  /** The same engine through the CPU port, as the signal frames see it. */
+  guest: UnicornGuest;
   mem: AddressSpace;
   /** The syscall hook the current test installs. */
   hook: () => void;
@@ -64,7 +68,8 @@ afterEach(() => {
 function world(arch: CpuArch): World {
   const w = {} as World;
   w.hook = () => {};
-  w.cpu = new CpuEngine(arch, { onSyscall: () => w.hook() });
+  w.guest = new UnicornGuest(arch, { onSyscall: () => w.hook(), onUnmapped: () => false });
+  w.cpu = w.guest.engine;
   engines.push(w.cpu);
   w.mem = new AddressSpace(ARCHES[arch].layout, w.cpu);
   w.mem.map(CODE, 0x1000, RX);
@@ -297,7 +302,7 @@ describe('x86-64 rt_sigframe', () => {
     const sp = spFor('x86_64');
     x86.setKnown(w.cpu, sp, CODE + 2);
     const before = x86.snapshot(w.cpu);
-    const f = pushSignalFrame('x86_64', w.cpu, w.mem, delivery({ fault: { addr: 0xbad000, trapno: 14, err: 6 } }));
+    const f = pushSignalFrame('x86_64', w.guest, w.mem, delivery({ fault: { addr: 0xbad000, trapno: 14, err: 6 } }));
 
     // Handler entry.
     expect(x86Get(w.cpu, 'rip')).toBe(BigInt(HANDLER));
@@ -372,13 +377,13 @@ describe('x86-64 rt_sigframe', () => {
   it('restores only the user-changeable eflags (FIX_EFLAGS)', () => {
     const w = world('x86_64');
     x86.setKnown(w.cpu, spFor('x86_64'), CODE);
-    const f = pushSignalFrame('x86_64', w.cpu, w.mem, delivery());
+    const f = pushSignalFrame('x86_64', w.guest, w.mem, delivery());
     const flagsAt = f.uc + L.ucMcontext + L.scEflags;
     // The handler sets every flag bit in the saved context, IF/IOPL/NT/VM included.
     w.mem.writeU64(flagsAt, 0xffff_ffffn);
     x86Set(w.cpu, 'rsp', BigInt(f.sp + 8));
     const current = x86Get(w.cpu, 'eflags');
-    restoreSignalFrame('x86_64', w.cpu, w.mem);
+    restoreSignalFrame('x86_64', w.guest, w.mem);
     const now = x86Get(w.cpu, 'eflags');
     expect(now & FIX_EFLAGS).toBe(FIX_EFLAGS & 0xffff_ffffn);
     expect(now & ~FIX_EFLAGS & ~0x2n & 0x3fffffn).toBe(current & ~FIX_EFLAGS & ~0x2n & 0x3fffffn);
@@ -388,14 +393,14 @@ describe('x86-64 rt_sigframe', () => {
     const w = world('x86_64');
     x86.setKnown(w.cpu, spFor('x86_64'), CODE);
     const before = x86.snapshot(w.cpu);
-    expectLinuxError(() => pushSignalFrame('x86_64', w.cpu, w.mem, delivery({ flags: SA_SIGINFO })), 'EFAULT');
+    expectLinuxError(() => pushSignalFrame('x86_64', w.guest, w.mem, delivery({ flags: SA_SIGINFO })), 'EFAULT');
     expect(x86.snapshot(w.cpu)).toEqual(before);
   });
 
   it('starts the FPU afresh when fpstate is NULL, and rejects a bad fpstate', () => {
     const w = world('x86_64');
     x86.setKnown(w.cpu, spFor('x86_64'), CODE);
-    let f = pushSignalFrame('x86_64', w.cpu, w.mem, delivery());
+    let f = pushSignalFrame('x86_64', w.guest, w.mem, delivery());
     const fpAt = f.uc + L.ucMcontext + L.scFpstate;
     const fp = w.mem.readU64(fpAt);
 
@@ -403,25 +408,25 @@ describe('x86-64 rt_sigframe', () => {
     w.mem.writeU32(fp + FXSAVE.mxcsr, 0x1_1f80);
     x86Set(w.cpu, 'rsp', BigInt(f.sp + 8));
     let before = x86.snapshot(w.cpu);
-    expectLinuxError(() => restoreSignalFrame('x86_64', w.cpu, w.mem), 'EINVAL');
+    expectLinuxError(() => restoreSignalFrame('x86_64', w.guest, w.mem), 'EINVAL');
     expect(x86.snapshot(w.cpu)).toEqual(before);
 
     // Misaligned fpstate.
     w.mem.writeU64(fpAt, fp + 8);
-    expectLinuxError(() => restoreSignalFrame('x86_64', w.cpu, w.mem), 'EINVAL');
+    expectLinuxError(() => restoreSignalFrame('x86_64', w.guest, w.mem), 'EINVAL');
     // Unreadable fpstate.
     w.mem.writeU64(fpAt, 0x7000_0000);
-    expectLinuxError(() => restoreSignalFrame('x86_64', w.cpu, w.mem), 'EFAULT');
+    expectLinuxError(() => restoreSignalFrame('x86_64', w.guest, w.mem), 'EFAULT');
     expect(x86.snapshot(w.cpu)).toEqual(before);
 
     // NULL: init state.
     x86.setKnown(w.cpu, spFor('x86_64'), CODE);
-    f = pushSignalFrame('x86_64', w.cpu, w.mem, delivery());
+    f = pushSignalFrame('x86_64', w.guest, w.mem, delivery());
     w.mem.writeU64(f.uc + L.ucMcontext + L.scFpstate, 0);
     x86Set(w.cpu, 'rsp', BigInt(f.sp + 8));
     x86Set(w.cpu, 'mxcsr', 0x1fa0n);
     w.cpu.writeRaw(UC.UC_X86_REG_XMM0 + 3, pattern(9));
-    restoreSignalFrame('x86_64', w.cpu, w.mem);
+    restoreSignalFrame('x86_64', w.guest, w.mem);
     before = x86.snapshot(w.cpu);
     expect(before.mxcsr).toBe('1f80');
     expect(before.fcw).toBe('37f');
@@ -434,7 +439,7 @@ describe('x86-64 rt_sigframe', () => {
     x86.setKnown(w.cpu, spFor('x86_64'), CODE);
     const small: AltStack = { sp: ALT_BASE, size: 0x300, flags: 0 };
     expectLinuxError(
-      () => pushSignalFrame('x86_64', w.cpu, w.mem, delivery({ flags: SA_SIGINFO | SA_RESTORER | SA_ONSTACK, altStack: small })),
+      () => pushSignalFrame('x86_64', w.guest, w.mem, delivery({ flags: SA_SIGINFO | SA_RESTORER | SA_ONSTACK, altStack: small })),
       'EFAULT',
     );
   });
@@ -450,7 +455,7 @@ describe('arm64 rt_sigframe', () => {
     const sp = STACK_TOP - 0x248; // not 16-byte aligned: the frame still is
     a64.setKnown(w.cpu, sp, CODE + 4);
     const before = a64.snapshot(w.cpu);
-    const f = pushSignalFrame('aarch64', w.cpu, w.mem, delivery({ fault: { addr: 0xbad000, esr: 0x9200_0046n } }));
+    const f = pushSignalFrame('aarch64', w.guest, w.mem, delivery({ fault: { addr: 0xbad000, esr: 0x9200_0046n } }));
 
     // Handler entry.
     expect(a64Get(w.cpu, 'pc')).toBe(BigInt(HANDLER));
@@ -513,7 +518,7 @@ describe('arm64 rt_sigframe', () => {
     // The ESR record is skipped on the way back.
     a64.clobber(w.cpu);
     a64Set(w.cpu, 'sp', BigInt(fsp));
-    restoreSignalFrame('aarch64', w.cpu, w.mem);
+    restoreSignalFrame('aarch64', w.guest, w.mem);
     expect(a64.snapshot(w.cpu)).toEqual(before);
   });
 
@@ -521,7 +526,7 @@ describe('arm64 rt_sigframe', () => {
     const w = world('aarch64');
     a64.setKnown(w.cpu, spFor('aarch64'), CODE);
     const x1 = a64Get(w.cpu, 'x1');
-    pushSignalFrame('aarch64', w.cpu, w.mem, delivery({ flags: SA_RESTORER }));
+    pushSignalFrame('aarch64', w.guest, w.mem, delivery({ flags: SA_RESTORER }));
     expect(a64Get(w.cpu, 'x1')).toBe(x1);
     expect(a64Get(w.cpu, 'x0')).toBe(BigInt(SIGUSR1));
   });
@@ -530,10 +535,10 @@ describe('arm64 rt_sigframe', () => {
     const w = world('aarch64');
     a64.setKnown(w.cpu, spFor('aarch64'), CODE);
     const before = a64.snapshot(w.cpu);
-    expectLinuxError(() => pushSignalFrame('aarch64', w.cpu, w.mem, delivery({ flags: SA_SIGINFO })), 'EFAULT');
+    expectLinuxError(() => pushSignalFrame('aarch64', w.guest, w.mem, delivery({ flags: SA_SIGINFO })), 'EFAULT');
     expect(a64.snapshot(w.cpu)).toEqual(before);
     const tramp = TRAMPOLINE_PAGE + 0x40;
-    pushSignalFrame('aarch64', w.cpu, w.mem, delivery({ flags: SA_SIGINFO, sigreturnTrampoline: tramp }));
+    pushSignalFrame('aarch64', w.guest, w.mem, delivery({ flags: SA_SIGINFO, sigreturnTrampoline: tramp }));
     expect(a64Get(w.cpu, 'x30')).toBe(BigInt(tramp));
     expect(hex(w.mem.read(tramp, 8))).toBe(hex(sigreturnTrampoline('aarch64')));
     expect(hex(sigreturnTrampoline('aarch64'))).toBe('681180d2010000d4'); // mov x8, #139; svc #0
@@ -542,18 +547,18 @@ describe('arm64 rt_sigframe', () => {
   it('only restores NZCV of pstate and rejects a privileged pstate', () => {
     const w = world('aarch64');
     a64.setKnown(w.cpu, spFor('aarch64'), CODE);
-    const f = pushSignalFrame('aarch64', w.cpu, w.mem, delivery());
+    const f = pushSignalFrame('aarch64', w.guest, w.mem, delivery());
     const pstateAt = f.uc + L.ucMcontext + L.scPstate;
     w.mem.writeU64(pstateAt, 0x6000_0000n | (1n << 12n)); // Z, C and SSBS
-    restoreSignalFrame('aarch64', w.cpu, w.mem);
+    restoreSignalFrame('aarch64', w.guest, w.mem);
     expect(a64Get(w.cpu, 'nzcv')).toBe(0x6000_0000n);
 
     a64.setKnown(w.cpu, spFor('aarch64'), CODE);
-    const g = pushSignalFrame('aarch64', w.cpu, w.mem, delivery());
+    const g = pushSignalFrame('aarch64', w.guest, w.mem, delivery());
     for (const bad of [0x5n /* EL1h */, 0x10n /* AArch32 */, 0x80n /* IRQs masked */]) {
       w.mem.writeU64(g.uc + L.ucMcontext + L.scPstate, bad);
       const before = a64.snapshot(w.cpu);
-      expectLinuxError(() => restoreSignalFrame('aarch64', w.cpu, w.mem), 'EINVAL');
+      expectLinuxError(() => restoreSignalFrame('aarch64', w.guest, w.mem), 'EINVAL');
       expect(a64.snapshot(w.cpu)).toEqual(before);
     }
   });
@@ -561,7 +566,7 @@ describe('arm64 rt_sigframe', () => {
   it('validates the __reserved records and sp on rt_sigreturn', () => {
     const w = world('aarch64');
     a64.setKnown(w.cpu, spFor('aarch64'), CODE);
-    const f = pushSignalFrame('aarch64', w.cpu, w.mem, delivery());
+    const f = pushSignalFrame('aarch64', w.guest, w.mem, delivery());
     const res = f.uc + L.ucMcontext + L.scReserved;
     const original = w.mem.read(res, 544);
     const before = a64.snapshot(w.cpu);
@@ -580,7 +585,7 @@ describe('arm64 rt_sigframe', () => {
       damage();
       let err: unknown;
       try {
-        restoreSignalFrame('aarch64', w.cpu, w.mem);
+        restoreSignalFrame('aarch64', w.guest, w.mem);
       } catch (e) {
         err = e;
       }
@@ -588,7 +593,7 @@ describe('arm64 rt_sigframe', () => {
       expect(a64.snapshot(w.cpu), what).toEqual(before);
     }
     a64Set(w.cpu, 'sp', BigInt(f.sp + 8));
-    expectLinuxError(() => restoreSignalFrame('aarch64', w.cpu, w.mem), 'EINVAL');
+    expectLinuxError(() => restoreSignalFrame('aarch64', w.guest, w.mem), 'EINVAL');
   });
 });
 
@@ -601,10 +606,10 @@ describe.each(['x86_64', 'aarch64'] as const)('%s signal frames', (arch) => {
     const w = world(arch);
     kit.setKnown(w.cpu, spFor(arch), CODE + 0x20);
     const before = kit.snapshot(w.cpu);
-    const f = pushSignalFrame(arch, w.cpu, w.mem, delivery());
+    const f = pushSignalFrame(arch, w.guest, w.mem, delivery());
     kit.clobber(w.cpu);
     kit.set(w.cpu, arch === 'x86_64' ? 'rsp' : 'sp', BigInt(kit.spAtSigreturn(f)));
-    const { mask, altStack } = restoreSignalFrame(arch, w.cpu, w.mem);
+    const { mask, altStack } = restoreSignalFrame(arch, w.guest, w.mem);
     expect(kit.snapshot(w.cpu)).toEqual(before);
     expect(mask).toBe(BLOCKED);
     expect(altStack).toEqual({ sp: 0, size: 0, flags: SS_DISABLE });
@@ -613,7 +618,7 @@ describe.each(['x86_64', 'aarch64'] as const)('%s signal frames', (arch) => {
   it('takes changes the handler made to the saved context', () => {
     const w = world(arch);
     kit.setKnown(w.cpu, spFor(arch), CODE);
-    const f = pushSignalFrame(arch, w.cpu, w.mem, delivery());
+    const f = pushSignalFrame(arch, w.guest, w.mem, delivery());
     if (arch === 'x86_64') {
       const sc = f.uc + X86_64_SIGFRAME.ucMcontext;
       w.mem.writeU64(sc + 8 * 11, 0x1234n); // rbx
@@ -626,7 +631,7 @@ describe.each(['x86_64', 'aarch64'] as const)('%s signal frames', (arch) => {
       w.mem.writeU64(f.uc + AARCH64_SIGFRAME.ucSigmask, 1n << 5n);
     }
     kit.set(w.cpu, arch === 'x86_64' ? 'rsp' : 'sp', BigInt(kit.spAtSigreturn(f)));
-    const { mask } = restoreSignalFrame(arch, w.cpu, w.mem);
+    const { mask } = restoreSignalFrame(arch, w.guest, w.mem);
     expect(kit.get(w.cpu, arch === 'x86_64' ? 'rbx' : 'x19')).toBe(0x1234n);
     expect(kit.get(w.cpu, arch === 'x86_64' ? 'rip' : 'pc')).toBe(BigInt(CODE + 0x80));
     expect(mask).toBe(1n << 5n);
@@ -636,9 +641,9 @@ describe.each(['x86_64', 'aarch64'] as const)('%s signal frames', (arch) => {
     const w = world(arch);
     kit.setKnown(w.cpu, spFor(arch), CODE);
     const all = (1n << 64n) - 1n;
-    const f = pushSignalFrame(arch, w.cpu, w.mem, delivery({ blockedMask: all }));
+    const f = pushSignalFrame(arch, w.guest, w.mem, delivery({ blockedMask: all }));
     kit.set(w.cpu, arch === 'x86_64' ? 'rsp' : 'sp', BigInt(kit.spAtSigreturn(f)));
-    const { mask } = restoreSignalFrame(arch, w.cpu, w.mem);
+    const { mask } = restoreSignalFrame(arch, w.guest, w.mem);
     expect(mask).toBe(all & ~(1n << 8n) & ~(1n << 18n));
   });
 
@@ -647,18 +652,18 @@ describe.each(['x86_64', 'aarch64'] as const)('%s signal frames', (arch) => {
     for (const sp of [0x7000_0000, STACK_BASE + 0x100 /* frame would run below the mapping */]) {
       kit.setKnown(w.cpu, sp, CODE);
       const before = kit.snapshot(w.cpu);
-      expectLinuxError(() => pushSignalFrame(arch, w.cpu, w.mem, delivery()), 'EFAULT');
+      expectLinuxError(() => pushSignalFrame(arch, w.guest, w.mem, delivery()), 'EFAULT');
       expect(kit.snapshot(w.cpu)).toEqual(before);
     }
     w.mem.protect(STACK_BASE, STACK_SIZE, PROT_READ);
     kit.setKnown(w.cpu, spFor(arch), CODE);
     const before = kit.snapshot(w.cpu);
-    expectLinuxError(() => pushSignalFrame(arch, w.cpu, w.mem, delivery()), 'EFAULT');
+    expectLinuxError(() => pushSignalFrame(arch, w.guest, w.mem, delivery()), 'EFAULT');
     expect(kit.snapshot(w.cpu)).toEqual(before);
     // rt_sigreturn with the stack pointer in unmapped memory
     kit.set(w.cpu, arch === 'x86_64' ? 'rsp' : 'sp', 0x7000_0000n);
     const again = kit.snapshot(w.cpu);
-    expectLinuxError(() => restoreSignalFrame(arch, w.cpu, w.mem), 'EFAULT');
+    expectLinuxError(() => restoreSignalFrame(arch, w.guest, w.mem), 'EFAULT');
     expect(kit.snapshot(w.cpu)).toEqual(again);
   });
 
@@ -670,7 +675,7 @@ describe.each(['x86_64', 'aarch64'] as const)('%s signal frames', (arch) => {
 
     // Configured but the action lacks SA_ONSTACK: normal stack, uc_stack still records it.
     kit.setKnown(w.cpu, spFor(arch), CODE);
-    let f = pushSignalFrame(arch, w.cpu, w.mem, delivery({ altStack: alt }));
+    let f = pushSignalFrame(arch, w.guest, w.mem, delivery({ altStack: alt }));
     expect(inAlt(f.sp)).toBe(false);
     expect(f.onAltStack).toBe(false);
     const ucStack = f.uc + (arch === 'x86_64' ? X86_64_SIGFRAME.ucStack : AARCH64_SIGFRAME.ucStack);
@@ -682,7 +687,7 @@ describe.each(['x86_64', 'aarch64'] as const)('%s signal frames', (arch) => {
     // SA_ONSTACK: the frame goes at the top of the alternate stack (no red zone there).
     kit.setKnown(w.cpu, spFor(arch), CODE);
     const onstack = SA_SIGINFO | SA_RESTORER | SA_ONSTACK;
-    f = pushSignalFrame(arch, w.cpu, w.mem, delivery({ flags: onstack, altStack: alt }));
+    f = pushSignalFrame(arch, w.guest, w.mem, delivery({ flags: onstack, altStack: alt }));
     expect(inAlt(f.sp)).toBe(true);
     expect(f.onAltStack).toBe(true);
     expect(Number(kit.get(w.cpu, spName))).toBe(f.sp);
@@ -698,26 +703,26 @@ describe.each(['x86_64', 'aarch64'] as const)('%s signal frames', (arch) => {
     // A second signal while on the alternate stack nests below the current sp.
     const nestedSp = outer.sp - 0x40;
     kit.set(w.cpu, spName, BigInt(nestedSp));
-    f = pushSignalFrame(arch, w.cpu, w.mem, delivery({ flags: onstack, altStack: alt }));
+    f = pushSignalFrame(arch, w.guest, w.mem, delivery({ flags: onstack, altStack: alt }));
     expect(inAlt(f.sp)).toBe(true);
     expect(f.onAltStack).toBe(true);
     expect(f.sp).toBeLessThan(nestedSp - (arch === 'x86_64' ? 128 : 0));
 
     // Disabled: the normal stack even with SA_ONSTACK.
     kit.setKnown(w.cpu, spFor(arch), CODE);
-    f = pushSignalFrame(arch, w.cpu, w.mem, delivery({ flags: onstack, altStack: { sp: 0, size: 0, flags: SS_DISABLE } }));
+    f = pushSignalFrame(arch, w.guest, w.mem, delivery({ flags: onstack, altStack: { sp: 0, size: 0, flags: SS_DISABLE } }));
     expect(inAlt(f.sp)).toBe(false);
 
     // SS_AUTODISARM: the kernel is told to disarm; uc_stack keeps the flag for sigreturn.
     kit.setKnown(w.cpu, spFor(arch), CODE);
     const auto: AltStack = { sp: ALT_BASE, size: ALT_SIZE, flags: SS_AUTODISARM };
-    f = pushSignalFrame(arch, w.cpu, w.mem, delivery({ flags: onstack, altStack: auto }));
+    f = pushSignalFrame(arch, w.guest, w.mem, delivery({ flags: onstack, altStack: auto }));
     expect(inAlt(f.sp)).toBe(true);
     expect(f.disarmAltStack).toBe(true);
     st = view(w, f.uc + (arch === 'x86_64' ? X86_64_SIGFRAME.ucStack : AARCH64_SIGFRAME.ucStack), 24);
     expect(st.getUint32(8, true)).toBe(SS_AUTODISARM);
     kit.set(w.cpu, spName, BigInt(kit.spAtSigreturn(f)));
-    expect(restoreSignalFrame(arch, w.cpu, w.mem).altStack).toEqual(auto);
+    expect(restoreSignalFrame(arch, w.guest, w.mem).altStack).toEqual(auto);
   });
 
   it('runs a guest handler that returns through rt_sigreturn (end to end)', () => {
@@ -747,10 +752,10 @@ describe.each(['x86_64', 'aarch64'] as const)('%s signal frames', (arch) => {
           kit.set(w.cpu, kit.retReg, 1234n);
           kit.set(w.cpu, arch === 'x86_64' ? 'rip' : 'pc', BigInt(kit.nextPc(w.cpu.pc())));
           interrupted = kit.snapshot(w.cpu);
-          frame = pushSignalFrame(arch, w.cpu, w.mem, d);
+          frame = pushSignalFrame(arch, w.guest, w.mem, d);
           phase = 'in-handler';
         } else if (phase === 'in-handler' && nr === kit.syscallNr.rt_sigreturn) {
-          mask = restoreSignalFrame(arch, w.cpu, w.mem).mask;
+          mask = restoreSignalFrame(arch, w.guest, w.mem).mask;
           phase = 'returned';
         } else {
           problems.push(`unexpected syscall ${nr} in phase ${phase}`);

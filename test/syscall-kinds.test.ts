@@ -141,7 +141,7 @@ describe('the trace of calls whose kinds say what special cases used to', () => 
   const ctxOn = (arch: (typeof ARCH_NAMES)[number]): SyscallContext => {
     const mem = new AddressSpace(ARCHES[arch].layout, null);
     mem.map(BASE, 0x10000, PROT_READ | PROT_WRITE);
-    return { kernel: {} as never, proc: { pid: 42 } as never, fds: {} as never, task: {} as never, mem, arch: ARCHES[arch] };
+    return { kernel: {} as never, proc: { pid: 42 } as never, fds: {} as never, task: {} as never, cpu: {} as never, mem, arch: ARCHES[arch] };
   };
   const line = (ctx: SyscallContext, name: string, args: number[], ret: number): string =>
     formatSyscall(ctx, { nr: 0, name, decl: decl(name), args, ret, startNs: 0n, endNs: 0n });

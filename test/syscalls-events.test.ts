@@ -577,7 +577,7 @@ describe.each(ARCH_NAMES)('event descriptors on %s', (arch) => {
   });
 
   describe('strace decoding', () => {
-    const ctx = (): SyscallContext => ({ kernel: t.k, proc: t.proc, fds: t.proc.fds, task: {} as never, mem: t.mem, arch: t.k.arch });
+    const ctx = (): SyscallContext => ({ kernel: t.k, proc: t.proc, fds: t.proc.fds, task: {} as never, cpu: t.proc.cpu, mem: t.mem, arch: t.k.arch });
     const opts = (syscall: string, ret = 0) => ({ strSize: 32, ret, syscall });
 
     it('prints epoll_ctl ops and struct epoll_event as strace does', () => {

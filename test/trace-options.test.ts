@@ -3,6 +3,7 @@
 // --trace-format=json, the -c/-C table (-S, -U), policy notes, and
 // `tslinux explain`. Most cases run guests through the library
 // (createKernel + a TraceSession as the observer); a few go through the CLI.
+import { PlainCpu } from '../src/arch/plain-cpu.ts';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -436,16 +437,17 @@ describe('tracing guests', () => {
   });
 
   it('a call a policy trapped or killed shows the register seccomp left (the syscall number on x86-64), as under strace', () => {
-    const trapped = (arch: typeof x86_64 | typeof aarch64, words: [number, number]): SyscallContext => {
-      const cpu = { registers: () => ({ read: () => Uint32Array.from(words) }) };
-      return { proc: { pid: 1000, exited: true, cpu }, task: { tid: 1000 }, arch } as unknown as SyscallContext;
+    const trapped = (arch: typeof x86_64 | typeof aarch64, ret: number): SyscallContext => {
+      const cpu = new PlainCpu(arch.name);
+      cpu.setReturnValue(ret);
+      return { proc: { pid: 1000, exited: true, cpu }, task: { tid: 1000 }, cpu, arch } as unknown as SyscallContext;
     };
     const umask: SyscallDecl = { name: 'umask', args: { mask: 'mode' }, ret: 'mode', handler: () => 0 };
     const r: SyscallRecord = { nr: 95, name: 'umask', decl: umask, args: [0o22], ret: 0, noReturn: true, note: 'denied by policy: killed', startNs: 0n, endNs: 0n };
-    expect(formatSyscall(trapped(x86_64, [95, 0]), r)).toBe('umask(022) = 0137');
-    expect(formatSyscall(trapped(aarch64, [0o22, 0]), { ...r, nr: 166 })).toBe('umask(022) = 022');
-    // Without a CPU to read (a headless kernel), the value is unknown.
-    expect(formatSyscall({ proc: { pid: 1000, cpu: null }, task: { tid: 1000 }, arch: x86_64 } as unknown as SyscallContext, r)).toBe('umask(022) = ?');
+    expect(formatSyscall(trapped(x86_64, 95), r)).toBe('umask(022) = 0137');
+    expect(formatSyscall(trapped(aarch64, 0o22), { ...r, nr: 166 })).toBe('umask(022) = 022');
+    // With no CPU to read, the value is unknown.
+    expect(formatSyscall({ proc: { pid: 1000 }, task: { tid: 1000 }, arch: x86_64 } as unknown as SyscallContext, r)).toBe('umask(022) = ?');
   });
 });
 

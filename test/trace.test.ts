@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import { PlainCpu } from '../src/arch/plain-cpu.ts';
 import { x86_64 } from '../src/arch/x86_64.ts';
 import { aarch64 } from '../src/arch/aarch64.ts';
 import type { Arch } from '../src/arch/types.ts';
@@ -23,6 +24,7 @@ function makeCtx(arch: Arch = x86_64): SyscallContext {
     proc: { pid: 42, tid: 42 } as never,
     fds: {} as never,
     task: {} as never,
+    cpu: {} as never,
     mem,
     arch,
   };
@@ -491,15 +493,17 @@ describe('signals as strace prints them', () => {
 
   it('prints rt_sigreturn with the mask it restored, and the restored return register', () => {
     const ctx = makeCtx();
-    const words = Uint32Array.from([0xffff_fffc, 0xffff_ffff]); // -EINTR
+    const cpu = new PlainCpu('x86_64');
+    cpu.setReturnValue(-4); // -EINTR
     const withCpu = {
       ...ctx,
       task: { tid: 42, sigmask: 1n << 13n },
-      proc: { pid: 42, cpu: { registers: () => ({ read: () => words }) } },
+      proc: { pid: 42, cpu },
+      cpu,
     } as unknown as SyscallContext;
     const SIGRETURN = decl('rt_sigreturn', {}, 'sigreturn');
     expect(formatSyscall(withCpu, rec(SIGRETURN, [], 0, { noReturn: true }))).toBe('rt_sigreturn({mask=[ALRM]}) = -1 EINTR (Interrupted system call)');
-    words.set([0, 0]);
+    cpu.setReturnValue(0);
     expect(formatSyscall(withCpu, rec(SIGRETURN, [], 0, { noReturn: true }))).toBe('rt_sigreturn({mask=[ALRM]}) = 0');
   });
 });

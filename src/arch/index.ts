@@ -1,4 +1,4 @@
-import type { CpuArch } from '../cpu/engine.ts';
+import type { CpuArch } from './cpu.ts';
 import { aarch64 } from './aarch64.ts';
 import type { Arch } from './types.ts';
 import { x86_64 } from './x86_64.ts';

@@ -22,8 +22,7 @@
 // the top of the alternate stack) and the frame right under it; sp at
 // handler entry is the frame. tslinux's CPU (a Cortex-A72) has no SVE or
 // SME, so fpsimd is the only state record, as on such hardware.
-import type { CpuEngine, RegisterBatch } from '../cpu/engine.ts';
-import * as UC from '../cpu/unicorn-constants.ts';
+import { REGISTERS, type GuestCpu } from './cpu.ts';
 import { fail } from '../kernel/errors.ts';
 import type { AddressSpace } from '../kernel/memory.ts';
 import {
@@ -75,38 +74,23 @@ export const ESR_MAGIC = 0x4553_5201;
 export const FPSIMD_CONTEXT_SIZE = 528;
 const ESR_CONTEXT_SIZE = 16;
 
-const X = (n: number): number => (n === 29 ? UC.UC_ARM64_REG_X29 : n === 30 ? UC.UC_ARM64_REG_X30 : UC.UC_ARM64_REG_X0 + n);
-/** x0..x30 in regs[] order, then sp, pc and the flags. */
-const GREGS = [...Array.from({ length: 31 }, (_, i) => X(i)), UC.UC_ARM64_REG_SP, UC.UC_ARM64_REG_PC, UC.UC_ARM64_REG_NZCV];
+/** x0..x30 in regs[] order, then sp, pc and the flags (the CPU port's frame registers). */
+const GREGS = REGISTERS.aarch64.frameGregs;
 const G_SP = 31;
 const G_PC = 32;
 const G_NZCV = 33;
-const FPREGS = [UC.UC_ARM64_REG_FPSR, UC.UC_ARM64_REG_FPCR];
 
 /** NZCV, the only pstate bits EL0 code owns. */
 const PSTATE_NZCV = 0xf000_0000n;
 /** valid_native_regs(): EL0t (mode 0), AArch64 (bit 4 clear), DAIF (bits 6-9) clear. */
 const PSTATE_MUST_BE_ZERO = 0x3dfn;
 
-interface Arm64Regs {
-  gregs: RegisterBatch;
-  fp: RegisterBatch;
-}
-
-/** The engine keeps one batch per register list, so asking again costs nothing. */
-function regsOf(cpu: CpuEngine): Arm64Regs {
-  return { gregs: cpu.registers(GREGS), fp: cpu.registers(FPREGS) };
-}
-
 const roundDown16 = (n: number): number => Math.floor(n / 16) * 16;
 const scratch16 = new Uint8Array(16);
 
-export function pushFrameAarch64(cpu: CpuEngine, mem: AddressSpace, d: SignalDelivery): SignalFrame {
+export function pushFrameAarch64(cpu: GuestCpu, mem: AddressSpace, d: SignalDelivery): SignalFrame {
   const L = AARCH64_SIGFRAME;
-  const r = regsOf(cpu);
-  r.gregs.values.fill(0n);
-  r.gregs.read();
-  const g = BigUint64Array.from(r.gregs.values);
+  const g = cpu.readFrameGregs();
   const sp = toAddress(g[G_SP]!);
 
   // get_sigframe(): sigsp(), the frame record, then the frame below it.
@@ -140,13 +124,11 @@ export function pushFrameAarch64(cpu: CpuEngine, mem: AddressSpace, d: SignalDel
   let rec = sc + L.scReserved;
   v.setUint32(rec, FPSIMD_MAGIC, true);
   v.setUint32(rec + 4, FPSIMD_CONTEXT_SIZE, true);
-  const f = r.fp.values;
-  f.fill(0n);
-  r.fp.read();
+  const f = cpu.readFrameFpregs(); // fpsr, fpcr
   v.setUint32(rec + 8, Number(f[0]! & 0xffff_ffffn), true);
   v.setUint32(rec + 12, Number(f[1]! & 0xffff_ffffn), true);
   for (let i = 0; i < 32; i++) {
-    cpu.readRaw(UC.UC_ARM64_REG_Q0 + i, scratch16);
+    cpu.readVector('q', i, scratch16);
     buf.set(scratch16, rec + 16 + 16 * i);
   }
   rec += FPSIMD_CONTEXT_SIZE;
@@ -173,17 +155,13 @@ export function pushFrameAarch64(cpu: CpuEngine, mem: AddressSpace, d: SignalDel
   g[30] = BigInt.asUintN(64, BigInt(lr));
   g[G_SP] = BigInt(frame);
   g[G_PC] = BigInt.asUintN(64, BigInt(d.handler));
-  r.gregs.values.set(g);
-  r.gregs.write();
+  cpu.writeFrameGregs(g);
   return { sp: frame, info: frame + L.info, uc: frame + L.uc, onAltStack: entering || nested, disarmAltStack: autoDisarms(d) };
 }
 
-export function restoreFrameAarch64(cpu: CpuEngine, mem: AddressSpace): RestoredContext {
+export function restoreFrameAarch64(cpu: GuestCpu, mem: AddressSpace): RestoredContext {
   const L = AARCH64_SIGFRAME;
-  const r = regsOf(cpu);
-  r.gregs.values.fill(0n);
-  r.gregs.read();
-  const frame = toAddress(r.gregs.values[G_SP]!);
+  const frame = toAddress(cpu.readFrameGregs()[G_SP]!);
   if (frame % 16 !== 0) fail('EINVAL', 'rt_sigreturn: misaligned sp');
   const v = readFrame(mem, frame, L.size);
   const sc = L.uc + L.ucMcontext;
@@ -201,15 +179,12 @@ export function restoreFrameAarch64(cpu: CpuEngine, mem: AddressSpace): Restored
   const altStack = decodeStackT(v, L.uc + L.ucStack);
 
   // Everything validated: now change the CPU.
-  r.gregs.values.set(g);
-  r.gregs.write();
-  r.fp.values[0] = BigInt(v.getUint32(fpsimd + 8, true));
-  r.fp.values[1] = BigInt(v.getUint32(fpsimd + 12, true));
-  r.fp.write();
+  cpu.writeFrameGregs(g);
+  cpu.writeFrameFpregs(BigUint64Array.of(BigInt(v.getUint32(fpsimd + 8, true)), BigInt(v.getUint32(fpsimd + 12, true))));
   const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
   for (let i = 0; i < 32; i++) {
     scratch16.set(bytes.subarray(fpsimd + 16 + 16 * i, fpsimd + 32 + 16 * i));
-    cpu.writeRaw(UC.UC_ARM64_REG_Q0 + i, scratch16);
+    cpu.writeVector('q', i, scratch16);
   }
   return { mask: sanitizeMask(mask), altStack };
 }

@@ -21,8 +21,7 @@
 // call. tslinux's CPU has no XSAVE, so the FPU state is the legacy fxsave
 // image with no xstate extension (uc_flags lacks UC_FP_XSTATE), as Linux
 // writes on such a CPU.
-import type { CpuEngine, RegisterBatch } from '../cpu/engine.ts';
-import * as UC from '../cpu/unicorn-constants.ts';
+import { REGISTERS, type GuestCpu } from './cpu.ts';
 import { fail } from '../kernel/errors.ts';
 import type { AddressSpace } from '../kernel/memory.ts';
 import {
@@ -94,13 +93,8 @@ export const FXSAVE = Object.freeze({
   size: 512,
 });
 
-const GREGS = [
-  UC.UC_X86_REG_R8, UC.UC_X86_REG_R9, UC.UC_X86_REG_R10, UC.UC_X86_REG_R11,
-  UC.UC_X86_REG_R12, UC.UC_X86_REG_R13, UC.UC_X86_REG_R14, UC.UC_X86_REG_R15,
-  UC.UC_X86_REG_RDI, UC.UC_X86_REG_RSI, UC.UC_X86_REG_RBP, UC.UC_X86_REG_RBX,
-  UC.UC_X86_REG_RDX, UC.UC_X86_REG_RAX, UC.UC_X86_REG_RCX, UC.UC_X86_REG_RSP,
-  UC.UC_X86_REG_RIP, UC.UC_X86_REG_RFLAGS,
-];
+/** struct sigcontext's r8..rip, eflags: the CPU port's frame registers, in this order. */
+const GREGS = REGISTERS.x86_64.frameGregs;
 const G_RDI = 8;
 const G_RSI = 9;
 const G_RDX = 12;
@@ -109,10 +103,8 @@ const G_RSP = 15;
 const G_RIP = 16;
 const G_EFLAGS = 17;
 
-const FPREGS = [
-  UC.UC_X86_REG_FPCW, UC.UC_X86_REG_FPSW, UC.UC_X86_REG_FPTAG, UC.UC_X86_REG_MXCSR,
-  UC.UC_X86_REG_FOP, UC.UC_X86_REG_FIP, UC.UC_X86_REG_FDP,
-];
+/** fpcw, fpsw, fptag, mxcsr, fop, fip, fdp (REGISTERS.x86_64.frameFpregs). */
+const FPREGS = REGISTERS.x86_64.frameFpregs;
 const F_FCW = 0;
 const F_FSW = 1;
 const F_FTAG = 2;
@@ -142,25 +134,13 @@ const MXCSR_INIT = 0x1f80;
 /** What fxrstor accepts in MXCSR (the mask fxsave reports as MXCSR_MASK). */
 const MXCSR_MASK = 0xffff;
 
-interface X86Regs {
-  gregs: RegisterBatch;
-  fp: RegisterBatch;
-}
-
-/** The engine keeps one batch per register list, so asking again costs nothing. */
-function regsOf(cpu: CpuEngine): X86Regs {
-  return { gregs: cpu.registers(GREGS), fp: cpu.registers(FPREGS) };
-}
-
 const roundDown = (n: number, to: number): number => Math.floor(n / to) * to;
 
-export function pushFrameX86_64(cpu: CpuEngine, mem: AddressSpace, d: SignalDelivery): SignalFrame {
+export function pushFrameX86_64(cpu: GuestCpu, mem: AddressSpace, d: SignalDelivery): SignalFrame {
   // "x86-64 should always use SA_RESTORER": without it Linux fails the frame.
   if ((d.flags & SA_RESTORER) === 0) fail('EFAULT', 'x86-64 signal delivery without SA_RESTORER');
   const L = X86_64_SIGFRAME;
-  const r = regsOf(cpu);
-  r.gregs.read();
-  const g = BigUint64Array.from(r.gregs.values);
+  const g = cpu.readFrameGregs();
   const rsp = toAddress(g[G_RSP]!);
 
   // get_sigframe(): red zone, maybe the alternate stack, the FPU area, then the frame.
@@ -171,7 +151,7 @@ export function pushFrameX86_64(cpu: CpuEngine, mem: AddressSpace, d: SignalDeli
   checkWritable(mem, fpstate, L.fpstateSize);
   checkWritable(mem, frame, L.size);
 
-  const fx = saveFpu(cpu, r);
+  const fx = saveFpu(cpu);
 
   const buf = new Uint8Array(L.size);
   const v = new DataView(buf.buffer);
@@ -205,19 +185,16 @@ export function pushFrameX86_64(cpu: CpuEngine, mem: AddressSpace, d: SignalDeli
   g[G_RSP] = BigInt(frame);
   g[G_RIP] = BigInt.asUintN(64, BigInt(d.handler));
   g[G_EFLAGS] = g[G_EFLAGS]! & ~ENTRY_CLEARED_EFLAGS;
-  r.gregs.values.set(g);
-  r.gregs.write();
+  cpu.writeFrameGregs(g);
   // fpu__clear_user_states(): the handler starts with a clean FPU.
-  resetFpu(cpu, r);
+  resetFpu(cpu);
 
   return { sp: frame, info: frame + L.info, uc: frame + L.uc, onAltStack: entering || nested, disarmAltStack: autoDisarms(d) };
 }
 
-export function restoreFrameX86_64(cpu: CpuEngine, mem: AddressSpace): RestoredContext {
+export function restoreFrameX86_64(cpu: GuestCpu, mem: AddressSpace): RestoredContext {
   const L = X86_64_SIGFRAME;
-  const r = regsOf(cpu);
-  r.gregs.read();
-  const current = BigUint64Array.from(r.gregs.values);
+  const current = cpu.readFrameGregs();
   // The restorer's `ret`-less entry: the handler's ret popped pretcode.
   const frame = toAddress(current[G_RSP]!) - 8;
   const v = readFrame(mem, frame, L.size);
@@ -241,10 +218,9 @@ export function restoreFrameX86_64(cpu: CpuEngine, mem: AddressSpace): RestoredC
   const altStack = decodeStackT(v, L.uc + L.ucStack);
 
   // Everything validated: now change the CPU.
-  r.gregs.values.set(g);
-  r.gregs.write();
-  if (fx) restoreFpu(cpu, r, fx);
-  else resetFpu(cpu, r);
+  cpu.writeFrameGregs(g);
+  if (fx) restoreFpu(cpu, fx);
+  else resetFpu(cpu);
   return { mask: sanitizeMask(mask), altStack };
 }
 
@@ -252,12 +228,10 @@ export function restoreFrameX86_64(cpu: CpuEngine, mem: AddressSpace): RestoredC
 
 const scratch16 = new Uint8Array(16);
 
-function saveFpu(cpu: CpuEngine, r: X86Regs): Uint8Array {
+function saveFpu(cpu: GuestCpu): Uint8Array {
   const fx = new Uint8Array(FXSAVE.size);
   const v = new DataView(fx.buffer);
-  const f = r.fp.values;
-  f.fill(0n); // narrow registers only fill their low bytes
-  r.fp.read();
+  const f = cpu.readFrameFpregs();
   const tags = Number(f[F_FTAG]! & 0xffffn);
   let abridged = 0;
   for (let i = 0; i < 8; i++) if (((tags >> (2 * i)) & 3) !== 3) abridged |= 1 << i;
@@ -271,22 +245,22 @@ function saveFpu(cpu: CpuEngine, r: X86Regs): Uint8Array {
   v.setUint32(FXSAVE.mxcsrMask, MXCSR_MASK, true);
   for (let i = 0; i < 8; i++) {
     scratch16.fill(0);
-    cpu.readRaw(UC.UC_X86_REG_ST0 + i, scratch16);
+    cpu.readVector('st', i, scratch16);
     fx.set(scratch16.subarray(0, 10), FXSAVE.st + 16 * i);
   }
   for (let i = 0; i < 16; i++) {
-    cpu.readRaw(UC.UC_X86_REG_XMM0 + i, scratch16);
+    cpu.readVector('xmm', i, scratch16);
     fx.set(scratch16, FXSAVE.xmm + 16 * i);
   }
   return fx;
 }
 
-function restoreFpu(cpu: CpuEngine, r: X86Regs, fx: Uint8Array): void {
+function restoreFpu(cpu: GuestCpu, fx: Uint8Array): void {
   const v = new DataView(fx.buffer, fx.byteOffset, fx.byteLength);
   const abridged = v.getUint8(FXSAVE.ftw);
   let tags = 0;
   for (let i = 0; i < 8; i++) if (!(abridged & (1 << i))) tags |= 3 << (2 * i);
-  const f = r.fp.values;
+  const f = new BigUint64Array(FPREGS.length);
   f[F_FCW] = BigInt(v.getUint16(FXSAVE.fcw, true));
   f[F_FSW] = BigInt(v.getUint16(FXSAVE.fsw, true)); // sets TOP before ST0..7 are written
   f[F_FTAG] = BigInt(tags);
@@ -294,22 +268,22 @@ function restoreFpu(cpu: CpuEngine, r: X86Regs, fx: Uint8Array): void {
   f[F_FOP] = BigInt(v.getUint16(FXSAVE.fop, true) & 0x7ff);
   f[F_FIP] = v.getBigUint64(FXSAVE.fip, true);
   f[F_FDP] = v.getBigUint64(FXSAVE.fdp, true);
-  r.fp.write();
+  cpu.writeFrameFpregs(f);
   for (let i = 0; i < 8; i++) {
     scratch16.fill(0);
     scratch16.set(fx.subarray(FXSAVE.st + 16 * i, FXSAVE.st + 16 * i + 10));
-    cpu.writeRaw(UC.UC_X86_REG_ST0 + i, scratch16);
+    cpu.writeVector('st', i, scratch16);
   }
   for (let i = 0; i < 16; i++) {
     scratch16.set(fx.subarray(FXSAVE.xmm + 16 * i, FXSAVE.xmm + 16 * i + 16));
-    cpu.writeRaw(UC.UC_X86_REG_XMM0 + i, scratch16);
+    cpu.writeVector('xmm', i, scratch16);
   }
 }
 
-function resetFpu(cpu: CpuEngine, r: X86Regs): void {
+function resetFpu(cpu: GuestCpu): void {
   const fx = new Uint8Array(FXSAVE.size);
   const v = new DataView(fx.buffer);
   v.setUint16(FXSAVE.fcw, FCW_INIT, true);
   v.setUint32(FXSAVE.mxcsr, MXCSR_INIT, true);
-  restoreFpu(cpu, r, fx);
+  restoreFpu(cpu, fx);
 }

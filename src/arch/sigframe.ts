@@ -14,7 +14,7 @@
 //
 // Shared here: the public types, siginfo_t and stack_t encoding, and the
 // sigaltstack rules; the per-arch layouts live in sigframe-<arch>.ts.
-import type { CpuArch, CpuEngine } from '../cpu/engine.ts';
+import type { CpuArch, GuestCpu } from './cpu.ts';
 import { fail } from '../kernel/errors.ts';
 import type { AddressSpace } from '../kernel/memory.ts';
 import { pushFrameAarch64, restoreFrameAarch64 } from './sigframe-aarch64.ts';
@@ -176,7 +176,7 @@ export interface RestoredContext {
  * SA_RESTORER); no register has changed then, and the kernel kills the task
  * with SIGSEGV, as Linux's force_sigsegv does.
  */
-export function pushSignalFrame(arch: CpuArch, cpu: CpuEngine, mem: AddressSpace, d: SignalDelivery): SignalFrame {
+export function pushSignalFrame(arch: CpuArch, cpu: GuestCpu, mem: AddressSpace, d: SignalDelivery): SignalFrame {
   if (!Number.isInteger(d.sig) || d.sig < 1 || d.sig > 64) throw new RangeError(`bad signal number ${d.sig}`);
   switch (arch) {
     case 'x86_64':
@@ -196,7 +196,7 @@ export function pushSignalFrame(arch: CpuArch, cpu: CpuEngine, mem: AddressSpace
  * The syscall's return path must not write the return register afterwards:
  * rax/x0 are part of the restored context.
  */
-export function restoreSignalFrame(arch: CpuArch, cpu: CpuEngine, mem: AddressSpace): RestoredContext {
+export function restoreSignalFrame(arch: CpuArch, cpu: GuestCpu, mem: AddressSpace): RestoredContext {
   switch (arch) {
     case 'x86_64':
       return restoreFrameX86_64(cpu, mem);

@@ -1,7 +1,8 @@
-// What differs between the guest architectures, behind one interface: which
-// registers carry a syscall, the address-space layout, struct layouts, the
-// TLS register and the CPU features reported in AT_HWCAP.
-import type { CpuArch, CpuEngine } from '../cpu/engine.ts';
+// What differs between the guest architectures, behind one interface: the
+// syscall numbers, the address-space layout and struct layouts. Which
+// registers carry a syscall, the TLS register and the CPU features are the
+// CPU port's (cpu.ts).
+import type { CpuArch } from './cpu.ts';
 import type { AddressSpaceLayout } from '../kernel/memory.ts';
 import type { StatInfo } from '../kernel/vfs/types.ts';
 import type { ArchConstants } from './generated-constants.ts';
@@ -24,18 +25,8 @@ export interface Arch {
   readonly syscallNumbers: Readonly<Record<string, number>>;
   readonly c: ArchConstants;
   readonly layout: ArchLayout;
-  /** Unicorn register ids read in one batch at every syscall: the number, then the six arguments. */
-  readonly syscallRegs: readonly number[];
-  /** Where the result goes (rax / x0). */
-  readonly returnReg: number;
-  readonly pcReg: number;
-  readonly spReg: number;
-  /** The thread pointer (fs base / tpidr_el0) that CLONE_SETTLS and arch_prctl set. */
-  readonly tlsReg: number;
-  /** Registers at the ELF entry point: Linux leaves the general registers zero (static glibc reads rdx as an atexit function). */
-  prepareEntry(cpu: CpuEngine, entry: number, sp: number): void;
-  /** AT_HWCAP and AT_HWCAP2, true to what the emulated CPU supports. */
-  hwcaps(cpu: CpuEngine): { hwcap: number; hwcap2: number };
+  /** Bytes of the syscall instruction (`syscall` 2, `svc #0` 4): a call returns past it. Registers are the CPU port's (cpu.ts REGISTERS). */
+  readonly syscallInsnSize: number;
   /** struct stat as this arch's fstat/newfstatat write it. */
   encodeStat(st: StatInfo): Uint8Array;
   readonly statSize: number;

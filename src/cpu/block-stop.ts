@@ -65,12 +65,9 @@
 import koffi from 'koffi';
 import { loadUnicorn } from './unicorn-lib.ts';
 
-/** How long a run may go on before the stub stops it at a block boundary. */
-export type SliceLimit =
-  /** Milliseconds of the thread's CPU time. */
-  | { ms: number }
-  /** A count of blocks run (at least 1): the same stopping points every time (--deterministic). */
-  | { blocks: number };
+/** How long a run may go on before the stub stops it at a block boundary (the port's type). */
+export type { SliceLimit } from '../arch/cpu.ts';
+import type { SliceLimit } from '../arch/cpu.ts';
 
 /**
  * How many blocks go by between two clock reads. The clock is the thread's

@@ -11,53 +11,9 @@ import * as UC from './unicorn-constants.ts';
 
 export type { SliceLimit } from './block-stop.ts';
 
-export type CpuArch = 'x86_64' | 'aarch64';
-
-/** Linux signal numbers for the synchronous faults the CPU can raise (same on both arches). */
-export const FAULT_SIGNALS = { SIGILL: 4, SIGTRAP: 5, SIGBUS: 7, SIGFPE: 8, SIGSEGV: 11 } as const;
-export type FaultSignalName = keyof typeof FAULT_SIGNALS;
-
-/** A synchronous CPU fault, already expressed the way Linux reports it in siginfo. */
-export interface CpuFault {
-  signal: FaultSignalName;
-  /** si_code: SEGV_MAPERR=1, SEGV_ACCERR=2, ILL_ILLOPC=1 (arm64 undefined), ILL_ILLOPN=2 (x86 #UD), FPE_INTDIV=1, BUS_ADRALN=1, TRAP_BRKPT=1 */
-  code: number;
-  /**
-   * si_addr: the faulting data address, or the pc for instruction faults;
-   * a bigint above 2^53 (kernel-half addresses), where a number would lose bits.
-   */
-  addr: number | bigint;
-  pc: number;
-  /** Human-readable cause, e.g. "write to unmapped address". */
-  reason: string;
-  /** For memory faults: what the access was. */
-  access?: 'read' | 'write' | 'fetch';
-}
-
-/**
- * How a run ended:
- * - 'stopped': a hook called stop() (it knows where to resume), or nobody
- *   did: the pc reached runUntil's `until`, or x86 `hlt`;
- * - 'preempted': the slice ran out and the engine stopped at the start of a
- *   block, before its first instruction (see src/cpu/block-stop.ts), or
- *   Unicorn stopped itself after a hook (see protect()): either way the pc
- *   is exactly where to go on;
- * - 'timeout': the watchdog (Unicorn's own run timeout) stopped it, possibly
- *   in the middle of a block: the state is only good for killing the task;
- * - 'fault': a CPU exception other than a syscall.
- */
-export type RunResult = { kind: 'stopped' } | { kind: 'preempted' } | { kind: 'timeout' } | { kind: 'fault'; fault: CpuFault };
-
-export interface RunLimits {
-  /** When to pre-empt the run exactly (needs a preemptible engine; null: never). */
-  slice?: SliceLimit | null;
-  /**
-   * Unicorn's own run timeout, in microseconds (0: none). Its stop can land
-   * in the middle of a block (see block-stop.ts), so a run it ends must not
-   * be resumed: for killing only.
-   */
-  watchdogUs?: number;
-}
+// The port's types (src/arch/cpu.ts), re-exported for the engine's users.
+import { FAULT_SIGNALS, type CpuArch, type CpuFault, type FaultSignalName, type RunLimits, type RunResult } from '../arch/cpu.ts';
+export { FAULT_SIGNALS, type CpuArch, type CpuFault, type FaultSignalName, type RunLimits, type RunResult };
 
 /** PROT_* bits as Linux and Unicorn both define them (READ=1, WRITE=2, EXEC=4). */
 export type Prot = number;

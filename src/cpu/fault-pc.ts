@@ -15,14 +15,16 @@
 // The first instruction that touches the fault address the same way is the
 // faulting one. Only faults pay for this; keeping pcs exact during execution
 // (a memory hook) was measured to make Go programs 4x slower.
-import type { AddressSpace } from '../kernel/memory.ts';
-import { PROT_WRITE } from '../kernel/memory.ts';
+import type { GuestMappings } from '../arch/cpu.ts';
 import { CpuEngine, type CpuFault } from './engine.ts';
+
+/** PROT_WRITE, as Linux and Unicorn both define it. */
+const PROT_WRITE = 2;
 
 /** How far to walk (the faulting instruction is close: a few blocks at most). */
 const MAX_STEPS = 256;
 
-export function exactFaultPc(cpu: CpuEngine, fault: CpuFault, mem: AddressSpace): number | null {
+export function exactFaultPc(cpu: CpuEngine, fault: CpuFault, mem: GuestMappings): number | null {
   if (fault.access !== 'read' && fault.access !== 'write') return null;
   const probe = new CpuEngine(cpu.arch, { onSyscall: () => probe.stop() });
   try {
@@ -60,7 +62,7 @@ function touches(probe: { access: string; addr: number | bigint }, fault: CpuFau
 }
 
 /** Give the probe a private writable copy of the guest-writable mapping holding `addr`. */
-function writableCopy(probe: CpuEngine, mem: AddressSpace, addr: number, copies: Uint8Array[]): boolean {
+function writableCopy(probe: CpuEngine, mem: GuestMappings, addr: number, copies: Uint8Array[]): boolean {
   const m = mem.mappingAt(addr);
   if (!m?.bytes || !(m.prot & PROT_WRITE)) return false;
   const copy = m.bytes.slice();

@@ -3,7 +3,7 @@
 // declared kind, call the handler, write the result (or -errno) to rax/x0,
 // and hand the call to the tracer.
 import type { Arch } from '../arch/types.ts';
-import type { RegisterBatch } from '../cpu/engine.ts';
+import type { SyscallRegisters } from '../arch/cpu.ts';
 import type { SigInfo } from '../arch/sigframe.ts';
 import type { Task } from './task.ts';
 import type { SyscallContext, SyscallDecl } from './syscall-decl.ts';
@@ -162,7 +162,7 @@ export class Dispatcher {
   }
 
   /** Handle the syscall whose registers are in `regs` (already read); the result goes into `ret`. */
-  dispatch(ctx: SyscallContext, regs: RegisterBatch): number {
+  dispatch(ctx: SyscallContext, regs: SyscallRegisters): number {
     const words = regs.words;
     const nr = words[1] === 0 ? words[0]! : -1;
     const decl = nr >= 0 ? this.table[nr] : undefined;

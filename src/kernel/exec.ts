@@ -66,7 +66,7 @@ export abstract class KernelExec extends KernelProcesses {
       interp: img.interp ? { bytes: img.interp.bytes, file: mappedFileId(img.interp.file) } : null,
     });
     p.auxv = image.auxv;
-    img.arch.prepareEntry(p.cpu!, image.entry, image.sp);
+    p.cpu.enterAt(image.entry, image.sp);
     this.taskOf(p).pc = image.entry;
   }
 

@@ -18,7 +18,7 @@ export abstract class KernelProcesses extends KernelState {
   forkProcess(parentTask: Task, resumePc: number, lendMemory = false): Process {
     const parent = parentTask.process;
     if (this.liveProcesses().length >= this.maxTasks) throw new LinuxError('EAGAIN', 'too many tasks');
-    const cpu = parent.cpu ? this.newEngine(parent.arch) : null;
+    const cpu = this.newEngine(parent.arch);
     const child = this.newProcess(parent, parent.arch, cpu, {
       cwd: parent.cwd,
       uid: parent.creds.uid,
@@ -52,12 +52,8 @@ export abstract class KernelProcesses extends KernelState {
       this.discardUnborn(child);
       throw e;
     }
-    if (parent.cpu && cpu) {
-      parent.cpu.copyCpuStateTo(cpu);
-      const regs = this.engineRegs.get(cpu)!.ret;
-      regs.setNumber(0, 0); // fork returns 0 in the child
-      regs.write();
-    }
+    parent.cpu.copyStateTo(cpu);
+    cpu.setReturnValue(0); // fork returns 0 in the child
     task.pc = resumePc;
     this.makeReady(task);
     this.requestReschedule();
@@ -92,18 +88,14 @@ export abstract class KernelProcesses extends KernelState {
     p.threads.push(task);
     this.tasks.set(tid, task);
     const cpu = p.cpu;
-    if (cpu) {
-      const callerState = (parentTask.context ??= cpu.newContext());
-      callerState.save();
-      const regs = this.engineRegs.get(cpu)!.ret;
-      regs.setNumber(0, 0); // clone returns 0 in the new thread
-      regs.write();
-      if (opts.sp) cpu.writeRegister(p.arch.spReg, opts.sp);
-      if (opts.tls !== null) cpu.writeRegister(p.arch.tlsReg, opts.tls);
-      task.context = cpu.newContext();
-      task.context.save();
-      callerState.restoreInto();
-    }
+    const callerState = (parentTask.context ??= cpu.newContext());
+    callerState.save();
+    cpu.setReturnValue(0); // clone returns 0 in the new thread
+    if (opts.sp) cpu.setSp(opts.sp);
+    if (opts.tls !== null) cpu.setTls(opts.tls);
+    task.context = cpu.newContext();
+    task.context.save();
+    callerState.restoreInto();
     this.makeReady(task);
     return task;
   }

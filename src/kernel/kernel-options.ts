@@ -1,7 +1,7 @@
 // What a run is given (KernelOptions) and what it gives back (ExitInfo),
 // and the one error that stops it before it starts (LaunchError).
 import * as path from 'node:path';
-import type { CpuFault } from '../cpu/engine.ts';
+import type { CpuBackend, CpuFault } from '../arch/cpu.ts';
 import type { SyscallGate, SyscallObserver } from './dispatch.ts';
 import type { MountSpec } from './namespace.ts';
 import type { SyscallDecl } from './syscall-decl.ts';
@@ -15,6 +15,12 @@ export interface KernelOptions {
    * interface and never imports its implementations.
    */
   syscalls: readonly SyscallDecl[];
+  /**
+   * What makes the processes' CPUs: Unicorn's engines (src/cpu/, chosen by
+   * the entry point, launch.ts), or plain in-memory ones for a headless
+   * kernel (src/arch/plain-cpu.ts). The kernel never builds an engine itself.
+   */
+  cpu: CpuBackend;
   /** Host path of the static ELF executable; omit (with `arch`) for a headless kernel without a CPU. */
   program?: string;
   /** For a headless kernel: which arch's ABI the handlers follow. */

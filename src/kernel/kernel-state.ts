@@ -5,7 +5,7 @@
 // (scheduler.ts), and stdio and host I/O (kernel.ts, the Kernel itself).
 import * as os from 'node:os';
 import { ARCHES, type Arch } from '../arch/index.ts';
-import { CpuEngine, TCG_BUFFER_BYTES, type CpuFault, type RegisterBatch } from '../cpu/engine.ts';
+import type { CpuFault, GuestEngine } from '../arch/cpu.ts';
 import type { Executable } from '../loader/binfmt.ts';
 import { launchInView, launchProgram, openProgram } from '../loader/launch.ts';
 import type { HostFileFs } from './vfs/hostfile.ts';
@@ -41,19 +41,6 @@ export const INIT_PID = 1;
  */
 const DEFAULT_MAX_TASKS = 256;
 
-/**
- * What each process's CPU engine takes from the run's memory budget: its
- * translated-code buffer, which fills with the code the process runs (a
- * guest that makes code can fill it), and about 3 MiB of its own (measured:
- * 50 fresh engines took 146 MiB x86-64, 164 MiB aarch64).
- */
-export const ENGINE_BUDGET_BYTES = TCG_BUFFER_BYTES + (4 << 20);
-
-interface EngineRegs {
-  /** nr, six arguments, then the pc. */
-  regs: RegisterBatch;
-  ret: RegisterBatch;
-}
 
 /**
  * The state every layer of the Kernel shares, and what it is built from
@@ -83,14 +70,13 @@ export abstract class KernelState {
   protected readonly dispatchers = new Map<string, Dispatcher>();
   protected observer: SyscallObserver | null;
   protected gate: SyscallGate | null;
-  protected readonly engineRegs = new WeakMap<CpuEngine, EngineRegs>();
   protected readonly captured: { stdout?: CaptureOutputFile; stderr?: CaptureOutputFile } = {};
   protected bug: KernelBug | null = null;
   protected readonly warned = new Set<string>();
   protected readonly warn: (line: string) => void;
   protected readonly headlessTask: Task;
   /** Engines of exited or exec'ed processes, closed once no hook of theirs is running. */
-  protected readonly retiredEngines: CpuEngine[] = [];
+  protected readonly retiredEngines: GuestEngine[] = [];
   /** Address spaces of exited or exec'ed processes, freed with the engines (which may still point into them). */
   protected readonly retiredSpaces: AddressSpace[] = [];
   /** The run's one memory budget: every address space checks it, files, pipes and engines charge it. */
@@ -149,7 +135,7 @@ export abstract class KernelState {
     const argv = this.options.argv.length > 0 ? this.options.argv : [options.program ?? ''];
     const exe = program ? launchProgram(view, program, argv) : options.program !== undefined ? launchInView(view, options.program, argv) : null;
     this.arch = exe ? exe.arch : ARCHES[options.arch!];
-    const cpu = exe ? this.firstEngine() : null;
+    const cpu = this.firstEngine();
     this.proc = this.newProcess(null, this.arch, cpu, { cwd, uid: ids.uid, gid: ids.gid, memoryLimit: options.memoryLimit });
     this.headlessTask = this.tasks.get(this.proc.pid)!;
     this.setupStdio();
@@ -169,44 +155,39 @@ export abstract class KernelState {
   // Implemented by the layers above (fork-exit.ts, exec.ts, trap.ts, kernel.ts).
   protected abstract onProcessExit(p: Process): void;
   protected abstract load(p: Process, exe: Executable): void;
-  protected abstract onSyscall(engine: CpuEngine): void;
+  protected abstract onSyscall(engine: GuestEngine): void;
   protected abstract setupStdio(): void;
 
   // ---- processes and tasks -----------------------------------------------------
 
   /** The first process's engine: a budget too small for even that is one clear line. */
-  protected firstEngine(): CpuEngine {
+  protected firstEngine(): GuestEngine {
     try {
       return this.newEngine(this.arch);
     } catch (e) {
       if (!(e instanceof LinuxError)) throw e;
       const mib = (n: number): string => `${Math.floor(n / 2 ** 20)} MiB`;
-      throw new LaunchError(`the memory limit (${mib(this.memoryBudget.limit)}) is below what one process needs (${mib(ENGINE_BUDGET_BYTES)} for its CPU); raise --memory-limit`);
+      throw new LaunchError(`the memory limit (${mib(this.memoryBudget.limit)}) is below what one process needs (${mib(this.options.cpu.engineBytes)} for its CPU); raise --memory-limit`);
     }
   }
 
   /** A CPU engine, charged to the run's memory budget (ENOMEM past it) until it is retired. */
-  protected newEngine(arch: Arch): CpuEngine {
-    this.memoryBudget.charge(ENGINE_BUDGET_BYTES, 'ENOMEM');
+  protected newEngine(arch: Arch): GuestEngine {
+    this.memoryBudget.charge(this.options.cpu.engineBytes, 'ENOMEM');
     try {
       return this.createEngine(arch);
     } catch (e) {
-      this.memoryBudget.release(ENGINE_BUDGET_BYTES);
+      this.memoryBudget.release(this.options.cpu.engineBytes);
       throw e;
     }
   }
 
-  /** A CPU engine with its syscall hook and register batches (its budget share is the caller's business). */
-  protected createEngine(arch: Arch): CpuEngine {
-    const engine: CpuEngine = new CpuEngine(arch.name, {
+  /** A CPU engine from the run's backend (KernelOptions.cpu) with its syscall hook (its budget share is the caller's business). */
+  protected createEngine(arch: Arch): GuestEngine {
+    const engine: GuestEngine = this.options.cpu.create(arch.name, {
       onSyscall: () => this.onSyscall(engine),
-      preemptible: true,
       // A private file mapping is copied in when first touched (memory.ts).
       onUnmapped: (addr) => this.current?.process.mem.fault(addr) ?? false,
-    });
-    this.engineRegs.set(engine, {
-      regs: engine.registers([...arch.syscallRegs, arch.pcReg]),
-      ret: engine.registers([arch.returnReg]),
     });
     return engine;
   }
@@ -214,7 +195,7 @@ export abstract class KernelState {
   protected newProcess(
     parent: Process | null,
     arch: Arch,
-    cpu: CpuEngine | null,
+    cpu: GuestEngine,
     opts: { cwd: string; uid: number; gid: number; memoryLimit?: number },
   ): Process {
     const pid = this.allocatePid();
@@ -255,7 +236,7 @@ export abstract class KernelState {
     return this.current ?? this.headlessTask;
   }
 
-  get cpu(): CpuEngine | null {
+  get cpu(): GuestEngine {
     return this.proc.cpu;
   }
 
@@ -339,9 +320,9 @@ export abstract class KernelState {
    * running (closeRetiredEngines, at the end of the scheduler step); its
    * share of the budget is free now.
    */
-  protected retireEngine(engine: CpuEngine): void {
+  protected retireEngine(engine: GuestEngine): void {
     this.retiredEngines.push(engine);
-    this.memoryBudget.release(ENGINE_BUDGET_BYTES);
+    this.memoryBudget.release(this.options.cpu.engineBytes);
   }
 
   protected closeRetiredEngines(): void {

@@ -12,7 +12,7 @@
 //   scheduler.ts     run loops, slices, timers, the watchdog, faults
 //   kernel.ts        stdio and host I/O (this file)
 // Handlers see none of it: they see KernelServices (services.ts).
-import { FAULT_SIGNALS } from '../cpu/engine.ts';
+import { FAULT_SIGNALS } from '../arch/cpu.ts';
 import { OpenFileDescription } from './fdtable.ts';
 import { Process } from './process.ts';
 import type { SigInfo } from './signals.ts';

@@ -3,7 +3,7 @@
 // signals. Its threads are Tasks (task.ts), which keep what is per thread:
 // registers, signal mask, alternate stack, thread-directed signals.
 import type { Arch } from '../arch/types.ts';
-import type { CpuEngine } from '../cpu/engine.ts';
+import type { GuestEngine } from '../arch/cpu.ts';
 import { AddressSpace } from './memory.ts';
 import { FdTable } from './fdtable.ts';
 import { PendingSignals } from './signals.ts';
@@ -123,7 +123,7 @@ export class Process {
     readonly pid: number,
     public ppid: number,
     public arch: Arch,
-    public cpu: CpuEngine | null,
+    public cpu: GuestEngine,
     opts: { cwd: string; uid: number; gid: number; memoryLimit?: number },
   ) {
     this.pgid = ppid;

@@ -1,9 +1,8 @@
 // The scheduler: the run loops (run, runAsync), slices and pre-emption,
 // timers, the watchdog, idling, and what a stopped engine means (a fault,
 // an exec) (a layer of the Kernel; see kernel-state.ts).
-import { CpuEngine, type CpuFault, type RunLimits, type RunResult } from '../cpu/engine.ts';
+import type { CpuFault, GuestEngine, RunLimits, RunResult } from '../arch/cpu.ts';
 import { KernelBug } from './errors.ts';
-import { exactFaultPc } from '../cpu/fault-pc.ts';
 import { Process } from './process.ts';
 import { Task } from './task.ts';
 import { KernelTrap } from './trap.ts';
@@ -67,7 +66,7 @@ export abstract class KernelScheduler extends KernelTrap {
    * where the engine cannot be pre-empted, a loop without syscalls keeps the
    * CPU, and only the watchdog ends it when --timeout passes.
    */
-  protected runLimits(cpu: CpuEngine): RunLimits {
+  protected runLimits(cpu: GuestEngine): RunLimits {
     if (!cpu.preemptible) return { watchdogUs: this.watchdogUs() };
     return { slice: this.clock.virtual ? { blocks: DETERMINISTIC_SLICE_BLOCKS } : { ms: this.sliceMs } };
   }
@@ -89,7 +88,7 @@ export abstract class KernelScheduler extends KernelTrap {
 
   /** Run the guest to completion: until the first process exits. */
   run(): ExitInfo {
-    if (!this.proc.cpu) throw new Error('a headless kernel has no program to run');
+    if (!this.options.cpu.runsCode) throw new Error('a headless kernel has no program to run');
     this.makeReady(this.taskOf(this.proc));
     try {
       while (!this.proc.exited) {
@@ -226,7 +225,7 @@ export abstract class KernelScheduler extends KernelTrap {
    * (Ctrl-C) reach the guest through hostSignal().
    */
   async runAsync(): Promise<ExitInfo> {
-    if (!this.proc.cpu) throw new Error('a headless kernel has no program to run');
+    if (!this.options.cpu.runsCode) throw new Error('a headless kernel has no program to run');
     this.asyncMode = true;
     this.makeReady(this.taskOf(this.proc));
     let lastYield = Date.now();
@@ -316,9 +315,9 @@ export abstract class KernelScheduler extends KernelTrap {
    * The slice ended between two blocks: the task goes on from the engine's
    * pc, after the others (runSlice queues it last). The pause is also the
    * safe point to empty the soft TLB, which QEMU only resizes at a flush
-   * (see CpuEngine.flushTlb): measured, that makes the 20 MB sieve 2x faster.
+   * (see src/cpu/engine.ts, flushTlb): measured, that makes the 20 MB sieve 2x faster.
    */
-  protected preempted(task: Task, cpu: CpuEngine): void {
+  protected preempted(task: Task, cpu: GuestEngine): void {
     task.pc = cpu.pc();
     cpu.flushTlb();
     this.preemptionCount++;
@@ -334,7 +333,7 @@ export abstract class KernelScheduler extends KernelTrap {
 
   /** A memory fault with the faulting instruction's own pc (see src/cpu/fault-pc.ts). */
   protected exactFault(p: Process, task: Task, fault: CpuFault): CpuFault {
-    const pc = p.cpu ? exactFaultPc(p.cpu, fault, p.mem) : null;
+    const pc = p.cpu.exactFaultPc(fault, p.mem);
     if (pc === null || pc === fault.pc) return fault;
     this.setPc(task, pc);
     return { ...fault, pc };

@@ -15,7 +15,7 @@ import {
 
 export type { SigInfo };
 import { PROT_EXEC, PROT_READ } from './memory.ts';
-import type { CpuFault } from '../cpu/engine.ts';
+import type { CpuFault } from '../arch/cpu.ts';
 import type { Kernel } from './kernel.ts';
 import { LinuxError } from './errors.ts';
 import type { Process } from './process.ts';
@@ -310,7 +310,7 @@ export class SignalState {
         // A call that reports something when interrupted (nanosleep's remaining time) says so in its retry state.
         (task.syscallState as { onEintr?: () => void } | undefined)?.onEintr?.();
         this.kernel.setReturnValue(task, partial || -4 /* EINTR */);
-        task.pc += task.arch.name === 'x86_64' ? 2 : 4;
+        task.pc += task.arch.syscallInsnSize;
         resume.state = undefined;
       }
       task.blockedOn = null;

@@ -9,6 +9,7 @@
 // it, and the entry point hands their table to the kernel
 // (KernelOptions.syscalls), so src/kernel/ never imports syscalls/.
 import type { Arch } from '../arch/types.ts';
+import type { GuestCpu } from '../arch/cpu.ts';
 import type { FdTable } from './fdtable.ts';
 import type { KernelServices } from './services.ts';
 import type { AddressSpace } from './memory.ts';
@@ -31,6 +32,12 @@ export interface SyscallContext {
   readonly arch: Arch;
   /** The calling task (thread): its pc, blocking state and per-call retry state. */
   readonly task: Task;
+  /**
+   * The calling thread's registers, through the CPU port (src/arch/cpu.ts):
+   * Unicorn's, or a plain in-memory one for a headless kernel; a handler
+   * behaves the same over either.
+   */
+  readonly cpu: GuestCpu;
 }
 
 export type Handler = (ctx: SyscallContext, ...args: number[]) => number;

@@ -6,7 +6,7 @@
 //
 // Pure functions of their inputs, so procfs.ts builds them from live state
 // and tests can check them without a kernel.
-import type { CpuArch } from '../cpu/engine.ts';
+import type { CpuArch } from '../arch/cpu.ts';
 import { RLIM_INFINITY, type Rlimit } from './process.ts';
 
 export const KERNEL_RELEASE = '6.1.0-tslinux';

@@ -4,7 +4,7 @@
 // its own registers (saved in `context` while another thread runs), signal
 // mask, alternate signal stack and thread-directed pending signals.
 import type { Arch } from '../arch/types.ts';
-import type { CpuContext } from '../cpu/engine.ts';
+import type { GuestContext, GuestCpu } from '../arch/cpu.ts';
 import { PendingSignals } from './signals.ts';
 import type { SyscallContext } from './syscall-decl.ts';
 import type { Kernel } from './kernel.ts';
@@ -46,7 +46,7 @@ export class Task implements SyscallContext {
   /** set_robust_list(2): the head of the thread's list of held robust futexes. */
   robustList = { head: 0, len: 0 };
   /** This thread's registers while another thread of the process holds the engine. */
-  context: CpuContext | null = null;
+  context: GuestContext | null = null;
   /** exit(2) of this thread alone: the wait status it left (the process may go on). */
   exitStatus: number | null = null;
 
@@ -72,5 +72,8 @@ export class Task implements SyscallContext {
   }
   get task(): Task {
     return this;
+  }
+  get cpu(): GuestCpu {
+    return this.process.cpu;
   }
 }

@@ -1,11 +1,12 @@
 // The syscall trap: from the CPU hook (or a retry, or a headless invoke)
 // through the dispatcher, and the result written back to the return
 // register (a layer of the Kernel; see kernel-state.ts).
-import { CpuEngine, type RegisterBatch } from '../cpu/engine.ts';
+import type { GuestEngine, SyscallRegisters } from '../arch/cpu.ts';
 import { SYSCALL_BLOCKED, SYSCALL_NORETURN, callEntry } from './dispatch.ts';
 import { KernelBug } from './errors.ts';
 import { Task } from './task.ts';
 import { KernelExec } from './exec.ts';
+import { Sleep } from './wait.ts';
 
 export abstract class KernelTrap extends KernelExec {
   /** The slice is used up (scheduler.ts). */
@@ -14,14 +15,12 @@ export abstract class KernelTrap extends KernelExec {
   // ---- the syscall path -------------------------------------------------------------
 
   /** Called from the CPU hook at every syscall instruction. Never throws into the FFI. */
-  protected override onSyscall(engine: CpuEngine): void {
+  protected override onSyscall(engine: GuestEngine): void {
     const task = this.current;
-    const { regs } = this.engineRegs.get(engine)!;
     try {
       if (!task || task.process.cpu !== engine) throw new Error('syscall from an engine that is not running a task');
-      regs.read();
-      const hookPc = regs.number(7);
-      const outcome = this.makeSyscall(task, regs, task.arch.name === 'x86_64' ? hookPc : hookPc - 4);
+      const regs = engine.readSyscall();
+      const outcome = this.makeSyscall(task, regs, engine.trapPc());
       if (outcome !== 'done' || this.rescheduleRequested || this.sliceOver()) this.stopInHook(task, engine);
     } catch (e) {
       this.bug = e instanceof KernelBug ? e : new KernelBug(`kernel bug: ${(e as Error)?.stack ?? String(e)}`, e);
@@ -36,8 +35,8 @@ export abstract class KernelTrap extends KernelExec {
    * on the instruction; 'stopped' when the call does not return (exit,
    * execve; rt_sigreturn set task.pc and any interrupted call's state itself).
    */
-  protected makeSyscall(task: Task, regs: RegisterBatch, insnPc: number): 'done' | 'blocked' | 'stopped' {
-    task.pc = insnPc + (task.arch.name === 'x86_64' ? 2 : 4);
+  protected makeSyscall(task: Task, regs: SyscallRegisters, insnPc: number): 'done' | 'blocked' | 'stopped' {
+    task.pc = insnPc + task.arch.syscallInsnSize;
     this.clock.tick();
     const ret = this.dispatcherFor(task.arch).dispatch(task, regs);
     if (ret === SYSCALL_BLOCKED) {
@@ -70,9 +69,8 @@ export abstract class KernelTrap extends KernelExec {
    * goes on from the instruction after it; 'blocked' when it waits again;
    * 'stopped' when it does not return (the task exited or execs).
    */
-  protected retryBlockedCall(task: Task, engine: CpuEngine): 'run' | 'blocked' | 'stopped' {
-    const { regs } = this.engineRegs.get(engine)!;
-    regs.read();
+  protected retryBlockedCall(task: Task, engine: GuestEngine): 'run' | 'blocked' | 'stopped' {
+    const regs = engine.readSyscall();
     const outcome = this.makeSyscall(task, regs, task.pc);
     if (outcome === 'blocked') return 'blocked';
     // A call that does not return, or one that wants the scheduler first (a
@@ -85,26 +83,19 @@ export abstract class KernelTrap extends KernelExec {
   }
 
   /** Stop the engine from inside a syscall hook; task.pc already says where to resume. */
-  protected stopInHook(task: Task, engine: CpuEngine): void {
+  protected stopInHook(task: Task, engine: GuestEngine): void {
     task.stoppedInHook = true;
     engine.stop();
   }
 
   /** Write a syscall result into a task's return register (EINTR for an interrupted call). */
   setReturnValue(task: Task, value: number): void {
-    const out = this.engineRegs.get(task.process.cpu!)!.ret;
-    if (value >= 0) out.setNumber(0, value);
-    else {
-      // -errno as a 64-bit two's complement value: the high word is all ones.
-      out.words[0] = value >>> 0;
-      out.words[1] = 0xffffffff;
-    }
-    out.write();
+    task.process.cpu.setReturnValue(value);
   }
 
   /** Set the pc register of a task's engine (before a signal frame saves it). */
   setPc(task: Task, pc: number): void {
-    task.process.cpu!.writeRegister(task.arch.pcReg, pc);
+    task.process.cpu.setPc(pc);
   }
 
   /**
@@ -134,13 +125,21 @@ export abstract class KernelTrap extends KernelExec {
     });
     if (task.blockedOn && task.blockedSyscall === name) task.syscallEntry = callEntry(words, task.pc);
     this.clock.tick();
-    const r = this.dispatcherFor(task.arch).dispatch(task, { words } as RegisterBatch);
+    let r = this.dispatcherFor(task.arch).dispatch(task, { words });
+    // No scheduler here: a plain sleep is waited out in place (a virtual
+    // clock just moves on), and the call made again, as a woken task's is.
+    while (r === SYSCALL_BLOCKED && task.blockedOn instanceof Sleep) {
+      const deadline = task.blockedOn.deadlineNs!;
+      if (!this.clock.skipTo(deadline)) sleepNs(deadline - this.monotonicNs());
+      task.syscallEntry = callEntry(words, task.pc);
+      r = this.dispatcherFor(task.arch).dispatch(task, { words });
+    }
     if (r === SYSCALL_BLOCKED) return -11;
     this.completeSyscall(task);
     return r === SYSCALL_NORETURN ? 0 : r;
   }
 
-  protected noteUnimplemented(task: Task, regs: RegisterBatch): void {
+  protected noteUnimplemented(task: Task, regs: SyscallRegisters): void {
     const words = regs.words;
     const nr = words[1] === 0 ? words[0]! : -1;
     const name = task.arch.syscallNames[nr];
@@ -152,3 +151,15 @@ export abstract class KernelTrap extends KernelExec {
   }
 }
 
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Block the host for at least `ns` nanoseconds (never less: a sub-millisecond sleep still sleeps). */
+function sleepNs(ns: bigint): void {
+  if (ns <= 0n) return;
+  const deadline = process.hrtime.bigint() + ns;
+  for (;;) {
+    const left = deadline - process.hrtime.bigint();
+    if (left <= 0n) return;
+    Atomics.wait(sleeper, 0, 0, Math.min(Number(left) / 1e6, 1000));
+  }
+}

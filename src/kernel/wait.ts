@@ -57,6 +57,18 @@ export class WouldBlock {
 }
 
 /**
+ * A plain sleep (nanosleep and friends): nothing but time wakes it. The
+ * scheduler parks the task like any wait; a headless kernel, which has no
+ * scheduler, waits it out in place (Kernel.invokeAs), so the handler is the
+ * same either way.
+ */
+export class Sleep extends WouldBlock {
+  constructor(deadlineNs: bigint) {
+    super([], deadlineNs);
+  }
+}
+
+/**
  * The retry state (task.syscallState) of a call that did part of its work
  * before it had to wait: a blocking write to a full pipe. Made again, it
  * goes on from `done`; interrupted by a signal handler, it returns `done`

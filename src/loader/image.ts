@@ -3,8 +3,6 @@
 // PT_INTERP names (if any), the vDSO, set the program break, map the stack
 // and lay out argc, argv, envp and the auxiliary vector as the SysV ABI and
 // fs/binfmt_elf.c create_elf_tables do.
-import type { Arch } from '../arch/types.ts';
-import type { CpuEngine } from '../cpu/engine.ts';
 import { LinuxError } from '../kernel/errors.ts';
 import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, pageDown, pageUp } from '../kernel/memory.ts';
 import { RLIM_INFINITY, type Process } from '../kernel/process.ts';
@@ -248,7 +246,7 @@ function buildStack(proc: Process, elf: ElfImage, bias: number, req: ImageReques
   const random = top;
   mem.poke(random, req.random16);
 
-  const { hwcap, hwcap2 } = proc.cpu ? arch.hwcaps(proc.cpu) : { hwcap: 0, hwcap2: 0 };
+  const { hwcap, hwcap2 } = proc.cpu.hwcaps();
   const c = proc.creds;
   // In create_elf_tables' order: ARCH_DLINFO (the vDSO) first.
   const auxPairs: [number, number][] = [
@@ -301,4 +299,3 @@ export function decodeAuxv(auxv: Uint8Array): Map<number, number> {
   return out;
 }
 
-export type { CpuEngine };

@@ -1,7 +1,7 @@
 // Wiring policies into the dispatcher: a SyscallGate that asks the guest
 // arch's Policy about each call, and one that records the calls a run made
 // for --record-profile.
-import type { CpuArch } from '../cpu/engine.ts';
+import type { CpuArch } from '../arch/cpu.ts';
 import { SYSCALL_NORETURN, type GateVerdict, type SyscallGate } from '../kernel/dispatch.ts';
 import type { SyscallContext } from '../kernel/syscall-decl.ts';
 import { Policy, type PolicyOptions } from './policy.ts';

@@ -43,7 +43,7 @@
 // list (Docker's `archMap` always covers it). `archListed` says whether the
 // profile named the guest arch; with `strictArch`, a guest arch the profile
 // lists none of is treated as a foreign arch: every syscall kills the thread.
-import type { CpuArch } from '../cpu/engine.ts';
+import type { CpuArch } from '../arch/cpu.ts';
 import { ERRNO } from '../kernel/errno-table.ts';
 import { SYSCALL_TABLES } from '../../syscalls/table/index.ts';
 import {

@@ -8,7 +8,7 @@
 // and parseProfile + Policy honour that scoping. A runtime that takes the
 // file as a bare OCI profile (runc, crun) ignores `includes` and would allow
 // the union of the arches' names — the same thing when one arch was seen.
-import type { CpuArch } from '../cpu/engine.ts';
+import type { CpuArch } from '../arch/cpu.ts';
 import { SYSCALL_TABLES } from '../../syscalls/table/index.ts';
 import { ERRNO } from '../kernel/errno-table.ts';
 import { ARCH_ALIASES, DOCKER_ARCH, PolicyError, SCMP_ARCH, formatProfile, type Profile, type SyscallRule } from './profile.ts';

@@ -4,8 +4,7 @@
 // registers are only on the engine then), and the reporter, which also
 // watches every syscall, keeps the last 50 calls in a ring.
 import * as fs from 'node:fs';
-import type { CpuEngine, CpuFault } from '../cpu/engine.ts';
-import * as UC from '../cpu/unicorn-constants.ts';
+import type { CpuFault, GuestCpu } from '../arch/cpu.ts';
 import { writeOutput, type OutputFile } from '../host/output.ts';
 import type { SyscallObserver, SyscallRecord } from '../kernel/dispatch.ts';
 import { ERRNO_NAMES } from '../kernel/errno-table.ts';
@@ -60,27 +59,11 @@ export interface CrashReport {
   error: string | null;
 }
 
-const X86_64_REGISTERS: [string, number][] = [
-  ['rax', UC.UC_X86_REG_RAX], ['rbx', UC.UC_X86_REG_RBX], ['rcx', UC.UC_X86_REG_RCX], ['rdx', UC.UC_X86_REG_RDX],
-  ['rsi', UC.UC_X86_REG_RSI], ['rdi', UC.UC_X86_REG_RDI], ['rbp', UC.UC_X86_REG_RBP], ['rsp', UC.UC_X86_REG_RSP],
-  ['r8', UC.UC_X86_REG_R8], ['r9', UC.UC_X86_REG_R9], ['r10', UC.UC_X86_REG_R10], ['r11', UC.UC_X86_REG_R11],
-  ['r12', UC.UC_X86_REG_R12], ['r13', UC.UC_X86_REG_R13], ['r14', UC.UC_X86_REG_R14], ['r15', UC.UC_X86_REG_R15],
-  ['rip', UC.UC_X86_REG_RIP], ['rflags', UC.UC_X86_REG_RFLAGS], ['fs_base', UC.UC_X86_REG_FS_BASE],
-];
-
-const AARCH64_REGISTERS: [string, number][] = [
-  ...Array.from({ length: 31 }, (_, i): [string, number] => [`x${i}`, i === 29 ? UC.UC_ARM64_REG_X29 : i === 30 ? UC.UC_ARM64_REG_X30 : UC.UC_ARM64_REG_X0 + i]),
-  ['sp', UC.UC_ARM64_REG_SP], ['pc', UC.UC_ARM64_REG_PC], ['nzcv', UC.UC_ARM64_REG_NZCV], ['tpidr_el0', UC.UC_ARM64_REG_TPIDR_EL0],
-];
-
 const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
 
-/** Every general register of the engine, by its name in the arch's manuals. */
-export function readRegisters(cpu: CpuEngine, arch: string): Record<string, string> {
-  const list = arch === 'x86_64' ? X86_64_REGISTERS : AARCH64_REGISTERS;
-  const batch = cpu.registers(list.map(([, id]) => id));
-  batch.read();
-  return Object.fromEntries(list.map(([name], i) => [name, hex(batch.values[i]!)]));
+/** Every general register of the CPU, by its name in the arch's manuals. */
+export function readRegisters(cpu: GuestCpu): Record<string, string> {
+  return Object.fromEntries(Object.entries(cpu.namedRegisters()).map(([name, v]) => [name, hex(v)]));
 }
 
 /**
@@ -186,7 +169,7 @@ export class CrashReporter implements SyscallObserver, CrashHook {
     const p: Process = task.process;
     let registers: Record<string, string> = {};
     try {
-      if (p.cpu && p.loadedThread === task) registers = readRegisters(p.cpu, p.arch.name);
+      if (p.cpu && p.loadedThread === task) registers = readRegisters(p.cpu);
     } catch {
       // An engine that cannot be read any more: the report goes without registers.
     }

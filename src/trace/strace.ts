@@ -366,15 +366,11 @@ export function isUnfinished(ctx: SyscallContext, rec: SyscallRecord): boolean {
  * what a call a policy trapped or killed left there (seccomp(2) rolls the
  * registers back: x86-64's rax holds the syscall number, arm64's x0 the
  * first argument). The engine holds the calling thread's registers while
- * its syscall is observed. Undefined without a CPU.
+ * its syscall is observed. Undefined when it cannot be read.
  */
 function returnRegister(ctx: SyscallContext): number | undefined {
   try {
-    const cpu = ctx.proc.cpu;
-    if (!cpu) return undefined;
-    const reg = cpu.registers([ctx.arch.returnReg]);
-    const words = reg.read();
-    return (words[1]! | 0) * 2 ** 32 + words[0]!;
+    return ctx.cpu.returnValue();
   } catch {
     return undefined;
   }
