@@ -70,7 +70,10 @@ function fuzzProps(arch: ArchName): void {
     world = new FuzzWorld(arch);
   };
   // Warm up (module caches, JIT) before the first heap reading.
-  for (const call of fc.sample(anyCallArb(decls), { numRuns: 2000, seed: seed - 1 })) runOne(world, call, seen);
+  for (const call of fc.sample(anyCallArb(decls), { numRuns: 2000, seed: seed - 1 })) {
+    if (world.dead) recycle();
+    runOne(world, call, seen);
+  }
   const heapBefore = heapMiB();
   const started = performance.now();
   while (total < maxCalls && performance.now() < deadline) {

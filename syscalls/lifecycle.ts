@@ -284,7 +284,6 @@ export const lifecycleFamily = family('lifecycle', [
     summary: "Creates a child process with a copy of the caller's memory and descriptors; returns the child's pid in the parent and 0 in the child.",
     args: {},
     ret: 'int',
-    needsCpu: 'copies the CPU registers into the child',
     handler: fork,
   },
   {
@@ -292,7 +291,6 @@ export const lifecycleFamily = family('lifecycle', [
     summary: "Creates a child that shares the parent's memory; the parent is suspended until the child calls execve or exits.",
     args: {},
     ret: 'int',
-    needsCpu: 'copies the CPU registers into the child and suspends the parent until it execs or exits',
     // The parent's wait for its child is not interruptible: it resumes after a handler (kernel/fork.c).
     interrupted: 'resumed',
     handler: vfork,
@@ -311,7 +309,6 @@ export const lifecycleFamily = family('lifecycle', [
       { arg: 'tls', when: { arg: 'flags', any: CLONE.SETTLS } },
       { arg: 'child_tid', label: 'child_tidptr', when: { arg: 'flags', any: CLONE.CHILD_SETTID | CLONE.CHILD_CLEARTID } },
     ],
-    needsCpu: 'copies the CPU registers into the new task',
     interrupted: 'resumed',
     handler: clone,
     note: 'CLONE_VM without CLONE_THREAD shares the pages, not later mapping changes; no namespaces (EPERM)',
@@ -320,7 +317,6 @@ export const lifecycleFamily = family('lifecycle', [
     name: 'clone3',
     summary: 'clone with its arguments in an extensible struct clone_args.',
     args: { cl_args: 'ptr', size: 'size' },
-    needsCpu: 'copies the CPU registers into the new task',
     interrupted: 'resumed',
     handler: clone3,
     note: 'no set_tid (EPERM), no pidfd, no cgroup',
@@ -329,7 +325,6 @@ export const lifecycleFamily = family('lifecycle', [
     name: 'execve',
     summary: 'Replaces the program of the calling process with the one at pathname, with new argv and environment; it does not return on success.',
     args: { pathname: 'path', argv: 'argv', envp: 'envp' },
-    needsCpu: 'loads a new program onto the CPU',
     handler: execve,
     note: '#! scripts and PT_INTERP loaders resolved in the guest namespace',
   },
@@ -337,7 +332,6 @@ export const lifecycleFamily = family('lifecycle', [
     name: 'execveat',
     summary: 'execve for a program named relative to a directory descriptor (or, with AT_EMPTY_PATH, the descriptor itself).',
     args: { dirfd: 'dirfd', pathname: 'path', argv: 'argv', envp: 'envp', flags: 'at_flags' },
-    needsCpu: 'loads a new program onto the CPU',
     handler: execveat,
   },
   {
@@ -357,7 +351,6 @@ export const lifecycleFamily = family('lifecycle', [
     summary: 'Returns from a signal handler: restores the registers and signal mask saved in the signal frame.',
     args: {},
     ret: 'sigreturn',
-    needsCpu: 'restores the CPU registers from the signal frame',
     handler: rtSigreturn,
   },
 ]);

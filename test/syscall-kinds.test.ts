@@ -127,11 +127,6 @@ describe('declarations', () => {
     expect(code('epoll_pwait', [3, 0, 1, -1, 0, 8])).toBe(-4);
     for (const name of ['vfork', 'clone', 'clone3']) expect(interruptionOf(decl(name), 'x86_64', [])).toBe('resumed');
   });
-
-  it('mark the calls a headless kernel cannot make (the fuzzer leaves them out until the register port)', () => {
-    const needing = ALL_SYSCALLS.filter((d) => d.needsCpu).map((d) => d.name).sort();
-    expect(needing).toEqual(['clone', 'clone3', 'execve', 'execveat', 'fork', 'rt_sigreturn', 'vfork']);
-  });
 });
 
 // ---- what the declarations' kinds print (the calls strace decodes its own way) --------------

@@ -490,12 +490,6 @@ export interface SyscallMeta {
   readonly interrupted?: Interruption | ((args: readonly number[]) => Interruption);
   /** strace prints the call as `label=value` pairs in this order (clone): the arguments left out are not shown. */
   readonly labelled?: readonly LabelledArg[];
-  /**
-   * Why the call needs a CPU (it copies or replaces registers): the
-   * headless fuzzer leaves it out until handlers reach registers through
-   * a port that a headless kernel can implement too.
-   */
-  readonly needsCpu?: string;
 }
 
 // ---- a declaration's arguments on one arch ------------------------------------------------------

@@ -18,6 +18,7 @@ import fc from 'fast-check';
 import { ARCHES } from '../../src/arch/index.ts';
 import { archFlags, type ArchFlags } from '../../src/kernel/syscall-flags.ts';
 import { KINDS, RETURN_KINDS, argLayout, knownValues, type ArgKind, type Fuzz, type FuzzDraw, type PointerContents } from '../../src/kernel/syscall-kinds.ts';
+import { LinuxError } from '../../src/kernel/errors.ts';
 import { ALL_SYSCALLS } from '../../syscalls/index.ts';
 import type { SyscallDecl } from '../../syscalls/types.ts';
 import { Headless, type ArchName } from './headless.ts';
@@ -37,22 +38,6 @@ export interface CallSpec {
   args: ArgSpec[];
 }
 
-/**
- * Declared syscalls the headless fuzz world does not call, and why, from
- * their declarations: a call that never returns (exit, exit_group) leaves
- * nothing to make the next call, and a call that needs a CPU (its
- * declaration's `needsCpu`: fork, clone, execve, rt_sigreturn...) cannot
- * run on a headless kernel until handlers reach registers through a port
- * that a headless kernel implements too.
- */
-export const SKIPPED: Readonly<Record<string, string>> = Object.fromEntries(
-  ALL_SYSCALLS.flatMap((d) => {
-    if (d.ret !== undefined && RETURN_KINDS[d.ret].noReturn) return [[d.name, 'ends the calling task: nothing is left to make the next call']];
-    if (d.needsCpu) return [[d.name, `needs a CPU: ${d.needsCpu}`]];
-    return [];
-  }),
-);
-
 /** Calls whose result depends on the clock, excluded from the same-sequence-same-results check. */
 export const NONDETERMINISTIC = new Set(['time', 'times']);
 
@@ -62,21 +47,29 @@ const PAGE = 4096;
 export const ARENA = 0x3000_0000;
 export const ARENA_SIZE = 64 << 10;
 const ARENA_END = ARENA + ARENA_SIZE;
+/** Where the CPU's stack pointer is for each call (16-aligned, half way into the arena). */
+const SIGRETURN_SP = ARENA + ARENA_SIZE / 2;
 /** Never mapped: the page right after the arena. */
 const GUARD = ARENA_END;
 const RO_PAGE = 0x3004_0000;
 const NONE_PAGE = 0x3005_0000;
 const TWO64 = 1n << 64n;
 
-/** Declared syscalls that exist on `arch` (skipped ones included). */
+/** Declared syscalls that exist on `arch`. */
 export function declaredOn(arch: ArchName): SyscallDecl[] {
   const numbers = ARCHES[arch].syscallNumbers;
   return ALL_SYSCALLS.filter((d) => numbers[d.name] !== undefined);
 }
 
-/** The syscalls this arch declares that the fuzz world calls (every declared one but SKIPPED). */
+/**
+ * The syscalls the fuzz world calls: every one the arch declares. The
+ * headless kernel's processes have plain in-memory CPUs (src/arch/plain-cpu.ts),
+ * so fork, clone, execve and rt_sigreturn run as they do over Unicorn; a
+ * call that ends the process (exit, rt_sigreturn with a bad frame) leaves
+ * the world `dead`, and the callers start a fresh one.
+ */
 export function fuzzableSyscalls(arch: ArchName): SyscallDecl[] {
-  return declaredOn(arch).filter((d) => !(d.name in SKIPPED));
+  return declaredOn(arch);
 }
 
 // ---- a small deterministic PRNG for contents ----------------------------------------
@@ -141,9 +134,15 @@ export class FuzzWorld {
     this.before = this.snapshotOutside();
   }
 
+  /**
+   * The world cannot go on: its process is gone (exit, a bad rt_sigreturn
+   * frame), or its memory can no longer be put back (a setrlimit(RLIMIT_AS)
+   * the calls made). The callers start a fresh one.
+   */
   get dead(): boolean {
-    return this.h.proc.exited;
+    return this.h.proc.exited || this.spent;
   }
+  private spent = false;
 
   // -- set-up --
 
@@ -660,6 +659,8 @@ export class FuzzWorld {
     this.next = 0;
     const values = this.argsFor(decl, call);
     this.calls++;
+    // rt_sigreturn reads its frame at the stack pointer: point it into the arena the arguments fill.
+    this.h.proc.cpu.setSp(SIGRETURN_SP);
     let ret: number;
     this.watch.start();
     try {
@@ -668,6 +669,18 @@ export class FuzzWorld {
       throw new FuzzFailure(`${describe(call.name, values)} threw: ${(e as Error)?.stack ?? String(e)}`);
     } finally {
       this.watch.stop();
+    }
+    // Children a call made (fork, clone) never run here: they die at once
+    // (a zombie keeps no memory, and wait4 still finds it), so their copies
+    // of the world's memory do not pile up over its calls.
+    for (const p of this.h.k.liveProcesses()) if (p !== this.h.proc && !p.exited) p.killBySignal(9, false);
+    if (!this.h.proc.exited) {
+      try {
+        this.restoreMemory();
+      } catch (e) {
+        if (!(e instanceof LinuxError)) throw e;
+        this.spent = true;
+      }
     }
     if (!Number.isSafeInteger(ret) || ret < -4095) throw new FuzzFailure(`${describe(call.name, values)} returned ${ret}: neither a value nor -errno`);
     return ret;
