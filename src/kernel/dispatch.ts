@@ -65,6 +65,14 @@ export interface SyscallGate {
   after?(ctx: SyscallContext, rec: SyscallRecord): void;
 }
 
+/** What the kernel tells about a death, while the dying task's registers are still on its engine (--crash-report, src/trace/crash-report.ts). */
+export interface CrashHook {
+  /** `task` takes the default action of `info.signo` and its process dies. */
+  fatalSignal(task: Task, info: SigInfo): void;
+  /** A handler (or the scheduler) failed inside tslinux while `task` ran. */
+  kernelBug(task: Task, bug: KernelBug): void;
+}
+
 export interface SyscallObserver {
   /** Called after each syscall (before it, for calls that do not return). */
   onSyscall(ctx: SyscallContext, rec: SyscallRecord): void;

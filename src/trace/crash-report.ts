@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import type { CpuFault, GuestCpu } from '../arch/cpu.ts';
 import { writeOutput, type OutputFile } from '../host/output.ts';
-import type { SyscallObserver, SyscallRecord } from '../kernel/dispatch.ts';
+import type { CrashHook, SyscallObserver, SyscallRecord } from '../kernel/dispatch.ts';
 import { ERRNO_NAMES } from '../kernel/errno-table.ts';
 import type { KernelBug } from '../kernel/errors.ts';
 import type { Kernel } from '../kernel/kernel.ts';
@@ -17,13 +17,8 @@ import type { SigInfo } from '../kernel/signals.ts';
 import type { Task } from '../kernel/task.ts';
 import type { SyscallContext } from '../kernel/syscall-decl.ts';
 
-/** What the kernel tells about a death, while the dying task's registers are still on its engine. */
-export interface CrashHook {
-  /** `task` takes the default action of `info.signo` and its process dies. */
-  fatalSignal(task: Task, info: SigInfo): void;
-  /** A handler (or the scheduler) failed inside tslinux while `task` ran. */
-  kernelBug(task: Task, bug: KernelBug): void;
-}
+// The hook the kernel calls (it owns the interface: src/kernel/dispatch.ts).
+export type { CrashHook } from '../kernel/dispatch.ts';
 
 /** How many calls the report keeps (the most recent ones). */
 export const CRASH_SYSCALL_HISTORY = 50;
