@@ -7,7 +7,7 @@ import type { Arch } from '../arch/types.ts';
 import type { GuestContext, GuestCpu } from '../arch/cpu.ts';
 import { PendingSignals } from './signals.ts';
 import type { SyscallContext } from './syscall-decl.ts';
-import type { Kernel } from './kernel.ts';
+import type { KernelServices } from './services.ts';
 import type { Process } from './process.ts';
 import type { WouldBlock } from './wait.ts';
 
@@ -51,7 +51,8 @@ export class Task implements SyscallContext {
   exitStatus: number | null = null;
 
   constructor(
-    readonly kernel: Kernel,
+    /** The kernel as a handler sees it (ctx.kernel). */
+    readonly kernel: KernelServices,
     readonly tid: number,
     public process: Process,
   ) {}
