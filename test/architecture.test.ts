@@ -65,6 +65,9 @@ const CPU_MAY_IMPORT = new Set(['src/arch/cpu.ts', 'src/arch/hwcaps.ts']);
  */
 const ENGINE_BUILDERS = new Set(['src/launch.ts']);
 
+/** The Kernel's own layers: handlers see KernelServices (src/kernel/services.ts) instead. */
+const KERNEL_LAYERS = new Set(['kernel.ts', 'kernel-state.ts', 'fork-exit.ts', 'exec.ts', 'trap.ts', 'scheduler.ts'].map((f) => `src/kernel/${f}`));
+
 /** The FFI: only the CPU backend (Unicorn) and the host layer (libc by handle) call native code. */
 const KOFFI_ROOMS = new Set<Room>(['cpu', 'host']);
 
@@ -117,7 +120,11 @@ function violations(imports: readonly Import[]): string[] {
       out.push(`${at}: src/cpu/ may see only the port it implements (${[...CPU_MAY_IMPORT].join(', ')})`);
       continue;
     }
-    if (!MAY_IMPORT[from].includes(to)) out.push(`${at}: ${from} may not import ${to}`);
+    if (!MAY_IMPORT[from].includes(to)) {
+      out.push(`${at}: ${from} may not import ${to}`);
+      continue;
+    }
+    if (from === 'syscalls' && KERNEL_LAYERS.has(imp.target)) out.push(`${at}: handlers use KernelServices (src/kernel/services.ts), not the Kernel's layers`);
   }
   return out;
 }
@@ -154,6 +161,8 @@ describe('the rooms of the source tree', () => {
       ['syscalls/file.ts', 'koffi', /koffi is only for/],
       ['src/cpu/engine.ts', '../arch/types.ts', /may see only the port/],
       ['syscalls/table/x86_64.ts', '../../src/kernel/errors.ts', /table may not import kernel/],
+      ['syscalls/fdextra.ts', '../src/kernel/kernel.ts', /handlers use KernelServices/],
+      ['syscalls/lifecycle.ts', '../src/kernel/exec.ts', /handlers use KernelServices/],
     ];
     for (const [file, spec, why] of cases) {
       const found = violations([imp(file, spec)]);
