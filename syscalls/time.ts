@@ -1,6 +1,6 @@
 // Clocks and sleeps (see clock_gettime(2), nanosleep(2)). A sleeping task
 // waits in the scheduler until its deadline, so other tasks go on running;
-// a headless kernel (no CPU, no scheduler) sleeps in place.
+// a headless kernel (no scheduler) waits the sleep out in place (Kernel.invokeAs).
 import { fail } from '../src/kernel/errors.ts';
 import { Sleep } from '../src/kernel/wait.ts';
 import { family, type SyscallContext } from './types.ts';

@@ -21,7 +21,7 @@ export interface KernelOptions {
    * kernel (src/arch/plain-cpu.ts). The kernel never builds an engine itself.
    */
   cpu: CpuBackend;
-  /** Host path of the static ELF executable; omit (with `arch`) for a headless kernel without a CPU. */
+  /** Host path of the static ELF executable; omit (with `arch`) for a headless kernel, which runs no code. */
   program?: string;
   /** For a headless kernel: which arch's ABI the handlers follow. */
   arch?: 'x86_64' | 'aarch64';

@@ -35,7 +35,7 @@ export function pageUp(n: number): number {
   return r === 0 ? n : n + PAGE_SIZE - r;
 }
 
-/** The CPU side of the address space; absent when handlers run without a CPU (unit tests, fuzzing). */
+/** The CPU side of the address space (the engine's mappings); absent for a bare address space (unit tests). */
 export interface MemoryBackend {
   mapHost(addr: number, bytes: Uint8Array, prot: number): void;
   unmap(addr: number, size: number): void;

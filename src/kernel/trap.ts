@@ -99,9 +99,10 @@ export abstract class KernelTrap extends KernelExec {
   }
 
   /**
-   * Call a syscall by name with raw argument values, without a CPU: the
-   * result is >= 0 or -errno, exactly what the guest would see in rax/x0.
-   * A call that would block returns -EAGAIN here.
+   * Call a syscall by name with raw argument values, without running guest
+   * code (a headless kernel: plain CPUs, no scheduler): the result is >= 0
+   * or -errno, exactly what the guest would see in rax/x0. A plain sleep is
+   * waited out in place; any other call that would block returns -EAGAIN.
    */
   invoke(name: string, args: readonly (number | bigint)[] = []): number {
     return this.invokeAs(this.headlessTask, name, args);

@@ -1,4 +1,4 @@
-// A headless kernel (no CPU) for calling syscall handlers directly, with the
+// A headless kernel (no engine: plain in-memory CPUs) for calling syscall handlers directly, with the
 // chores every family's tests need: a temp host directory mounted at /work
 // (the cwd), a scratch region of guest memory with a bump allocator, and
 // helpers to put strings, buffers and iovecs there and to decode what the

@@ -628,7 +628,7 @@ export class FuzzWorld {
   }
 
   /**
-   * A headless kernel sleeps in place (syscalls/time.ts), so a fuzzed
+   * A headless kernel sleeps in place (Kernel.invokeAs), so a fuzzed
    * nanosleep of 2^62 ns would stall the fuzzer for good: a valid request
    * (of a `sleep` kind) longer than 2 ms is shortened to 0.1 ms in guest
    * memory, wherever the drawn pointer points. Invalid requests (negative,
