@@ -28,9 +28,14 @@ const lines = (s: string): string[] => s.split('\n').filter(Boolean);
 
 for (const arch of ARCHES) {
   describe(`hostile guests under the default limits (${arch})`, () => {
-    it('a fork bomb: fork fails with ENOMEM when the run\'s memory is used up (each process costs its CPU\'s 36 MiB), and the guest says so and exits', async () => {
+    // Two limits stop a fork bomb: the run's memory (each live process costs its CPU's 36 MiB) and
+    // the task limit (256, zombies included). Children whose fork fails exit and free their CPU, so
+    // which limit the first process meets first depends on the order forks run in and on what each
+    // process has touched (x86-64 meets the memory budget, aarch64's cheaper copy-on-write children
+    // the task limit). Either is a clean guest error, as fork(2) documents both.
+    it('a fork bomb: fork fails with ENOMEM (the run\'s memory) or EAGAIN (the task limit), and the guest says so and exits', async () => {
       const r = await runHostile(arch, 'forkbomb');
-      expect(r).toEqual({ code: 0, signal: null, stdout: 'forkbomb: fork failed: ENOMEM\n', stderr: '' });
+      expect(r).toEqual({ code: 0, signal: null, stdout: expect.stringMatching(/^forkbomb: fork failed: (ENOMEM|EAGAIN)\n$/), stderr: '' });
     }, 180_000);
 
     it('a malloc loop that touches its memory: malloc fails (ENOMEM) and the guest exits', async () => {
@@ -75,21 +80,22 @@ describe('explicit limits', () => {
     expect(r).toEqual({ code: 0, signal: null, stdout: 'forkbomb: fork failed: EAGAIN\n', stderr: '' });
   }, 60_000);
 
-  // The run's memory holds the process's CPU (36 MiB) and its 8 MiB stack besides what malloc gets.
-  it('--memory-limit 128M bounds the whole run: malloc fails before 128 - 36 - 8 MiB', async () => {
+  // The run's memory holds the process's CPU (36 MiB) besides what malloc gets, and every page the
+  // process has touched: its stack is charged as it grows, not as 8 MiB up front.
+  it('--memory-limit 128M bounds the whole run: malloc fails before 128 - 36 MiB', async () => {
     const r = await runHostile('aarch64', 'malloc', ['--memory-limit', '128M']);
     expect(r.code).toBe(0);
     const mib = Number(/^malloc: ENOMEM after (\d+) MiB\n$/.exec(r.stdout)?.[1]);
     expect(mib).toBeGreaterThan(64);
-    expect(mib).toBeLessThan(128 - 36 - 8);
+    expect(mib).toBeLessThan(128 - 36);
   }, 60_000);
 
-  it('totalMemoryLimit is the same budget in the library: malloc fails before 96 - 36 - 8 MiB', () => {
+  it('totalMemoryLimit is the same budget in the library: malloc fails before 96 - 36 MiB', () => {
     const r = runSync(guestPath('x86_64', 'hostile'), { args: ['malloc'], totalMemoryLimit: 96 << 20 });
     expect(r.exitCode).toBe(0);
     const mib = Number(/^malloc: ENOMEM after (\d+) MiB\n$/.exec(r.stdout.toString())?.[1]);
     expect(mib).toBeGreaterThan(32);
-    expect(mib).toBeLessThan(96 - 36 - 8);
+    expect(mib).toBeLessThan(96 - 36);
   });
 
   it('a limit below what one process needs is one line, exit 126', async () => {

@@ -205,7 +205,8 @@ static void named(int abstract)
     const char *label = abstract ? "abstract" : "path";
     struct sockaddr_un a;
     char name[64];
-    snprintf(name, sizeof name, abstract ? "tslinux-sockets-%d" : "srv.sock", (int)getpid());
+    /* A fixed-width pid: the address length is then the same natively (host pids) and under tslinux (small pids), so traces compare. */
+    snprintf(name, sizeof name, abstract ? "tslinux-sockets-%010d" : "srv.sock", (int)getpid());
     socklen_t alen = unix_addr(&a, name, abstract);
     int s = socket(AF_UNIX, SOCK_STREAM, 0);
     CHECK(s >= 0);
