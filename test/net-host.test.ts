@@ -1,0 +1,153 @@
+// --net host end to end, on both arches, with Debian's static busybox: the
+// guest's sockets are the host's, so a Node server in this test on
+// 127.0.0.1:0 is what the guest's `nc` reaches, and a Node client reaches
+// the guest's `nc -l`. The guest runs in this process (Kernel.runAsync),
+// which gives Node's event loop turns while the guest waits; nothing waits
+// on the clock: the host client connects when the guest's listen(2) has
+// returned (a syscall observer says so). Only 127.0.0.1 is used.
+import * as dgram from 'node:dgram';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { createPlainKernel } from '../src/launch.ts';
+import type { PlainRunOptions } from '../src/launch.ts';
+import type { SyscallRecord } from '../src/kernel/dispatch.ts';
+import { ARCHES, debianBin } from './helpers/e2e.ts';
+
+interface Outcome {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run busybox with `args` in this process, the event loop turning; `onListen` is called once the guest's listen(2) succeeded. */
+async function busybox(bin: string, args: string[], opts: PlainRunOptions & { onListen?: () => void } = {}): Promise<Outcome> {
+  const { onListen, ...rest } = opts;
+  const k = createPlainKernel(bin, { args, env: {}, timeoutMs: 60_000, ...rest });
+  if (onListen) {
+    k.setObserver({
+      onSyscall: (_ctx, rec: SyscallRecord) => {
+        if (rec.name === 'listen' && rec.ret === 0) onListen();
+      },
+    });
+  }
+  const r = await k.runAsync();
+  return { exitCode: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+/** A TCP server on 127.0.0.1:0 answering each connection with `reply(data)` once the client's data ends. */
+async function tcpServer(reply: (got: string) => string): Promise<{ port: number; close: () => void }> {
+  const srv = net.createServer((c) => {
+    let got = '';
+    c.on('data', (d) => (got += d.toString()));
+    c.on('end', () => c.end(reply(got)));
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return { port: (srv.address() as net.AddressInfo).port, close: () => srv.close() };
+}
+
+/**
+ * A DNS server on 127.0.0.1:0 (RFC 1035): every A query is answered with
+ * 10.0.0.7, anything else with no records.
+ */
+async function dnsServer(): Promise<{ port: number; close: () => void }> {
+  const sock = dgram.createSocket('udp4');
+  sock.on('message', (q, from) => {
+    let at = 12;
+    while (q[at] !== 0) at += q[at]! + 1;
+    const qtype = q.readUInt16BE(at + 1);
+    const head = Buffer.from(q.subarray(0, at + 5));
+    head.writeUInt16BE(0x8180, 2); // a response, recursion desired and available, no error
+    head.writeUInt16BE(qtype === 1 ? 1 : 0, 6); // ANCOUNT
+    // NAME (a pointer to the question's), TYPE A, CLASS IN, TTL 60, RDLENGTH 4, RDATA.
+    const answer = qtype === 1 ? Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 7]) : Buffer.alloc(0);
+    sock.send(Buffer.concat([head, answer]), from.port, from.address);
+  });
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  return { port: sock.address().port, close: () => sock.close() };
+}
+
+/** A port free on 127.0.0.1 now (the kernel's pick for port 0, given back). */
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+for (const arch of ARCHES) {
+  const bin = debianBin(arch, 'busybox');
+  describe.skipIf(!fs.existsSync(bin))(`--net host (${arch}, busybox)`, () => {
+    it('the guest connects out to a host server', async () => {
+      const srv = await tcpServer((got) => `got:${got}`);
+      try {
+        const r = await busybox(bin, ['nc', '127.0.0.1', String(srv.port)], { net: 'host', stdin: 'ping\n' });
+        expect(r).toEqual({ exitCode: 0, stdout: 'got:ping\n', stderr: '' });
+      } finally {
+        srv.close();
+      }
+    });
+
+    it('the guest listens and a host client connects in', async () => {
+      const port = await freePort();
+      let fromGuest = '';
+      let closed!: () => void;
+      const hostDone = new Promise<void>((r) => (closed = r));
+      const r = await busybox(bin, ['nc', '-l', '-p', String(port)], {
+        net: 'host',
+        stdin: 'from-guest\n',
+        onListen: () => {
+          const c = net.connect(port, '127.0.0.1', () => c.end('from-host\n'));
+          c.on('data', (d) => (fromGuest += d.toString()));
+          c.on('close', () => closed());
+        },
+      });
+      await hostDone;
+      expect(r).toEqual({ exitCode: 0, stdout: 'from-host\n', stderr: '' });
+      expect(fromGuest).toBe('from-guest\n');
+    });
+
+    it('DNS over UDP: nslookup asks a resolver on the host and prints its answer', async () => {
+      const dns = await dnsServer();
+      try {
+        const r = await busybox(bin, ['nslookup', 'example.test', `127.0.0.1:${dns.port}`], { net: 'host' });
+        expect(r.exitCode).toBe(0);
+        expect(r.stdout).toMatch(/Name:\texample\.test\nAddress: 10\.0\.0\.7\n/);
+      } finally {
+        dns.close();
+      }
+    });
+
+    it('a blocked accept does not stall another guest task', async () => {
+      const srv = await tcpServer((got) => `got:${got}`);
+      const idle = await freePort();
+      try {
+        const script = `./busybox nc -l -p ${idle} >/dev/null & echo hi | ./busybox nc 127.0.0.1 ${srv.port}; kill $!`;
+        const r = await busybox(bin, ['sh', '-c', script.replaceAll('./busybox', bin)], { net: 'host' });
+        expect(r.stdout).toBe('got:hi\n');
+      } finally {
+        srv.close();
+      }
+    });
+
+    it('--net-allow refuses what it does not list (EACCES)', async () => {
+      const srv = await tcpServer((got) => got);
+      try {
+        const r = await busybox(bin, ['nc', '127.0.0.1', String(srv.port)], { net: 'host', netAllow: ['udp:53', 'tcp:1-1023'], stdin: 'x' });
+        expect(r.exitCode).not.toBe(0);
+        expect(r.stderr).toMatch(/Permission denied/);
+        const ok = await busybox(bin, ['nc', '127.0.0.1', String(srv.port)], { net: 'host', netAllow: [`tcp:${srv.port}`], stdin: 'y' });
+        expect(ok.stdout).toBe('y');
+      } finally {
+        srv.close();
+      }
+    });
+
+    it('--net none (the default) still gives ENETUNREACH off loopback', async () => {
+      const r = await busybox(bin, ['nc', '192.0.2.1', '80'], { stdin: '' });
+      expect(r.exitCode).not.toBe(0);
+      expect(r.stderr).toMatch(/Network is unreachable|Network unreachable/);
+    });
+  });
+}
