@@ -144,6 +144,14 @@ for (const arch of ARCHES) {
       }
     });
 
+    it("the guest's /etc/resolv.conf and /etc/hosts are the host's, read-only", async () => {
+      const want = (f: string): string => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '');
+      const r = await busybox(bin, ['cat', '/etc/resolv.conf', '/etc/hosts'], { net: 'host' });
+      expect(r.stdout).toBe(want('/etc/resolv.conf') + want('/etc/hosts'));
+      const w = await busybox(bin, ['sh', '-c', 'echo x >> /etc/hosts'], { net: 'host', uid: 1000 });
+      expect(w.stderr).toMatch(/Permission denied|Read-only/);
+    });
+
     it('--net none (the default) still gives ENETUNREACH off loopback', async () => {
       const r = await busybox(bin, ['nc', '192.0.2.1', '80'], { stdin: '' });
       expect(r.exitCode).not.toBe(0);
