@@ -12,7 +12,9 @@ import { describe, expect, it } from 'vitest';
 import { createPlainKernel } from '../src/launch.ts';
 import type { PlainRunOptions } from '../src/launch.ts';
 import type { SyscallRecord } from '../src/kernel/dispatch.ts';
-import { ARCHES, debianBin } from './helpers/e2e.ts';
+import * as http from 'node:http';
+import { ARCHES, debianBin, goGuest, haveGoGuests } from './helpers/e2e.ts';
+import { optionalTool } from './helpers/tools.ts';
 
 interface Outcome {
   exitCode: number;
@@ -78,7 +80,19 @@ async function freePort(): Promise<number> {
 
 for (const arch of ARCHES) {
   const bin = debianBin(arch, 'busybox');
-  describe.skipIf(!fs.existsSync(bin))(`--net host (${arch}, busybox)`, () => {
+  describe.runIf(optionalTool("Debian's static busybox", fs.existsSync(bin), 'scripts/fetch-debian-bins.sh'))(`--net host (${arch}, busybox)`, () => {
+    it('wget fetches from an HTTP server on the host', async () => {
+      const srv = http.createServer((req, res) => res.end(`served ${req.url}\n`));
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+      try {
+        const port = (srv.address() as net.AddressInfo).port;
+        const r = await busybox(bin, ['wget', '-q', '-O', '-', `http://127.0.0.1:${port}/page`], { net: 'host' });
+        expect(r).toEqual({ exitCode: 0, stdout: 'served /page\n', stderr: '' });
+      } finally {
+        srv.close();
+      }
+    });
+
     it('the guest connects out to a host server', async () => {
       const srv = await tcpServer((got) => `got:${got}`);
       try {
@@ -156,6 +170,21 @@ for (const arch of ARCHES) {
       const r = await busybox(bin, ['nc', '192.0.2.1', '80'], { stdin: '' });
       expect(r.exitCode).not.toBe(0);
       expect(r.stderr).toMatch(/Network is unreachable|Network unreachable/);
+    });
+  });
+}
+
+for (const arch of ARCHES) {
+  describe.runIf(haveGoGuests())(`--net host (${arch}, Go with epoll)`, () => {
+    it('a TCP echo server and 50 concurrent clients meet through the host', async () => {
+      const r = await busybox(goGuest(arch), ['tcpecho', '50'], { net: 'host' });
+      expect(r).toEqual({ exitCode: 0, stdout: '50 clients echoed 263300 bytes\n', stderr: '' });
+    });
+
+    it('net/http serves and fetches from itself through the host', async () => {
+      const r = await busybox(goGuest(arch), ['httpself'], { net: 'host' });
+      expect(r.exitCode).toBe(0);
+      expect(r.stdout).toContain('concurrent GETs: 20 of 20 ok');
     });
   });
 }
