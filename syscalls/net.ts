@@ -5,7 +5,8 @@
 // module converts between them and the guest's structs: struct sockaddr,
 // struct msghdr with its iovecs and cmsgs, struct mmsghdr, option values.
 // AF_UNIX and, with --net none, AF_INET/AF_INET6 on loopback are all inside
-// the kernel; the guest never reaches the host's network.
+// the kernel; the guest never reaches the host's network. With --net host,
+// AF_INET/AF_INET6 sockets are the host's, and their calls go to net-host.ts.
 import { fail, LinuxError } from '../src/kernel/errors.ts';
 import { ERRNO, type ErrnoName } from '../src/kernel/errno-table.ts';
 import { OpenFileDescription } from '../src/kernel/fdtable.ts';
@@ -1145,7 +1146,7 @@ export const netFamily = family('net', [
     args: { domain: 'socket_family', type: 'socket_type', protocol: 'socket_protocol' },
     ret: 'fd',
     handler: socket,
-    note: 'AF_UNIX; AF_INET and AF_INET6 on loopback only (--net none); other families EAFNOSUPPORT',
+    note: 'AF_UNIX; AF_INET and AF_INET6 on loopback only (--net none) or as host sockets (--net host); other families EAFNOSUPPORT',
   },
   {
     name: 'socketpair',
