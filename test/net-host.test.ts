@@ -15,6 +15,8 @@ import type { SyscallRecord } from '../src/kernel/dispatch.ts';
 import * as http from 'node:http';
 import { ARCHES, debianBin, goGuest, haveGoGuests } from './helpers/e2e.ts';
 import { optionalTool } from './helpers/tools.ts';
+import { netAllowPolicy, parseNetRule } from '../src/policy/net-allow.ts';
+import { runSync } from '../src/index.ts';
 
 interface Outcome {
   exitCode: number;
@@ -185,6 +187,40 @@ for (const arch of ARCHES) {
       const r = await busybox(goGuest(arch), ['httpself'], { net: 'host' });
       expect(r.exitCode).toBe(0);
       expect(r.stdout).toContain('concurrent GETs: 20 of 20 ok');
+    });
+  });
+}
+
+describe('--net-allow specs', () => {
+  const tcp = (port: number, family = 2) => ({ proto: 'tcp' as const, family, port });
+  const udp = (port: number, family = 2) => ({ proto: 'udp' as const, family, port });
+
+  it('match by protocol, family and port range; any rule allows', () => {
+    const p = netAllowPolicy(['tcp:443', 'udp:53', 'tcp:1024-65535', 'inet6:*']);
+    expect(p.permits(tcp(443))).toBe(true);
+    expect(p.permits(tcp(80))).toBe(false);
+    expect(p.permits(udp(53))).toBe(true);
+    expect(p.permits(udp(54))).toBe(false);
+    expect(p.permits(tcp(8080))).toBe(true);
+    expect(p.permits(udp(123, 10))).toBe(true);
+    expect(netAllowPolicy(['*:*']).permits(udp(1))).toBe(true);
+    expect(netAllowPolicy(['inet:80']).permits(tcp(80, 10))).toBe(false);
+  });
+
+  it('refuses what is not a spec, with the reason', () => {
+    for (const bad of ['tcp', 'sctp:1', 'tcp:70000', 'tcp:9-3', 'udp:x']) expect(() => parseNetRule(bad)).toThrow(/--net-allow/);
+  });
+});
+
+for (const arch of ARCHES) {
+  const bin = debianBin(arch, 'busybox');
+  describe.runIf(fs.existsSync(bin))(`--net host traces (${arch})`, () => {
+    it('decodes a host socket connect as strace does, ECONNREFUSED included', async () => {
+      const port = await freePort();
+      const lines: string[] = [];
+      const r = runSync(bin, { args: ['nc', '127.0.0.1', String(port)], net: 'host', trace: (l) => lines.push(l) });
+      expect(r.exitCode).not.toBe(0);
+      expect(lines).toContain(`connect(3, {sa_family=AF_INET, sin_port=htons(${port}), sin_addr=inet_addr("127.0.0.1")}, 16) = -1 ECONNREFUSED (Connection refused)`);
     });
   });
 }
