@@ -8,7 +8,7 @@
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createPlainKernel } from '../src/launch.ts';
 import type { PlainRunOptions } from '../src/launch.ts';
 import type { SyscallRecord } from '../src/kernel/dispatch.ts';
@@ -17,6 +17,7 @@ import { ARCHES, debianBin, goGuest, haveGoGuests } from './helpers/e2e.ts';
 import { optionalTool } from './helpers/tools.ts';
 import { netAllowPolicy, parseNetRule } from '../src/policy/net-allow.ts';
 import { runSync } from '../src/index.ts';
+import { ARCH_NAMES, headless, type Headless } from './helpers/headless.ts';
 
 interface Outcome {
   exitCode: number;
@@ -224,3 +225,63 @@ for (const arch of ARCHES) {
     });
   });
 }
+
+/** struct sockaddr_in for 127.0.0.1:port. */
+function loopback4(port: number): Uint8Array {
+  const b = new Uint8Array(16);
+  const v = new DataView(b.buffer);
+  v.setUint16(0, 2, true);
+  v.setUint16(2, port, false);
+  b.set([127, 0, 0, 1], 4);
+  return b;
+}
+
+describe.each(ARCH_NAMES)('host sockets on a headless kernel (%s)', (arch) => {
+  const SOCK_DGRAM = 2;
+  const SOCK_NONBLOCK = 0o4000;
+  const MSG_DONTWAIT = 0x40;
+  const SOL_SOCKET = 1;
+  const SO_RCVTIMEO = 20;
+  const EAGAIN = -11;
+  /** What a headless call that waits returns (the task is parked; calling again is its retry). */
+  const BLOCKED = -11;
+  let t: Headless;
+  afterEach(() => t.cleanup());
+
+  it('UDP: EAGAIN without data (O_NONBLOCK, MSG_DONTWAIT), a blocked recv until the host sends, SO_RCVTIMEO', async () => {
+    t = headless(arch, { hostDir: false, net: 'host' });
+    const host = dgram.createSocket('udp4');
+    await new Promise<void>((r) => host.bind(0, '127.0.0.1', r));
+    try {
+      const fd = t.call('socket', 2, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+      expect(fd).toBeGreaterThanOrEqual(0);
+      expect(t.call('bind', fd, t.bytes(loopback4(0)), 16)).toBe(0);
+      const name = t.buf(16);
+      const len = t.buf(4);
+      t.mem.writeU32(len, 16);
+      expect(t.call('getsockname', fd, name, len)).toBe(0);
+      const port = new DataView(t.read(name, 4).buffer).getUint16(2, false);
+      const buf = t.buf(64);
+      expect(t.call('recvfrom', fd, buf, 64, 0, 0, 0)).toBe(EAGAIN);
+      // Blocking now (F_SETFL 0): the call waits, and is made again once the host sent.
+      expect(t.call('fcntl', fd, 4 /* F_SETFL */, 0)).toBe(0);
+      expect(t.call('recvfrom', fd, buf, 64, MSG_DONTWAIT, 0, 0)).toBe(EAGAIN);
+      expect(t.call('recvfrom', fd, buf, 64, 0, 0, 0)).toBe(BLOCKED);
+      await new Promise<void>((r) => host.send('hello', port, '127.0.0.1', () => r()));
+      // Loopback UDP is delivered within the host's sendmsg: it is queued once the send is done.
+      const n = t.call('recvfrom', fd, buf, 64, 0, 0, 0);
+      expect(Buffer.from(t.read(buf, n)).toString()).toBe('hello');
+      // SO_RCVTIMEO stays in the kernel (the host fd never blocks) and reads back.
+      const tv = t.buf(16);
+      t.mem.writeU64(tv, 0);
+      t.mem.writeU64(tv + 8, 1);
+      expect(t.call('setsockopt', fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16)).toBe(0);
+      t.mem.writeU64(tv + 8, 0);
+      t.mem.writeU32(len, 16);
+      expect(t.call('getsockopt', fd, SOL_SOCKET, SO_RCVTIMEO, tv, len)).toBe(0);
+      expect(t.mem.readU64(tv + 8)).toBe(1);
+    } finally {
+      host.close();
+    }
+  });
+});
