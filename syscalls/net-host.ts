@@ -46,7 +46,7 @@ function readAddr(ctx: SyscallContext, ptr: number, len: number): Uint8Array {
 
 export function hostBind(ctx: SyscallContext, s: HostSocket, ptr: number, len: number): number {
   const addr = readAddr(ctx, ptr, len);
-  s.checkPolicy(addr);
+  s.checkPolicy(addr, 'bind');
   hostCall(null, () => s.net.sockets.bind(s.fd, addr));
   return 0;
 }
@@ -84,7 +84,7 @@ export function hostAccept(ctx: SyscallContext, fd: number, s: HostSocket, addrP
  */
 export function hostConnect(ctx: SyscallContext, fd: number, s: HostSocket, ptr: number, len: number): number {
   const addr = readAddr(ctx, ptr, len);
-  if (!s.connecting) s.checkPolicy(addr);
+  if (!s.connecting) s.checkPolicy(addr, 'reach');
   const nonblock = nonblocking(ctx, fd, 0);
   const st = callState(ctx, s.opts.sndtimeoNs);
   try {
@@ -123,7 +123,7 @@ export function hostName(ctx: SyscallContext, s: HostSocket, addrPtr: number, le
  * a datagram goes whole. EPIPE raises SIGPIPE unless MSG_NOSIGNAL.
  */
 export function hostSend(ctx: SyscallContext, fd: number, s: HostSocket, bufs: readonly GuestBuffer[], flags: number, to: Uint8Array | null): number {
-  if (to) s.checkPolicy(to);
+  if (to) s.checkPolicy(to, 'reach');
   const nonblock = nonblocking(ctx, fd, flags);
   const st = callState(ctx, s.opts.sndtimeoNs);
   const total = totalOf(bufs);

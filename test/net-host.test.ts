@@ -284,4 +284,18 @@ describe.each(ARCH_NAMES)('host sockets on a headless kernel (%s)', (arch) => {
       host.close();
     }
   });
+
+  it('--net-allow: EACCES for a bind or sendto outside it; port 0 binds, AF_UNSPEC dissolves', () => {
+    t = headless(arch, { hostDir: false, net: 'host', netAllow: ['udp:53'] });
+    const EACCES = -13;
+    const fd = t.call('socket', 2, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    expect(t.call('bind', fd, t.bytes(loopback4(5353)), 16)).toBe(EACCES);
+    expect(t.call('bind', fd, t.bytes(loopback4(0)), 16)).toBe(0);
+    const data = t.bytes(new Uint8Array([1, 2, 3]));
+    expect(t.call('sendto', fd, data, 3, 0, t.bytes(loopback4(9)), 16)).toBe(EACCES);
+    expect(t.call('connect', fd, t.bytes(loopback4(9)), 16)).toBe(EACCES);
+    expect(t.call('connect', fd, t.bytes(new Uint8Array(16)), 16)).toBe(0);
+    const tcp = t.call('socket', 2, 1 | SOCK_NONBLOCK, 0);
+    expect(t.call('connect', tcp, t.bytes(loopback4(53)), 16)).toBe(EACCES);
+  });
 });

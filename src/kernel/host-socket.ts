@@ -21,7 +21,7 @@ import type { ErrnoName } from './errno-table.ts';
 import { ERRNO } from './errno-table.ts';
 import { LinuxError, fail } from './errors.ts';
 import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLL_READ, POLL_WRITE } from './readiness.ts';
-import { SocketNode, SOCK_STREAM } from './socket.ts';
+import { AF_UNSPEC, SocketNode, SOCK_STREAM } from './socket.ts';
 import { Waitable, WouldBlock } from './wait.ts';
 import type { OpenFile } from './vfs/types.ts';
 
@@ -98,12 +98,18 @@ export class HostSocket implements OpenFile, HostPollable {
     return this.isStream ? 'tcp' : 'udp';
   }
 
-  /** Refuse an address the policy does not allow (EACCES, as Landlock). */
-  checkPolicy(addr: Uint8Array): void {
+  /**
+   * Refuse an address the policy does not allow (EACCES, as Landlock).
+   * AF_UNSPEC (connect's "dissolve the association") names no endpoint, and
+   * binding port 0 asks for an ephemeral port, which connect, sendto and
+   * listen take on an unbound socket anyway: neither is checked.
+   */
+  checkPolicy(addr: Uint8Array, op: 'bind' | 'reach'): void {
     const policy = this.net.policy;
     if (!policy || addr.length < 4) return;
     const family = addr[0]! | (addr[1]! << 8);
     const port = (addr[2]! << 8) | addr[3]!;
+    if (family === AF_UNSPEC || (op === 'bind' && port === 0)) return;
     if (!policy.permits({ proto: this.proto, family, port })) fail('EACCES', 'not allowed by --net-allow');
   }
 
