@@ -8,10 +8,13 @@
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPlainKernel } from '../src/launch.ts';
 import type { PlainRunOptions } from '../src/launch.ts';
 import type { SyscallRecord } from '../src/kernel/dispatch.ts';
+import type { Kernel } from '../src/kernel/kernel.ts';
 import * as http from 'node:http';
 import { ARCHES, debianBin, goGuest, haveGoGuests } from './helpers/e2e.ts';
 import { optionalTool } from './helpers/tools.ts';
@@ -26,13 +29,13 @@ interface Outcome {
 }
 
 /** Run busybox with `args` in this process, the event loop turning; `onListen` is called once the guest's listen(2) succeeded. */
-async function busybox(bin: string, args: string[], opts: PlainRunOptions & { onListen?: () => void } = {}): Promise<Outcome> {
+async function busybox(bin: string, args: string[], opts: PlainRunOptions & { onListen?: (kernel: Kernel) => void } = {}): Promise<Outcome> {
   const { onListen, ...rest } = opts;
   const k = createPlainKernel(bin, { args, env: {}, timeoutMs: 60_000, ...rest });
   if (onListen) {
     k.setObserver({
       onSyscall: (_ctx, rec: SyscallRecord) => {
-        if (rec.name === 'listen' && rec.ret === 0) onListen();
+        if (rec.name === 'listen' && rec.ret === 0) onListen(k);
       },
     });
   }
@@ -123,6 +126,27 @@ for (const arch of ARCHES) {
       await hostDone;
       expect(r).toEqual({ exitCode: 0, stdout: 'from-host\n', stderr: '' });
       expect(fromGuest).toBe('from-guest\n');
+    });
+
+    it('a host HTTP client fetches from busybox httpd in the guest', async () => {
+      const port = await freePort();
+      const www = fs.mkdtempSync(path.join(os.tmpdir(), 'tslinux-www-'));
+      fs.writeFileSync(path.join(www, 'index.html'), 'served by the guest\n');
+      let page = '';
+      const r = await busybox(bin, ['httpd', '-f', '-p', `127.0.0.1:${port}`, '-h', '/www'], {
+        net: 'host',
+        mounts: [{ host: www, guest: '/www', readOnly: true }],
+        onListen: (kernel) => {
+          http.get(`http://127.0.0.1:${port}/index.html`, (res) => {
+            res.on('data', (d) => (page += d.toString()));
+            // Served: stop the server as Ctrl-C would.
+            res.on('end', () => kernel.hostSignal(2));
+          });
+        },
+      });
+      fs.rmSync(www, { recursive: true });
+      expect(page).toBe('served by the guest\n');
+      expect(r.exitCode).toBe(130);
     });
 
     it('DNS over UDP: nslookup asks a resolver on the host and prints its answer', async () => {
