@@ -20,6 +20,7 @@ import { ARCHES, debianBin, goGuest, haveGoGuests } from './helpers/e2e.ts';
 import { optionalTool } from './helpers/tools.ts';
 import { netAllowPolicy, parseNetRule } from '../src/policy/net-allow.ts';
 import { runSync } from '../src/index.ts';
+import { UsageError, parseRunArgs } from '../src/cli.ts';
 import { ARCH_NAMES, headless, type Headless } from './helpers/headless.ts';
 
 interface Outcome {
@@ -321,5 +322,14 @@ describe.each(ARCH_NAMES)('host sockets on a headless kernel (%s)', (arch) => {
     expect(t.call('connect', fd, t.bytes(new Uint8Array(16)), 16)).toBe(0);
     const tcp = t.call('socket', 2, 1 | SOCK_NONBLOCK, 0);
     expect(t.call('connect', tcp, t.bytes(loopback4(53)), 16)).toBe(EACCES);
+  });
+});
+
+describe('--net and --net-allow on the command line', () => {
+  it('parse, and a bad value is one usage line', () => {
+    const r = parseRunArgs(['--net', 'host', '--net-allow', 'tcp:443', '--net-allow', 'udp:53', 'prog']);
+    expect(r).toMatchObject({ net: 'host', netAllow: ['tcp:443', 'udp:53'], program: 'prog' });
+    expect(() => parseRunArgs(['--net', 'bridge', 'prog'])).toThrow(UsageError);
+    expect(() => parseRunArgs(['--net-allow', 'tcp:99999', 'prog'])).toThrow(/--net-allow.*not a port/);
   });
 });
