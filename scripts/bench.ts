@@ -20,6 +20,12 @@
 //                               through one futex word; also shown as round trips per second
 //   go spawn x10000             the Go guest (gocheck spawn 10000): 10,000 goroutines
 //   go sieve                    the Go guest (gocheck sieve N): CPU-bound, primes below 10 million
+//   tcp stream NN MB (--net host)  busybox sh: `nc -l` receives a deterministic file from `nc` over
+//                               127.0.0.1, both ends host sockets under tslinux (native only: the
+//                               script execs busybox again, see below)
+//   go tcpecho xN (--net host)  the Go guest (gocheck tcpecho N): N client goroutines each connect
+//                               and echo 20 lines through a server goroutine, over the host's
+//                               sockets; beside it the same under --net none (the in-kernel loopback)
 //   python3 -c pass (dynamic)   Debian 12's dynamically linked python3 from the root
 //                               scripts/fetch-rootfs.sh builds (ld.so, a dozen libraries, the
 //                               interpreter's start-up): tslinux run --root against qemu -L ROOT
@@ -39,7 +45,7 @@
 // usage: tsx scripts/bench.ts [--quick] [--only NAME[,NAME]] [--arch x86_64|aarch64]
 //                             [--runs N] [--cli] [--json FILE]
 //   NAME: startup, startup-cli, startup-inproc, getuid, sieve, preempt-cost, sha256sum, gzip, spawn,
-//         pipe, forkexec, futex, go-spawn, go-sieve, python
+//         pipe, forkexec, futex, go-spawn, go-sieve, net-stream, net-connects, python
 //
 // The Go guest is built by scripts/build-go-guests.sh (Debian's golang-go) into .cache/go.
 import { spawnSync } from 'node:child_process';
@@ -72,6 +78,8 @@ const BENCH_NAMES = [
   'futex',
   'go-spawn',
   'go-sieve',
+  'net-stream',
+  'net-connects',
   'python',
 ] as const;
 type BenchName = (typeof BENCH_NAMES)[number];
@@ -677,20 +685,20 @@ function main(): number {
 
       // -- processes: a shell loop, a pipe, fork+exec+wait
       const busyboxPath = join(root, '.cache', 'debian', 'bin', arch, 'busybox');
-      if ((opts.only.has('spawn') || opts.only.has('pipe')) && existsSync(busyboxPath)) {
+      if ((opts.only.has('spawn') || opts.only.has('pipe') || opts.only.has('net-stream')) && existsSync(busyboxPath)) {
         // A directory with busybox and applet links next to it, the same for the guest (/bench) and natively.
         const dir = mkdtempSync(join(tmp, `sh-${arch}-`));
         copyFileSync(busyboxPath, join(dir, 'busybox'));
         chmodSync(join(dir, 'busybox'), 0o755);
-        for (const applet of ['sh', 'true', 'cat', 'wc']) symlinkSync('busybox', join(dir, applet));
+        for (const applet of ['sh', 'true', 'cat', 'wc', 'nc', 'mkfifo', 'rm']) symlinkSync('busybox', join(dir, applet));
         const noQemu: Engines = { ...e, qemu: null };
         const shell = (script: string, want: Expect): Workload => ({ program: join(dir, 'busybox'), args: ['sh', '-c', script], dir, want });
         const inGuest = (w: Workload): Workload => ({ ...w, args: w.args.map((a) => a.replaceAll(dir, '/bench')) });
-        const run = (label: string, w: Workload): void => {
+        const run = (label: string, w: Workload, extra: RunOptions = {}): void => {
           progress(`${arch}: ${label}`);
           const c = contenders(noQemu, w, opts.cli);
           const g = inGuest(w);
-          c.tslinux = () => timeInProcess(g.program, inProcessOptions(g), g.want);
+          c.tslinux = () => timeInProcess(g.program, { ...inProcessOptions(g), ...extra }, g.want);
           rows.push(row(label, measure(workRuns, c).results));
         };
         if (opts.only.has('spawn')) {
@@ -700,6 +708,23 @@ function main(): number {
           const size = (opts.quick ? 8 : 200) << 20;
           writeFileSync(join(dir, 'pipe.bin'), deterministicBytes(size));
           run(`pipe ${size >> 20} MB through cat`, shell(`${dir}/cat ${dir}/pipe.bin | ${dir}/cat | ${dir}/wc -c`, { stdout: new RegExp(`^\\s*${size}\\n$`) }));
+        }
+        if (opts.only.has('net-stream')) {
+          const size = (opts.quick ? 8 : 32) << 20;
+          writeFileSync(join(dir, 'stream.bin'), deterministicBytes(size));
+          // The receiver's stdin is a FIFO held open (busybox nc half-closes when its stdin ends);
+          // the sender tries until the receiver listens. A port per arch, never two runs at once, below
+          // the ephemeral range (32768-60999): a sender's own port can never be it, so it cannot connect to itself.
+          const port = arch === 'x86_64' ? 20211 : 20212;
+          const ctl = `/tmp/tslinux-bench-ctl-${arch}`;
+          const script = [
+            `${dir}/rm -f ${ctl}; ${dir}/mkfifo ${ctl}`,
+            `${dir}/nc -l -p ${port} < ${ctl} | ${dir}/wc -c &`,
+            `exec 3> ${ctl}`,
+            `until ${dir}/nc 127.0.0.1 ${port} < ${dir}/stream.bin 2>/dev/null; do :; done`,
+            `wait; exec 3>&-; ${dir}/rm ${ctl}`,
+          ].join('\n');
+          run(`tcp stream ${size >> 20} MB (--net host)`, shell(script, { stdout: new RegExp(`^\\s*${size}\\n$`) }), { net: 'host' });
         }
       }
       if (opts.only.has('forkexec')) {
@@ -759,6 +784,18 @@ function main(): number {
       };
       goCase('go-spawn', 'go spawn x10000', ['spawn', '10000'], 'goroutines: 10000 sum: 49995000\n');
       goCase('go-sieve', 'go sieve 10M', ['sieve', '10000000'], 'primes below 10000000 : 664579\n');
+      if (opts.only.has('net-connects') && existsSync(gocheck)) {
+        const n = opts.quick ? 50 : 200;
+        const want = { stdout: new RegExp(`^${n} clients echoed \\d+ bytes\\n$`) };
+        const w: Workload = { program: gocheck, args: ['tcpecho', String(n)], want };
+        for (const net of ['host', 'none'] as const) {
+          const label = `go tcpecho x${n} (--net ${net})`;
+          progress(`${arch}: ${label}`);
+          const c = contenders(e, w, false);
+          c.tslinux = () => timeInProcess(w.program, { ...inProcessOptions(w), net }, w.want);
+          rows.push(row(label, measure(workRuns, c).results));
+        }
+      }
 
       // -- busybox sha256sum
       if (shaFile) {

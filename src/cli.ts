@@ -26,6 +26,7 @@ import type { Kernel } from './kernel/kernel.ts';
 import { chainGates, combineObservers } from './kernel/dispatch.ts';
 import { InjectionGate } from './trace/inject.ts';
 import { PolicyError } from './policy/error.ts';
+import { parseNetRule } from './policy/net-allow.ts';
 import { OutputFile, writeOutput } from './host/output.ts';
 import { packageRoot } from './package-root.ts';
 // Tracing, reports, crash reports, policies and explain are imported where an
@@ -55,6 +56,13 @@ options:
   --policy FILE         enforce a Docker/OCI seccomp profile (JSON) on every syscall
   --allow NAME,...      allow only these syscalls (others fail with EPERM)
   --deny NAME,...       make these syscalls fail with EPERM
+  --net none|host       the guest's network: none (default) is an in-kernel loopback
+                        only; host makes its IPv4/IPv6 sockets the host's own (Linux),
+                        with the host's /etc/resolv.conf and /etc/hosts
+  --net-allow PROTO:PORTS
+                        with --net host, allow only these endpoints (repeatable;
+                        PROTO tcp, udp, inet, inet6 or *; PORTS N, LOW-HIGH or *);
+                        connect, bind or sendto elsewhere fail with EACCES
   --root DIR[:rw]       host directory DIR is the guest's "/" (read-only; :rw writable):
                         <binary> and dynamic loaders are found in it, as after chroot;
                         /proc, /dev, /sys, /tmp, the current directory (unless --no-cwd)
@@ -165,6 +173,8 @@ export interface ParsedRun {
   policy: string | null;
   allow: string[];
   deny: string[];
+  net: 'none' | 'host';
+  netAllow: string[];
   recordProfile: string | null;
   /** --report FILE.html */
   report: string | null;
@@ -216,6 +226,8 @@ export function parseRunArgs(argv: string[]): ParsedRun | 'help' | 'version' {
     policy: null,
     allow: [],
     deny: [],
+    net: 'none',
+    netAllow: [],
     recordProfile: null,
     report: null,
     root: undefined,
@@ -332,6 +344,22 @@ export function parseRunArgs(argv: string[]): ParsedRun | 'help' | 'version' {
       case '--deny':
         r.deny.push(...splitNames(a, value(a)));
         break;
+      case '--net': {
+        const v = value(a);
+        if (v !== 'none' && v !== 'host') throw new UsageError(`--net wants none or host, got "${v}"`);
+        r.net = v;
+        break;
+      }
+      case '--net-allow': {
+        const spec = value(a);
+        try {
+          parseNetRule(spec);
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
+        r.netAllow.push(spec);
+        break;
+      }
       case '--record-profile':
         r.recordProfile = value(a);
         break;
@@ -674,6 +702,8 @@ async function runCommand(argv: string[]): Promise<number> {
       tmpfs: parsed.tmpfs,
       timeoutMs: parsed.timeoutSec !== undefined ? parsed.timeoutSec * 1000 : undefined,
       maxTasks: parsed.maxTasks,
+      net: parsed.net,
+      netAllow: parsed.netAllow,
       // --memory-limit is the run's one budget (the library's totalMemoryLimit).
       totalMemoryLimit: parsed.memoryLimit,
       deterministic: parsed.deterministic,

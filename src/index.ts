@@ -37,6 +37,19 @@ export interface RunOptions {
   tmpfs?: string[];
   /** Most processes alive at once (fork fails with EAGAIN beyond). */
   maxTasks?: number;
+  /**
+   * The network (README, "Networking"): 'none' (default) gives the guest an
+   * in-kernel loopback only, and any other address is ENETUNREACH; 'host'
+   * makes its AF_INET/AF_INET6 sockets the host's own (Linux hosts), with
+   * the host's /etc/resolv.conf and /etc/hosts.
+   */
+  net?: 'none' | 'host';
+  /**
+   * With net 'host': the endpoints allowed, as --net-allow SPECs (`tcp:443`,
+   * `udp:53`, `tcp:1024-65535`, `inet6:*`); connect, bind or sendto outside
+   * them fail with EACCES. Omitted or empty: everything.
+   */
+  netAllow?: string[];
   /** Per-process limit on memory backing guest mappings, in bytes. */
   memoryLimit?: number;
   /**

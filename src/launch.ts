@@ -5,6 +5,7 @@
 import { Kernel, type KernelOptions, type StdioSpec } from './kernel/kernel.ts';
 import type { RunOptions } from './index.ts';
 import { ALL_SYSCALLS } from '../syscalls/index.ts';
+import { netAllowPolicy } from './policy/net-allow.ts';
 // The one place outside src/cpu/ that knows the engine: it picks Unicorn's
 // for the processes' CPUs (the kernel only sees the port, src/arch/cpu.ts),
 // and passes on the library check the CLI and the library API make.
@@ -35,6 +36,8 @@ export function plainKernelOptions(opts: Omit<PlainRunOptions, 'args' | 'argv0'>
     overlay: opts.overlay,
     tmpfs: opts.tmpfs,
     maxTasks: opts.maxTasks,
+    net: opts.net,
+    netPolicy: opts.netAllow?.length ? netAllowPolicy(opts.netAllow) : null,
     memoryLimit: opts.memoryLimit,
     totalMemoryLimit: opts.totalMemoryLimit,
     timeoutMs: opts.timeoutMs,

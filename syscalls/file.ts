@@ -9,6 +9,8 @@ import { PipeNode, type Pipe } from '../src/kernel/pipe.ts';
 import { HostStreamFile } from '../src/kernel/stdio.ts';
 import { Socket } from '../src/kernel/socket.ts';
 import { socketIoctl } from './net.ts';
+import { hostQueued } from './net-host.ts';
+import { HostSocket } from '../src/kernel/host-socket.ts';
 import { TERMIOS_SIZE } from '../src/kernel/terminal.ts';
 import { S_IFREG, dtypeOfMode } from '../src/kernel/vfs/types.ts';
 import { family, type SyscallContext } from './types.ts';
@@ -518,6 +520,10 @@ function ioctl(ctx: SyscallContext, fd: number, request: number, arg: number): n
       return 0;
     case c.FIONREAD: {
       if (ofd.file instanceof Socket) return socketIoctl(ctx, ofd.file, request, arg)!;
+      if (ofd.file instanceof HostSocket) {
+        ctx.mem.writeU32(arg, hostQueued(ofd.file));
+        return 0;
+      }
       // Regular files: the bytes from the offset to EOF (do_vfs_ioctl); pipes: the bytes queued.
       let n: number;
       if (ofd.file?.node instanceof PipeNode) n = ofd.file.node.pipe.available;

@@ -5,7 +5,8 @@
 // module converts between them and the guest's structs: struct sockaddr,
 // struct msghdr with its iovecs and cmsgs, struct mmsghdr, option values.
 // AF_UNIX and, with --net none, AF_INET/AF_INET6 on loopback are all inside
-// the kernel; the guest never reaches the host's network.
+// the kernel; the guest never reaches the host's network. With --net host,
+// AF_INET/AF_INET6 sockets are the host's, and their calls go to net-host.ts.
 import { fail, LinuxError } from '../src/kernel/errors.ts';
 import { ERRNO, type ErrnoName } from '../src/kernel/errno-table.ts';
 import { OpenFileDescription } from '../src/kernel/fdtable.ts';
@@ -44,6 +45,23 @@ import { UnixAddressing } from '../src/kernel/unix-socket.ts';
 import { InetAddressing, isInetFamily, type InetAddr } from '../src/kernel/inet.ts';
 import { Progress, WouldBlock } from '../src/kernel/wait.ts';
 import { readIovecs, raiseSigpipe, type GuestBuffer } from './file.ts';
+import type { OpenFile } from '../src/kernel/vfs/types.ts';
+import { HostSocket } from '../src/kernel/host-socket.ts';
+import {
+  hostAccept,
+  hostBind,
+  hostConnect,
+  hostGetsockopt,
+  hostListen,
+  hostName,
+  hostNetOf,
+  hostReceive,
+  hostSend,
+  hostSetsockopt,
+  hostShutdown,
+  hostSocket,
+  hostSocketAt,
+} from './net-host.ts';
 import { findSocketNode, makeSocketNode } from './fs.ts';
 import { family, type SyscallContext } from './types.ts';
 
@@ -114,12 +132,12 @@ function sockOf(ctx: SyscallContext, fd: number): Socket {
   return ofd.file;
 }
 
-function nonblocking(ctx: SyscallContext, fd: number, flags: number): boolean {
+export function nonblocking(ctx: SyscallContext, fd: number, flags: number): boolean {
   return (flags & MSG_DONTWAIT) !== 0 || (ctx.fds.get(fd).statusFlags & ctx.arch.c.O_NONBLOCK) !== 0;
 }
 
 /** SOCK_NONBLOCK and SOCK_CLOEXEC are O_NONBLOCK and O_CLOEXEC on every arch tslinux runs. */
-function socketFlags(ctx: SyscallContext, flags: number): { nonblock: boolean; cloexec: boolean } {
+export function socketFlags(ctx: SyscallContext, flags: number): { nonblock: boolean; cloexec: boolean } {
   const c = ctx.arch.c;
   if (flags & ~(c.O_NONBLOCK | c.O_CLOEXEC)) fail('EINVAL');
   return { nonblock: (flags & c.O_NONBLOCK) !== 0, cloexec: (flags & c.O_CLOEXEC) !== 0 };
@@ -135,12 +153,17 @@ function newSocket(ctx: SyscallContext, domain: number, type: number, protocol: 
 }
 
 function installSocket(ctx: SyscallContext, s: Socket, nonblock: boolean, cloexec: boolean): number {
+  return installFile(ctx, s, s.node, nonblock, cloexec);
+}
+
+/** A new socket's fd (an in-kernel Socket or a --net host one); the socket is closed when no fd is free. */
+export function installFile(ctx: SyscallContext, file: OpenFile, node: SocketNode, nonblock: boolean, cloexec: boolean): number {
   const c = ctx.arch.c;
-  const ofd = new OpenFileDescription(s, s.node, s.node.fs, s.node.label, 'rw', c.O_RDWR | (nonblock ? c.O_NONBLOCK : 0), false);
+  const ofd = new OpenFileDescription(file, node, node.fs, node.label, 'rw', c.O_RDWR | (nonblock ? c.O_NONBLOCK : 0), false);
   try {
     return ctx.fds.install(ofd, cloexec);
   } catch (e) {
-    s.close();
+    file.close();
     throw e;
   }
 }
@@ -169,6 +192,8 @@ function socket(ctx: SyscallContext, domain: number, typeArg: number, protocol: 
   const { nonblock, cloexec } = socketFlags(ctx, typeArg & ~0xf);
   let type = typeArg & 0xf;
   const proto = checkKind(domain, type, protocol);
+  const host = isInetFamily(domain) ? hostNetOf(ctx) : null;
+  if (host) return hostSocket(ctx, host, domain, type, proto, typeArg & ~0xf);
   if (domain === AF_UNIX && type === SOCK_RAW) type = SOCK_DGRAM;
   return installSocket(ctx, newSocket(ctx, domain, type, proto), nonblock, cloexec);
 }
@@ -253,7 +278,7 @@ function encodeSockaddr(a: SockAddr | null, family: number): Uint8Array {
  * as much as fits in *lenPtr, then the address's real length in *lenPtr
  * (move_addr_to_user). A NULL address pointer stores nothing.
  */
-function writeSockaddr(ctx: SyscallContext, ptr: number, lenPtr: number, bytes: Uint8Array): void {
+export function writeSockaddr(ctx: SyscallContext, ptr: number, lenPtr: number, bytes: Uint8Array): void {
   if (!ptr) return;
   const room = ctx.mem.readI32(lenPtr);
   if (room < 0) fail('EINVAL');
@@ -277,6 +302,8 @@ function unixTarget(ctx: SyscallContext, a: Extract<SockAddr, { family: typeof A
 }
 
 function bind(ctx: SyscallContext, fd: number, addrPtr: number, addrlen: number): number {
+  const h = hostSocketAt(ctx, fd);
+  if (h) return hostBind(ctx, h, addrPtr, addrlen);
   const s = sockOf(ctx, fd);
   const a = readSockaddr(ctx, s, addrPtr, addrlen);
   if (s.family !== AF_UNIX) {
@@ -301,6 +328,8 @@ function bind(ctx: SyscallContext, fd: number, addrPtr: number, addrlen: number)
 }
 
 function listen(ctx: SyscallContext, fd: number, backlog: number): number {
+  const h = hostSocketAt(ctx, fd);
+  if (h) return hostListen(h, backlog);
   const s = sockOf(ctx, fd);
   // An AF_UNIX socket must be bound first (unix_listen: EINVAL); an inet one is bound to an ephemeral port.
   if (!s.connectionOriented) fail('EOPNOTSUPP');
@@ -318,7 +347,7 @@ class SocketCall extends Progress {
   }
 }
 
-function callState(ctx: SyscallContext, timeoNs: bigint): SocketCall {
+export function callState(ctx: SyscallContext, timeoNs: bigint): SocketCall {
   const st = ctx.task.syscallState;
   if (st instanceof SocketCall) return st;
   const fresh = new SocketCall(timeoNs > 0n ? ctx.kernel.monotonicNs() + timeoNs : null);
@@ -327,7 +356,7 @@ function callState(ctx: SyscallContext, timeoNs: bigint): SocketCall {
 }
 
 /** A call that found nothing to do: EAGAIN when it may not wait or its time is up, else the wait. */
-function waitOr(ctx: SyscallContext, e: unknown, nonblock: boolean, st: SocketCall): never {
+export function waitOr(ctx: SyscallContext, e: unknown, nonblock: boolean, st: SocketCall): never {
   if (!(e instanceof WouldBlock)) throw e;
   if (nonblock) fail('EAGAIN');
   if (st.deadline !== null && ctx.kernel.monotonicNs() >= st.deadline) fail('EAGAIN');
@@ -335,6 +364,8 @@ function waitOr(ctx: SyscallContext, e: unknown, nonblock: boolean, st: SocketCa
 }
 
 function accept4(ctx: SyscallContext, fd: number, addrPtr: number, lenPtr: number, flags: number): number {
+  const h = hostSocketAt(ctx, fd);
+  if (h) return hostAccept(ctx, fd, h, addrPtr, lenPtr, flags);
   const { nonblock, cloexec } = socketFlags(ctx, flags);
   const s = sockOf(ctx, fd);
   if (!s.connectionOriented) fail('EOPNOTSUPP');
@@ -360,6 +391,8 @@ function accept(ctx: SyscallContext, fd: number, addrPtr: number, lenPtr: number
 }
 
 function connect(ctx: SyscallContext, fd: number, addrPtr: number, addrlen: number): number {
+  const h = hostSocketAt(ctx, fd);
+  if (h) return hostConnect(ctx, fd, h, addrPtr, addrlen);
   const s = sockOf(ctx, fd);
   const a = readSockaddr(ctx, s, addrPtr, addrlen);
   const nonblock = nonblocking(ctx, fd, 0);
@@ -403,11 +436,15 @@ function connect(ctx: SyscallContext, fd: number, addrPtr: number, addrlen: numb
 }
 
 function shutdown(ctx: SyscallContext, fd: number, how: number): number {
+  const h = hostSocketAt(ctx, fd);
+  if (h) return hostShutdown(h, how);
   sockOf(ctx, fd).shutdown(how);
   return 0;
 }
 
 function getsockname(ctx: SyscallContext, fd: number, addrPtr: number, lenPtr: number): number {
+  const h = hostSocketAt(ctx, fd);
+  if (h) return hostName(ctx, h, addrPtr, lenPtr, false);
   const s = sockOf(ctx, fd);
   const local = s.local ?? (s.family === AF_UNIX ? null : netOf(ctx).inet.unboundAddress(s));
   writeSockaddr(ctx, addrPtr, lenPtr, encodeSockaddr(local, s.family));
@@ -415,6 +452,8 @@ function getsockname(ctx: SyscallContext, fd: number, addrPtr: number, lenPtr: n
 }
 
 function getpeername(ctx: SyscallContext, fd: number, addrPtr: number, lenPtr: number): number {
+  const h = hostSocketAt(ctx, fd);
+  if (h) return hostName(ctx, h, addrPtr, lenPtr, true);
   const s = sockOf(ctx, fd);
   const connected = s.connectionOriented ? s.state === 'connected' || (s.state === 'closed' && s.peer !== null) : s.peer !== null || s.remote !== null;
   if (!connected) fail('ENOTCONN');
@@ -485,7 +524,7 @@ function checkCred(ctx: SyscallContext, c: Ucred): Ucred {
 }
 
 /** Bytes [from, from+max) of the guest's buffers, gathered. */
-function gather(ctx: SyscallContext, bufs: readonly GuestBuffer[], from: number, max: number): Uint8Array {
+export function gather(ctx: SyscallContext, bufs: readonly GuestBuffer[], from: number, max: number): Uint8Array {
   const out = new Uint8Array(max);
   let n = 0;
   let start = 0;
@@ -501,7 +540,7 @@ function gather(ctx: SyscallContext, bufs: readonly GuestBuffer[], from: number,
   return out;
 }
 
-const totalOf = (bufs: readonly GuestBuffer[]): number => bufs.reduce((t, b) => t + b.len, 0);
+export const totalOf = (bufs: readonly GuestBuffer[]): number => bufs.reduce((t, b) => t + b.len, 0);
 
 /**
  * The heart of every send: `bufs` to the peer or `to`, with ancillary
@@ -567,6 +606,8 @@ function sendTarget(ctx: SyscallContext, s: Socket, to: SockAddr): Socket | null
 }
 
 function sendto(ctx: SyscallContext, fd: number, buf: number, len: number, flags: number, addrPtr: number, addrlen: number): number {
+  const h = hostSocketAt(ctx, fd);
+  if (h) return hostSend(ctx, fd, h, [{ base: buf, len }], flags, addrPtr ? readHostAddr(ctx, addrPtr, addrlen) : null);
   const s = sockOf(ctx, fd);
   const to = addrPtr ? readSockaddr(ctx, s, addrPtr, addrlen) : null;
   return sendBuffers(ctx, fd, [{ base: buf, len }], flags, to, { rights: null, cred: null });
@@ -595,8 +636,10 @@ function readMsghdr(ctx: SyscallContext, ptr: number): Msghdr {
 }
 
 function sendOneMsg(ctx: SyscallContext, fd: number, msgPtr: number, flags: number): number {
-  const s = sockOf(ctx, fd);
+  const h = hostSocketAt(ctx, fd);
   const m = readMsghdr(ctx, msgPtr);
+  if (h) return hostSend(ctx, fd, h, m.iov, flags, m.name && m.namelen ? readHostAddr(ctx, m.name, m.namelen) : null);
+  const s = sockOf(ctx, fd);
   const to = m.name && m.namelen ? readSockaddr(ctx, s, m.name, m.namelen) : null;
   const anc = readControl(ctx, s, m.control, m.controllen);
   return sendBuffers(ctx, fd, m.iov, flags, to, anc);
@@ -608,7 +651,7 @@ function sendmsg(ctx: SyscallContext, fd: number, msgPtr: number, flags: number)
 
 /** sendmmsg(2): each message in turn; the count sent, or the first one's error. */
 function sendmmsg(ctx: SyscallContext, fd: number, vec: number, vlen: number, flags: number): number {
-  sockOf(ctx, fd);
+  if (!hostSocketAt(ctx, fd)) sockOf(ctx, fd);
   const n = Math.min(vlen >>> 0, UIO_MAXIOV);
   let sent = 0;
   for (; sent < n; sent++) {
@@ -629,7 +672,7 @@ function sendmmsg(ctx: SyscallContext, fd: number, vec: number, vlen: number, fl
 // ---- receiving ---------------------------------------------------------------------------------------
 
 /** Copy `data` into the guest's buffers, from byte `from` of them on. */
-function scatter(ctx: SyscallContext, bufs: readonly GuestBuffer[], from: number, data: Uint8Array): void {
+export function scatter(ctx: SyscallContext, bufs: readonly GuestBuffer[], from: number, data: Uint8Array): void {
   let n = 0;
   let start = 0;
   for (const { base, len } of bufs) {
@@ -685,6 +728,12 @@ function receiveBuffers(ctx: SyscallContext, fd: number, bufs: readonly GuestBuf
 }
 
 function recvfrom(ctx: SyscallContext, fd: number, buf: number, len: number, flags: number, addrPtr: number, lenPtr: number): number {
+  const h = hostSocketAt(ctx, fd);
+  if (h) {
+    const d = hostReceive(ctx, fd, h, [{ base: buf, len }], flags);
+    if (addrPtr) writeSockaddr(ctx, addrPtr, lenPtr, h.isStream ? new Uint8Array(0) : d.from);
+    return d.n;
+  }
   const d = receiveBuffers(ctx, fd, [{ base: buf, len }], flags);
   dropRights(d.got);
   const s = sockOf(ctx, fd);
@@ -758,9 +807,11 @@ function writeControl(ctx: SyscallContext, s: Socket, got: Received | null, ptr:
 }
 
 function recvOneMsg(ctx: SyscallContext, fd: number, msgPtr: number, flags: number): number {
-  const s = sockOf(ctx, fd);
+  const h = hostSocketAt(ctx, fd);
   const m = readMsghdr(ctx, msgPtr);
   if (m.namelen < 0) fail('EINVAL');
+  if (h) return hostRecvMsg(ctx, fd, h, m, msgPtr, flags);
+  const s = sockOf(ctx, fd);
   const d = receiveBuffers(ctx, fd, m.iov, flags);
   const got = d.got;
   // msg_flags starts as the call's MSG_CMSG_CLOEXEC (___sys_recvmsg), then says what happened.
@@ -780,6 +831,23 @@ function recvOneMsg(ctx: SyscallContext, fd: number, msgPtr: number, flags: numb
   return d.n;
 }
 
+/** recvmsg on a host socket: the sender's address, no control messages, the host's msg_flags. */
+function hostRecvMsg(ctx: SyscallContext, fd: number, h: HostSocket, m: Msghdr, msgPtr: number, flags: number): number {
+  const d = hostReceive(ctx, fd, h, m.iov, flags);
+  const from = h.isStream ? new Uint8Array(0) : d.from;
+  if (m.name && m.namelen > 0 && from.length > 0) ctx.mem.write(m.name, from.subarray(0, Math.min(m.namelen, from.length)));
+  ctx.mem.writeU32(msgPtr + 8, m.name ? from.length : 0);
+  ctx.mem.writeU64(msgPtr + 40, 0);
+  ctx.mem.writeU32(msgPtr + 48, d.flags | (flags & MSG_CMSG_CLOEXEC));
+  return d.n;
+}
+
+/** A destination address for a host socket, as the guest's bytes (the host is Linux too). */
+function readHostAddr(ctx: SyscallContext, ptr: number, len: number): Uint8Array {
+  if (len < 0 || len > SOCKADDR_STORAGE_SIZE) fail('EINVAL');
+  return ctx.mem.read(ptr, len).slice();
+}
+
 function recvmsg(ctx: SyscallContext, fd: number, msgPtr: number, flags: number): number {
   return recvOneMsg(ctx, fd, msgPtr, flags);
 }
@@ -790,7 +858,7 @@ function recvmsg(ctx: SyscallContext, fd: number, msgPtr: number, flags: number)
  * honoured while waiting for the first (as Linux, see recvmmsg(2), BUGS).
  */
 function recvmmsg(ctx: SyscallContext, fd: number, vec: number, vlen: number, flags: number, _timeout: number): number {
-  sockOf(ctx, fd);
+  if (!hostSocketAt(ctx, fd)) sockOf(ctx, fd);
   const n = Math.min(vlen >>> 0, UIO_MAXIOV);
   let got = 0;
   for (; got < n; got++) {
@@ -832,6 +900,8 @@ function readTimeval(ctx: SyscallContext, ptr: number, len: number): bigint {
 }
 
 function setsockopt(ctx: SyscallContext, fd: number, level: number, name: number, val: number, len: number): number {
+  const h = hostSocketAt(ctx, fd);
+  if (h) return hostSetsockopt(ctx, h, level, name, val, len);
   const s = sockOf(ctx, fd);
   if (len < 0) fail('EINVAL');
   const o = s.opts;
@@ -917,6 +987,8 @@ function timevalBytes(ns: bigint): Uint8Array {
 }
 
 function getsockopt(ctx: SyscallContext, fd: number, level: number, name: number, val: number, lenPtr: number): number {
+  const h = hostSocketAt(ctx, fd);
+  if (h) return hostGetsockopt(ctx, h, level, name, val, lenPtr);
   const s = sockOf(ctx, fd);
   const o = s.opts;
   if (level !== SOL_SOCKET) {
@@ -1074,7 +1146,7 @@ export const netFamily = family('net', [
     args: { domain: 'socket_family', type: 'socket_type', protocol: 'socket_protocol' },
     ret: 'fd',
     handler: socket,
-    note: 'AF_UNIX; AF_INET and AF_INET6 on loopback only (--net none); other families EAFNOSUPPORT',
+    note: 'AF_UNIX; AF_INET and AF_INET6 on loopback only (--net none) or as host sockets (--net host); other families EAFNOSUPPORT',
   },
   {
     name: 'socketpair',

@@ -31,6 +31,7 @@ import { fromHostError } from './errors.ts';
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT } from './readiness.ts';
 import { blockingHostCall, fstatOrNull } from './stdio.ts';
 import { Waitable, WouldBlock } from './wait.ts';
+import type { HostPollable } from './host-socket.ts';
 
 /**
  * The host's POLLIN and POLLOUT as Linux's; POLLERR, POLLHUP and POLLNVAL
@@ -46,7 +47,7 @@ function toHostEvents(events: number): number {
   return (events & POLLIN ? HOST_POLLIN : 0) | (events & POLLOUT ? HOST_POLLOUT : 0);
 }
 
-export class HostStream {
+export class HostStream implements HostPollable {
   /** Tasks waiting to read the stream (or poll it for reading) wait on it. */
   readonly readable = new Waitable();
   /** Tasks waiting to write (or poll for writing) wait on it. */
@@ -155,7 +156,19 @@ export class HostStream {
 /** The host streams of the run, as the scheduler sees them: who waits for what, and when it comes. */
 export class HostStreams {
   private readonly streams = new Map<number, HostStream>();
+  /** Other host fds tasks may wait on: --net host's sockets (host-socket.ts). */
+  private readonly watched = new Set<HostPollable>();
   private readonly libc = hostLibc();
+
+  /** Poll `p` too while tasks wait on it; returns the function that stops it. */
+  watch(p: HostPollable): () => void {
+    this.watched.add(p);
+    return () => this.watched.delete(p);
+  }
+
+  private pollables(): HostPollable[] {
+    return [...this.streams.values(), ...this.watched];
+  }
 
   /** The stream of host fd `fd`, made once and shared (stdout and /dev/tty may be one tty). */
   for(fd: number): HostStream {
@@ -169,8 +182,7 @@ export class HostStreams {
 
   /** Some task waits on a host stream: the run is not deadlocked, and the scheduler must poll. */
   get awaited(): boolean {
-    for (const stream of this.streams.values()) if (stream.awaited) return true;
-    return false;
+    return this.pollables().some((p) => p.awaited !== 0);
   }
 
   /**
@@ -179,7 +191,7 @@ export class HostStreams {
    */
   poll(timeoutMs: number): boolean {
     if (!this.libc) return false;
-    const awaited = [...this.streams.values()].filter((s) => s.awaited);
+    const awaited = this.pollables().filter((s) => s.awaited);
     if (awaited.length === 0) return false;
     const revents = this.libc.poll(
       awaited.map((s) => ({ fd: s.fd, events: toHostEvents(s.awaited) })),

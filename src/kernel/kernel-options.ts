@@ -5,6 +5,7 @@ import type { CpuBackend, CpuFault } from '../arch/cpu.ts';
 import type { SyscallGate, SyscallObserver } from './dispatch.ts';
 import type { MountSpec } from './namespace.ts';
 import type { SyscallDecl } from './syscall-decl.ts';
+import type { NetPolicy } from './host-socket.ts';
 
 export type StdioSpec = number | 'capture' | Uint8Array;
 
@@ -86,6 +87,14 @@ export interface KernelOptions {
   seed?: number | bigint;
   /** A task's time slice in milliseconds (default 10; see SLICE_MS). */
   sliceMs?: number;
+  /**
+   * The network the guest sees. 'none' (the default): AF_INET and AF_INET6
+   * on an in-kernel loopback only (inet.ts). 'host': they are the host's
+   * own sockets (host-socket.ts; Linux hosts only).
+   */
+  net?: 'none' | 'host';
+  /** Under net 'host': which protocols and ports the guest may use (src/policy/net-allow.ts builds it from --net-allow). */
+  netPolicy?: NetPolicy | null;
 }
 
 export interface ExitInfo {

@@ -21,6 +21,8 @@ import { Process } from './process.ts';
 import { SignalState, type SigInfo } from './signals.ts';
 import { CaptureOutputFile } from './stdio.ts';
 import { HostStreams } from './host-streams.ts';
+import type { HostNet, NetPolicy } from './host-socket.ts';
+import { hostSockets } from '../host/sockets.ts';
 import { Terminal } from './terminal.ts';
 import { buildFilesystem, type Overlays } from './namespace.ts';
 import { Task } from './task.ts';
@@ -95,6 +97,14 @@ export abstract class KernelState {
   readonly terminal = new Terminal();
   /** The host streams of the guest's stdio and /dev/tty, which the scheduler polls for the tasks waiting on them. */
   protected readonly hostStreams = new HostStreams();
+  /** --net host: the guest's inet sockets are the host's (null: --net none, loopback inside the kernel). */
+  readonly hostNet: HostNet | null;
+
+  private hostNetwork(policy: NetPolicy | null): HostNet {
+    const sockets = hostSockets();
+    if (!sockets) throw new LaunchError('--net host needs a Linux host', 2);
+    return { sockets, policy, watch: (p) => this.hostStreams.watch(p) };
+  }
 
   constructor(readonly options: KernelOptions) {
     if (options.program === undefined && !options.arch) throw new LaunchError('a kernel needs a program or an arch');
@@ -108,6 +118,7 @@ export abstract class KernelState {
     this.observer = options.observer ?? null;
     this.gate = options.gate ?? null;
     this.maxTasks = options.maxTasks ?? DEFAULT_MAX_TASKS;
+    this.hostNet = options.net === 'host' ? this.hostNetwork(options.netPolicy ?? null) : null;
     this.memoryBudget = new MemoryBudget(options.totalMemoryLimit ?? defaultMemoryBudget(), () => this.committedMemory());
     if (options.timeoutMs) this.deadlineAt = performance.now() + options.timeoutMs;
     this.signals = new SignalState(this.self);

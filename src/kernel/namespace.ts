@@ -202,6 +202,34 @@ function addSyntheticEtc(rootfs: MemFs, kernel: Kernel): void {
   rootfs.addFile('etc/passwd', passwd.join('\n') + '\n');
   rootfs.addFile('etc/group', groups.join('\n') + '\n');
   rootfs.addFile('etc/hostname', kernel.hostname + '\n');
-  rootfs.addFile('etc/hosts', `127.0.0.1\tlocalhost\n127.0.1.1\t${kernel.hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
+  const hosts = `127.0.0.1\tlocalhost\n127.0.1.1\t${kernel.hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
+  if (kernel.options.net === 'host') {
+    addHostResolver(rootfs, hosts);
+    return;
+  }
+  rootfs.addFile('etc/hosts', hosts);
   rootfs.addFile('etc/nsswitch.conf', 'passwd: files\ngroup: files\nhosts: files\n');
+}
+
+/**
+ * --net host: the guest resolves names as the host does. As Docker gives a
+ * container of --network host the host's /etc/resolv.conf and /etc/hosts,
+ * the synthetic /etc gets copies of them, taken at start and read-only
+ * (mode 0444: root's files a guest cannot change; under --root the root's
+ * own /etc is used). A host file that cannot be read leaves the synthetic
+ * hosts file and no resolv.conf (the resolver then asks 127.0.0.1:53, as
+ * resolv.conf(5) says).
+ */
+function addHostResolver(rootfs: MemFs, fallbackHosts: string): void {
+  const read = (file: string): string | null => {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch {
+      return null;
+    }
+  };
+  const resolv = read('/etc/resolv.conf');
+  if (resolv !== null) rootfs.addFile('etc/resolv.conf', resolv, 0o444);
+  rootfs.addFile('etc/hosts', read('/etc/hosts') ?? fallbackHosts, 0o444);
+  rootfs.addFile('etc/nsswitch.conf', 'passwd: files\ngroup: files\nhosts: files dns\n');
 }

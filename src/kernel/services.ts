@@ -8,6 +8,7 @@ import type { Clock } from './clock.ts';
 import type { Entropy } from './entropy.ts';
 import type { StagedExec } from './exec.ts';
 import type { FutexTable } from './futex.ts';
+import type { HostNet } from './host-socket.ts';
 import type { MemoryBudget } from './memory.ts';
 import type { Process } from './process.ts';
 import type { SignalState, SigInfo } from './signals.ts';
@@ -36,6 +37,8 @@ export interface KernelServices {
   readonly terminal: Terminal;
   /** Futex wait queues. */
   readonly futexes: FutexTable;
+  /** --net host: the host's sockets, the policy, the scheduler's watch list (null: --net none). */
+  readonly hostNet: HostNet | null;
 
   // ---- processes, threads and signals
   /** The first process (the run ends when it exits). */

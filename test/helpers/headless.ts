@@ -44,6 +44,9 @@ export interface HeadlessOptions {
   maxOutput?: number;
   /** Bytes of scratch guest memory (default 4 MiB). */
   scratchSize?: number;
+  /** The network: 'host' makes inet sockets the host's (see test/net-host.test.ts). */
+  net?: 'none' | 'host';
+  netAllow?: string[];
 }
 
 /** Decoded struct stat / struct statx fields the tests look at. */
@@ -110,6 +113,8 @@ export class Headless {
       env: opts.env,
       memoryLimit: opts.memoryLimit,
       maxOutput: opts.maxOutput,
+      net: opts.net,
+      netAllow: opts.netAllow,
     });
     this.c = this.k.arch.c;
     const size = Math.ceil((opts.scratchSize ?? 4 << 20) / PAGE) * PAGE;
