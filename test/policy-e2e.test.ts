@@ -1,7 +1,11 @@
 // Seccomp policies end to end, with real guests on both arches:
 //   - Docker's published default profile (test/fixtures/docker-default-seccomp.json)
 //     runs the busybox applet batches and the bash scripts of the e2e suites
-//     with exactly the output of the unconfined run;
+//     with exactly the output of the reference (the real kernel: see
+//     test/helpers/shell.ts), as a container under that profile would; the
+//     unconfined tslinux run is compared with the same reference by
+//     e2e-applets and e2e-shell, so together they say the profile changes
+//     nothing. A host without a reference compares with the unconfined run;
 //   - a profile recorded with --record-profile replays the run, a profile
 //     missing one call the run needs makes that call fail with the profile's
 //     errno, and recording into the same file merges both arches;
@@ -17,8 +21,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ProfileRecorder, parseProfileText, runSync, type Profile, type RunOptions } from '../src/index.ts';
 import { ARCHES, ROOT, debianBin, guestPath, makeTempDir, removeTempDir, runCli, type GuestArch } from './helpers/e2e.ts';
-import { runShellTslinux, type ShellOutcome, type ShellRun } from './helpers/shell.ts';
-import { BASH, BATCH, BUSYBOX, batchScript, batchSetup, cutCase, type AppletCase } from './helpers/applet-cases.ts';
+import { referenceArch, runShellReference, runShellTslinux, type ShellOutcome, type ShellRun } from './helpers/shell.ts';
+import { BASH, BATCH, BUSYBOX, archNames, batchScript, batchSetup, cutCase, type AppletCase } from './helpers/applet-cases.ts';
 import { CASES as SHELL_CASES } from './helpers/shell-cases.ts';
 
 const DOCKER_PROFILE = path.join(ROOT, 'test', 'fixtures', 'docker-default-seccomp.json');
@@ -36,13 +40,18 @@ async function inTempDir<T>(body: (dir: string) => T | Promise<T>): Promise<T> {
 
 // ---- Docker's default profile changes nothing for busybox and bash ----------------------------------------------
 
-/** The same shell run twice under tslinux: unconfined, and under Docker's default profile. */
-async function confinedAndNot(arch: GuestArch, run: ShellRun): Promise<{ free: ShellOutcome; docker: ShellOutcome }> {
-  const [free, docker] = await Promise.all([
-    runShellTslinux(arch, run),
+/**
+ * The same shell run under Docker's default profile and on the reference (the
+ * real kernel, as e2e-applets and e2e-shell use); on a host without one, the
+ * unconfined tslinux run is the reference.
+ */
+async function confinedAndReference(arch: GuestArch, run: ShellRun): Promise<{ want: ShellOutcome; wantArch: GuestArch; docker: ShellOutcome }> {
+  const ref = referenceArch(arch);
+  const [want, docker] = await Promise.all([
+    runShellReference(arch, run) ?? runShellTslinux(arch, run),
     runShellTslinux(arch, { ...run, tslinuxArgs: ['--policy', DOCKER_PROFILE] }),
   ]);
-  return { free, docker };
+  return { want, wantArch: ref ?? arch, docker };
 }
 
 function describeDockerBatches(arch: GuestArch, shell: 'sh' | 'bash', all: readonly AppletCase[]): void {
@@ -50,16 +59,20 @@ function describeDockerBatches(arch: GuestArch, shell: 'sh' | 'bash', all: reado
   describe.concurrent(sampledTitle(arch, `${arch} ${shell === 'sh' ? 'busybox applets' : 'bash applet scripts'} under Docker's default profile`), () => {
     for (let b = 0; b < cases.length; b += BATCH) {
       const batch = cases.slice(b, b + BATCH);
-      let runs: ReturnType<typeof confinedAndNot> | null = null;
-      const batchRuns = (): ReturnType<typeof confinedAndNot> =>
-        (runs ??= confinedAndNot(arch, { shell, script: batchScript(batch), setup: batchSetup(batch), timeoutMs: 240_000 }));
+      let runs: ReturnType<typeof confinedAndReference> | null = null;
+      const batchRuns = (): ReturnType<typeof confinedAndReference> =>
+        (runs ??= confinedAndReference(arch, { shell, script: batchScript(batch), setup: batchSetup(batch), timeoutMs: 240_000 }));
       batch.forEach((c, i) => {
-        it(`${c.applet}: ${c.cmd.replace(/\s+/g, ' ')}`.slice(0, 150), async () => {
-          const { free, docker } = await batchRuns();
-          const want = cutCase(free, i);
-          expect(want, `the unconfined run stopped before this case: ${free.stderr.slice(-500)}`).not.toBeNull();
-          expect(cutCase(docker, i), `under the Docker profile (exit ${docker.exitCode}): ${docker.stderr.slice(-800)}`).toEqual(want);
-        }, 300_000);
+        const test = async (): Promise<void> => {
+          const { want, wantArch, docker } = await batchRuns();
+          const expected = cutCase(want, i);
+          expect(expected, `the reference run stopped before this case: ${want.stderr.slice(-500)}`).not.toBeNull();
+          expect(cutCase(docker, i), `under the Docker profile (exit ${docker.exitCode}): ${docker.stderr.slice(-800)}`).toEqual(archNames(expected!, wantArch, arch));
+        };
+        const title = `${c.applet}: ${c.cmd.replace(/\s+/g, ' ')}`.slice(0, 150);
+        // A known difference from the real kernel (e2e-applets marks it too) stays one under the profile.
+        if (c.bug && referenceArch(arch)) it.fails(`${title} [bug: ${c.bug}]`, test, 300_000);
+        else it(title, test, 300_000);
       });
     }
   });
@@ -71,9 +84,9 @@ for (const arch of ARCHES) {
   describe.concurrent(sampledTitle(arch, `${arch} bash scripts of the shell suite under Docker's default profile`), () => {
     for (const c of sampled(arch, SHELL_CASES.filter((s) => s.shell === 'bash'))) {
       it(c.title, async () => {
-        const { free, docker } = await confinedAndNot(arch, c);
+        const { want, docker } = await confinedAndReference(arch, c);
         const pick = (o: ShellOutcome) => ({ stdout: o.stdout, stderr: c.anyStderr ? '' : o.stderr, exitCode: o.exitCode, timedOut: o.timedOut });
-        expect(pick(docker)).toEqual(pick(free));
+        expect(pick(docker)).toEqual(pick(want));
       }, 60_000);
     }
   });
