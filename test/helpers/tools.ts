@@ -48,6 +48,22 @@ export function sampled<T>(arch: string, cases: readonly T[]): readonly T[] {
   return arch === 'x86_64' || TEST_ALL ? cases : cases.filter((_, i) => i % SAMPLE_STRIDE === 0);
 }
 
+/**
+ * Whether a heavy case (seconds of a guest filling memory) runs on `arch` in
+ * npm test: always on x86-64; on aarch64 under npm run test:all. For cases
+ * whose subject is arch-independent kernel code (the memory budget, the
+ * mapping limit), which aarch64's other cases in the same file already reach
+ * through its own ABI.
+ */
+export function heavyRunsOn(arch: string): boolean {
+  return arch === 'x86_64' || TEST_ALL;
+}
+
+/** A heavy case's title, saying when npm test leaves it to npm run test:all (see heavyRunsOn). */
+export function heavyTitle(arch: string, title: string): string {
+  return heavyRunsOn(arch) ? title : `${title} [npm run test:all]`;
+}
+
 /** A describe title saying when its cases are a sample. */
 export function sampledTitle(arch: string, title: string): string {
   return arch === 'x86_64' || TEST_ALL ? title : `${title} [every ${SAMPLE_STRIDE}rd case; all with npm run test:all]`;
