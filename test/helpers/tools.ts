@@ -49,11 +49,12 @@ export function sampled<T>(arch: string, cases: readonly T[]): readonly T[] {
 }
 
 /**
- * Whether a heavy case (seconds of a guest filling memory) runs on `arch` in
- * npm test: always on x86-64; on aarch64 under npm run test:all. For cases
- * whose subject is arch-independent kernel code (the memory budget, the
- * mapping limit), which aarch64's other cases in the same file already reach
- * through its own ABI.
+ * Whether a heavy case (seconds of a guest filling memory, or tracing 64
+ * threads twice) runs on `arch` in npm test: always on x86-64; on aarch64
+ * under npm run test:all. For cases whose subject is arch-independent kernel
+ * code (the memory budget, the mapping limit, the deterministic schedule),
+ * which aarch64's other cases in the same file already reach through its own
+ * ABI.
  */
 export function heavyRunsOn(arch: string): boolean {
   return arch === 'x86_64' || TEST_ALL;
