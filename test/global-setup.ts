@@ -9,6 +9,11 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
 export default function setup(): void {
+  // vitest runs the global set-up once for the root config and once per project, one after another in
+  // its main process: do the work once.
+  const done = globalThis as { tslinuxGlobalSetupDone?: boolean };
+  if (done.tslinuxGlobalSetupDone) return;
+  done.tslinuxGlobalSetupDone = true;
   const root = join(import.meta.dirname, '..');
   // Tests that spawn `node bin/tslinux.js` run dist/: rebuild it when a source is newer
   // (bin/tslinux.js would otherwise fall back to tsx and print a note on stderr).
