@@ -27,15 +27,19 @@ if has go; then sh scripts/build-go-guests.sh >/dev/null; else echo "fixtures: '
 if [ "$(uname -s)-$(uname -m)" = Linux-x86_64 ]; then sh scripts/fetch-jazzer-runtime.sh >/dev/null; fi
 
 # npm resolves the tarball's dependency range from the registry entry (the
-# "packument"), which `npm ci` never fetches: add it for the locked version,
-# and koffi's prebuilt package for this host (@koromix/koffi-linux-x64 and so
-# on, an optional dependency: without its entry an offline install skips it
-# silently and koffi's install script compiles koffi from source, half a
-# minute of CPU, and fails on a host without cmake).
+# "packument"), which `npm ci` never fetches: cache it for the locked koffi,
+# and for koffi's prebuilt package for this host (@koromix/koffi-linux-x64
+# and so on, an optional dependency: without its entry an offline install
+# skips it silently and koffi's install script compiles koffi from source,
+# half a minute of CPU, and fails on a host without cmake). An install asks
+# for the full entry (Accept: application/json); `npm cache add` stores only
+# the abbreviated one, `npm view` the full one. Offline, both succeed only
+# when what they need is cached.
 koffi=$(node -p "require('./node_modules/koffi/package.json').version")
 prebuilt=$(node -p "'@koromix/koffi-' + process.platform + '-' + process.arch")
 for pkg in koffi "$prebuilt"; do
-  if ! npm cache ls "$pkg" 2>/dev/null | grep -q "request-cache:https://registry.npmjs.org/$(echo "$pkg" | sed 's,/,%2f,')\$"; then
-    npm cache add "$pkg@$koffi" >/dev/null 2>&1 || echo "fixtures: npm could not cache $pkg@$koffi (offline?): test/package.test.ts's installs will fail or build koffi" >&2
+  if ! { npm view --offline "$pkg@$koffi" version && npm cache add --offline "$pkg@$koffi"; } >/dev/null 2>&1; then
+    { npm view "$pkg@$koffi" version && npm cache add "$pkg@$koffi"; } >/dev/null 2>&1 ||
+      echo "fixtures: npm could not cache $pkg@$koffi (offline?): test/package.test.ts's installs will fail or build koffi" >&2
   fi
 done
