@@ -8,7 +8,8 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { runSync } from '../src/index.ts';
 import { ARCHES, ROOT, canRunNative, debianBin, goGuest, haveGoGuests, inTempDir, runCli } from './helpers/e2e.ts';
 
 /** What the guest may be told about a path the host reached through a symlink (.cache may be one): its real path. */
@@ -114,4 +115,33 @@ describe.concurrent.each(ARCHES)('the program outside the working directory (%s)
       expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual(native(bash, ['-c', script], dir));
     });
   });
+});
+
+describe('an executable read again after the host changes it', () => {
+  // The loader keeps the bytes of executables on read-only host mounts (src/loader/binfmt.ts,
+  // readExecutable), by the host file's identity: a change the host makes must be seen at the next exec.
+  it.each(ARCHES)('%s: a new file, and the same size rewritten with a new mtime', (arch) =>
+    inTempDir(async (dir) => {
+      const prog = path.join(dir, 'prog');
+      const hello = fs.readFileSync(path.join(ROOT, 'guest-binaries', arch, 'hello'));
+      const run = (): string => runSync(prog, { stdout: 'capture', stderr: 'capture' }).stdout.toString();
+      fs.writeFileSync(prog, hello, { mode: 0o755 });
+      expect(run()).toBe('hello, world\n');
+      expect(run()).toBe('hello, world\n');
+      // The same size, other bytes: only the times say it changed.
+      const at = hello.indexOf('hello, world');
+      expect(at).toBeGreaterThan(0);
+      const jello = Buffer.from(hello);
+      jello.write('jello', at, 'latin1');
+      const { mtime } = fs.statSync(prog);
+      fs.writeFileSync(prog, jello);
+      fs.utimesSync(prog, mtime, new Date(mtime.getTime() + 2000));
+      expect(run()).toBe('jello, world\n');
+      // Another file in its place (a rename over it: another inode).
+      fs.copyFileSync(path.join(ROOT, 'guest-binaries', arch, 'args'), `${prog}.new`);
+      fs.chmodSync(`${prog}.new`, 0o755);
+      fs.renameSync(`${prog}.new`, prog);
+      expect(run()).not.toContain('world');
+    }),
+  );
 });

@@ -86,7 +86,7 @@ export function resolveExecutable(env: ExecEnv, file: Resolved, path: string, ar
   for (let depth = 0; ; depth++) {
     onFile?.(path);
     checkExecutable(env, file);
-    const bytes = readWhole(file);
+    const bytes = readExecutable(file);
     const script = parseShebang(bytes);
     if (script) {
       if (depth >= MAX_INTERPRETER_DEPTH) fail('ELOOP');
@@ -123,7 +123,7 @@ function openInterpreter(env: ExecEnv, path: string, arch: ElfArch, onFile?: (pa
   try {
     file = env.resolve(path);
     checkExecutable(env, file);
-    bytes = readWhole(file);
+    bytes = readExecutable(file);
   } catch (e) {
     if (!(e instanceof LinuxError)) throw e;
     throw new InterpreterError(e.code, path, errnoText(e));
@@ -161,6 +161,48 @@ export function mappedFileId(file: Resolved): { name: string; dev: number; ino: 
 function statOf(file: Resolved): StatInfo {
   const n = file.node as Resolved['node'] & { info?: () => StatInfo };
   return typeof n.info === 'function' ? n.info() : file.fs.stat(file.node);
+}
+
+/**
+ * The contents of executables exec'ed lately, by what identifies a host
+ * file's content: a shell that starts the same program a thousand times reads
+ * its megabytes once (reading busybox again was 1.3 of the 15 ms a fork+exec
+ * of `busybox true` cost). Only files on read-only host mounts: the guest
+ * cannot change them, and a host process that does changes their inode,
+ * size, mtime or ctime (stat(2) of the host's own file, asked afresh at each
+ * exec). In-memory and writable files are read at each exec. The bytes are
+ * shared between execs: the loader only reads them (segments are copied into
+ * guest memory).
+ */
+const recentExecutables = new Map<string, Uint8Array>();
+const RECENT_EXECUTABLES = 8;
+const RECENT_EXECUTABLE_BYTES = 64 * 2 ** 20;
+
+function readExecutable(file: Resolved): Uint8Array {
+  const fsOf = file.fs as Resolved['fs'] & { readOnly?: boolean };
+  if (fsOf.type !== 'hostfs' || fsOf.readOnly !== true) return readWhole(file);
+  const st = statOf(file);
+  const key = `${fsOf.dev}:${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  const known = recentExecutables.get(key);
+  if (known) {
+    // Most recently used last: the first key is the one to drop.
+    recentExecutables.delete(key);
+    recentExecutables.set(key, known);
+    return known;
+  }
+  const bytes = readWhole(file);
+  // A file that changed while it was read is not remembered under its old identity.
+  if (bytes.length === st.size) {
+    recentExecutables.set(key, bytes);
+    let total = 0;
+    for (const b of recentExecutables.values()) total += b.length;
+    for (const [k, b] of recentExecutables) {
+      if (recentExecutables.size <= RECENT_EXECUTABLES && total <= RECENT_EXECUTABLE_BYTES) break;
+      recentExecutables.delete(k);
+      total -= b.length;
+    }
+  }
+  return bytes;
 }
 
 function readWhole(file: Resolved): Uint8Array {
