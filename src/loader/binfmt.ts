@@ -85,8 +85,7 @@ export function resolveExecutable(env: ExecEnv, file: Resolved, path: string, ar
   const execfn = path;
   for (let depth = 0; ; depth++) {
     onFile?.(path);
-    checkExecutable(env, file);
-    const bytes = readExecutable(file);
+    const bytes = readExecutable(file, checkExecutable(env, file));
     const script = parseShebang(bytes);
     if (script) {
       if (depth >= MAX_INTERPRETER_DEPTH) fail('ELOOP');
@@ -122,8 +121,7 @@ function openInterpreter(env: ExecEnv, path: string, arch: ElfArch, onFile?: (pa
   let bytes: Uint8Array;
   try {
     file = env.resolve(path);
-    checkExecutable(env, file);
-    bytes = readExecutable(file);
+    bytes = readExecutable(file, checkExecutable(env, file));
   } catch (e) {
     if (!(e instanceof LinuxError)) throw e;
     throw new InterpreterError(e.code, path, errnoText(e));
@@ -143,13 +141,18 @@ function errnoText(e: LinuxError): string {
   return errnoMessage(e.errno);
 }
 
-/** May the caller execute this file? Regular, on an exec-allowed mount, with an x bit for it (may_open, path_noexec). */
-export function checkExecutable(env: ExecEnv, file: Resolved): void {
+/**
+ * May the caller execute this file? Regular, on an exec-allowed mount, with an
+ * x bit for it (may_open, path_noexec). Returns the file's stat, which the
+ * read that follows uses as the file's identity.
+ */
+export function checkExecutable(env: ExecEnv, file: Resolved): StatInfo {
   const st = statOf(file);
   if ((st.mode & S_IFMT) !== S_IFREG) fail('EACCES');
   const mount = env.vfs.mounts().find((m) => m.fs === file.fs);
   if (mount?.options.split(',').includes('noexec')) fail('EACCES');
   checkPermission(st, env.who, MAY_EXEC);
+  return st;
 }
 
 /** What /proc/self/maps names a file's mappings with: its canonical path, device and inode. */
@@ -169,8 +172,8 @@ function statOf(file: Resolved): StatInfo {
  * its megabytes once (reading busybox again was 1.3 of the 15 ms a fork+exec
  * of `busybox true` cost). Only files on read-only host mounts: the guest
  * cannot change them, and a host process that does changes their inode,
- * size, mtime or ctime (stat(2) of the host's own file, asked afresh at each
- * exec). In-memory and writable files are read at each exec. The bytes are
+ * size, mtime or ctime (`st`: stat(2) of the host's own file, asked afresh
+ * at each exec by checkExecutable). In-memory and writable files are read at each exec. The bytes are
  * shared between execs: the loader only reads them (segments are copied into
  * guest memory).
  */
@@ -178,10 +181,9 @@ const recentExecutables = new Map<string, Uint8Array>();
 const RECENT_EXECUTABLES = 8;
 const RECENT_EXECUTABLE_BYTES = 64 * 2 ** 20;
 
-function readExecutable(file: Resolved): Uint8Array {
+function readExecutable(file: Resolved, st: StatInfo): Uint8Array {
   const fsOf = file.fs as Resolved['fs'] & { readOnly?: boolean };
   if (fsOf.type !== 'hostfs' || fsOf.readOnly !== true) return readWhole(file);
-  const st = statOf(file);
   const key = `${fsOf.dev}:${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
   const known = recentExecutables.get(key);
   if (known) {
