@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { heavyRunsOn, heavyTitle } from './helpers/tools.ts';
+import { allCasesOn, heavyTitle } from './helpers/tools.ts';
 import { createHeadlessKernel, runSync } from '../src/index.ts';
 import { VIRTUAL_BOOT_UPTIME_NS, VIRTUAL_EPOCH_NS, VIRTUAL_NS_PER_SYSCALL, VirtualClock } from '../src/kernel/clock.ts';
 import { SeededEntropy } from '../src/kernel/entropy.ts';
@@ -100,7 +100,7 @@ describe.concurrent('--deterministic busybox sh script', () => {
 describe.concurrent('--deterministic with threads', () => {
   for (const arch of ARCHES) {
     // The schedule is the kernel's (arch-independent); aarch64's busybox case above covers its ABI in npm test.
-    it.runIf(heavyRunsOn(arch))(heavyTitle(arch, `the pthreads guest (64 threads on one mutex, condvars, barriers, cancellation) traces identically twice (${arch})`), async () => {
+    it.runIf(allCasesOn(arch))(heavyTitle(arch, `the pthreads guest (64 threads on one mutex, condvars, barriers, cancellation) traces identically twice (${arch})`), async () => {
       const dir = makeTempDir();
       try {
         const guest = path.join(import.meta.dirname, '..', 'guest-binaries', arch, 'threads');

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runSync } from '../src/index.ts';
-import { TEST_ALL } from './helpers/tools.ts';
+import { allCasesOn } from './helpers/tools.ts';
 import { ARCHES, FIXED_ENV, ROOT, runReference, runTslinux, visible, type GuestArch, type Outcome, type RunSpec } from './helpers/e2e.ts';
 
 const TOOLS = ['gojq', 'shfmt', 'cindex', 'csearch', 'pup'] as const;
@@ -227,12 +227,12 @@ function comparable(o: Outcome): Outcome {
  * through aarch64's ABI), and all under npm run test:all.
  */
 function casesFor(arch: GuestArch): readonly ToolCase[] {
-  if (arch === 'x86_64' || TEST_ALL) return CASES;
+  if (allCasesOn(arch)) return CASES;
   return CASES.filter((c, i) => CASES.findIndex((d) => d.tool === c.tool) === i);
 }
 
 function casesTitle(arch: GuestArch, title: string): string {
-  return arch === 'x86_64' || TEST_ALL ? title : `${title} [the first case of each tool; all with npm run test:all]`;
+  return allCasesOn(arch) ? title : `${title} [the first case of each tool; all with npm run test:all]`;
 }
 
 for (const arch of ARCHES) {

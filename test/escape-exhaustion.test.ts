@@ -11,7 +11,7 @@
 // malloc cases; its /tmp, memfd and over-budget fills (the same memfs and
 // budget code, seconds each) run under npm run test:all.
 import { describe, expect, it } from 'vitest';
-import { heavyRunsOn, heavyTitle, optionalTool, which } from './helpers/tools.ts';
+import { allCasesOn, heavyTitle, optionalTool, which } from './helpers/tools.ts';
 import { KernelBug, createHeadlessKernel, createKernel } from '../src/index.ts';
 import { ARCHES as ARCH_TABLES } from '../src/arch/index.ts';
 import { Dispatcher, buildTable } from '../src/kernel/dispatch.ts';
@@ -43,13 +43,13 @@ function expectClean(r: GuardedOutcome): void {
 
 describe.runIf(guardTools)('guests exhausting the run\'s memory end cleanly inside a host guard', () => {
   for (const arch of ARCHES) {
-    it.runIf(heavyRunsOn(arch))(heavyTitle(arch, `filling /tmp: ENOSPC (as a tmpfs with size=), and deleting gives the space back (${arch})`), async () => {
+    it.runIf(allCasesOn(arch))(heavyTitle(arch, `filling /tmp: ENOSPC (as a tmpfs with size=), and deleting gives the space back (${arch})`), async () => {
       const r = await (await fillGuard()).runCli([guestPath(arch, 'hostile'), 'tmpfill']);
       expectClean(r);
       expect(lines(r.stdout)).toEqual([expect.stringMatching(/^tmpfill: ENOSPC after \d+ MiB$/), 'tmpfill: deleted, then as much again']);
     }, 180_000);
 
-    it.runIf(heavyRunsOn(arch))(heavyTitle(arch, `filling memfds: ENOMEM, and closing them gives the memory back (${arch})`), async () => {
+    it.runIf(allCasesOn(arch))(heavyTitle(arch, `filling memfds: ENOMEM, and closing them gives the memory back (${arch})`), async () => {
       const r = await (await fillGuard()).runCli([guestPath(arch, 'hostile'), 'memfdfill']);
       expectClean(r);
       expect(lines(r.stdout)).toEqual([expect.stringMatching(/^memfdfill: ENOMEM after \d+ MiB$/), 'memfdfill: closed, then as much again']);
@@ -67,7 +67,7 @@ describe.runIf(guardTools)('guests exhausting the run\'s memory end cleanly insi
       expect(second).toBe('pipes: closed, then as many again');
     }, 180_000);
 
-    it.runIf(heavyRunsOn(arch))(heavyTitle(arch, `a budget larger than the host can give (--memory-limit 8G under RLIMIT_AS): the host's refusal is ENOMEM, no crash of Node (${arch})`), async () => {
+    it.runIf(allCasesOn(arch))(heavyTitle(arch, `a budget larger than the host can give (--memory-limit 8G under RLIMIT_AS): the host's refusal is ENOMEM, no crash of Node (${arch})`), async () => {
       // Node's "Array buffer allocation failed" for a /tmp file's data reaches the guest as ENOMEM. Half a GiB
       // past tslinux's own address space: the host refuses after a few hundred MiB, twice (each fill costs time
       // in proportion, and the refusal is the same at any size).

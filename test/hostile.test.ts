@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { runSync } from '../src/index.ts';
 import { ARCHES, debianBin, guestPath, type GuestArch } from './helpers/e2e.ts';
 import { addressSpaceGuard, type GuardedOutcome } from './helpers/host-guard.ts';
-import { heavyRunsOn, heavyTitle } from './helpers/tools.ts';
+import { allCasesOn, heavyTitle } from './helpers/tools.ts';
 
 /**
  * The host guard's address-space limit. Node reserves about 10 GiB of
@@ -41,7 +41,7 @@ for (const arch of ARCHES) {
       expect(r).toEqual({ code: 0, signal: null, stdout: expect.stringMatching(/^forkbomb: fork failed: (ENOMEM|EAGAIN)\n$/), stderr: '' });
     }, 180_000);
 
-    it.runIf(heavyRunsOn(arch))(heavyTitle(arch, 'a malloc loop that touches its memory: malloc fails (ENOMEM) and the guest exits'), async () => {
+    it.runIf(allCasesOn(arch))(heavyTitle(arch, 'a malloc loop that touches its memory: malloc fails (ENOMEM) and the guest exits'), async () => {
       const r = await runHostile(arch, 'malloc');
       expect(r.code).toBe(0);
       expect(r.stderr).toBe('');
@@ -55,7 +55,7 @@ for (const arch of ARCHES) {
       expect(r).toEqual({ code: 0, signal: null, stdout: 'fdleak: EMFILE after 1021 fds\n', stderr: '' });
     }, 60_000);
 
-    it.runIf(heavyRunsOn(arch))(heavyTitle(arch, 'mprotect splitting one mapping into thousands: ENOMEM at the mapping limit, never a Unicorn abort'), async () => {
+    it.runIf(allCasesOn(arch))(heavyTitle(arch, 'mprotect splitting one mapping into thousands: ENOMEM at the mapping limit, never a Unicorn abort'), async () => {
       const r = await runHostile(arch, 'maps');
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/^maps: ENOMEM after \d+ splits\n$/);

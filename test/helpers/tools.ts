@@ -39,35 +39,36 @@ export function longRun(title: string): string {
 export const SAMPLE_STRIDE = 3;
 
 /**
- * The cases an arch runs: all of them on x86-64; on aarch64, in npm test,
- * every third (all under npm run test:all). The cases exercise the same
- * kernel code on both arches; what is aarch64's own (syscall numbers, the
+ * Whether `arch` runs every case in this run: x86-64 always; aarch64 under
+ * npm run test:all. In npm test aarch64 runs a sample of the long case
+ * lists (inSample) and leaves the few heavy cases whose subject is
+ * arch-independent kernel code (the memory budget, the mapping limit, the
+ * deterministic schedule) to test:all: the cases exercise the same kernel
+ * code on both arches, and what is aarch64's own (syscall numbers, the
  * register ABI, signal frames, the guest binaries) shows in any of them.
  */
-export function sampled<T>(arch: string, cases: readonly T[]): readonly T[] {
-  return arch === 'x86_64' || TEST_ALL ? cases : cases.filter((_, i) => i % SAMPLE_STRIDE === 0);
-}
-
-/**
- * Whether a heavy case (seconds of a guest filling memory, or tracing 64
- * threads twice) runs on `arch` in npm test: always on x86-64; on aarch64
- * under npm run test:all. For cases whose subject is arch-independent kernel
- * code (the memory budget, the mapping limit, the deterministic schedule),
- * which aarch64's other cases in the same file already reach through its own
- * ABI.
- */
-export function heavyRunsOn(arch: string): boolean {
+export function allCasesOn(arch: string): boolean {
   return arch === 'x86_64' || TEST_ALL;
 }
 
-/** A heavy case's title, saying when npm test leaves it to npm run test:all (see heavyRunsOn). */
+/** Whether the `i`-th case of a long list runs on `arch`: every case, or every SAMPLE_STRIDE-th. */
+export function inSample(arch: string, i: number): boolean {
+  return allCasesOn(arch) || i % SAMPLE_STRIDE === 0;
+}
+
+/** The cases of a long list an arch runs (see inSample). */
+export function sampled<T>(arch: string, cases: readonly T[]): readonly T[] {
+  return cases.filter((_, i) => inSample(arch, i));
+}
+
+/** A heavy case's title, saying when npm test leaves it to npm run test:all (see allCasesOn). */
 export function heavyTitle(arch: string, title: string): string {
-  return heavyRunsOn(arch) ? title : `${title} [npm run test:all]`;
+  return allCasesOn(arch) ? title : `${title} [npm run test:all]`;
 }
 
 /** A describe title saying when its cases are a sample. */
 export function sampledTitle(arch: string, title: string): string {
-  return arch === 'x86_64' || TEST_ALL ? title : `${title} [every ${SAMPLE_STRIDE}rd case; all with npm run test:all]`;
+  return allCasesOn(arch) ? title : `${title} [every ${SAMPLE_STRIDE}rd case; all with npm run test:all]`;
 }
 
 const said = new Set<string>();
