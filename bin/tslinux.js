@@ -11,8 +11,7 @@
 // a thread pool and cost 4 ms of CPU, and ten times that in waiting on a
 // busy host.
 'use strict';
-const { createHash } = require('node:crypto');
-const { existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { closeSync, existsSync, fstatSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const module_ = require('node:module');
 const { basename, dirname, join } = require('node:path');
 const vm = require('node:vm');
@@ -54,18 +53,36 @@ function builtCli() {
 }
 
 /**
- * Load a CommonJS file with V8's code cache of it, FILE.<key>.v8cache. The
- * key hashes the source (a millisecond) with the Node version: V8 checks a
- * cache against its own version and flags, but against the source only by
- * length, and npm gives every file of a package the same modification time.
- * The cache is made after the run (so it holds every function the run
- * compiled, not only the top level) by saveCodeCache(), written whole under
- * a temporary name and renamed; where dist/ is read-only there is no cache.
+ * Load a CommonJS file with V8's code cache of it, FILE.<key>.v8cache. V8
+ * checks a cache against its own version and flags, but against the source
+ * only by length, so the key must change with the content. It is made of:
+ * - the content hash the build wrote into the bundle's first line
+ *   (scripts/build.mjs, stampBuildKey): another build, another key, without
+ *   loading node:crypto and hashing 0.7 MB at every start (11 ms);
+ * - the file's status-change time (ctime), which no one can set: a bundle
+ *   edited in place, even to the same length and modification time (npm
+ *   gives every file of a package the same one), is not the one the cache
+ *   was made from; a fresh install makes its own cache once;
+ * - the Node version and arch.
+ * A file without the build's line is hashed here. The cache is made after
+ * the run (so it holds every function the run compiled, not only the top
+ * level) by saveCodeCache(), written whole under a temporary name and
+ * renamed; where dist/ is read-only there is no cache.
  */
 function requireWithCodeCache(file) {
-  const source = readFileSync(file, 'utf8');
-  const key = createHash('sha1').update(source).update(`${process.version} ${process.arch}`).digest('hex').slice(0, 16);
-  const cacheFile = `${file}.${key}.v8cache`;
+  // One open file for the status and the text, so both describe the same file.
+  const fd = openSync(file, 'r');
+  let source;
+  let changed;
+  try {
+    changed = fstatSync(fd, { bigint: true }).ctimeNs;
+    source = readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+  const stamped = /^\/\/ tslinux-build ([0-9a-f]{16})\n/.exec(source.slice(0, 40));
+  const content = stamped ? stamped[1] : require('node:crypto').createHash('sha1').update(source).digest('hex').slice(0, 16);
+  const cacheFile = `${file}.${content}-${changed.toString(36)}-${process.version}-${process.arch}.v8cache`;
   let cachedData;
   try {
     cachedData = readFileSync(cacheFile);

@@ -19,6 +19,7 @@
 //   --js        the bundles only, no type declarations (a second rather than half a minute)
 //   --if-stale  do nothing when dist/ is newer than every source it was built from
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,12 +54,37 @@ async function buildJs() {
     outfile: join(staging, 'cli.cjs'),
     format: 'cjs',
     define: { 'import.meta.url': 'import_meta_url' },
-    banner: { js: "const import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
+    // Whitespace, comments and syntax minified, names kept (stack traces and
+    // the source map stay readable): the file bin/tslinux.js reads and V8
+    // parses at every start shrinks from 1.0 to 0.67 MB, and in ASCII it is
+    // a one-byte string (a single 'µ' in a comment made the whole 1 MB a
+    // two-byte one). 15 ms of `tslinux run hello`'s 220.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    charset: 'ascii',
+    banner: { js: `${BUILD_KEY_PLACEHOLDER}\nconst import_meta_url = require('node:url').pathToFileURL(__filename).href;` },
   });
+  stampBuildKey(join(staging, 'cli.cjs'));
   const outputs = [library, command].flatMap((r) => Object.keys(r.metafile.outputs).map((o) => relative(staging, join(ROOT, o))));
   publish(staging, outputs);
   const inputs = new Set([library, command].flatMap((r) => Object.keys(r.metafile.inputs)).filter((i) => !i.startsWith('node_modules/')));
   writeBuildInfo(join(DIST, 'build.json'), [...inputs].sort());
+}
+
+/**
+ * The bundle's first line names its content: `// tslinux-build <16 hex>`, a
+ * hash of the file with the placeholder in place. bin/tslinux.js keys V8's
+ * code cache on it, without loading node:crypto and hashing 0.7 MB at every
+ * start (11 ms), and without a second file that a concurrent build could
+ * leave out of step with the bundle. Same length as the placeholder, so the
+ * source map's lines stay put.
+ */
+const BUILD_KEY_PLACEHOLDER = `// tslinux-build ${'0'.repeat(16)}`;
+function stampBuildKey(file) {
+  const text = readFileSync(file, 'utf8');
+  if (!text.startsWith(BUILD_KEY_PLACEHOLDER)) throw new Error(`${file}: the build key placeholder is not the first line`);
+  const key = createHash('sha256').update(text).digest('hex').slice(0, 16);
+  writeFileSync(file, `// tslinux-build ${key}${text.slice(BUILD_KEY_PLACEHOLDER.length)}`);
 }
 
 function writeBuildInfo(file, inputs) {

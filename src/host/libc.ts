@@ -10,6 +10,7 @@
 // This and src/cpu/ are the only places that use the FFI (koffi). Linux and
 // macOS only (the constants below are theirs); elsewhere hostLibc() is null
 // and callers fall back to Node's blocking calls.
+import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import koffi, { type LibraryHandle } from 'koffi';
 
@@ -50,9 +51,35 @@ export interface HostLibc {
   lseek(fd: number, offset: number, whence: number): number;
   /** fcntl(F_GETFL): the description's access mode and status flags, in the host's O_* bits (fs.constants). */
   statusFlags(fd: number): number;
+  /** isatty(3). */
+  isatty(fd: number): boolean;
+  /** getentropy(3) (glibc >= 2.25, musl, macOS): the host's CSPRNG, as node:crypto's randomFillSync uses it. */
+  randomFill(buf: Uint8Array): void;
 }
 
 let cached: HostLibc | null | undefined;
+
+/**
+ * A Node built-in loaded at its first use. node:tty (which loads node:net and
+ * the streams) and node:crypto cost `tslinux run` 10 ms of its start-up; the
+ * C library answers isatty and gives random bytes without them.
+ */
+function nodeModule<T>(name: string): T {
+  return createRequire(import.meta.url)(name) as T;
+}
+
+/** isatty(3) of a host fd: through the C library where there is one, else node:tty. */
+export function hostIsatty(fd: number): boolean {
+  const libc = hostLibc();
+  return libc ? libc.isatty(fd) : nodeModule<typeof import('node:tty')>('node:tty').isatty(fd);
+}
+
+/** Random bytes from the host's CSPRNG (the C library's getentropy, else node:crypto). */
+export function hostRandomFill(buf: Uint8Array): void {
+  const libc = hostLibc();
+  if (libc) libc.randomFill(buf);
+  else nodeModule<typeof import('node:crypto')>('node:crypto').randomFillSync(buf);
+}
 
 /** The host libc calls, or null on a host without them (see the header). */
 export function hostLibc(): HostLibc | null {
@@ -73,6 +100,13 @@ export function hostLibc(): HostLibc | null {
   const send = lib.func('long send(int fd, void *buf, unsigned long len, int flags)');
   const lseek = lib.func('int64_t lseek(int fd, int64_t offset, int whence)');
   const fcntl = lib.func('int fcntl(int fd, int cmd, ...)');
+  const isatty = lib.func('int isatty(int fd)');
+  let getentropy: ((buf: Uint8Array, len: number) => number) | null;
+  try {
+    getentropy = lib.func('int getentropy(void *buf, size_t len)') as (buf: Uint8Array, len: number) => number;
+  } catch {
+    getentropy = null; // an older C library: node:crypto then
+  }
   const F_GETFL = 3; // Linux and macOS
   cached = {
     poll(entries, timeoutMs) {
@@ -113,6 +147,17 @@ export function hostLibc(): HostLibc | null {
       const flags = fcntl(fd, F_GETFL) as number;
       if (flags < 0) throw hostError('fcntl(F_GETFL)');
       return flags;
+    },
+    isatty(fd) {
+      return Number.isInteger(fd) && fd >= 0 && fd <= 0x7fffffff && (isatty(fd) as number) === 1;
+    },
+    randomFill(buf) {
+      if (!getentropy) return nodeModule<typeof import('node:crypto')>('node:crypto').randomFillSync(buf);
+      // getentropy gives at most 256 bytes a call (EIO past that).
+      for (let at = 0; at < buf.length; at += 256) {
+        const part = buf.subarray(at, Math.min(buf.length, at + 256));
+        if (getentropy(part, part.length) !== 0) throw hostError('getentropy');
+      }
     },
   };
   return cached;

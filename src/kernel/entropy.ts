@@ -2,7 +2,7 @@
 // /dev/random and /dev/urandom all draw from one Entropy source, the host's
 // CSPRNG normally, or a seeded generator for --deterministic runs (the same
 // seed gives the same bytes in the same order).
-import { randomFillSync } from 'node:crypto';
+import { hostRandomFill } from '../host/libc.ts';
 
 export interface Entropy {
   fill(buf: Uint8Array): void;
@@ -10,7 +10,7 @@ export interface Entropy {
 
 export const hostEntropy: Entropy = {
   fill(buf) {
-    randomFillSync(buf);
+    hostRandomFill(buf);
   },
 };
 

@@ -25,8 +25,7 @@
 // Without the host's libc (hostLibc() null: not Linux or macOS) every
 // transfer blocks the emulator, as Node's readSync and writeSync do.
 import * as fs from 'node:fs';
-import { isatty } from 'node:tty';
-import { hostLibc, POLLIN as HOST_POLLIN, POLLOUT as HOST_POLLOUT, type HostLibc } from '../host/libc.ts';
+import { hostIsatty as isatty, hostLibc, POLLIN as HOST_POLLIN, POLLOUT as HOST_POLLOUT, type HostLibc } from '../host/libc.ts';
 import { fromHostError } from './errors.ts';
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT } from './readiness.ts';
 import { blockingHostCall, fstatOrNull } from './stdio.ts';

@@ -3,7 +3,7 @@
 // path (read-write), a private /tmp, a synthetic /dev, /proc, a few read-only
 // /sys files, and a small synthetic /etc. Nothing else of the host is visible.
 import * as path from 'node:path';
-import { isatty } from 'node:tty';
+import { hostIsatty as isatty } from '../host/libc.ts';
 import type { Kernel } from './kernel.ts';
 import { LaunchError, toGuestPath } from './kernel-options.ts';
 import { LinuxError, fail } from './errors.ts';

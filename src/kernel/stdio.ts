@@ -1,11 +1,10 @@
 // The guest's standard streams: the host's own fds (so pipes, files and ttys
 // behave as they do natively), or in-memory buffers for the library API.
 import * as fs from 'node:fs';
-import { isatty } from 'node:tty';
 import { LinuxError, fromHostError } from './errors.ts';
 import type { ArchConstants } from '../arch/types.ts';
 import type { AccessMode, OpenFileDescription } from './fdtable.ts';
-import { hostLibc } from '../host/libc.ts';
+import { hostIsatty as isatty, hostLibc } from '../host/libc.ts';
 import type { HostStream } from './host-streams.ts';
 import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLL_READ, POLL_WRITE } from './readiness.ts';
 import type { Waitable } from './wait.ts';

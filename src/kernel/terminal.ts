@@ -3,7 +3,7 @@
 // delivers input (canonical mode and echo) are applied to the real
 // terminal through Node's raw mode, so a shell's line editor works and
 // Ctrl-C reaches the foreground job (see termios(3)).
-import { isatty } from 'node:tty';
+import { hostIsatty as isatty } from '../host/libc.ts';
 
 const ICANON = 0x2;
 const ECHO = 0x8;

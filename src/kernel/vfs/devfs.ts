@@ -1,7 +1,7 @@
 // /dev: a MemFs holding the character devices every program expects, plus
 // the /dev/std* and /dev/fd symlinks into /proc/self/fd (resolved by the Vfs
 // in the guest namespace, so they reach whatever procfs is mounted).
-import { randomFillSync } from 'node:crypto';
+import { hostRandomFill } from '../../host/libc.ts';
 import { fail } from '../errors.ts';
 import { MemFs, type MemNode } from './memfs.ts';
 import type { MemoryBudget } from '../memory.ts';
@@ -47,7 +47,7 @@ export class DevFs extends MemFs {
 
   constructor(opts: DevFsOptions) {
     super({ type: 'devtmpfs', dev: opts.dev, now: opts.now, readOnly: opts.readOnly, budget: opts.budget });
-    this.random = opts.random ?? ((buf) => randomFillSync(buf));
+    this.random = opts.random ?? ((buf) => hostRandomFill(buf));
     this.tty = opts.tty ?? (() => fail('ENXIO', 'no controlling terminal'));
     this.addDevices();
     for (const [name, target] of LINKS) this.addSymlink(name, target);

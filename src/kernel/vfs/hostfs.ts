@@ -44,7 +44,7 @@
 // UTF-8 is left out of readdir, since no guest name can reach it).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isatty } from 'node:tty';
+import { hostIsatty as isatty } from '../../host/libc.ts';
 import { hostAccess, type HostAccess, type HostHandle, type HostStat } from '../../host/index.ts';
 import { LinuxError, fail, fromHostError } from '../errors.ts';
 import { DirectoryFile, defaultClock } from './memfs.ts';
