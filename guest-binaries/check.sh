@@ -67,16 +67,19 @@ sigtrace_threads|sigtrace|threads
 forkmem|forkmem|
 stack_deep|stack|deep
 stack_overflow|stack|overflow
-stack_read|stack|read'
+stack_read|stack|read
+selfmod|selfmod|
+selfmod_patch|selfmod|patch
+selfmod_family|selfmod|family 4'
 
 # sigtrace's seccomp mode is left out: qemu-user does not apply a guest's
 # seccomp filter (test/trace-golden.test.ts runs it natively and under tslinux).
 
-# forkexec and pipes execve() themselves. Under qemu-aarch64 that only
+# forkexec, pipes and selfmod (family) execve() themselves. Under qemu-aarch64 that only
 # works when binfmt_misc runs aarch64 executables through qemu (as Debian's
 # qemu-user-binfmt sets up); without it those aarch64 cases fail.
 "$here/aarch64/hello" >/dev/null 2>&1 ||
-    echo "check: warning: aarch64 executables cannot be exec'd directly (no binfmt_misc entry for qemu-aarch64); forkexec and pipes will fail" >&2
+    echo "check: warning: aarch64 executables cannot be exec'd directly (no binfmt_misc entry for qemu-aarch64); forkexec, pipes and selfmod_family will fail" >&2
 
 run() { # arch binary case args...
     arch=$1 bin=$2 case=$3; shift 3

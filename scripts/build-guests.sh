@@ -16,7 +16,7 @@ cc_aarch64=${CC_AARCH64:-aarch64-linux-gnu-gcc}
 # C guests (one .c file each) and the no-libc assembly guest.
 c_guests="hello args fileio stat dirents mmap errors crash getuid_loop sieve
  sigsegv_recover sigsys signals restart forkexec pipes threads events futex_pingpong
- hostile faultpc sigtrace gatebypass preempt sockets forkmem stack"
+ hostile faultpc sigtrace gatebypass preempt sockets forkmem stack selfmod"
 
 # Reproducibility: no build paths in the output, no build-id, no symbols,
 # fixed locale and timestamps; non-PIE so the guests are plain ET_EXEC.

@@ -114,7 +114,7 @@ describe('the case list', () => {
  * qemu; without it the live reference cannot run them, and the recorded
  * outputs (made with binfmt_misc) are the reference.
  */
-const REEXECS = new Set(['forkexec', 'pipes']);
+const REEXECS = new Set(['forkexec', 'pipes', 'selfmod']);
 const qemuCanReexec = ['qemu-aarch64', 'aarch64-binfmt-P'].some((n) => fs.existsSync(`/proc/sys/fs/binfmt_misc/${n}`));
 
 for (const arch of ARCHES) {

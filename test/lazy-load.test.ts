@@ -49,7 +49,7 @@ function lazyModulesRun(args: string[]): { modules: string[]; status: number | n
 describe('the CLI bundle (dist/cli.cjs)', () => {
   it('holds each on-demand module in its own lazy wrapper', () => {
     const bundle = fs.readFileSync(path.join(ROOT, 'dist', 'cli.cjs'), 'utf8');
-    const wrapped = new Set([...bundle.matchAll(/= __esm\(\{\s*"([^"]+)"\(\)/g)].map((m) => m[1]));
+    const wrapped = new Set([...bundle.matchAll(/=\s*__esm\(\{\s*"([^"]+)"\(\)/g)].map((m) => m[1]));
     expect(ON_DEMAND.filter((m) => !wrapped.has(m))).toEqual([]);
   });
 

@@ -18,8 +18,9 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { optionalTool } from './helpers/tools.ts';
+import { keepEngines } from './helpers/engines.ts';
 import { CpuEngine, type CpuArch, type SliceLimit } from '../src/cpu/engine.ts';
 import * as UC from '../src/cpu/unicorn-constants.ts';
 import { Kernel } from '../src/kernel/kernel.ts';
@@ -115,18 +116,9 @@ const RETRY_LOOP = {
   aarch64: { code: a64(0x910005ad, 0xd4000001, 0x17fffffe), count: XREG(13), syscallAt: CODE + 4 },
 } as const;
 
-let engines: CpuEngine[] = [];
-afterEach(() => {
-  for (const e of engines) e.close();
-  engines = [];
-});
-
-/** An engine whose syscall hook calls `onSyscall`, with `keep` holding the buffers Unicorn points into. */
-function engine(arch: CpuArch, onSyscall: (cpu: CpuEngine) => void): CpuEngine {
-  const cpu: CpuEngine = new CpuEngine(arch, { onSyscall: () => onSyscall(cpu), preemptible: true });
-  engines.push(cpu);
-  return cpu;
-}
+const engines = keepEngines();
+const engine = engines.engine;
+const mapKept = engines.map;
 
 const preemptionWorks = ((): boolean => {
   const probe = new CpuEngine('x86_64', { onSyscall: () => {}, preemptible: true });
@@ -152,9 +144,9 @@ function runChecksum(arch: CpuArch, rounds: number, slice: SliceLimit | null): C
   const words = new BigUint64Array(data.buffer);
   words.forEach((_, i) => (words[i] = BigInt(i) * 0x100000001b3n));
   const stack = new Uint8Array(PAGE);
-  cpu.mapHost(CODE, code, 5);
-  cpu.mapHost(DATA, data, 3);
-  cpu.mapHost(STACK, stack, 3);
+  mapKept(cpu, CODE, code, 5);
+  mapKept(cpu, DATA, data, 3);
+  mapKept(cpu, STACK, stack, 3);
   cpu.writeRegister(p.base, DATA);
   cpu.writeRegister(p.rounds, rounds);
   cpu.writeRegister(p.sp, STACK + PAGE - 64);
@@ -208,7 +200,7 @@ describe.each(['x86_64', 'aarch64'] as const)('the engine pre-empted between blo
     });
     const code = new Uint8Array(PAGE);
     code.set(p.code);
-    cpu.mapHost(CODE, code, 5);
+    mapKept(cpu, CODE, code, 5);
     let pc = CODE;
     const kinds = new Set<string>();
     // One block per run: the block stop fires right after every syscall, with or without the hook's stop.

@@ -199,6 +199,13 @@ export interface GuestEngine extends GuestCpu {
   copyStateTo(target: GuestEngine): void;
   /** A memory fault's exact pc, when the engine reports the block's (null: the fault's own is right). */
   exactFaultPc(fault: CpuFault, mem: GuestMappings): number | null;
+  /**
+   * Ready this engine, whose process is gone, for another process: all
+   * memory unmapped but the ranges in `keep` (with the code translated from
+   * them), the CPU state as when the engine was made. Returns the ranges
+   * kept, or null when this engine cannot be reused. Absent: never reused.
+   */
+  recycle?(keep: readonly { start: number; end: number }[]): { start: number; end: number }[] | null;
   close(): void;
 }
 

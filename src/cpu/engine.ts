@@ -7,6 +7,7 @@
 import koffi, { type LibraryHandle, type TypeObject } from './koffi.ts';
 import { loadUnicorn } from './unicorn-lib.ts';
 import { BlockStop, type SliceLimit } from './block-stop.ts';
+import { CodeBuffer } from './code-buffer.ts';
 import * as UC from './unicorn-constants.ts';
 
 export type { SliceLimit } from './block-stop.ts';
@@ -40,6 +41,9 @@ interface UnicornApi {
   contextSave: (uc: Pointer, ctx: Pointer) => number;
   contextRestore: (uc: Pointer, ctx: Pointer) => number;
   contextFree: (ctx: Pointer) => number;
+  memRegions: (uc: Pointer, regions: Pointer[], count: number[]) => number;
+  free: (mem: Pointer) => number;
+  regionType: TypeObject;
   protos: { syscall: TypeObject; intr: TypeObject; memInvalid: TypeObject; code: TypeObject };
 }
 
@@ -70,6 +74,10 @@ function unicornApi(): UnicornApi {
     contextSave: lib.func('int uc_context_save(void *uc, void *context)'),
     contextRestore: lib.func('int uc_context_restore(void *uc, void *context)'),
     contextFree: lib.func('int uc_context_free(void *context)'),
+    memRegions: lib.func('int uc_mem_regions(void *uc, _Out_ void **regions, _Out_ uint32_t *count)'),
+    free: lib.func('int uc_free(void *mem)'),
+    // struct uc_mem_region: `end` is the region's last byte, not one past it.
+    regionType: koffi.struct('TslMemRegion', { begin: 'uint64_t', end: 'uint64_t', perms: 'uint32_t' }),
     protos: {
       syscall: koffi.proto('void TslSyscallHook(void *uc, void *user)'),
       intr: koffi.proto('void TslIntrHook(void *uc, uint32_t intno, void *user)'),
@@ -205,6 +213,11 @@ function faultAddress(arch: CpuArch, raw: bigint | number): number | bigint {
  */
 export const TCG_BUFFER_BYTES = 32 << 20;
 
+/** Past this much translated code an engine's buffer is flushed between runs (code-buffer.ts): the last quarter is the margin a run may use. */
+const CODE_FLUSH_AT = 24 << 20;
+/** How often, at most, the code buffer is looked at (mincore over 8192 pages: about 20 us). */
+const CODE_CHECK_MS = 2;
+
 export class CpuEngine {
   readonly handle: Pointer;
   private lastMemFault: { type: number; address: number | bigint } | undefined;
@@ -217,6 +230,14 @@ export class CpuEngine {
   private stoppedByUnicorn = false;
   /** A hook called stop() during this run. */
   private stopRequested = false;
+  /** The CPU state right after the engine was made, before any code ran: what recycle() puts back. */
+  private pristine: CpuContext | null = null;
+  /** The translated-code buffer, watched so that it is flushed between runs, never full inside one (code-buffer.ts); null: not watched. */
+  private readonly code: CodeBuffer | null;
+  /** performance.now() of the last look at the code buffer. */
+  private codeCheckedAt = 0;
+  /** How many times keepCodeRoom() flushed the translated code (for tests). */
+  codeFlushes = 0;
 
   readonly onSyscall: () => void;
   private readonly onUnmapped: ((addr: number) => boolean) | undefined;
@@ -245,12 +266,92 @@ export class CpuEngine {
     this.check(uc.ctl(this.handle, UC.UC_CTL_TCG_BUFFER_SIZE_WRITE, 'uint32_t', TCG_BUFFER_BYTES), 'tcg buffer size');
     this.pcBatch = this.registers([arch === 'x86_64' ? UC.UC_X86_REG_RIP : UC.UC_ARM64_REG_PC]);
     this.installHooks();
+    // The first hook initialised the engine: its code buffer exists now.
+    this.code = CodeBuffer.find(TCG_BUFFER_BYTES);
     // Before any code is translated: only blocks translated with the hook carry the call.
     this.blockStop = options.preemptible ? BlockStop.get() : null;
     if (this.blockStop) {
       const hh: Pointer[] = [0n];
       this.check(uc.hookAdd(this.handle, hh, UC.UC_HOOK_BLOCK, this.blockStop.callback, this.blockStop.userData, 1n, 0n), 'hook block');
     }
+  }
+
+  /** Save the state recycle() restores; the caller sets up the registers every process starts with first. */
+  savePristineState(): void {
+    this.pristine ??= this.newContext();
+    this.pristine.save();
+  }
+
+  /**
+   * Make this engine, whose process is gone, ready for another process:
+   * every memory region Unicorn holds is unmapped except those in `keep`
+   * (exactly one region each; a range that is not is unmapped too), the CPU
+   * state is the pristine one savePristineState() took, and the soft TLB is
+   * empty. Translated code survives only in the kept regions: unmapping a
+   * region throws away the blocks translated from it (memory_unmap in
+   * qemu/softmmu/memory.c calls uc_invalidate_tb), and the blocks' lookup
+   * goes by the physical page, which only a kept region still has.
+   * Returns the ranges kept, or null when the engine cannot be reused (a
+   * step() code hook slows all its code; no pristine state).
+   */
+  recycle(keep: readonly { start: number; end: number }[]): { start: number; end: number }[] | null {
+    if (this.closed || this.codeHookInstalled || !this.pristine || runningEngine === this) return null;
+    const kept: { start: number; end: number }[] = [];
+    for (const r of this.regions()) {
+      if (keep.some((k) => k.start === r.start && k.end === r.end)) kept.push(r);
+      else this.unmap(r.start, r.end - r.start);
+    }
+    this.pristine.restoreInto();
+    this.flushTlb();
+    this.lastMemFault = undefined;
+    this.pendingFault = undefined;
+    this.stoppedByUnicorn = false;
+    this.stopRequested = false;
+    this.steppedInsn = null;
+    return kept;
+  }
+
+  /**
+   * Throw away the code translated from the executable regions in
+   * [start, end), before exec is taken from them. Unicorn 2.1.1 does not:
+   * uc_mem_protect keeps a region's translated blocks when it removes
+   * PROT_EXEC, and uc_mem_unmap's invalidation (uc_invalidate_tb,
+   * qemu/accel/tcg/translate-all.c) finds the blocks' physical pages through
+   * an instruction-fetch TLB fill, which fails on a page that is not
+   * executable, so it silently drops nothing. The blocks then outlive their
+   * region, and when a later region gets the same physical (ram) address and
+   * code runs at the same virtual address, the lookup finds them: stale code,
+   * or a crash of the host process while chaining blocks (seen with recycled
+   * engines, engine-shelf.ts, whose processes map the same places again).
+   * Per region, as uc_invalidate_tb maps only the range's first address.
+   */
+  private dropTranslatedCode(start: number, end: number): void {
+    for (const r of this.regions()) {
+      if (!(r.perms & 4) || r.end <= start || r.start >= end) continue;
+      const from = BigInt(Math.max(start, r.start));
+      const to = BigInt(Math.min(end, r.end));
+      this.check(unicornApi().ctl(this.handle, UC.UC_CTL_TB_REMOVE_CACHE_WRITE, 'uint64_t', from, 'uint64_t', to), 'tb remove cache');
+    }
+  }
+
+  /** The memory regions Unicorn holds, [start, end) each, with their UC_PROT_* (uc_mem_regions). */
+  regions(): { start: number; end: number; perms: number }[] {
+    const api = unicornApi();
+    const out: Pointer[] = [0n];
+    const count = [0];
+    this.check(api.memRegions(this.handle, out, count), 'mem_regions');
+    if (count[0] === 0) return [];
+    try {
+      const list = koffi.decode(out[0]!, koffi.array(api.regionType, count[0]!)) as { begin: number | bigint; end: number | bigint; perms: number }[];
+      return list.map((r) => ({ start: Number(r.begin), end: Number(r.end) + 1, perms: r.perms }));
+    } finally {
+      api.free(out[0]!);
+    }
+  }
+
+  /** Whether the translated-code buffer is watched (code-buffer.ts: Linux). */
+  get watchesCode(): boolean {
+    return this.code !== null;
   }
 
   /** Whether runs can be pre-empted exactly (RunLimits.slice). */
@@ -366,6 +467,7 @@ export class CpuEngine {
   }
 
   protect(addr: number, size: number, prot: Prot): void {
+    if (!(prot & 4)) this.dropTranslatedCode(addr, addr + size);
     // uc_mem_protect stops the run itself when it takes exec away from the
     // page being run (uc.c:1671-1677 in 2.1.1), without a hook asking.
     if (runningEngine === this && !(prot & 4)) {
@@ -434,6 +536,7 @@ export class CpuEngine {
 
   /** Run from `pc` until the pc reaches `until` (0: no such address), a stop, a fault or a limit. */
   runUntil(pc: number, until: number, limits: RunLimits = {}): RunResult {
+    this.keepCodeRoom();
     this.pendingFault = undefined;
     this.lastMemFault = undefined;
     this.stoppedByUnicorn = false;
@@ -462,6 +565,22 @@ export class CpuEngine {
     if (this.stopRequested) return { kind: 'stopped' };
     if (this.stoppedByUnicorn || this.blockStop?.fired()) return { kind: 'preempted' };
     return { kind: 'stopped' }; // `until` reached, or x86 `hlt`
+  }
+
+  /**
+   * Between runs, at most every CODE_CHECK_MS: when the translated code
+   * fills more than CODE_FLUSH_AT of its buffer, flush it now, before
+   * Unicorn flushes it inside a run and crashes (code-buffer.ts).
+   */
+  private keepCodeRoom(): void {
+    if (!this.code || runningEngine === this) return;
+    const now = performance.now();
+    if (now - this.codeCheckedAt < CODE_CHECK_MS) return;
+    this.codeCheckedAt = now;
+    if (this.code.residentBytes() <= CODE_FLUSH_AT) return;
+    this.check(unicornApi().ctl(this.handle, UC.UC_CTL_TB_FLUSH_WRITE), 'tb flush');
+    this.code.releaseFlushed();
+    this.codeFlushes++;
   }
 
   /**
@@ -535,6 +654,8 @@ export class CpuEngine {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.pristine?.free();
+    this.code?.forget();
     unicornApi().close(this.handle);
     for (const batch of this.batches.values()) koffi.free(batch.storage);
     this.batches.clear();

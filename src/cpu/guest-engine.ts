@@ -69,6 +69,7 @@ export class UnicornGuest implements GuestEngine {
     this.retBatch = this.engine.registers([this.id(this.abi.ret)]);
     this.gregs = this.engine.registers(this.abi.frameGregs.map((n) => this.id(n)));
     this.fpregs = this.engine.registers(this.abi.frameFpregs.map((n) => this.id(n)));
+    this.engine.savePristineState();
   }
 
   private id(name: string): number {
@@ -234,6 +235,9 @@ export class UnicornGuest implements GuestEngine {
   }
   exactFaultPc(fault: CpuFault, mem: GuestMappings): number | null {
     return exactFaultPc(this.engine, fault, mem);
+  }
+  recycle(keep: readonly { start: number; end: number }[]): { start: number; end: number }[] | null {
+    return this.engine.recycle(keep);
   }
   close(): void {
     this.engine.close();

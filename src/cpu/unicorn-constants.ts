@@ -32,6 +32,10 @@ export const UC_CTL_CPU_MODEL_WRITE = 0x44000007;
 export const UC_QUERY_TIMEOUT = 4;
 /** UC_CTL_WRITE(UC_CTL_TCG_BUFFER_SIZE, 1): the translated-code buffer's size, before the engine's first use. */
 export const UC_CTL_TCG_BUFFER_SIZE_WRITE = 0x4400000d;
+/** UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2): drop the code translated from [begin, end) (two uint64_t). */
+export const UC_CTL_TB_REMOVE_CACHE_WRITE = 0x48000009;
+/** UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0): drop all translated code (between runs only: see code-buffer.ts). */
+export const UC_CTL_TB_FLUSH_WRITE = 0x4000000a;
 /** UC_CTL_WRITE(UC_CTL_TLB_FLUSH, 0): empty the soft TLB (QEMU resizes it only then). */
 export const UC_CTL_TLB_FLUSH_WRITE = 0x4000000b;
 /** UC_CTL_WRITE(UC_CTL_TLB_TYPE, 1): UC_TLB_CPU = 0 (the default) or UC_TLB_VIRTUAL = 1. */

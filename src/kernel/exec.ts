@@ -6,7 +6,7 @@ import { ElfError } from '../loader/elf.ts';
 import { loadImage } from '../loader/image.ts';
 import { mappedFileId, type Executable, type Interpreter } from '../loader/binfmt.ts';
 import { LinuxError } from './errors.ts';
-import { AddressSpace } from './memory.ts';
+import { AddressSpace, holdsContent } from './memory.ts';
 import { Process } from './process.ts';
 import { Task } from './task.ts';
 import type { FileSystem, Node } from './vfs/types.ts';
@@ -77,12 +77,17 @@ export abstract class KernelExec extends KernelProcesses {
    */
   protected completeExec(p: Process, img: StagedExec): void {
     // The new engine takes over the old one's share of the budget: past the
-    // point of no return there is nothing to fail.
-    if (p.cpu) this.retiredEngines.push(p.cpu);
-    this.retiredSpaces.push(p.mem);
+    // point of no return there is nothing to fail. A shelved engine that
+    // still maps this program (or its interpreter) has its code translated
+    // already, and a share of its own.
+    const images = img.interp ? [img.bytes, img.interp.bytes] : [img.bytes];
+    const shelved = this.shelvedEngine(img.arch, (m) => m.loaded !== null && images.some((image) => holdsContent(image, m.loaded!)));
+    if (p.cpu) this.retireProcessEngine(p.cpu, p.mem, shelved !== null);
+    else this.retiredSpaces.push(p.mem);
     p.arch = img.arch;
-    p.cpu = this.createEngine(img.arch);
+    p.cpu = shelved?.engine ?? this.createEngine(img.arch);
     p.mem = new AddressSpace(img.arch.layout, p.cpu, p.mem.memoryLimit);
+    if (shelved) p.mem.offerResident(shelved.segments);
     p.applyAddressSpaceLimit();
     p.mem.budget = this.memoryBudget;
     p.fds.closeOnExec();
@@ -103,6 +108,8 @@ export abstract class KernelExec extends KernelProcesses {
       // Past the point of no return, a failure kills the process (as Linux sends SIGSEGV).
       if (!(e instanceof LinuxError) && !(e instanceof ElfError)) throw e;
       p.killBySignal(11, false);
+    } finally {
+      p.mem.releaseResident();
     }
     const parentWaiting = p.vforkDone;
     if (parentWaiting) {

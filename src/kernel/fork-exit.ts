@@ -18,7 +18,10 @@ export abstract class KernelProcesses extends KernelState {
   forkProcess(parentTask: Task, resumePc: number, lendMemory = false): Process {
     const parent = parentTask.process;
     if (this.liveProcesses().length >= this.maxTasks) throw new LinuxError('EAGAIN', 'too many tasks');
-    const cpu = this.newEngine(parent.arch);
+    // A shelved engine that still maps the parent's program (a shell's
+    // fork, mostly) has the child's code translated already.
+    const shelved = this.shelvedEngine(parent.arch, (m) => parent.mem.holdsLoaded(m));
+    const cpu = shelved?.engine ?? this.newEngine(parent.arch);
     const child = this.newProcess(parent, parent.arch, cpu, {
       cwd: parent.cwd,
       uid: parent.creds.uid,
@@ -45,13 +48,16 @@ export abstract class KernelProcesses extends KernelState {
     child.sigreturnPage = parent.sigreturnPage;
     child.beyondEof = [...parent.beyondEof];
     child.fds = parent.fds.clone();
+    if (shelved) child.mem.offerResident(shelved.segments);
     try {
       parent.mem.copyTo(child.mem, lendMemory);
     } catch (e) {
       // No memory for the child's copy: fork fails (ENOMEM) and the child never was.
+      child.mem.releaseResident();
       this.discardUnborn(child);
       throw e;
     }
+    child.mem.releaseResident();
     parent.cpu.copyStateTo(cpu);
     cpu.setReturnValue(0); // fork returns 0 in the child
     task.pc = resumePc;
@@ -176,9 +182,9 @@ export abstract class KernelProcesses extends KernelState {
       this.releaseThread(t);
     }
     p.fds.closeAll();
-    if (p.cpu) this.retireEngine(p.cpu);
     // A zombie keeps no memory (its /proc/<pid>/maps is empty, as on Linux).
-    this.retiredSpaces.push(p.mem);
+    if (p.cpu) this.retireProcessEngine(p.cpu, p.mem, true);
+    else this.retiredSpaces.push(p.mem);
     // Orphans go to the emulated init, which reaps them when they exit.
     for (const child of p.children) {
       child.parent = null;

@@ -15,7 +15,8 @@ import { SeededEntropy, hostEntropy, type Entropy } from './entropy.ts';
 import { Dispatcher, buildTable, type CrashHook, type SyscallGate, type SyscallObserver } from './dispatch.ts';
 import { KernelBug, LinuxError, errnoMessage } from './errors.ts';
 import { FutexTable } from './futex.ts';
-import { AddressSpace, MemoryBudget } from './memory.ts';
+import { AddressSpace, MemoryBudget, type Mapping } from './memory.ts';
+import { EngineShelf, type EngineShelfStats } from './engine-shelf.ts';
 import { defaultMemoryBudget } from './host-memory.ts';
 import { Process } from './process.ts';
 import { SignalState, type SigInfo } from './signals.ts';
@@ -80,6 +81,10 @@ export abstract class KernelState {
   protected readonly retiredEngines: GuestEngine[] = [];
   /** Address spaces of exited or exec'ed processes, freed with the engines (which may still point into them). */
   protected readonly retiredSpaces: AddressSpace[] = [];
+  /** Which retired engine's process had which address space: the shelf keeps the engine with that space's program. */
+  protected readonly retiredSpaceOf = new Map<GuestEngine, AddressSpace>();
+  /** Engines of processes that are gone, kept for the next exec or fork of their program (engine-shelf.ts); null: none are kept. */
+  protected readonly shelf: EngineShelf | null;
   /** The run's one memory budget: every address space checks it, files, pipes and engines charge it. */
   readonly memoryBudget: MemoryBudget;
   /** Set by a handler that needs the scheduler before the task goes on (fork, a signal for itself). */
@@ -120,6 +125,9 @@ export abstract class KernelState {
     this.maxTasks = options.maxTasks ?? DEFAULT_MAX_TASKS;
     this.hostNet = options.net === 'host' ? this.hostNetwork(options.netPolicy ?? null) : null;
     this.memoryBudget = new MemoryBudget(options.totalMemoryLimit ?? defaultMemoryBudget(), () => this.committedMemory());
+    // TSLINUX_NO_ENGINE_SHELF=1: every process gets a new engine (for `npm run bench` to measure the shelf).
+    this.shelf = options.cpu.runsCode && process.env.TSLINUX_NO_ENGINE_SHELF !== '1' ? new EngineShelf(this.memoryBudget, options.cpu.engineBytes) : null;
+    if (this.shelf) this.memoryBudget.reclaim = () => this.shelf!.clear();
     if (options.timeoutMs) this.deadlineAt = performance.now() + options.timeoutMs;
     this.signals = new SignalState(this.self);
     // Under --root without the host's directory, the guest starts at "/", as chroot(1) leaves it.
@@ -335,14 +343,50 @@ export abstract class KernelState {
     this.memoryBudget.release(this.options.cpu.engineBytes);
   }
 
+  /**
+   * An engine whose process is gone (exit) or has a new image (exec), with
+   * the address space it ran: shelved for the next process of the same
+   * program when it can be (engine-shelf.ts), else closed, at the end of the
+   * scheduler step like any retired engine. Its budget share is released
+   * (exit) or taken over by the exec's new engine; a shelved engine takes a
+   * share of its own.
+   */
+  protected retireProcessEngine(engine: GuestEngine, space: AddressSpace, releaseShare: boolean): void {
+    if (releaseShare) this.retireEngine(engine);
+    else this.retiredEngines.push(engine);
+    this.retiredSpaces.push(space);
+    this.retiredSpaceOf.set(engine, space);
+  }
+
+  /**
+   * A shelved engine for a process about to map these loaded segments (an
+   * exec's image, a fork's copy of its parent), with the segments' pages it
+   * still maps; null when none holds any. Its budget share becomes the
+   * process's.
+   */
+  /** How many engines the run shelved and reused (null: the shelf is off: a plain CPU, or TSLINUX_NO_ENGINE_SHELF=1). */
+  engineShelfStats(): EngineShelfStats | null {
+    return this.shelf ? { ...this.shelf.stats } : null;
+  }
+
+  protected shelvedEngine(arch: Arch, wanted: (m: Mapping) => boolean): { engine: GuestEngine; segments: Mapping[] } | null {
+    return this.shelf?.take(arch.name, wanted) ?? null;
+  }
+
   protected closeRetiredEngines(): void {
-    while (this.retiredEngines.length > 0) this.retiredEngines.pop()!.close();
+    while (this.retiredEngines.length > 0) {
+      const engine = this.retiredEngines.pop()!;
+      const space = this.retiredSpaceOf.get(engine);
+      if (space && this.shelf?.park(engine.arch, engine, space)) continue;
+      engine.close();
+    }
+    this.retiredSpaceOf.clear();
     while (this.retiredSpaces.length > 0) this.retiredSpaces.pop()!.release();
   }
 
   /** Host memory backing all guest processes' mappings now. */
   protected committedMemory(): number {
-    let total = 0;
+    let total = this.shelf?.committedBytes() ?? 0;
     for (const p of this.processes.values()) total += p.mem.committed;
     return total;
   }

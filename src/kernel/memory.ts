@@ -79,6 +79,51 @@ export interface Mapping {
    * anything writes them or makes them writable.
    */
   cow: CowShare | null;
+  /**
+   * What the loader put in these pages, while nothing can have changed them
+   * since: set only on a segment mapped without PROT_WRITE, and dropped by
+   * anything that could change it (a split or an mprotect makes new
+   * mappings without it; a private copy or MADV_DONTNEED clears it). See
+   * LoadedContent.
+   */
+  loaded: LoadedContent | null;
+}
+
+/**
+ * What a loaded ELF segment's pages hold, exactly: zeros, with
+ * image[fileStart, fileEnd) at byte `at` of the mapping. Two processes that
+ * load the same image (the same bytes object, from the loader's cache of
+ * executables) at the same place have pages alike to the byte, so a process
+ * can be handed the pages of one that is gone, still mapped in its recycled
+ * CPU engine together with the code translated from them (engine-shelf.ts).
+ */
+export interface LoadedContent {
+  image: Uint8Array;
+  fileStart: number;
+  fileEnd: number;
+  at: number;
+}
+
+/**
+ * Whether two loaded segments' pages are alike: the same file bytes at the
+ * same place. The images are compared by their bytes unless they are the
+ * same object (the loader's cache hands out one per file): a program on a
+ * writable mount is read afresh at each exec. A memcmp of the segment, a
+ * tenth of a millisecond for busybox's 1.5 MB of code.
+ */
+export function sameContent(a: LoadedContent, b: LoadedContent): boolean {
+  if (a.fileStart !== b.fileStart || a.fileEnd !== b.fileEnd || a.at !== b.at) return false;
+  return a.image === b.image || sameBytes(a.image, b.image, a.fileStart, a.fileEnd);
+}
+
+/** Whether `image` holds, in [fileStart, fileEnd), the bytes `c` loaded from there. */
+export function holdsContent(image: Uint8Array, c: LoadedContent): boolean {
+  return image === c.image || (image.length >= c.fileEnd && sameBytes(image, c.image, c.fileStart, c.fileEnd));
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array, from: number, to: number): boolean {
+  if (a.length < to || b.length < to) return false;
+  return Buffer.from(a.buffer, a.byteOffset + from, to - from).equals(Buffer.from(b.buffer, b.byteOffset + from, to - from));
 }
 
 /** The holders of one private mapping's pages shared after fork (Mapping.cow). */
@@ -117,6 +162,13 @@ export interface MapOptions {
   pristine?: Uint8Array | null;
   /** A stack that grows down on faults below it (Mapping.growsDown). */
   growsDown?: boolean;
+  /**
+   * The pages' contents, from the loader: written into fresh pages (not
+   * with `pages`, which hold them already), or pages the engine still holds
+   * with the same contents are taken (offerResident). Kept as
+   * Mapping.loaded for a mapping without PROT_WRITE.
+   */
+  contents?: LoadedContent | null;
   /** With `pages`: they are another private mapping's, shared copy-on-write (Mapping.cow). */
   cow?: CowShare;
 }
@@ -188,8 +240,24 @@ export class MemoryBudget {
     return Math.max(0, this.limit - this.used);
   }
 
-  /** Would `extra` more bytes of host memory, in any process, pass the run's limit? */
+  /**
+   * What the run holds only to go faster and can give back at once (the
+   * shelved engines, engine-shelf.ts): given back before anything is
+   * refused for want of memory.
+   */
+  reclaim: (() => void) | null = null;
+  private reclaiming = false;
+
+  /** Would `extra` more bytes of host memory, in any process, pass the run's limit (after reclaim)? */
   wouldExceed(extra: number): boolean {
+    if (this.used + extra <= this.limit) return false;
+    if (!this.reclaim || this.reclaiming) return true;
+    this.reclaiming = true;
+    try {
+      this.reclaim();
+    } finally {
+      this.reclaiming = false;
+    }
     return this.used + extra > this.limit;
   }
 
@@ -285,14 +353,88 @@ export class AddressSpace {
       pristine: opts.pristine ?? null,
       growsDown: opts.growsDown ?? false,
       cow: opts.pages ? (opts.cow ?? null) : null,
+      loaded: opts.contents && !(prot & PROT_WRITE) ? opts.contents : null,
     };
+    const resident = m.loaded ? this.takeResident(m) : undefined;
+    if (resident) {
+      // Its pages and the holds on them (file, copy-on-write share) pass to m as they are.
+      m.bytes = resident.bytes;
+      m.cow = resident.cow;
+      this.committed += end - start;
+      this.insert(m);
+      return m;
+    }
+    this.evictResident(start, end);
     if (opts.pages) this.adoptPages(m, opts.pages);
     else if (m.source && !m.shared && !opts.backed) this.reserveLazy(m);
     else if (prot !== PROT_NONE || opts.backed || m.source) this.backWithHostMemory(m);
     if (m.source && m.shared && !opts.pages) this.fillShared(m);
+    if (opts.contents && !opts.pages) fillContents(m, opts.contents);
     hold(m);
     this.insert(m);
     return m;
+  }
+
+  // ---- pages a recycled engine still holds ---------------------------------------
+
+  /**
+   * Loaded segments still mapped in this space's CPU engine, left by the
+   * engine's previous process (engine-shelf.ts): map() takes one whose place,
+   * protection and contents are the new mapping's, instead of new pages.
+   */
+  private resident: Mapping[] = [];
+
+  /** The engine comes with these mappings' pages still mapped (see `resident`). */
+  offerResident(mappings: readonly Mapping[]): void {
+    this.resident = [...mappings];
+  }
+
+  /** Once the image is in (or the fork's copy made): unmap what map() did not take, and let it go. */
+  releaseResident(): void {
+    for (const r of this.resident) this.dropResident(r);
+    this.resident = [];
+  }
+
+  private takeResident(m: Mapping): Mapping | undefined {
+    const i = this.resident.findIndex((r) => r.start === m.start && r.end === m.end && r.prot === m.prot && sameContent(r.loaded!, m.loaded!));
+    return i < 0 ? undefined : this.resident.splice(i, 1)[0];
+  }
+
+  /** Resident pages in [start, end) that a new mapping there does not take go first: the engine holds one region per address. */
+  private evictResident(start: number, end: number): void {
+    if (this.resident.length === 0) return;
+    for (const r of this.resident.filter((r) => r.start < end && r.end > start)) {
+      this.resident.splice(this.resident.indexOf(r), 1);
+      this.dropResident(r);
+    }
+  }
+
+  private dropResident(r: Mapping): void {
+    this.cpu?.unmap(r.start, r.end - r.start);
+    drop(r);
+  }
+
+  /**
+   * Take this space's untouched loaded segments out of it, pages and holds
+   * included, for its engine's next process (a process that is gone; the
+   * engine still maps them). The rest is release()d as usual.
+   */
+  /** Whether this space maps a loaded segment with `m`'s place, protection and contents (a shelved engine's, for a fork). */
+  holdsLoaded(m: Mapping): boolean {
+    return this.maps.some((x) => x.loaded !== null && x.start === m.start && x.end === m.end && x.prot === m.prot && sameContent(x.loaded, m.loaded!));
+  }
+
+  hasLoadedSegments(): boolean {
+    return this.maps.some((m) => m.loaded && m.bytes);
+  }
+
+  detachLoaded(): Mapping[] {
+    const taken = this.maps.filter((m) => m.loaded && m.bytes);
+    if (taken.length === 0) return taken;
+    this.maps = this.maps.filter((m) => !taken.includes(m));
+    for (const m of taken) this.committed -= m.end - m.start;
+    this.lastHit = undefined;
+    return taken;
   }
 
   /**
@@ -463,6 +605,7 @@ export class AddressSpace {
       offset: m.offset + (from - m.start),
       bytes: m.bytes ? m.bytes.subarray(from - m.start, to - m.start) : null,
       pristine: m.pristine ? m.pristine.subarray(from - m.start, to - m.start) : null,
+      loaded: null,
     };
   }
 
@@ -840,7 +983,7 @@ export class AddressSpace {
       // A vfork child's loan keeps a share the parent's pages are already in.
       const cow = m.bytes && !m.shared && !(m.prot & PROT_WRITE) ? (m.cow ??= { users: 1 }) : undefined;
       const pages = m.bytes && (lend || m.shared || cow) ? m.bytes : undefined;
-      const opts = { name: m.name, shared: m.shared, mayWrite: m.mayWrite, offset: m.offset, dev: m.dev, ino: m.ino, source: m.source ?? undefined, growsDown: m.growsDown };
+      const opts = { name: m.name, shared: m.shared, mayWrite: m.mayWrite, offset: m.offset, dev: m.dev, ino: m.ino, source: m.source ?? undefined, growsDown: m.growsDown, contents: m.loaded };
       const copy = to.map(m.start, m.end - m.start, m.prot, { ...opts, pages, cow, pristine: pages ? m.pristine : null, backed: m.bytes !== null });
       if (m.bytes && copy.bytes && !pages) copyTouchedPages(m.bytes, copy.bytes);
     }
@@ -855,6 +998,8 @@ export class AddressSpace {
    * holder just keeps them. Returns the pages.
    */
   private own(m: Mapping): Uint8Array | null {
+    // Whoever asks is about to write the pages.
+    m.loaded = null;
     const share = m.cow;
     if (!share || !m.bytes) return m.bytes;
     m.cow = null;
@@ -888,6 +1033,11 @@ function hold(m: Mapping): void {
   if (m.cow) m.cow.users++;
 }
 
+/** Mappings taken out of their space (AddressSpace.detachLoaded) are gone: their file and shared pages are let go. */
+export function letGo(mappings: readonly Mapping[]): void {
+  for (const m of mappings) drop(m);
+}
+
 /** A mapping (or piece) that held them is gone. */
 function drop(m: Mapping): void {
   m.source?.drop();
@@ -902,6 +1052,13 @@ function readFile(source: FileSource, into: Uint8Array, offset: number): void {
     if (n <= 0) break;
     done += n;
   }
+}
+
+/** Write a loaded segment's bytes into its fresh (zero) pages. */
+function fillContents(m: Mapping, c: LoadedContent): void {
+  const part = c.image.subarray(c.fileStart, c.fileEnd);
+  if (!m.bytes || c.at < 0 || c.at + part.length > m.bytes.length) throw new Error('fillContents: the contents do not fit the mapping');
+  m.bytes.set(part, c.at);
 }
 
 /**

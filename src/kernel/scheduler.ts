@@ -365,6 +365,7 @@ export abstract class KernelScheduler extends KernelTrap {
       if (!p.exited) p.killBySignal(9, false);
     }
     this.closeRetiredEngines();
+    this.shelf?.clear();
     for (const p of this.processes.values()) if (p.cpu) p.cpu.close();
     this.hostStreams.close();
     this.programFs?.release();

@@ -187,13 +187,20 @@ function mapSegments(proc: Process, elf: ElfImage, bytes: Uint8Array, bias: numb
     const fileEnd = Math.max(from, Math.min(end, pageUp(seg.vaddr + bias + seg.filesz)));
     const fileOffset = seg.offset + (from - (seg.vaddr + bias));
     // backed: a segment without permissions (p_flags 0) still holds its file bytes, as a PROT_NONE file mapping does.
+    // When the segment's bytes all fall in its own file mapping (no page
+    // shared with the previous segment), the mapping is made with them
+    // (MapOptions.contents): an untouched read-only segment is then known by
+    // its contents, and an engine recycled from an earlier process of the
+    // same program may already hold it (kernel/engine-shelf.ts).
+    const whole = from === start && fileEnd > from && seg.filesz > 0;
+    const contents = whole ? { image: bytes, fileStart: seg.offset, fileEnd: seg.offset + seg.filesz, at: seg.vaddr + bias - from } : null;
     if (fileEnd > from && seg.filesz > 0) {
-      mapOrFail(() => proc.mem.map(from, fileEnd - from, prot, { name: file.name, dev: file.dev, ino: file.ino, offset: fileOffset, backed: true }), seg.vaddr, seg.memsz);
+      mapOrFail(() => proc.mem.map(from, fileEnd - from, prot, { name: file.name, dev: file.dev, ino: file.ino, offset: fileOffset, backed: true, contents }), seg.vaddr, seg.memsz);
     }
     const anonFrom = seg.filesz > 0 ? fileEnd : from;
     if (end > anonFrom) mapOrFail(() => proc.mem.map(anonFrom, end - anonFrom, prot, { backed: true }), seg.vaddr, seg.memsz);
-    // The kernel writes the file bytes; PROT_WRITE does not apply to it.
-    proc.mem.poke(seg.vaddr + bias, bytes.subarray(seg.offset, seg.offset + seg.filesz));
+    // Otherwise the kernel writes the file bytes; PROT_WRITE does not apply to it.
+    if (!contents) proc.mem.poke(seg.vaddr + bias, bytes.subarray(seg.offset, seg.offset + seg.filesz));
     mappedEnd = Math.max(mappedEnd, end);
     lastProt = prot;
   }
