@@ -13,9 +13,12 @@
 //                               what pre-emption and the flushes it allows cost and gain
 //   sha256sum NN MB             Debian's static busybox over a deterministic file
 //   gzip NN MB                  Debian's static busybox `gzip -c` of deterministic text (about 4:1)
-//   shell spawn x500            busybox sh running a loop of 500 `true` processes (fork + exec + wait)
+//   shell spawn x500            busybox sh running a loop of 500 `true` processes (fork + exec + wait);
+//                               beside it the same with engine reuse off (TSLINUX_NO_ENGINE_SHELF=1:
+//                               every process on a new CPU engine, see src/kernel/engine-shelf.ts)
 //   pipe NN MB through cat      busybox sh: `cat FILE | cat | wc -c` over the deterministic file
-//   fork+exec+wait x1000        the forkexec C guest: 1000 children, each exec'ed and reaped
+//   fork+exec+wait x1000        the forkexec C guest: 1000 children, each exec'ed and reaped; also
+//                               with engine reuse off
 //   futex ping-pong x100k       the futex_pingpong C guest: two threads hand a turn back and forth
 //                               through one futex word; also shown as round trips per second
 //   go spawn x10000             the Go guest (gocheck spawn 10000): 10,000 goroutines
@@ -391,6 +394,18 @@ function inProcessOptions(w: Workload): RunOptions {
 }
 
 /** The runners for one workload: native and qemu when they apply, tslinux in-process, and the CLI if asked. */
+/** Run `fn` with every process of its kernels on a new CPU engine (TSLINUX_NO_ENGINE_SHELF, read when a kernel is made). */
+function withoutEngineShelf<T>(fn: () => T): T {
+  const before = process.env.TSLINUX_NO_ENGINE_SHELF;
+  process.env.TSLINUX_NO_ENGINE_SHELF = '1';
+  try {
+    return fn();
+  } finally {
+    if (before === undefined) delete process.env.TSLINUX_NO_ENGINE_SHELF;
+    else process.env.TSLINUX_NO_ENGINE_SHELF = before;
+  }
+}
+
 function contenders(e: Engines, w: Workload, cli: boolean, inProcess = true): Partial<Record<Contender, Runner>> {
   const c: Partial<Record<Contender, Runner>> = {};
   if (e.native) c.native = () => timeProcess(nativeCommand(w), w.want);
@@ -694,15 +709,19 @@ function main(): number {
         const noQemu: Engines = { ...e, qemu: null };
         const shell = (script: string, want: Expect): Workload => ({ program: join(dir, 'busybox'), args: ['sh', '-c', script], dir, want });
         const inGuest = (w: Workload): Workload => ({ ...w, args: w.args.map((a) => a.replaceAll(dir, '/bench')) });
-        const run = (label: string, w: Workload, extra: RunOptions = {}): void => {
+        const run = (label: string, w: Workload, extra: RunOptions = {}, shelfOff = false): void => {
           progress(`${arch}: ${label}`);
-          const c = contenders(noQemu, w, opts.cli);
+          const c = contenders(noQemu, w, opts.cli && !shelfOff);
           const g = inGuest(w);
           c.tslinux = () => timeInProcess(g.program, { ...inProcessOptions(g), ...extra }, g.want);
-          rows.push(row(label, measure(workRuns, c).results));
+          // Beside it, the same with every process on a new engine (in the cli column's place).
+          if (shelfOff) c.cli = () => withoutEngineShelf(() => timeInProcess(g.program, { ...inProcessOptions(g), ...extra }, g.want));
+          const { results } = measure(workRuns, c);
+          rows.push(row(label, results));
+          if (shelfOff) rows.push(row(`${label}, engine reuse off`, results, 'cli'));
         };
         if (opts.only.has('spawn')) {
-          run('shell spawn x500', shell(`i=0; while [ $i -lt 500 ]; do ${dir}/true; i=$((i+1)); done; echo $i`, { stdout: '500\n' }));
+          run('shell spawn x500', shell(`i=0; while [ $i -lt 500 ]; do ${dir}/true; i=$((i+1)); done; echo $i`, { stdout: '500\n' }), {}, true);
         }
         if (opts.only.has('pipe')) {
           const size = (opts.quick ? 8 : 200) << 20;
@@ -734,11 +753,15 @@ function main(): number {
         const n = opts.quick ? 100 : 1000;
         const w: Workload = { program: join(dir, 'forkexec'), args: [String(n)], dir, want: { stdout: new RegExp(`exec loop: ${n} of ${n} children`) } };
         progress(`${arch}: fork+exec+wait x${n}`);
-        const c = contenders({ ...e, qemu: null }, w, opts.cli);
+        const c = contenders({ ...e, qemu: null }, w, false);
         // forkexec writes scratch files, so its directory is mounted writable.
-        c.tslinux = () =>
+        const inProcess = (): number =>
           timeInProcess(w.program, { ...inProcessOptions(w), mounts: [{ host: dir, guest: '/bench' }], argv0: '/bench/forkexec' }, w.want);
-        rows.push(row(`fork+exec+wait x${n}`, measure(workRuns, c).results));
+        c.tslinux = inProcess;
+        c.cli = () => withoutEngineShelf(inProcess);
+        const { results } = measure(workRuns, c);
+        rows.push(row(`fork+exec+wait x${n}`, results));
+        rows.push(row(`fork+exec+wait x${n}, engine reuse off`, results, 'cli'));
       }
 
       // -- a dynamically linked program from a Debian root
