@@ -3,7 +3,7 @@
 // millisecond (one stat per source file). CommonJS, as bin/tslinux.js is.
 'use strict';
 const { readFileSync, statSync } = require('node:fs');
-const { dirname, join, relative } = require('node:path');
+const { dirname, join, relative, sep } = require('node:path');
 
 const ROOT = join(__dirname, '..');
 
@@ -24,14 +24,13 @@ function staleReason(root = ROOT, part = 'js') {
     return `${dir} is not built`;
   }
   const builtAt = statSync(infoFile).mtimeMs;
+  // Plain concatenation, not path.join (the inputs are relative, '/'-separated, and
+  // node:path's first calls cost `tslinux run` 2 ms); no exception per missing file.
+  const prefix = root.endsWith(sep) ? root : root + sep;
   for (const input of info.inputs) {
-    let mtime;
-    try {
-      mtime = statSync(join(root, input)).mtimeMs;
-    } catch {
-      return `${input} is gone since ${dir} was built`;
-    }
-    if (mtime > builtAt) return `${input} changed since ${dir} was built`;
+    const st = statSync(prefix + input, { throwIfNoEntry: false });
+    if (st === undefined) return `${input} is gone since ${dir} was built`;
+    if (st.mtimeMs > builtAt) return `${input} changed since ${dir} was built`;
   }
   return null;
 }
