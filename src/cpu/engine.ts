@@ -292,10 +292,11 @@ export class CpuEngine {
    * qemu/softmmu/memory.c calls uc_invalidate_tb), and the blocks' lookup
    * goes by the physical page, which only a kept region still has.
    * Returns the ranges kept, or null when the engine cannot be reused (a
-   * step() code hook slows all its code; no pristine state).
+   * step() code hook slows all its code; no pristine state; a code buffer
+   * not watched, which a long-lived engine would fill: code-buffer.ts).
    */
   recycle(keep: readonly { start: number; end: number }[]): { start: number; end: number }[] | null {
-    if (this.closed || this.codeHookInstalled || !this.pristine || runningEngine === this) return null;
+    if (this.closed || this.codeHookInstalled || !this.pristine || !this.code || runningEngine === this) return null;
     const kept: { start: number; end: number }[] = [];
     for (const r of this.regions()) {
       if (keep.some((k) => k.start === r.start && k.end === r.end)) kept.push(r);
