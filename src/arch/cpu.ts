@@ -39,7 +39,7 @@ export interface CpuFault {
 
 /** How long a run may go on before the engine stops it at a block boundary. */
 export type SliceLimit =
-  /** Milliseconds of the thread's CPU time. */
+  /** Milliseconds of monotonic (wall) time while the run goes on (see src/cpu/block-stop.ts, SLICE_CLOCK). */
   | { ms: number }
   /** A count of blocks run (at least 1): the same stopping points every time (--deterministic). */
   | { blocks: number };
