@@ -178,13 +178,36 @@ function statOf(file: Resolved): StatInfo {
  * guest memory).
  */
 const recentExecutables = new Map<string, Uint8Array>();
+
+/**
+ * What names a file's content as long as it stays the same, or null when
+ * nothing can: for a file on a read-only host mount, the mount, the host's
+ * device and inode, size, mtime and ctime from a fresh stat(2) of the
+ * host's own file (`st` when the caller has just taken it). The guest cannot
+ * change the file; a host process that does changes one of them, short of a
+ * same-size rewrite within one tick of the host's file-time clock. A file
+ * an overlay (--root's tree, --overlay) shows from its read-only host layer,
+ * not copied up, is that file (so the programs of a --root tree are cached
+ * too). In-memory and writable files have none.
+ */
+function stableContentKey(fsOf: Resolved['fs'], node: Resolved['node'], st?: StatInfo): string | null {
+  const f = fsOf as Resolved['fs'] & { readOnly?: boolean; dev?: number; lower?: Resolved['fs'] };
+  if (f.type === 'hostfs') {
+    if (f.readOnly !== true) return null;
+    const s = st ?? f.stat(node);
+    return `${f.dev}:${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  }
+  const n = node as Resolved['node'] & { upper?: unknown; lower?: Resolved['node'] | null };
+  if (f.type === 'overlay' && f.lower && n.upper === null && n.lower) return stableContentKey(f.lower, n.lower);
+  return null;
+}
+
 const RECENT_EXECUTABLES = 8;
 const RECENT_EXECUTABLE_BYTES = 64 * 2 ** 20;
 
 function readExecutable(file: Resolved, st: StatInfo): Uint8Array {
-  const fsOf = file.fs as Resolved['fs'] & { readOnly?: boolean };
-  if (fsOf.type !== 'hostfs' || fsOf.readOnly !== true) return readWhole(file);
-  const key = `${fsOf.dev}:${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  const key = stableContentKey(file.fs, file.node, st);
+  if (key === null) return readWhole(file);
   const known = recentExecutables.get(key);
   if (known) {
     // Most recently used last: the first key is the one to drop.
