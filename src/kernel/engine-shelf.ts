@@ -33,7 +33,7 @@ interface Shelved {
   segments: Mapping[];
 }
 
-/** What the shelf did in a run (Kernel.engineShelfStats: tests, `npm run bench`). */
+/** What the shelf did in a run (Kernel.engineShelfStats, for tests). */
 export interface EngineShelfStats {
   /** Engines shelved when their process exited or exec'ed. */
   parked: number;
@@ -103,11 +103,6 @@ export class EngineShelf {
     let n = 0;
     for (const s of this.shelved) for (const m of s.segments) n += m.end - m.start;
     return n;
-  }
-
-  /** Whether any engine waits (the budget may want them gone). */
-  get size(): number {
-    return this.shelved.length;
   }
 
   /** Close every shelved engine (the run's end, or memory is short). */
