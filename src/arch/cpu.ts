@@ -192,7 +192,8 @@ export interface GuestEngine extends GuestCpu {
   flushTlb(): void;
   mapHost(addr: number, bytes: Uint8Array, prot: number): void;
   unmap(addr: number, size: number): void;
-  protect(addr: number, size: number, prot: number): void;
+  /** Change a range's protection; `was`, when known, is the one it had (the engine can skip work for code never there). */
+  protect(addr: number, size: number, prot: number, was?: number): void;
   /** Storage for one whole CPU state (a thread's registers while another runs). */
   newContext(): GuestContext;
   /** Copy the whole CPU state into `target` (fork). */

@@ -63,6 +63,7 @@
 // dlsym); elsewhere BlockStop.get() is null and the kernel pre-empts at
 // syscalls only.
 import koffi from 'koffi';
+import { glibc } from './glibc.ts';
 import { loadUnicorn } from './unicorn-lib.ts';
 
 /** How long a run may go on before the stub stops it at a block boundary (the port's type). */
@@ -213,12 +214,8 @@ export class BlockStop {
 
   private static create(): BlockStop | null {
     if (process.platform !== 'linux' || process.arch !== 'x64' || process.env.TSLINUX_NO_BLOCK_STOP) return null;
-    let libc;
-    try {
-      libc = koffi.load('libc.so.6');
-    } catch {
-      return null; // not glibc: keep to syscall pre-emption
-    }
+    const libc = glibc();
+    if (!libc) return null; // not glibc: keep to syscall pre-emption
     const dlopen = libc.func('void *dlopen(const char *file, int mode)');
     const dlsym = libc.func('void *dlsym(void *handle, const char *name)');
     const mmap = libc.func('void *mmap(void *addr, size_t len, int prot, int flags, int fd, long off)');

@@ -31,7 +31,7 @@
 // Linux only (/proc/self/maps, mincore and madvise through glibc);
 // elsewhere CodeBuffer.find() is null and engines run as before.
 import { readFileSync } from 'node:fs';
-import koffi from './koffi.ts';
+import { glibc } from './glibc.ts';
 
 const PAGE = 4096;
 const MADV_DONTNEED = 4;
@@ -45,17 +45,11 @@ let libc: Libc | null | undefined;
 
 function loadLibc(): Libc | null {
   if (libc !== undefined) return libc;
-  libc = null;
-  if (process.platform !== 'linux') return null;
-  try {
-    const lib = koffi.load('libc.so.6');
-    libc = {
-      mincore: lib.func('int mincore(uintptr_t addr, size_t length, _Out_ uint8_t *vec)') as Libc['mincore'],
-      madvise: lib.func('int madvise(uintptr_t addr, size_t length, int advice)') as Libc['madvise'],
-    };
-  } catch {
-    libc = null;
-  }
+  const lib = glibc();
+  libc = lib && {
+    mincore: lib.func('int mincore(uintptr_t addr, size_t length, _Out_ uint8_t *vec)') as Libc['mincore'],
+    madvise: lib.func('int madvise(uintptr_t addr, size_t length, int advice)') as Libc['madvise'],
+  };
   return libc;
 }
 

@@ -222,8 +222,8 @@ export class UnicornGuest implements GuestEngine {
   unmap(addr: number, size: number): void {
     this.engine.unmap(addr, size);
   }
-  protect(addr: number, size: number, prot: number): void {
-    this.engine.protect(addr, size, prot);
+  protect(addr: number, size: number, prot: number, was?: number): void {
+    this.engine.protect(addr, size, prot, was);
   }
   newContext(): GuestContext {
     const ctx = this.engine.newContext();

@@ -53,8 +53,8 @@ export interface HostLibc {
   statusFlags(fd: number): number;
   /** isatty(3). */
   isatty(fd: number): boolean;
-  /** getentropy(3) (glibc >= 2.25, musl, macOS): the host's CSPRNG, as node:crypto's randomFillSync uses it. */
-  randomFill(buf: Uint8Array): void;
+  /** getentropy(3) (glibc >= 2.25, musl, macOS): the host's CSPRNG, as node:crypto's randomFillSync uses it; null in an older C library. */
+  randomFill: ((buf: Uint8Array) => void) | null;
 }
 
 let cached: HostLibc | null | undefined;
@@ -76,8 +76,8 @@ export function hostIsatty(fd: number): boolean {
 
 /** Random bytes from the host's CSPRNG (the C library's getentropy, else node:crypto). */
 export function hostRandomFill(buf: Uint8Array): void {
-  const libc = hostLibc();
-  if (libc) libc.randomFill(buf);
+  const fill = hostLibc()?.randomFill;
+  if (fill) fill(buf);
   else nodeModule<typeof import('node:crypto')>('node:crypto').randomFillSync(buf);
 }
 
@@ -151,14 +151,15 @@ export function hostLibc(): HostLibc | null {
     isatty(fd) {
       return Number.isInteger(fd) && fd >= 0 && fd <= 0x7fffffff && (isatty(fd) as number) === 1;
     },
-    randomFill(buf) {
-      if (!getentropy) return nodeModule<typeof import('node:crypto')>('node:crypto').randomFillSync(buf);
-      // getentropy gives at most 256 bytes a call (EIO past that).
-      for (let at = 0; at < buf.length; at += 256) {
-        const part = buf.subarray(at, Math.min(buf.length, at + 256));
-        if (getentropy(part, part.length) !== 0) throw hostError('getentropy');
-      }
-    },
+    randomFill: getentropy
+      ? (buf) => {
+          // getentropy gives at most 256 bytes a call (EIO past that).
+          for (let at = 0; at < buf.length; at += 256) {
+            const part = buf.subarray(at, Math.min(buf.length, at + 256));
+            if (getentropy(part, part.length) !== 0) throw hostError('getentropy');
+          }
+        }
+      : null,
   };
   return cached;
 }

@@ -358,17 +358,17 @@ export abstract class KernelState {
     this.retiredSpaceOf.set(engine, space);
   }
 
+  /** How many engines the run shelved and reused (null: the shelf is off: a plain CPU, or TSLINUX_NO_ENGINE_SHELF=1). */
+  engineShelfStats(): EngineShelfStats | null {
+    return this.shelf ? { ...this.shelf.stats } : null;
+  }
+
   /**
    * A shelved engine for a process about to map these loaded segments (an
    * exec's image, a fork's copy of its parent), with the segments' pages it
    * still maps; null when none holds any. Its budget share becomes the
    * process's.
    */
-  /** How many engines the run shelved and reused (null: the shelf is off: a plain CPU, or TSLINUX_NO_ENGINE_SHELF=1). */
-  engineShelfStats(): EngineShelfStats | null {
-    return this.shelf ? { ...this.shelf.stats } : null;
-  }
-
   protected shelvedEngine(arch: Arch, wanted: (m: Mapping) => boolean): { engine: GuestEngine; segments: Mapping[] } | null {
     return this.shelf?.take(arch.name, wanted) ?? null;
   }

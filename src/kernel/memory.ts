@@ -39,7 +39,8 @@ export function pageUp(n: number): number {
 export interface MemoryBackend {
   mapHost(addr: number, bytes: Uint8Array, prot: number): void;
   unmap(addr: number, size: number): void;
-  protect(addr: number, size: number, prot: number): void;
+  /** `was`: the range's protection until now (one mapping's, so one value). */
+  protect(addr: number, size: number, prot: number, was?: number): void;
 }
 
 export interface Mapping {
@@ -114,6 +115,11 @@ export interface LoadedContent {
 export function sameContent(a: LoadedContent, b: LoadedContent): boolean {
   if (a.fileStart !== b.fileStart || a.fileEnd !== b.fileEnd || a.at !== b.at) return false;
   return a.image === b.image || sameBytes(a.image, b.image, a.fileStart, a.fileEnd);
+}
+
+/** Two loaded mappings with the same place, protection and contents: one's pages can stand for the other's. */
+function sameLoadedMapping(a: Mapping, b: Mapping): boolean {
+  return a.loaded !== null && b.loaded !== null && a.start === b.start && a.end === b.end && a.prot === b.prot && sameContent(a.loaded, b.loaded);
 }
 
 /** Whether `image` holds, in [fileStart, fileEnd), the bytes `c` loaded from there. */
@@ -396,7 +402,7 @@ export class AddressSpace {
   }
 
   private takeResident(m: Mapping): Mapping | undefined {
-    const i = this.resident.findIndex((r) => r.start === m.start && r.end === m.end && r.prot === m.prot && sameContent(r.loaded!, m.loaded!));
+    const i = this.resident.findIndex((r) => sameLoadedMapping(r, m));
     return i < 0 ? undefined : this.resident.splice(i, 1)[0];
   }
 
@@ -414,20 +420,20 @@ export class AddressSpace {
     drop(r);
   }
 
-  /**
-   * Take this space's untouched loaded segments out of it, pages and holds
-   * included, for its engine's next process (a process that is gone; the
-   * engine still maps them). The rest is release()d as usual.
-   */
   /** Whether this space maps a loaded segment with `m`'s place, protection and contents (a shelved engine's, for a fork). */
   holdsLoaded(m: Mapping): boolean {
-    return this.maps.some((x) => x.loaded !== null && x.start === m.start && x.end === m.end && x.prot === m.prot && sameContent(x.loaded, m.loaded!));
+    return this.maps.some((x) => sameLoadedMapping(x, m));
   }
 
   hasLoadedSegments(): boolean {
     return this.maps.some((m) => m.loaded && m.bytes);
   }
 
+  /**
+   * Take this space's untouched loaded segments out of it, pages and holds
+   * included, for its engine's next process (a process that is gone; the
+   * engine still maps them). The rest is release()d as usual.
+   */
   detachLoaded(): Mapping[] {
     const taken = this.maps.filter((m) => m.loaded && m.bytes);
     if (taken.length === 0) return taken;
@@ -685,7 +691,7 @@ export class AddressSpace {
       drop(m);
       // Pages shared since a fork become this process's own before they can be written.
       if (middle.cow && prot & PROT_WRITE) this.own(middle);
-      if (middle.bytes) this.cpu?.protect(from, to - from, prot);
+      if (middle.bytes) this.cpu?.protect(from, to - from, prot, m.prot);
       else if (prot !== PROT_NONE && !middle.source) this.backWithHostMemory(middle);
     }
     this.maps = result;

@@ -170,12 +170,10 @@ function statOf(file: Resolved): StatInfo {
  * The contents of executables exec'ed lately, by what identifies a host
  * file's content: a shell that starts the same program a thousand times reads
  * its megabytes once (reading busybox again was 1.3 of the 15 ms a fork+exec
- * of `busybox true` cost). Only files on read-only host mounts: the guest
- * cannot change them, and a host process that does changes their inode,
- * size, mtime or ctime (`st`: stat(2) of the host's own file, asked afresh
- * at each exec by checkExecutable). In-memory and writable files are read at each exec. The bytes are
- * shared between execs: the loader only reads them (segments are copied into
- * guest memory).
+ * of `busybox true` cost). Only files whose content has a stable key
+ * (stableContentKey: read-only host files, also under an overlay); others
+ * are read at each exec. The bytes are shared between execs: the loader only
+ * reads them (segments are copied into guest memory).
  */
 const recentExecutables = new Map<string, Uint8Array>();
 
