@@ -32,6 +32,7 @@ crash_segv|crash|segv
 crash_ill|crash|ill
 crash_abort|crash|abort
 crash_exit|crash|exit 42
+crash_badframe|crash|badframe
 getuid_loop|getuid_loop|100000
 sieve|sieve|
 sigsegv_recover|sigsegv_recover|

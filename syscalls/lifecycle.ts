@@ -274,7 +274,8 @@ function childSiginfo(p: Process): Uint8Array {
 }
 
 function rtSigreturn(ctx: SyscallContext): number {
-  ctx.kernel.signals.sigreturn(ctx.task);
+  // A bad frame: nothing restored, SIGSEGV forced; the call returns 0 (Linux's badframe path).
+  if (!ctx.kernel.signals.sigreturn(ctx.task)) return 0;
   throw new NoReturn('sigreturn');
 }
 

@@ -77,6 +77,22 @@ describe.each(ARCHES)('the plain CPU under a headless kernel (%s)', (arch) => {
     expect(t.k.currentTask.sigmask).toBe(1n << 13n);
   });
 
+  it('rt_sigreturn over an unreadable frame changes no register and forces SIGSEGV, as Linux does', () => {
+    const t = world(arch);
+    const cpu = t.proc.cpu;
+    cpu.writeFrameGregs(BigUint64Array.from(abi.frameGregs, (_, i) => BigInt(0x2000 + i)));
+    const badSp = 0x10_0000; // nothing is mapped there
+    cpu.setSp(badSp);
+    const before = [...cpu.readFrameGregs()];
+    const task = t.k.currentTask;
+    task.sigmask = 1n << 10n; // SIGSEGV blocked: force_sig unblocks it
+    expect(t.call('rt_sigreturn')).toBe(0);
+    expect([...cpu.readFrameGregs()]).toEqual(before);
+    expect(task.sigmask & (1n << 10n)).toBe(0n);
+    // x86-64: signal_fault's force_sig, SI_KERNEL; arm64: arm64_notify_segfault at sp, SEGV_MAPERR.
+    expect(task.pending.peek(11)).toEqual(arch === 'x86_64' ? { signo: 11, code: 0x80 } : { signo: 11, code: 1, addr: badSp });
+  });
+
   it.runIf(arch === 'x86_64')('arch_prctl sets and reads the FS and GS bases', () => {
     const t = world(arch);
     const out = t.buf(8);

@@ -366,10 +366,26 @@ export class SignalState {
     return at;
   }
 
-  /** rt_sigreturn: registers, mask and alternate stack back from the frame at the stack pointer. */
-  sigreturn(task: Task): void {
+  /**
+   * rt_sigreturn: registers, mask and alternate stack back from the frame at
+   * the stack pointer. A frame that cannot be read or is malformed changes
+   * nothing and forces SIGSEGV, as Linux's badframe paths do (x86-64
+   * signal_fault: force_sig(SIGSEGV), si_code SI_KERNEL; arm64
+   * arm64_notify_segfault: SEGV_MAPERR or SEGV_ACCERR at the stack
+   * pointer); returns false then, and the call returns 0 with the signal
+   * taken on the way out.
+   */
+  sigreturn(task: Task): boolean {
     const p = task.process;
-    const restored = restoreSignalFrame(task.arch.name, p.cpu!, p.mem);
+    let restored: ReturnType<typeof restoreSignalFrame>;
+    try {
+      restored = restoreSignalFrame(task.arch.name, p.cpu!, p.mem);
+    } catch (e) {
+      if (!(e instanceof LinuxError)) throw e;
+      this.force(task, badFrameSignal(task));
+      this.kernel.interrupt(task);
+      return false;
+    }
     task.sigmask = restored.mask & ~UNBLOCKABLE;
     const onIt = task.altstack.flags & 1;
     if (!onIt) task.altstack = { ...restored.altStack };
@@ -377,7 +393,17 @@ export class SignalState {
     const resumed = task.interruptedStates.pop();
     task.syscallState = resumed?.state;
     task.syscallEntry = resumed?.entry ?? null;
+    return true;
   }
+}
+
+/** The SIGSEGV of a bad rt_sigreturn frame (see Signals.sigreturn). */
+function badFrameSignal(task: Task): SigInfo {
+  if (task.arch.name === 'x86_64') return { signo: SIGSEGV, code: SI_KERNEL };
+  const sp = task.process.cpu!.sp();
+  const SEGV_MAPERR = 1;
+  const SEGV_ACCERR = 2;
+  return { signo: SIGSEGV, code: task.process.mem.mappingAt(sp) ? SEGV_ACCERR : SEGV_MAPERR, addr: sp };
 }
 
 /** The lowest-numbered signal in a set (0 for none): the one delivered or taken first. */
