@@ -64,7 +64,8 @@ options:
                         PROTO tcp, udp, inet, inet6 or *; PORTS N, LOW-HIGH or *);
                         connect, bind or sendto elsewhere fail with EACCES
   --root DIR[:rw]       host directory DIR is the guest's "/" (read-only; :rw writable):
-                        <binary> and dynamic loaders are found in it, as after chroot;
+                        <binary> and dynamic loaders are found in it, as after chroot
+                        (a name without a slash in the guest's PATH, as chroot(1) does);
                         /proc, /dev, /sys, /tmp, the current directory (unless --no-cwd)
                         and each --mount are mounted over it
   --no-cwd              do not mount the host's current directory

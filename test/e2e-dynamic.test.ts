@@ -252,6 +252,37 @@ describe.skipIf(!haveRoots).concurrent('a dynamic program that cannot start', ()
   }
 });
 
+describe.skipIf(!haveRoots).concurrent('a command name under --root', () => {
+  const run = (root: string, ...argv: string[]) => runCli(['run', '--root', root, '--no-cwd', ...argv], { env: ENV });
+
+  for (const arch of ARCHES) {
+    it(`${arch}: a name without a slash is found in the guest's PATH, as chroot(1) finds it; argv[0] stays the name`, async ({ expect }) => {
+      const got = await run(ROOTFS[arch], 'sh', '-c', 'echo "$0"; ls -d /etc /usr/bin');
+      expect(got).toEqual({ code: 0, stdout: 'sh\n/etc\n/usr/bin\n', stderr: '' });
+      if (arch === 'x86_64' && canCompareNative) {
+        const native = spawnSync('/usr/sbin/chroot', [ROOTFS[arch], 'sh', '-c', 'echo "$0"; ls -d /etc /usr/bin'], { encoding: 'latin1', env: ENV });
+        expect({ code: native.status, stdout: native.stdout, stderr: native.stderr }).toEqual(got);
+      }
+    });
+  }
+
+  it("the guest's PATH decides: --env PATH, and execvp's /bin:/usr/bin without one", async ({ expect }) => {
+    expect(await run(ROOTFS.x86_64, '--clear-env', '--env', 'PATH=/nowhere:/also/not', 'ls')).toEqual({
+      code: 127,
+      stdout: '',
+      stderr: "tslinux: ls: command not found (searched PATH in the guest's view: /nowhere:/also/not)\n",
+    });
+    expect(await run(ROOTFS.x86_64, '--clear-env', 'ls', '-d', '/etc')).toEqual({ code: 0, stdout: '/etc\n', stderr: '' });
+  });
+
+  it('a name found only as a file the guest may not execute: that file, exit 126', async ({ expect }) => {
+    const root = partialRoot('path-no-x', 'x86_64', {});
+    fs.mkdirSync(path.join(root, 'bin'));
+    fs.writeFileSync(path.join(root, 'bin', 'tool'), '#!/bin/sh\n', { mode: 0o644 });
+    expect(await run(root, 'tool')).toEqual({ code: 126, stdout: '', stderr: 'tslinux: /bin/tool: Permission denied\n' });
+  });
+});
+
 describe.concurrent('the --root tree', () => {
   /** A root holding only Debian's static busybox (at /bin/sh) and an /etc. */
   function busyboxRoot(name: string): string {

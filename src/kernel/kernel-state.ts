@@ -151,7 +151,7 @@ export abstract class KernelState {
     // The program is exec'ed as the guest's execve would (x bit, #! scripts, PT_INTERP); that decides the arch.
     const view = { vfs: this.vfs, cwd, who: { uid: ids.uid, gid: ids.gid, groups: [ids.gid] } };
     const argv = this.options.argv.length > 0 ? this.options.argv : [options.program ?? ''];
-    const exe = program ? launchProgram(view, program, argv) : options.program !== undefined ? launchInView(view, options.program, argv) : null;
+    const exe = program ? launchProgram(view, program, argv) : options.program !== undefined ? launchInView(view, options.program, argv, guestPath(options.env)) : null;
     this.arch = exe ? exe.arch : ARCHES[options.arch!];
     const cpu = this.firstEngine();
     this.proc = this.newProcess(null, this.arch, cpu, { cwd, uid: ids.uid, gid: ids.gid, memoryLimit: options.memoryLimit });
@@ -410,4 +410,9 @@ function hostId(which: 'uid' | 'gid'): number {
   } catch {
     return 1000;
   }
+}
+
+/** The guest environment's PATH, as getenv(3) finds it (the first PATH= entry); undefined without one. */
+function guestPath(env: readonly string[]): string | undefined {
+  return env.find((e) => e.startsWith('PATH='))?.slice(5);
 }

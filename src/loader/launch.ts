@@ -13,7 +13,7 @@ import { LinuxError, errnoMessage } from '../kernel/errors.ts';
 import { HostFileFs } from '../kernel/vfs/hostfile.ts';
 import type { Identity } from '../kernel/vfs/permission.ts';
 import type { Resolved, Vfs } from '../kernel/vfs/vfs.ts';
-import { InterpreterError, NotLoadable, resolveExecutable, type Executable } from './binfmt.ts';
+import { InterpreterError, NotLoadable, checkExecutable, resolveExecutable, type ExecEnv, type Executable } from './binfmt.ts';
 
 /** Exit statuses as sh(1) gives them for a command that is missing or cannot run (POSIX 2.8.2). */
 export const EXIT_NOT_FOUND = 127;
@@ -139,14 +139,62 @@ export function launchProgram(view: LaunchView, program: HostProgram, argv: stri
  * Under --root: the program is a path in the guest's view, resolved from
  * its working directory as after chroot(2) (a host file outside the tree,
  * the cwd and the mounts is not found), then exec'ed as by launchProgram.
+ * A name without a slash is looked up in the guest's PATH (`searchPath`,
+ * the guest environment's), as `chroot DIR ls` and `docker run IMAGE ls`
+ * find it.
  */
-export function launchInView(view: LaunchView, given: string, argv: string[]): Executable {
-  return launch(view, given, argv, () => view.vfs.resolve(given, { base: view.cwd, follow: true }), true);
+export function launchInView(view: LaunchView, given: string, argv: string[], searchPath?: string): Executable {
+  if (given.includes('/') || given === '') return launch(view, given, argv, () => view.vfs.resolve(given, { base: view.cwd, follow: true }), true);
+  const found = findInPath(view, given, searchPath ?? DEFAULT_PATH);
+  // execvp hands execve the file it found: that path is AT_EXECFN; argv[0] stays the name.
+  return { ...launch(view, found, argv, () => view.vfs.resolve(found, { base: view.cwd, follow: true }), true), execfn: found };
+}
+
+/** glibc's execvp search path when PATH is unset (confstr _CS_PATH), as chroot(1) would use. */
+export const DEFAULT_PATH = '/bin:/usr/bin';
+
+/**
+ * A command name's file, found as a shell does before it execs (bash's
+ * search_for_command; execvp(3) tries the same directories in order): the
+ * first PATH entry holding a regular file the guest may execute, else the
+ * first holding any file (its exec then fails with EACCES, 126), else one
+ * line and 127. An empty entry is the working directory.
+ */
+function findInPath(view: LaunchView, name: string, searchPath: string): string {
+  let firstSeen: string | null = null;
+  for (const dir of searchPath.split(':')) {
+    const candidate = dir === '' ? name : `${dir.replace(/\/+$/, '')}/${name}`;
+    const file = tryResolveFrom(view, candidate);
+    if (!file) continue;
+    try {
+      checkExecutable(execEnv(view), file);
+      return candidate;
+    } catch (e) {
+      if (!(e instanceof LinuxError)) throw e;
+      firstSeen ??= candidate;
+    }
+  }
+  if (firstSeen !== null) return firstSeen;
+  throw new LaunchError(`${name}: command not found (searched PATH in the guest's view: ${searchPath})`, EXIT_NOT_FOUND);
+}
+
+function tryResolveFrom(view: LaunchView, guestPath: string): Resolved | null {
+  try {
+    return view.vfs.resolve(guestPath, { base: view.cwd, follow: true });
+  } catch (e) {
+    if (e instanceof LinuxError) return null;
+    throw e;
+  }
+}
+
+/** The exec's rights and namespace: the view's, with paths resolved from its working directory. */
+function execEnv(view: LaunchView): ExecEnv {
+  return { vfs: view.vfs, who: view.who, resolve: (p: string) => view.vfs.resolve(p, { base: view.cwd, follow: true }) };
 }
 
 function launch(view: LaunchView, given: string, argv: string[], find: () => Resolved, inRoot: boolean): Executable {
   let current = given;
-  const env = { vfs: view.vfs, who: view.who, resolve: (p: string) => view.vfs.resolve(p, { base: view.cwd, follow: true }) };
+  const env = execEnv(view);
   try {
     const exe = resolveExecutable(env, find(), given, argv, (p) => (current = p));
     // AT_EXECFN: the path the caller says it exec'ed, argv[0] (the program as given, unless a library caller set argv0).
