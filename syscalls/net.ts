@@ -62,6 +62,18 @@ import {
   hostSocket,
   hostSocketAt,
 } from './net-host.ts';
+import {
+  netlinkAt,
+  netlinkBind,
+  netlinkConnect,
+  netlinkGetsockopt,
+  netlinkName,
+  netlinkReceive,
+  netlinkSend,
+  netlinkSetsockopt,
+  netlinkSocket,
+} from './net-netlink.ts';
+import { AF_NETLINK } from '../src/kernel/netlink.ts';
 import { findSocketNode, makeSocketNode } from './fs.ts';
 import { family, type SyscallContext } from './types.ts';
 
@@ -191,6 +203,7 @@ function checkKind(domain: number, type: number, protocol: number): number {
 function socket(ctx: SyscallContext, domain: number, typeArg: number, protocol: number): number {
   const { nonblock, cloexec } = socketFlags(ctx, typeArg & ~0xf);
   let type = typeArg & 0xf;
+  if (domain === AF_NETLINK) return netlinkSocket(ctx, type, protocol, typeArg & ~0xf);
   const proto = checkKind(domain, type, protocol);
   const host = isInetFamily(domain) ? hostNetOf(ctx) : null;
   if (host) return hostSocket(ctx, host, domain, type, proto, typeArg & ~0xf);
@@ -304,6 +317,8 @@ function unixTarget(ctx: SyscallContext, a: Extract<SockAddr, { family: typeof A
 function bind(ctx: SyscallContext, fd: number, addrPtr: number, addrlen: number): number {
   const h = hostSocketAt(ctx, fd);
   if (h) return hostBind(ctx, h, addrPtr, addrlen);
+  const nl = netlinkAt(ctx, fd);
+  if (nl) return netlinkBind(ctx, nl, addrPtr, addrlen);
   const s = sockOf(ctx, fd);
   const a = readSockaddr(ctx, s, addrPtr, addrlen);
   if (s.family !== AF_UNIX) {
@@ -330,6 +345,7 @@ function bind(ctx: SyscallContext, fd: number, addrPtr: number, addrlen: number)
 function listen(ctx: SyscallContext, fd: number, backlog: number): number {
   const h = hostSocketAt(ctx, fd);
   if (h) return hostListen(h, backlog);
+  if (netlinkAt(ctx, fd)) fail('EOPNOTSUPP');
   const s = sockOf(ctx, fd);
   // An AF_UNIX socket must be bound first (unix_listen: EINVAL); an inet one is bound to an ephemeral port.
   if (!s.connectionOriented) fail('EOPNOTSUPP');
@@ -366,6 +382,7 @@ export function waitOr(ctx: SyscallContext, e: unknown, nonblock: boolean, st: S
 function accept4(ctx: SyscallContext, fd: number, addrPtr: number, lenPtr: number, flags: number): number {
   const h = hostSocketAt(ctx, fd);
   if (h) return hostAccept(ctx, fd, h, addrPtr, lenPtr, flags);
+  if (netlinkAt(ctx, fd)) fail('EOPNOTSUPP');
   const { nonblock, cloexec } = socketFlags(ctx, flags);
   const s = sockOf(ctx, fd);
   if (!s.connectionOriented) fail('EOPNOTSUPP');
@@ -393,6 +410,8 @@ function accept(ctx: SyscallContext, fd: number, addrPtr: number, lenPtr: number
 function connect(ctx: SyscallContext, fd: number, addrPtr: number, addrlen: number): number {
   const h = hostSocketAt(ctx, fd);
   if (h) return hostConnect(ctx, fd, h, addrPtr, addrlen);
+  const nl = netlinkAt(ctx, fd);
+  if (nl) return netlinkConnect(ctx, nl, addrPtr, addrlen);
   const s = sockOf(ctx, fd);
   const a = readSockaddr(ctx, s, addrPtr, addrlen);
   const nonblock = nonblocking(ctx, fd, 0);
@@ -438,6 +457,7 @@ function connect(ctx: SyscallContext, fd: number, addrPtr: number, addrlen: numb
 function shutdown(ctx: SyscallContext, fd: number, how: number): number {
   const h = hostSocketAt(ctx, fd);
   if (h) return hostShutdown(h, how);
+  if (netlinkAt(ctx, fd)) return 0;
   sockOf(ctx, fd).shutdown(how);
   return 0;
 }
@@ -445,6 +465,8 @@ function shutdown(ctx: SyscallContext, fd: number, how: number): number {
 function getsockname(ctx: SyscallContext, fd: number, addrPtr: number, lenPtr: number): number {
   const h = hostSocketAt(ctx, fd);
   if (h) return hostName(ctx, h, addrPtr, lenPtr, false);
+  const nl = netlinkAt(ctx, fd);
+  if (nl) return netlinkName(ctx, nl, addrPtr, lenPtr, false);
   const s = sockOf(ctx, fd);
   const local = s.local ?? (s.family === AF_UNIX ? null : netOf(ctx).inet.unboundAddress(s));
   writeSockaddr(ctx, addrPtr, lenPtr, encodeSockaddr(local, s.family));
@@ -454,6 +476,8 @@ function getsockname(ctx: SyscallContext, fd: number, addrPtr: number, lenPtr: n
 function getpeername(ctx: SyscallContext, fd: number, addrPtr: number, lenPtr: number): number {
   const h = hostSocketAt(ctx, fd);
   if (h) return hostName(ctx, h, addrPtr, lenPtr, true);
+  const nl = netlinkAt(ctx, fd);
+  if (nl) return netlinkName(ctx, nl, addrPtr, lenPtr, true);
   const s = sockOf(ctx, fd);
   const connected = s.connectionOriented ? s.state === 'connected' || (s.state === 'closed' && s.peer !== null) : s.peer !== null || s.remote !== null;
   if (!connected) fail('ENOTCONN');
@@ -608,6 +632,8 @@ function sendTarget(ctx: SyscallContext, s: Socket, to: SockAddr): Socket | null
 function sendto(ctx: SyscallContext, fd: number, buf: number, len: number, flags: number, addrPtr: number, addrlen: number): number {
   const h = hostSocketAt(ctx, fd);
   if (h) return hostSend(ctx, fd, h, [{ base: buf, len }], flags, addrPtr ? readHostAddr(ctx, addrPtr, addrlen) : null);
+  const nl = netlinkAt(ctx, fd);
+  if (nl) return netlinkSend(ctx, nl, [{ base: buf, len }], { ptr: addrPtr, len: addrlen });
   const s = sockOf(ctx, fd);
   const to = addrPtr ? readSockaddr(ctx, s, addrPtr, addrlen) : null;
   return sendBuffers(ctx, fd, [{ base: buf, len }], flags, to, { rights: null, cred: null });
@@ -639,6 +665,8 @@ function sendOneMsg(ctx: SyscallContext, fd: number, msgPtr: number, flags: numb
   const h = hostSocketAt(ctx, fd);
   const m = readMsghdr(ctx, msgPtr);
   if (h) return hostSend(ctx, fd, h, m.iov, flags, m.name && m.namelen ? readHostAddr(ctx, m.name, m.namelen) : null);
+  const nl = netlinkAt(ctx, fd);
+  if (nl) return netlinkSend(ctx, nl, m.iov, { ptr: m.name, len: m.namelen });
   const s = sockOf(ctx, fd);
   const to = m.name && m.namelen ? readSockaddr(ctx, s, m.name, m.namelen) : null;
   const anc = readControl(ctx, s, m.control, m.controllen);
@@ -651,7 +679,7 @@ function sendmsg(ctx: SyscallContext, fd: number, msgPtr: number, flags: number)
 
 /** sendmmsg(2): each message in turn; the count sent, or the first one's error. */
 function sendmmsg(ctx: SyscallContext, fd: number, vec: number, vlen: number, flags: number): number {
-  if (!hostSocketAt(ctx, fd)) sockOf(ctx, fd);
+  if (!hostSocketAt(ctx, fd) && !netlinkAt(ctx, fd)) sockOf(ctx, fd);
   const n = Math.min(vlen >>> 0, UIO_MAXIOV);
   let sent = 0;
   for (; sent < n; sent++) {
@@ -734,6 +762,12 @@ function recvfrom(ctx: SyscallContext, fd: number, buf: number, len: number, fla
     if (addrPtr) writeSockaddr(ctx, addrPtr, lenPtr, h.isStream ? new Uint8Array(0) : d.from);
     return d.n;
   }
+  const nl = netlinkAt(ctx, fd);
+  if (nl) {
+    const d = netlinkReceive(ctx, fd, nl, [{ base: buf, len }], flags);
+    if (addrPtr) writeSockaddr(ctx, addrPtr, lenPtr, d.from);
+    return d.n;
+  }
   const d = receiveBuffers(ctx, fd, [{ base: buf, len }], flags);
   dropRights(d.got);
   const s = sockOf(ctx, fd);
@@ -811,6 +845,15 @@ function recvOneMsg(ctx: SyscallContext, fd: number, msgPtr: number, flags: numb
   const m = readMsghdr(ctx, msgPtr);
   if (m.namelen < 0) fail('EINVAL');
   if (h) return hostRecvMsg(ctx, fd, h, m, msgPtr, flags);
+  const nl = netlinkAt(ctx, fd);
+  if (nl) {
+    const d = netlinkReceive(ctx, fd, nl, m.iov, flags);
+    if (m.name && m.namelen > 0) ctx.mem.write(m.name, d.from.subarray(0, Math.min(m.namelen, d.from.length)));
+    ctx.mem.writeU32(msgPtr + 8, m.name ? d.from.length : 0);
+    ctx.mem.writeU64(msgPtr + 40, 0);
+    ctx.mem.writeU32(msgPtr + 48, d.flags | (flags & MSG_CMSG_CLOEXEC));
+    return d.n;
+  }
   const s = sockOf(ctx, fd);
   const d = receiveBuffers(ctx, fd, m.iov, flags);
   const got = d.got;
@@ -858,7 +901,7 @@ function recvmsg(ctx: SyscallContext, fd: number, msgPtr: number, flags: number)
  * honoured while waiting for the first (as Linux, see recvmmsg(2), BUGS).
  */
 function recvmmsg(ctx: SyscallContext, fd: number, vec: number, vlen: number, flags: number, _timeout: number): number {
-  if (!hostSocketAt(ctx, fd)) sockOf(ctx, fd);
+  if (!hostSocketAt(ctx, fd) && !netlinkAt(ctx, fd)) sockOf(ctx, fd);
   const n = Math.min(vlen >>> 0, UIO_MAXIOV);
   let got = 0;
   for (; got < n; got++) {
@@ -902,6 +945,8 @@ function readTimeval(ctx: SyscallContext, ptr: number, len: number): bigint {
 function setsockopt(ctx: SyscallContext, fd: number, level: number, name: number, val: number, len: number): number {
   const h = hostSocketAt(ctx, fd);
   if (h) return hostSetsockopt(ctx, h, level, name, val, len);
+  const nl = netlinkAt(ctx, fd);
+  if (nl) return netlinkSetsockopt(ctx, nl, level, name, val, len);
   const s = sockOf(ctx, fd);
   if (len < 0) fail('EINVAL');
   const o = s.opts;
@@ -963,7 +1008,7 @@ function setsockopt(ctx: SyscallContext, fd: number, level: number, name: number
 }
 
 /** Store an option value: as much as *lenPtr allows (an int option at most 4 bytes), and the length stored. */
-function putOpt(ctx: SyscallContext, val: number, lenPtr: number, bytes: Uint8Array): number {
+export function putOpt(ctx: SyscallContext, val: number, lenPtr: number, bytes: Uint8Array): number {
   const room = ctx.mem.readI32(lenPtr);
   if (room < 0) fail('EINVAL');
   const n = Math.min(room, bytes.length);
@@ -972,7 +1017,7 @@ function putOpt(ctx: SyscallContext, val: number, lenPtr: number, bytes: Uint8Ar
   return 0;
 }
 
-function intBytes(v: number): Uint8Array {
+export function intBytes(v: number): Uint8Array {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setInt32(0, v, true);
   return b;
@@ -989,6 +1034,8 @@ function timevalBytes(ns: bigint): Uint8Array {
 function getsockopt(ctx: SyscallContext, fd: number, level: number, name: number, val: number, lenPtr: number): number {
   const h = hostSocketAt(ctx, fd);
   if (h) return hostGetsockopt(ctx, h, level, name, val, lenPtr);
+  const nl = netlinkAt(ctx, fd);
+  if (nl) return netlinkGetsockopt(ctx, nl, level, name, val, lenPtr);
   const s = sockOf(ctx, fd);
   const o = s.opts;
   if (level !== SOL_SOCKET) {
@@ -1146,7 +1193,7 @@ export const netFamily = family('net', [
     args: { domain: 'socket_family', type: 'socket_type', protocol: 'socket_protocol' },
     ret: 'fd',
     handler: socket,
-    note: 'AF_UNIX; AF_INET and AF_INET6 on loopback only (--net none) or as host sockets (--net host); other families EAFNOSUPPORT',
+    note: 'AF_UNIX; AF_INET and AF_INET6 on loopback only (--net none) or as host sockets (--net host); AF_NETLINK with NETLINK_ROUTE (interface and address dumps, read-only); other families EAFNOSUPPORT',
   },
   {
     name: 'socketpair',

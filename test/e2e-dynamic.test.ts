@@ -283,6 +283,23 @@ describe.skipIf(!haveRoots).concurrent('a command name under --root', () => {
   });
 });
 
+describe.skipIf(!haveRoots).concurrent("glibc over NETLINK_ROUTE (Debian's python3)", () => {
+  for (const arch of ARCHES) {
+    it(`${arch}: if_nameindex() sees the loopback alone under --net none, the host's interfaces under --net host`, async ({ expect }) => {
+      const script = 'import socket; print(socket.if_nameindex())';
+      const none = await runCli(['run', '--root', ROOTFS[arch], '--no-cwd', 'python3', '-c', script], { env: ENV });
+      expect(none).toEqual({ code: 0, stdout: "[(1, 'lo')]\n", stderr: '' });
+      const host = await runCli(['run', '--root', ROOTFS[arch], '--no-cwd', '--net', 'host', 'python3', '-c', script], { env: ENV });
+      // The host's interfaces by index and name, as /sys/class/net lists them natively (if_nameindex reads RTM_GETLINK).
+      const names = fs
+        .readdirSync('/sys/class/net')
+        .map((n) => [Number(fs.readFileSync(`/sys/class/net/${n}/ifindex`, 'latin1')), n] as const)
+        .sort((a, b) => a[0] - b[0]);
+      expect(host).toEqual({ code: 0, stdout: `[${names.map(([i, n]) => `(${i}, '${n}')`).join(', ')}]\n`, stderr: '' });
+    });
+  }
+});
+
 describe.concurrent('the --root tree', () => {
   /** A root holding only Debian's static busybox (at /bin/sh) and an /etc. */
   function busyboxRoot(name: string): string {

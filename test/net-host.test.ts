@@ -16,7 +16,8 @@ import type { PlainRunOptions } from '../src/launch.ts';
 import type { SyscallRecord } from '../src/kernel/dispatch.ts';
 import type { Kernel } from '../src/kernel/kernel.ts';
 import * as http from 'node:http';
-import { ARCHES, debianBin, goGuest, haveGoGuests } from './helpers/e2e.ts';
+import { ARCHES, canRunNative, debianBin, goGuest, haveGoGuests } from './helpers/e2e.ts';
+import { spawnSync } from 'node:child_process';
 import { optionalTool } from './helpers/tools.ts';
 import { netAllowPolicy, parseNetRule } from '../src/policy/net-allow.ts';
 import { runSync } from '../src/index.ts';
@@ -213,6 +214,39 @@ for (const arch of ARCHES) {
       const r = await busybox(goGuest(arch), ['httpself'], { net: 'host' });
       expect(r.exitCode).toBe(0);
       expect(r.stdout).toContain('concurrent GETs: 20 of 20 ok');
+    });
+  });
+}
+
+const isRoot = process.getuid?.() === 0;
+
+/** What `gocheck ifaces` prints natively in a new network namespace with lo up (unshare -n; ip link set lo up). */
+const LOOPBACK_ONLY = '1 lo 65536  up|loopback [127.0.0.1/8 ::1/128] <nil>\nall: [127.0.0.1/8 ::1/128] <nil>\n';
+
+/** The native run of gocheck ifaces, in this host's network or (`ownNamespace`) a new one with only lo, up; null where it cannot run. */
+function nativeIfaces(ownNamespace: boolean): string | null {
+  if (!canRunNative) return null;
+  const r = ownNamespace
+    ? spawnSync('unshare', ['-n', 'sh', '-c', `ip link set lo up && exec ${goGuest('x86_64')} ifaces`], { encoding: 'utf8' })
+    : spawnSync(goGuest('x86_64'), ['ifaces'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout : null;
+}
+
+for (const arch of ARCHES) {
+  describe.runIf(haveGoGuests())(`NETLINK_ROUTE (${arch}, Go's net.Interfaces and net.InterfaceAddrs)`, () => {
+    it('--net host: the host\'s interfaces and addresses, as the same program sees them natively', async () => {
+      const r = await busybox(goGuest(arch), ['ifaces'], { net: 'host' });
+      expect(r.exitCode).toBe(0);
+      expect(r.stdout).toMatch(/^1 lo 65536 /);
+      const native = optionalTool('an x86-64 Linux host (the native reference)', canRunNative) ? nativeIfaces(false) : null;
+      if (native !== null) expect(r).toEqual({ exitCode: 0, stdout: native, stderr: '' });
+    });
+
+    it('--net none: the loopback alone, as in a new network namespace', async () => {
+      const r = await busybox(goGuest(arch), ['ifaces']);
+      expect(r).toEqual({ exitCode: 0, stdout: LOOPBACK_ONLY, stderr: '' });
+      const native = isRoot ? nativeIfaces(true) : null;
+      if (native !== null) expect(native).toBe(LOOPBACK_ONLY);
     });
   });
 }

@@ -1316,19 +1316,64 @@ describe.each(ARCH_NAMES)('syscalls on %s', (arch) => {
   // ---- sockets ---------------------------------------------------------------------
 
   describe('sockets: families the kernel does not emulate', () => {
-    it('socket: EAFNOSUPPORT for netlink, packet and out-of-range families; AF_UNIX and AF_INET are made', () => {
+    it('socket: EAFNOSUPPORT for packet and out-of-range families; AF_UNIX, AF_INET and NETLINK_ROUTE are made', () => {
       const AF_UNIX = 1;
       const AF_INET = 2;
       const AF_NETLINK = 16;
       const AF_PACKET = 17;
       const AF_MAX = 46;
       const SOCK_STREAM = 1;
-      for (const af of [AF_NETLINK, AF_PACKET, AF_MAX, -1]) expect(t.call('socket', af, SOCK_STREAM, 0)).toBe(t.errno('EAFNOSUPPORT'));
-      for (const af of [AF_UNIX, AF_INET]) {
-        const fd = t.call('socket', af, SOCK_STREAM, 0);
+      const SOCK_RAW = 3;
+      for (const af of [AF_PACKET, AF_MAX, -1]) expect(t.call('socket', af, SOCK_STREAM, 0)).toBe(t.errno('EAFNOSUPPORT'));
+      for (const [af, type] of [[AF_UNIX, SOCK_STREAM], [AF_INET, SOCK_STREAM], [AF_NETLINK, SOCK_RAW]] as const) {
+        const fd = t.call('socket', af, type, 0);
         expect(fd).toBeGreaterThanOrEqual(0);
         expect(t.call('close', fd)).toBe(0);
       }
+      // netlink_create: raw and datagram sockets only; NETLINK_AUDIT (9) and the others are not offered.
+      expect(t.call('socket', AF_NETLINK, SOCK_STREAM, 0)).toBe(t.errno('ESOCKTNOSUPPORT'));
+      expect(t.call('socket', AF_NETLINK, SOCK_RAW, 9)).toBe(t.errno('EPROTONOSUPPORT'));
+    });
+
+    it('NETLINK_ROUTE: an RTM_GETLINK dump lists lo with the request sequence and the port getsockname gives; RTM_NEWLINK is EPERM', () => {
+      const fd = t.call('socket', 16, 3, 0);
+      const req = (type: number, flags: number, seq: number): number => {
+        const p = t.buf(32);
+        const b = new DataView(new ArrayBuffer(32));
+        b.setUint32(0, 32, true);
+        b.setUint16(4, type, true);
+        b.setUint16(6, flags, true);
+        b.setUint32(8, seq, true);
+        t.mem.write(p, new Uint8Array(b.buffer));
+        return p;
+      };
+      expect(t.call('sendto', fd, req(18 /* RTM_GETLINK */, 0x301 /* NLM_F_REQUEST|NLM_F_DUMP */, 7), 32, 0, 0, 0)).toBe(32);
+      const name = t.buf(12);
+      const nameLen = t.buf(4);
+      t.mem.writeU32(nameLen, 12);
+      expect(t.call('getsockname', fd, name, nameLen)).toBe(0);
+      const port = t.mem.readU32(name + 4);
+      expect(port).toBeGreaterThan(0);
+      const out = t.buf(4096);
+      const n = t.call('recvfrom', fd, out, 4096, 0, 0, 0);
+      const msgs: { type: number; seq: number; port: number; body: Uint8Array }[] = [];
+      const bytes = t.mem.read(out, n);
+      const v = new DataView(bytes.buffer, bytes.byteOffset, n);
+      for (let at = 0; at + 16 <= n; at += (v.getUint32(at, true) + 3) & ~3) {
+        msgs.push({ type: v.getUint16(at + 4, true), seq: v.getUint32(at + 8, true), port: v.getUint32(at + 12, true), body: bytes.subarray(at + 16, at + v.getUint32(at, true)) });
+      }
+      expect(msgs.map((m) => m.type)).toEqual([16 /* RTM_NEWLINK */, 3 /* NLMSG_DONE */]);
+      expect(msgs.every((m) => m.seq === 7 && m.port === port)).toBe(true);
+      expect(new DataView(msgs[0]!.body.buffer, msgs[0]!.body.byteOffset).getInt32(4, true)).toBe(1); // ifi_index
+      expect(Buffer.from(msgs[0]!.body).includes(Buffer.from('lo\0'))).toBe(true);
+      // A change: NLMSG_ERROR carrying -EPERM and the request's header.
+      expect(t.call('sendto', fd, req(16 /* RTM_NEWLINK */, 0x5 /* NLM_F_REQUEST|NLM_F_ACK */, 8), 32, 0, 0, 0)).toBe(32);
+      expect(t.call('recvfrom', fd, out, 4096, 0, 0, 0)).toBe(36);
+      expect(t.mem.readU32(out + 4) & 0xffff).toBe(2 /* NLMSG_ERROR */);
+      expect(t.mem.readI32(out + 16)).toBe(t.errno('EPERM'));
+      // Nothing more queued: a non-blocking read says so.
+      expect(t.call('recvfrom', fd, out, 4096, 0x40 /* MSG_DONTWAIT */, 0, 0)).toBe(t.errno('EAGAIN'));
+      expect(t.call('close', fd)).toBe(0);
     });
 
     it('getpeername and getsockname: ENOTSOCK on a file or pipe fd, EBADF on a bad fd', () => {

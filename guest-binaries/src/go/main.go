@@ -42,6 +42,7 @@ func main() {
 		"env":        envCase,
 		"httpself":   httpSelf,
 		"tcpecho":    tcpEcho,
+		"ifaces":     ifaces,
 	}
 	run, ok := cases[os.Args[1]]
 	if !ok {
@@ -454,4 +455,20 @@ func tcpEcho(args []string) {
 	wg.Wait()
 	ln.Close()
 	fmt.Printf("%d clients echoed %d bytes\n", good, bytes)
+}
+
+// ifaces: the network interfaces and addresses, as the runtime reads them
+// over NETLINK_ROUTE (RTM_GETLINK and RTM_GETADDR dumps).
+func ifaces(_ []string) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		fmt.Println("interfaces:", err)
+		os.Exit(1)
+	}
+	for _, i := range ifs {
+		addrs, err := i.Addrs()
+		fmt.Println(i.Index, i.Name, i.MTU, i.HardwareAddr, i.Flags, addrs, err)
+	}
+	all, err := net.InterfaceAddrs()
+	fmt.Println("all:", all, err)
 }
