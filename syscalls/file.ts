@@ -8,7 +8,8 @@ import { PROT_READ, PROT_WRITE } from '../src/kernel/memory.ts';
 import { PipeNode, type Pipe } from '../src/kernel/pipe.ts';
 import { HostStreamFile } from '../src/kernel/stdio.ts';
 import { Socket } from '../src/kernel/socket.ts';
-import { socketIoctl } from './net.ts';
+import { interfaceIoctl, socketIoctl } from './net.ts';
+import { NetlinkSocket } from '../src/kernel/netlink.ts';
 import { hostQueued } from './net-host.ts';
 import { HostSocket } from '../src/kernel/host-socket.ts';
 import { TERMIOS_SIZE } from '../src/kernel/terminal.ts';
@@ -524,6 +525,10 @@ function ioctl(ctx: SyscallContext, fd: number, request: number, arg: number): n
         ctx.mem.writeU32(arg, hostQueued(ofd.file));
         return 0;
       }
+      if (ofd.file instanceof NetlinkSocket) {
+        ctx.mem.writeU32(arg, ofd.file.queue[0]?.length ?? 0);
+        return 0;
+      }
       // Regular files: the bytes from the offset to EOF (do_vfs_ioctl); pipes: the bytes queued.
       let n: number;
       if (ofd.file?.node instanceof PipeNode) n = ofd.file.node.pipe.available;
@@ -533,12 +538,18 @@ function ioctl(ctx: SyscallContext, fd: number, request: number, arg: number): n
       ctx.mem.writeU32(arg, n | 0);
       return 0;
     }
-    default:
+    default: {
       if (ofd.file instanceof Socket) {
         const r = socketIoctl(ctx, ofd.file, request, arg);
         if (r !== null) return r;
       }
+      // Host and netlink sockets answer the interface requests from the guest's view of the network too.
+      if (ofd.file instanceof HostSocket || ofd.file instanceof NetlinkSocket) {
+        const r = interfaceIoctl(ctx, request, arg);
+        if (r !== null) return r;
+      }
       fail('ENOTTY');
+    }
   }
 }
 

@@ -6,7 +6,7 @@
 import { fail } from '../src/kernel/errors.ts';
 import { MSG_PEEK, MSG_TRUNC, SocketNode } from '../src/kernel/socket.ts';
 import { PROT_WRITE } from '../src/kernel/memory.ts';
-import { NETLINK_ROUTE, NetlinkSocket, decodeSockaddrNl, encodeSockaddrNl, hostInterfaces, loopbackOnly, type NetInterface } from '../src/kernel/netlink.ts';
+import { NETLINK_ROUTE, NetlinkSocket, decodeSockaddrNl, encodeSockaddrNl, interfacesOf, type NetInterface } from '../src/kernel/netlink.ts';
 import type { KernelServices } from '../src/kernel/services.ts';
 import { WouldBlock } from '../src/kernel/wait.ts';
 import type { GuestBuffer } from './file.ts';
@@ -34,9 +34,14 @@ export function netlinkSocket(ctx: SyscallContext, type: number, protocol: numbe
   if (protocol !== NETLINK_ROUTE) fail('EPROTONOSUPPORT', `netlink protocol ${protocol}: only NETLINK_ROUTE is offered`);
   let ports = portsOf.get(ctx.kernel);
   if (!ports) portsOf.set(ctx.kernel, (ports = new Set()));
-  const interfaces = (): NetInterface[] => (ctx.kernel.hostNet ? hostInterfaces() : loopbackOnly());
+  const interfaces = (): NetInterface[] => guestInterfaces(ctx);
   const node = new SocketNode(ctx.kernel.rootFs(), ctx.proc.creds.euid, ctx.proc.creds.egid);
   return installFile(ctx, new NetlinkSocket(node, type, interfaces, ctx.proc.pid, ports), node, nonblock, cloexec);
+}
+
+/** The interfaces of the guest's network: the host's under --net host, else the loopback alone. */
+export function guestInterfaces(ctx: SyscallContext): NetInterface[] {
+  return interfacesOf(ctx.kernel.hostNet !== null);
 }
 
 function readAddr(ctx: SyscallContext, ptr: number, len: number): { port: number; groups: number } {

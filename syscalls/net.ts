@@ -63,6 +63,7 @@ import {
   hostSocketAt,
 } from './net-host.ts';
 import {
+  guestInterfaces,
   netlinkAt,
   netlinkBind,
   netlinkConnect,
@@ -73,7 +74,7 @@ import {
   netlinkSetsockopt,
   netlinkSocket,
 } from './net-netlink.ts';
-import { AF_NETLINK } from '../src/kernel/netlink.ts';
+import { AF_NETLINK, ARPHRD_ETHER, ARPHRD_LOOPBACK, ipv4Broadcast, type NetAddress, type NetInterface } from '../src/kernel/netlink.ts';
 import { findSocketNode, makeSocketNode } from './fs.ts';
 import { family, type SyscallContext } from './types.ts';
 
@@ -1099,24 +1100,31 @@ export type SocketError = ErrnoName;
 
 /** struct ifreq: a 16-byte name, then a 24-byte union. */
 const IFREQ_SIZE = 40;
-const IFF_UP = 0x1;
-const IFF_LOOPBACK = 0x8;
-const IFF_RUNNING = 0x40;
-const ARPHRD_LOOPBACK = 772;
 
-function inetBytes(a: number[]): Uint8Array {
+/** A struct sockaddr_in holding `addr` (4 bytes), as struct ifreq carries addresses. */
+function sockaddrIn(addr: Uint8Array): Uint8Array {
   const b = new Uint8Array(16);
   b[0] = AF_INET;
-  b.set(a, 4);
+  b.set(addr, 4);
+  return b;
+}
+
+/** The IPv4 netmask of a prefix length, 4 bytes. */
+function netmask(prefixlen: number): Uint8Array {
+  const m = prefixlen === 0 ? 0 : (0xffffffff << (32 - prefixlen)) >>> 0;
+  return Uint8Array.of(m >>> 24, (m >>> 16) & 0xff, (m >>> 8) & 0xff, m & 0xff);
+}
+
+function int32Bytes(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, n, true);
   return b;
 }
 
 /**
  * ioctl(2) on a socket (file.ts hands them here): FIONREAD/SIOCINQ,
- * SIOCOUTQ, and the interface requests of netdevice(7) about the one
- * interface there is, `lo` (index 1, 127.0.0.1/8, MTU 65536); any other
- * name is ENODEV, and changing an interface is EPERM (no CAP_NET_ADMIN in
- * the sandbox). null: not a socket request (ENOTTY).
+ * SIOCOUTQ, then the interface requests every socket answers.
+ * null: not a socket request (ENOTTY).
  */
 export function socketIoctl(ctx: SyscallContext, s: Socket, request: number, arg: number): number | null {
   const c = ctx.arch.c;
@@ -1132,51 +1140,69 @@ export function socketIoctl(ctx: SyscallContext, s: Socket, request: number, arg
     case c.SIOCOUTQ:
       ctx.mem.writeU32(arg, 0); // what we send is queued at the peer at once
       return 0;
-    case c.SIOCGIFCONF: {
-      // struct ifconf { int ifc_len; char *ifc_buf; }: with a NULL buffer, the length needed.
-      const len = ctx.mem.readI32(arg);
-      const buf = Number(ctx.mem.readU64(arg + 8));
-      if (buf === 0) {
-        ctx.mem.writeU32(arg, IFREQ_SIZE);
-        return 0;
-      }
-      let used = 0;
-      if (len >= IFREQ_SIZE) {
-        const r = new Uint8Array(IFREQ_SIZE);
-        r.set(Buffer.from('lo', 'latin1'));
-        r.set(inetBytes([127, 0, 0, 1]), 16);
-        ctx.mem.write(buf, r);
-        used = IFREQ_SIZE;
-      }
-      ctx.mem.writeU32(arg, used);
+  }
+  return interfaceIoctl(ctx, request, arg);
+}
+
+/**
+ * The interface requests of netdevice(7), on any socket (sock_ioctl hands
+ * them to dev_ioctl whatever the family), about the interfaces of the
+ * guest's network (guestInterfaces: the loopback under --net none, the
+ * host's under --net host). An unknown name is ENODEV; changing an
+ * interface is EPERM (no CAP_NET_ADMIN in the sandbox). null: not one of
+ * them.
+ */
+export function interfaceIoctl(ctx: SyscallContext, request: number, arg: number): number | null {
+  const c = ctx.arch.c;
+  if (request === c.SIOCGIFCONF) {
+    // struct ifconf { int ifc_len; char *ifc_buf; }: an ifreq per IPv4 address (inet_gifconf); a NULL buffer asks the length.
+    const entries = guestInterfaces(ctx).flatMap((i) => i.addrs.filter((a) => a.family === AF_INET).map((a) => ({ name: i.name, addr: a.addr })));
+    const len = ctx.mem.readI32(arg);
+    const buf = Number(ctx.mem.readU64(arg + 8));
+    if (buf === 0) {
+      ctx.mem.writeU32(arg, entries.length * IFREQ_SIZE);
       return 0;
     }
+    let used = 0;
+    for (const e of entries) {
+      if (used + IFREQ_SIZE > len) break;
+      const r = new Uint8Array(IFREQ_SIZE);
+      r.set(Buffer.from(e.name.slice(0, 15), 'latin1'));
+      r.set(sockaddrIn(e.addr), 16);
+      ctx.mem.write(buf + used, r);
+      used += IFREQ_SIZE;
+    }
+    ctx.mem.writeU32(arg, used);
+    return 0;
   }
-  const getters: Record<number, () => Uint8Array> = {
-    [c.SIOCGIFFLAGS]: () => new Uint8Array([IFF_UP | IFF_LOOPBACK | IFF_RUNNING, 0]),
-    [c.SIOCGIFADDR]: () => inetBytes([127, 0, 0, 1]),
-    [c.SIOCGIFNETMASK]: () => inetBytes([255, 0, 0, 0]),
-    [c.SIOCGIFBRDADDR]: () => inetBytes([0, 0, 0, 0]),
-    [c.SIOCGIFMTU]: () => new Uint8Array(new Uint32Array([65536]).buffer),
-    [c.SIOCGIFINDEX]: () => new Uint8Array(new Uint32Array([1]).buffer),
-    [c.SIOCGIFMETRIC]: () => new Uint8Array(4),
-    [c.SIOCGIFTXQLEN]: () => new Uint8Array(new Uint32Array([1000]).buffer),
-    [c.SIOCGIFHWADDR]: () => new Uint8Array([ARPHRD_LOOPBACK & 0xff, ARPHRD_LOOPBACK >> 8, 0, 0, 0, 0, 0, 0]),
-  };
   if (request === c.SIOCGIFNAME) {
-    // By index: 1 is lo.
-    if (ctx.mem.readI32(arg + 16) !== 1) fail('ENODEV');
+    const itf = guestInterfaces(ctx).find((i) => i.index === ctx.mem.readI32(arg + 16));
+    if (!itf) fail('ENODEV');
     const name = new Uint8Array(16);
-    name.set(Buffer.from('lo', 'latin1'));
+    name.set(Buffer.from(itf.name.slice(0, 15), 'latin1'));
     ctx.mem.write(arg, name);
     return 0;
   }
+  const ipv4 = (i: NetInterface): NetAddress => i.addrs.find((a) => a.family === AF_INET) ?? fail('EADDRNOTAVAIL');
+  const getters: Record<number, (i: NetInterface) => Uint8Array> = {
+    [c.SIOCGIFFLAGS]: (i) => Uint8Array.of(i.flags & 0xff, (i.flags >> 8) & 0xff),
+    [c.SIOCGIFADDR]: (i) => sockaddrIn(ipv4(i).addr),
+    [c.SIOCGIFNETMASK]: (i) => sockaddrIn(netmask(ipv4(i).prefixlen)),
+    [c.SIOCGIFBRDADDR]: (i) => sockaddrIn(i.loopback ? new Uint8Array(4) : ipv4Broadcast(ipv4(i).addr, ipv4(i).prefixlen)),
+    [c.SIOCGIFMTU]: (i) => int32Bytes(i.mtu),
+    [c.SIOCGIFINDEX]: (i) => int32Bytes(i.index),
+    [c.SIOCGIFMETRIC]: () => int32Bytes(0),
+    [c.SIOCGIFTXQLEN]: () => int32Bytes(1000),
+    [c.SIOCGIFHWADDR]: (i) => Uint8Array.of(...new Uint8Array(new Uint16Array([i.loopback ? ARPHRD_LOOPBACK : ARPHRD_ETHER]).buffer), ...i.mac),
+  };
   const get = getters[request];
   if (get) {
-    const name = ctx.mem.read(arg, 16);
-    const nul = name.indexOf(0);
-    if (Buffer.from(name.subarray(0, nul < 0 ? 16 : nul)).toString('latin1') !== 'lo') fail('ENODEV');
-    ctx.mem.write(arg + 16, get());
+    const raw = ctx.mem.read(arg, 16);
+    const nul = raw.indexOf(0);
+    const name = Buffer.from(raw.subarray(0, nul < 0 ? 16 : nul)).toString('latin1');
+    const itf = guestInterfaces(ctx).find((i) => i.name === name);
+    if (!itf) fail('ENODEV');
+    ctx.mem.write(arg + 16, get(itf));
     return 0;
   }
   // SIOCSIF*: setting an interface needs CAP_NET_ADMIN in the network namespace, which the guest has not.

@@ -251,6 +251,44 @@ for (const arch of ARCHES) {
   });
 }
 
+/** What busybox ifconfig prints natively in a new network namespace with lo up: every counter 0. */
+const IFCONFIG_LOOPBACK =
+  'lo        Link encap:Local Loopback  \n' +
+  '          inet addr:127.0.0.1  Mask:255.0.0.0\n' +
+  '          inet6 addr: ::1/128 Scope:Host\n' +
+  '          UP LOOPBACK RUNNING  MTU:65536  Metric:1\n' +
+  '          RX packets:0 errors:0 dropped:0 overruns:0 frame:0\n' +
+  '          TX packets:0 errors:0 dropped:0 overruns:0 carrier:0\n' +
+  '          collisions:0 txqueuelen:1000 \n' +
+  '          RX bytes:0 (0.0 B)  TX bytes:0 (0.0 B)\n\n';
+
+/** ifconfig's lines that do not count traffic or list IPv6 addresses (whose order the host's history decides). */
+const ifconfigShape = (out: string): string => out.split('\n').filter((l) => !/packets|bytes|collisions|inet6/.test(l)).join('\n');
+
+for (const arch of ARCHES) {
+  describe(`interface ioctls and /proc/net (${arch}, busybox ifconfig)`, () => {
+    const bin = debianBin(arch, 'busybox');
+    it('--net none: lo alone, as natively in a new network namespace', async () => {
+      const r = await busybox(bin, ['ifconfig']);
+      expect(r).toEqual({ exitCode: 0, stdout: IFCONFIG_LOOPBACK, stderr: '' });
+      if (isRoot && canRunNative) {
+        const native = spawnSync('unshare', ['-n', 'sh', '-c', `ip link set lo up && exec ${debianBin('x86_64', 'busybox')} ifconfig`], { encoding: 'utf8' });
+        if (native.status === 0) expect(native.stdout).toBe(IFCONFIG_LOOPBACK);
+      }
+    });
+
+    it("--net host: the host's interfaces, flags and IPv4 addresses, as natively", async () => {
+      const r = await busybox(bin, ['ifconfig'], { net: 'host' });
+      expect(r.exitCode).toBe(0);
+      expect(r.stdout).toContain('lo        Link encap:Local Loopback');
+      if (optionalTool('an x86-64 Linux host (the native reference)', canRunNative)) {
+        const native = spawnSync(debianBin('x86_64', 'busybox'), ['ifconfig'], { encoding: 'utf8' });
+        expect(ifconfigShape(r.stdout)).toBe(ifconfigShape(native.stdout));
+      }
+    });
+  });
+}
+
 describe('--net-allow specs', () => {
   const tcp = (port: number, family = 2) => ({ proto: 'tcp' as const, family, port });
   const udp = (port: number, family = 2) => ({ proto: 'udp' as const, family, port });

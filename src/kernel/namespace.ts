@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import { hostIsatty as isatty } from '../host/libc.ts';
 import type { Kernel } from './kernel.ts';
+import { interfacesOf } from './netlink.ts';
 import { LaunchError, toGuestPath } from './kernel-options.ts';
 import { LinuxError, fail } from './errors.ts';
 import { ProcFs } from './procfs.ts';
@@ -106,6 +107,7 @@ export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions, overlays
       hostname: kernel.hostname,
       bootNs: () => kernel.monotonicNs(),
       realtimeNs: now,
+      interfaces: () => interfacesOf(kernel.hostNet !== null),
     }),
     'proc',
     'nosuid,nodev,noexec',

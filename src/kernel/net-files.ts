@@ -3,6 +3,7 @@
 // netstat and ss read (/proc/net/tcp, tcp6, udp, udp6, unix), in Linux's
 // column layout (tcp4_seq_show, udp4_format_sock, unix_seq_show). Counters
 // are zero: nothing goes over a wire.
+import type { NetInterface } from './netlink.ts';
 import type { Process } from './process.ts';
 import { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, Socket, type SockAddr } from './socket.ts';
 
@@ -83,18 +84,33 @@ export function unixTable(sockets: readonly Socket[]): string {
   return 'Num       RefCount Protocol Flags    Type St Inode Path\n' + rows.join('');
 }
 
-/** /proc/net/dev: lo, with nothing counted. */
-export function devTable(): string {
+/** /proc/net/dev: the guest's interfaces (netlink.ts, interfacesOf), with nothing counted. */
+export function devTable(interfaces: readonly NetInterface[]): string {
+  const zeros = '       0       0    0    0    0     0          0         0        0       0    0    0    0     0       0          0\n';
   return (
     'Inter-|   Receive                                                |  Transmit\n' +
     ' face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n' +
-    '    lo:       0       0    0    0    0     0          0         0        0       0    0    0    0     0       0          0\n'
+    interfaces.map((i) => `${i.name.padStart(6)}:${zeros}`).join('')
   );
 }
 
-/** /proc/net/if_inet6: ::1 on lo (index 1, prefix 128, scope host 0x10, flags permanent 0x80). */
-export function ifInet6(): string {
-  return '00000000000000000000000000000001 01 80 10 80       lo\n';
+/**
+ * /proc/net/if_inet6: each IPv6 address, its interface index, prefix
+ * length, scope (0x10 host, 0x20 link, 0 global: IPV6_ADDR_* scope bits)
+ * and flags (0x80 permanent), as if6_seq_show prints them.
+ */
+export function ifInet6(interfaces: readonly NetInterface[]): string {
+  const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
+  return interfaces
+    .flatMap((i) =>
+      i.addrs
+        .filter((a) => a.family === 10)
+        .map((a) => {
+          const scope = i.loopback ? 0x10 : a.addr[0] === 0xfe && (a.addr[1]! & 0xc0) === 0x80 ? 0x20 : 0;
+          return `${Buffer.from(a.addr).toString('hex')} ${hex2(i.index)} ${hex2(a.prefixlen)} ${hex2(scope)} 80 ${i.name.padStart(8)}\n`;
+        }),
+    )
+    .join('');
 }
 
 /** /proc/net/route: no routes off the host (the loopback routes are in the local table, which this file does not show). */

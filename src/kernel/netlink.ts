@@ -59,8 +59,8 @@ export const IFF_LOOPBACK = 0x8;
 export const IFF_RUNNING = 0x40;
 export const IFF_MULTICAST = 0x1000;
 const IFF_LOWER_UP = 0x10000;
-const ARPHRD_ETHER = 1;
-const ARPHRD_LOOPBACK = 772;
+export const ARPHRD_ETHER = 1;
+export const ARPHRD_LOOPBACK = 772;
 const RT_SCOPE_UNIVERSE = 0;
 const RT_SCOPE_LINK = 253;
 const RT_SCOPE_HOST = 254;
@@ -91,6 +91,11 @@ export interface NetInterface {
   mac: Uint8Array;
   loopback: boolean;
   addrs: NetAddress[];
+}
+
+/** The interfaces of a guest's network: the host's under --net host, else the loopback alone. */
+export function interfacesOf(hostNet: boolean): NetInterface[] {
+  return hostNet ? hostInterfaces() : loopbackOnly();
 }
 
 /** The loopback, as Linux brings it up in a new network namespace. */
@@ -141,10 +146,12 @@ export function hostInterfaces(): NetInterface[] {
     const type = readNum(name, 'type');
     const flags = readNum(name, 'flags') ?? IFF_UP;
     const carrier = readNum(name, 'carrier');
+    // IFF_RUNNING and IFF_LOWER_UP are not in the flags file: dev_get_flags adds them from the carrier.
+    const up = carrier === 1 && (flags & IFF_UP) !== 0;
     byName.set(name, {
       index,
       name,
-      flags: flags | (carrier === 1 ? IFF_LOWER_UP : 0),
+      flags: flags | (up ? IFF_RUNNING | IFF_LOWER_UP : 0),
       mtu: readNum(name, 'mtu') ?? 1500,
       mac: parseMac(readText(`${sysfs}/${name}/address`) ?? ''),
       loopback: type === ARPHRD_LOOPBACK,
@@ -304,7 +311,8 @@ function addrMessage(itf: NetInterface, a: NetAddress, seq: number, port: number
   return w.attr(IFA_LABEL, cstring(itf.name)).bytes();
 }
 
-function ipv4Broadcast(addr: Uint8Array, prefixlen: number): Uint8Array {
+/** The broadcast address of `addr`/`prefixlen`. */
+export function ipv4Broadcast(addr: Uint8Array, prefixlen: number): Uint8Array {
   const n = ((addr[0]! << 24) | (addr[1]! << 16) | (addr[2]! << 8) | addr[3]!) >>> 0;
   const host = prefixlen === 0 ? 0xffffffff : (2 ** (32 - prefixlen) - 1) >>> 0;
   const b = (n | host) >>> 0;

@@ -5,6 +5,7 @@
 // Every node is made on lookup from the live kernel state, so nothing goes
 // stale (see proc(5)).
 import * as net from './net-files.ts';
+import { loopbackOnly, type NetInterface } from './netlink.ts';
 import { fail } from './errors.ts';
 import type { Process } from './process.ts';
 import type { Task } from './task.ts';
@@ -91,6 +92,8 @@ export interface ProcSource {
   memTotalBytes?: number;
   /** The 1, 5 and 15 minute load averages (default 0). */
   loadavg?(): [number, number, number];
+  /** The network's interfaces for /proc/net/dev and if_inet6 (default: the loopback alone). */
+  interfaces?(): NetInterface[];
   /** Filesystem types for /proc/filesystems (default sysinfo.TSLINUX_FILESYSTEMS). */
   filesystems?: readonly string[];
 }
@@ -166,12 +169,16 @@ export class ProcFs implements FileSystem {
     return m;
   }
 
-  /** /proc/net: lo and the run's sockets (net-files.ts). */
+  private interfaces(): NetInterface[] {
+    return this.src.interfaces?.() ?? loopbackOnly();
+  }
+
+  /** /proc/net: the network's interfaces and the run's sockets (net-files.ts). */
   private netDir(): ProcNode {
     const sockets = () => net.openSockets(this.src.processes());
     return this.dir('/net', {
-      dev: this.file('/net/dev', () => text(net.devTable())),
-      if_inet6: this.file('/net/if_inet6', () => text(net.ifInet6())),
+      dev: this.file('/net/dev', () => text(net.devTable(this.interfaces()))),
+      if_inet6: this.file('/net/if_inet6', () => text(net.ifInet6(this.interfaces()))),
       route: this.file('/net/route', () => text(net.routeTable())),
       tcp: this.file('/net/tcp', () => text(net.inetTable(sockets(), 'tcp', false))),
       tcp6: this.file('/net/tcp6', () => text(net.inetTable(sockets(), 'tcp', true))),
