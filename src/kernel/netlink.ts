@@ -402,7 +402,8 @@ export class NetlinkSocket implements OpenFile {
       return;
     }
     // RTM_NEW* and RTM_DEL* need CAP_NET_ADMIN in the network's namespace; a single RTM_GET* (no dump) is not offered.
-    const refused = (type & 3) !== 2 ? ERRNO.EPERM : (flags & NLM_F_DUMP) !== NLM_F_DUMP ? ERRNO.EOPNOTSUPP : 0;
+    // Either NLM_F_ROOT or NLM_F_MATCH asks for a dump (rtnetlink_rcv_msg tests the mask).
+    const refused = (type & 3) !== 2 ? ERRNO.EPERM : (flags & NLM_F_DUMP) === 0 ? ERRNO.EOPNOTSUPP : 0;
     if (refused) {
       this.queue.push(errorMessage(refused, msg, this.port));
       return;
