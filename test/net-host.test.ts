@@ -289,6 +289,25 @@ for (const arch of ARCHES) {
   });
 }
 
+describe('/proc/net/tcp under --net host and --net none (busybox netstat)', () => {
+  it("--net host lists the host's listeners, as in a host-network container; --net none does not", async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as net.AddressInfo).port;
+      const line = new RegExp(`127\\.0\\.0\\.1:${port} .* LISTEN`);
+      const host = await busybox(debianBin('x86_64', 'busybox'), ['netstat', '-tln'], { net: 'host' });
+      expect(host.exitCode).toBe(0);
+      expect(host.stdout).toMatch(line);
+      const none = await busybox(debianBin('aarch64', 'busybox'), ['netstat', '-tln']);
+      expect(none.exitCode).toBe(0);
+      expect(none.stdout).not.toMatch(line);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
 describe('--net-allow specs', () => {
   const tcp = (port: number, family = 2) => ({ proto: 'tcp' as const, family, port });
   const udp = (port: number, family = 2) => ({ proto: 'udp' as const, family, port });

@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { hostIsatty as isatty } from '../host/libc.ts';
 import type { Kernel } from './kernel.ts';
-import { interfacesOf } from './netlink.ts';
+import { hostProcNet, interfacesOf } from './netlink.ts';
 import { LaunchError, toGuestPath } from './kernel-options.ts';
 import { LinuxError, fail } from './errors.ts';
 import { ProcFs } from './procfs.ts';
@@ -108,6 +108,7 @@ export function buildFilesystem(kernel: Kernel, opts: NamespaceOptions, overlays
       bootNs: () => kernel.monotonicNs(),
       realtimeNs: now,
       interfaces: () => interfacesOf(kernel.hostNet !== null),
+      hostNetFile: (name) => (kernel.hostNet ? hostProcNet(name) : null),
     }),
     'proc',
     'nosuid,nodev,noexec',

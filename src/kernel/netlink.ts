@@ -183,6 +183,19 @@ export function hostInterfaces(): NetInterface[] {
   return [...byName.values()].sort((a, b) => a.index - b.index);
 }
 
+/**
+ * The host's /proc/net/NAME (tcp, tcp6, udp, udp6, route), for --net host,
+ * whose inet sockets are the host's: the guest's own listeners and
+ * connections are in it, as in a host-network container. null off Linux.
+ */
+export function hostProcNet(name: 'tcp' | 'tcp6' | 'udp' | 'udp6' | 'route'): string | null {
+  try {
+    return fs.readFileSync(`/proc/net/${name}`, 'latin1'); // Linux only
+  } catch {
+    return null;
+  }
+}
+
 function readText(path: string): string | null {
   try {
     return fs.readFileSync(path, 'latin1').trim();

@@ -92,6 +92,8 @@ export interface ProcSource {
   memTotalBytes?: number;
   /** The 1, 5 and 15 minute load averages (default 0). */
   loadavg?(): [number, number, number];
+  /** --net host: the host's /proc/net/NAME for the inet tables and routes (null: the kernel's own). */
+  hostNetFile?(name: 'tcp' | 'tcp6' | 'udp' | 'udp6' | 'route'): string | null;
   /** The network's interfaces for /proc/net/dev and if_inet6 (default: the loopback alone). */
   interfaces?(): NetInterface[];
   /** Filesystem types for /proc/filesystems (default sysinfo.TSLINUX_FILESYSTEMS). */
@@ -176,14 +178,16 @@ export class ProcFs implements FileSystem {
   /** /proc/net: the network's interfaces and the run's sockets (net-files.ts). */
   private netDir(): ProcNode {
     const sockets = () => net.openSockets(this.src.processes());
+    // Under --net host the inet sockets are the host's, so their tables are too.
+    const host = (name: 'tcp' | 'tcp6' | 'udp' | 'udp6' | 'route'): string | null => this.src.hostNetFile?.(name) ?? null;
     return this.dir('/net', {
       dev: this.file('/net/dev', () => text(net.devTable(this.interfaces()))),
       if_inet6: this.file('/net/if_inet6', () => text(net.ifInet6(this.interfaces()))),
-      route: this.file('/net/route', () => text(net.routeTable())),
-      tcp: this.file('/net/tcp', () => text(net.inetTable(sockets(), 'tcp', false))),
-      tcp6: this.file('/net/tcp6', () => text(net.inetTable(sockets(), 'tcp', true))),
-      udp: this.file('/net/udp', () => text(net.inetTable(sockets(), 'udp', false))),
-      udp6: this.file('/net/udp6', () => text(net.inetTable(sockets(), 'udp', true))),
+      route: this.file('/net/route', () => text(host('route') ?? net.routeTable())),
+      tcp: this.file('/net/tcp', () => text(host('tcp') ?? net.inetTable(sockets(), 'tcp', false))),
+      tcp6: this.file('/net/tcp6', () => text(host('tcp6') ?? net.inetTable(sockets(), 'tcp', true))),
+      udp: this.file('/net/udp', () => text(host('udp') ?? net.inetTable(sockets(), 'udp', false))),
+      udp6: this.file('/net/udp6', () => text(host('udp6') ?? net.inetTable(sockets(), 'udp', true))),
       unix: this.file('/net/unix', () => text(net.unixTable(sockets()))),
     });
   }
