@@ -18,7 +18,7 @@ import type { Kernel } from '../src/kernel/kernel.ts';
 import * as http from 'node:http';
 import { ARCHES, canRunNative, debianBin, goGuest, haveGoGuests } from './helpers/e2e.ts';
 import { spawnSync } from 'node:child_process';
-import { optionalTool } from './helpers/tools.ts';
+import { optionalCommand, optionalTool } from './helpers/tools.ts';
 import { netAllowPolicy, parseNetRule } from '../src/policy/net-allow.ts';
 import { runSync } from '../src/index.ts';
 import { UsageError, parseRunArgs } from '../src/cli.ts';
@@ -240,6 +240,19 @@ for (const arch of ARCHES) {
       expect(r.stdout).toMatch(/^1 lo 65536 /);
       const native = optionalTool('an x86-64 Linux host (the native reference)', canRunNative) ? nativeIfaces(false) : null;
       if (native !== null) expect(r).toEqual({ exitCode: 0, stdout: native, stderr: '' });
+    });
+
+    it('the trace shows the netlink calls as strace does', () => {
+      const lines: string[] = [];
+      const r = runSync(goGuest(arch), { args: ['ifaces'], mountCwd: false, stdout: 'capture', stderr: 'capture', trace: (l) => lines.push(l) });
+      expect(r.exitCode).toBe(0);
+      const netlink = lines.filter((l) => /^(socket\(AF_NETLINK|bind\(\d+, \{sa_family=AF_NETLINK)/.test(l)).slice(0, 2);
+      expect(netlink).toEqual(['socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, NETLINK_ROUTE) = 3', 'bind(3, {sa_family=AF_NETLINK, nl_pid=0, nl_groups=00000000}, 12) = 0']);
+      const strace = arch === 'x86_64' && canRunNative ? optionalCommand('strace', 'apt-get install strace') : null;
+      if (strace) {
+        const native = spawnSync(strace, ['-e', 'trace=socket,bind', goGuest('x86_64'), 'ifaces'], { encoding: 'utf8' });
+        expect(native.stderr.split('\n').filter((l) => /^(socket|bind)\(/.test(l)).slice(0, 2)).toEqual(netlink);
+      }
     });
 
     it('--net none: the loopback alone, as in a new network namespace', async () => {

@@ -2,7 +2,7 @@
 // sockaddr.c): socket types, protocols by family, option names by level,
 // option values, struct msghdr with its control messages, struct mmsghdr.
 import type { SyscallContext } from '../../syscalls/types.ts';
-import { IPPROTOS, IPV6_OPTS, IP_OPTS, MSG_FLAGS, SOCKET_TYPES, TCP_OPTS, archFlags, type Entries } from '../kernel/syscall-flags.ts';
+import { IPPROTOS, IPV6_OPTS, NETLINK_PROTOCOLS, IP_OPTS, MSG_FLAGS, SOCKET_TYPES, TCP_OPTS, archFlags, type Entries } from '../kernel/syscall-flags.ts';
 import { formatIovec, formatSockaddr } from './decode-structs.ts';
 import { flagsToString, hex, nameOf, printBuffer } from './decode.ts';
 import { ERRNO_NAMES } from '../kernel/errno-table.ts';
@@ -20,8 +20,12 @@ export function formatSocketType(ctx: SyscallContext, v: number): string {
 }
 
 /** socket's protocol: IPPROTO_* for AF_INET/AF_INET6, a number otherwise. */
+/** AF_NETLINK (linux/socket.h). */
+const AF_NETLINK = 16;
+
 export function formatSocketProtocol(family: number, v: number): string {
   if (family === AF_INET || family === AF_INET6) return nameOf(IPPROTOS, v) ?? String(v);
+  if (family === AF_NETLINK) return nameOf(NETLINK_PROTOCOLS, v) ?? String(v | 0);
   return String(v | 0);
 }
 
