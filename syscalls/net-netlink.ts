@@ -11,7 +11,7 @@ import type { KernelServices } from '../src/kernel/services.ts';
 import { WouldBlock } from '../src/kernel/wait.ts';
 import type { GuestBuffer } from './file.ts';
 import type { SyscallContext } from './types.ts';
-import { callState, gather, installFile, intBytes, nonblocking, putOpt, scatter, socketFlags, totalOf, waitOr, writeSockaddr } from './net.ts';
+import { bufferSizeOption, callState, gather, installFile, intBytes, nonblocking, putOpt, scatter, socketFlags, totalOf, waitOr, writeSockaddr } from './net.ts';
 
 const SOCK_DGRAM = 2;
 const SOCK_RAW = 3;
@@ -100,15 +100,14 @@ export function netlinkReceive(ctx: SyscallContext, fd: number, s: NetlinkSocket
 export function netlinkSetsockopt(ctx: SyscallContext, s: NetlinkSocket, level: number, name: number, val: number, len: number): number {
   if (level === SOL_NETLINK) return 0;
   if (level !== SOL_SOCKET) fail('ENOPROTOOPT');
-  const v = len >= 4 ? ctx.mem.readI32(val) : 0;
   switch (name) {
     case 7: // SO_SNDBUF
     case 32: // SO_SNDBUFFORCE
-      s.sndbuf = Math.max(2 * Math.max(v, 0), 4608);
+      s.sndbuf = bufferSizeOption(ctx, name, val, len);
       return 0;
     case 8: // SO_RCVBUF
     case 33: // SO_RCVBUFFORCE
-      s.rcvbuf = Math.max(2 * Math.max(v, 0), 2304);
+      s.rcvbuf = bufferSizeOption(ctx, name, val, len);
       return 0;
     case 16: // SO_PASSCRED
     case 20: // SO_RCVTIMEO_OLD

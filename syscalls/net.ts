@@ -74,7 +74,7 @@ import {
   netlinkSetsockopt,
   netlinkSocket,
 } from './net-netlink.ts';
-import { AF_NETLINK, ARPHRD_ETHER, ARPHRD_LOOPBACK, ipv4Broadcast, type NetAddress, type NetInterface } from '../src/kernel/netlink.ts';
+import { AF_NETLINK, ARPHRD_ETHER, ARPHRD_LOOPBACK, ipv4Broadcast, ipv4Netmask, type NetAddress, type NetInterface } from '../src/kernel/netlink.ts';
 import { findSocketNode, makeSocketNode } from './fs.ts';
 import { family, type SyscallContext } from './types.ts';
 
@@ -849,10 +849,7 @@ function recvOneMsg(ctx: SyscallContext, fd: number, msgPtr: number, flags: numb
   const nl = netlinkAt(ctx, fd);
   if (nl) {
     const d = netlinkReceive(ctx, fd, nl, m.iov, flags);
-    if (m.name && m.namelen > 0) ctx.mem.write(m.name, d.from.subarray(0, Math.min(m.namelen, d.from.length)));
-    ctx.mem.writeU32(msgPtr + 8, m.name ? d.from.length : 0);
-    ctx.mem.writeU64(msgPtr + 40, 0);
-    ctx.mem.writeU32(msgPtr + 48, d.flags | (flags & MSG_CMSG_CLOEXEC));
+    writeBareMsghdr(ctx, m, msgPtr, d.from, d.flags | (flags & MSG_CMSG_CLOEXEC));
     return d.n;
   }
   const s = sockOf(ctx, fd);
@@ -878,12 +875,16 @@ function recvOneMsg(ctx: SyscallContext, fd: number, msgPtr: number, flags: numb
 /** recvmsg on a host socket: the sender's address, no control messages, the host's msg_flags. */
 function hostRecvMsg(ctx: SyscallContext, fd: number, h: HostSocket, m: Msghdr, msgPtr: number, flags: number): number {
   const d = hostReceive(ctx, fd, h, m.iov, flags);
-  const from = h.isStream ? new Uint8Array(0) : d.from;
+  writeBareMsghdr(ctx, m, msgPtr, h.isStream ? new Uint8Array(0) : d.from, d.flags | (flags & MSG_CMSG_CLOEXEC));
+  return d.n;
+}
+
+/** A received message's header without control messages: the sender's address (as much as msg_namelen holds), its length, and msg_flags. */
+function writeBareMsghdr(ctx: SyscallContext, m: Msghdr, msgPtr: number, from: Uint8Array, msgFlags: number): void {
   if (m.name && m.namelen > 0 && from.length > 0) ctx.mem.write(m.name, from.subarray(0, Math.min(m.namelen, from.length)));
   ctx.mem.writeU32(msgPtr + 8, m.name ? from.length : 0);
   ctx.mem.writeU64(msgPtr + 40, 0);
-  ctx.mem.writeU32(msgPtr + 48, d.flags | (flags & MSG_CMSG_CLOEXEC));
-  return d.n;
+  ctx.mem.writeU32(msgPtr + 48, msgFlags);
 }
 
 /** A destination address for a host socket, as the guest's bytes (the host is Linux too). */
@@ -934,6 +935,20 @@ function readOptInt(ctx: SyscallContext, ptr: number, len: number): number {
   return ctx.mem.readI32(ptr);
 }
 
+/**
+ * The buffer size SO_SNDBUF or SO_RCVBUF (7, 8) sets, for any socket
+ * (sock_setsockopt): capped at wmem_max/rmem_max, doubled for bookkeeping,
+ * at least the kernel's minimum. The FORCE forms (32, 33) skip the cap and
+ * need root.
+ */
+export function bufferSizeOption(ctx: SyscallContext, name: 7 | 8 | 32 | 33, val: number, len: number): number {
+  const v = readOptInt(ctx, val, len);
+  const force = name === 32 || name === 33;
+  if (force && !isRoot(ctx)) fail('EPERM');
+  const capped = force ? Math.max(v, 0) : Math.min(Math.max(v, 0), MAX_SOCKBUF);
+  return Math.max(Math.min(capped * 2, 0x7fffffff), name === 7 || name === 32 ? MIN_SNDBUF : MIN_RCVBUF);
+}
+
 function readTimeval(ctx: SyscallContext, ptr: number, len: number): bigint {
   if (len < 16) fail('EINVAL');
   const sec = ctx.mem.readI64(ptr);
@@ -963,23 +978,15 @@ function setsockopt(ctx: SyscallContext, fd: number, level: number, name: number
     case 6: o.broadcast = readOptInt(ctx, val, len) !== 0; return 0;
     case 10: o.oobinline = readOptInt(ctx, val, len) !== 0; return 0;
     case 16: o.passcred = readOptInt(ctx, val, len) !== 0; return 0;
-    case 7: // SO_SNDBUF: capped at wmem_max, doubled for bookkeeping (sock_setsockopt)
-    case 32: { // SO_SNDBUFFORCE
-      const v = readOptInt(ctx, val, len);
-      if (name === 32 && !isRoot(ctx)) fail('EPERM');
-      const capped = name === 32 ? Math.max(v, 0) : Math.min(Math.max(v, 0), MAX_SOCKBUF);
-      o.sndbuf = Math.max(Math.min(capped * 2, 0x7fffffff), MIN_SNDBUF);
+    case 7: // SO_SNDBUF
+    case 32: // SO_SNDBUFFORCE
+      o.sndbuf = bufferSizeOption(ctx, name, val, len);
       s.writable.notify();
       return 0;
-    }
     case 8: // SO_RCVBUF
-    case 33: { // SO_RCVBUFFORCE
-      const v = readOptInt(ctx, val, len);
-      if (name === 33 && !isRoot(ctx)) fail('EPERM');
-      const capped = name === 33 ? Math.max(v, 0) : Math.min(Math.max(v, 0), MAX_SOCKBUF);
-      o.rcvbuf = Math.max(Math.min(capped * 2, 0x7fffffff), MIN_RCVBUF);
+    case 33: // SO_RCVBUFFORCE
+      o.rcvbuf = bufferSizeOption(ctx, name, val, len);
       return 0;
-    }
     case 13: { // SO_LINGER: struct linger { int l_onoff; int l_linger; }
       if (len < 8) fail('EINVAL');
       o.linger = [ctx.mem.readI32(val) !== 0 ? 1 : 0, ctx.mem.readI32(val + 4)];
@@ -1109,18 +1116,6 @@ function sockaddrIn(addr: Uint8Array): Uint8Array {
   return b;
 }
 
-/** The IPv4 netmask of a prefix length, 4 bytes. */
-function netmask(prefixlen: number): Uint8Array {
-  const m = prefixlen === 0 ? 0 : (0xffffffff << (32 - prefixlen)) >>> 0;
-  return Uint8Array.of(m >>> 24, (m >>> 16) & 0xff, (m >>> 8) & 0xff, m & 0xff);
-}
-
-function int32Bytes(n: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setInt32(0, n, true);
-  return b;
-}
-
 /**
  * ioctl(2) on a socket (file.ts hands them here): FIONREAD/SIOCINQ,
  * SIOCOUTQ, then the interface requests every socket answers.
@@ -1187,12 +1182,12 @@ export function interfaceIoctl(ctx: SyscallContext, request: number, arg: number
   const getters: Record<number, (i: NetInterface) => Uint8Array> = {
     [c.SIOCGIFFLAGS]: (i) => Uint8Array.of(i.flags & 0xff, (i.flags >> 8) & 0xff),
     [c.SIOCGIFADDR]: (i) => sockaddrIn(ipv4(i).addr),
-    [c.SIOCGIFNETMASK]: (i) => sockaddrIn(netmask(ipv4(i).prefixlen)),
+    [c.SIOCGIFNETMASK]: (i) => sockaddrIn(ipv4Netmask(ipv4(i).prefixlen)),
     [c.SIOCGIFBRDADDR]: (i) => sockaddrIn(i.loopback ? new Uint8Array(4) : ipv4Broadcast(ipv4(i).addr, ipv4(i).prefixlen)),
-    [c.SIOCGIFMTU]: (i) => int32Bytes(i.mtu),
-    [c.SIOCGIFINDEX]: (i) => int32Bytes(i.index),
-    [c.SIOCGIFMETRIC]: () => int32Bytes(0),
-    [c.SIOCGIFTXQLEN]: () => int32Bytes(1000),
+    [c.SIOCGIFMTU]: (i) => intBytes(i.mtu),
+    [c.SIOCGIFINDEX]: (i) => intBytes(i.index),
+    [c.SIOCGIFMETRIC]: () => intBytes(0),
+    [c.SIOCGIFTXQLEN]: () => intBytes(1000),
     [c.SIOCGIFHWADDR]: (i) => Uint8Array.of(...new Uint8Array(new Uint16Array([i.loopback ? ARPHRD_LOOPBACK : ARPHRD_ETHER]).buffer), ...i.mac),
   };
   const get = getters[request];

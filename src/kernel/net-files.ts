@@ -3,7 +3,7 @@
 // netstat and ss read (/proc/net/tcp, tcp6, udp, udp6, unix), in Linux's
 // column layout (tcp4_seq_show, udp4_format_sock, unix_seq_show). Counters
 // are zero: nothing goes over a wire.
-import type { NetInterface } from './netlink.ts';
+import { isLinkLocal6, type NetInterface } from './netlink.ts';
 import type { Process } from './process.ts';
 import { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, Socket, type SockAddr } from './socket.ts';
 
@@ -106,7 +106,7 @@ export function ifInet6(interfaces: readonly NetInterface[]): string {
       i.addrs
         .filter((a) => a.family === 10)
         .map((a) => {
-          const scope = i.loopback ? 0x10 : a.addr[0] === 0xfe && (a.addr[1]! & 0xc0) === 0x80 ? 0x20 : 0;
+          const scope = i.loopback ? 0x10 : isLinkLocal6(a.addr) ? 0x20 : 0;
           return `${Buffer.from(a.addr).toString('hex')} ${hex2(i.index)} ${hex2(a.prefixlen)} ${hex2(scope)} 80 ${i.name.padStart(8)}\n`;
         }),
     )

@@ -133,12 +133,8 @@ export function hostInterfaces(): NetInterface[] {
     names = [];
   }
   const readNum = (name: string, what: string): number | null => {
-    try {
-      const n = Number(fs.readFileSync(`${sysfs}/${name}/${what}`, 'latin1').trim());
-      return Number.isFinite(n) ? n : null;
-    } catch {
-      return null;
-    }
+    const n = Number(readText(`${sysfs}/${name}/${what}`) ?? NaN);
+    return Number.isFinite(n) ? n : null;
   };
   for (const name of names) {
     const index = readNum(name, 'ifindex');
@@ -183,12 +179,15 @@ export function hostInterfaces(): NetInterface[] {
   return [...byName.values()].sort((a, b) => a.index - b.index);
 }
 
+/** The /proc/net files --net host takes from the host. */
+export type HostNetFile = 'tcp' | 'tcp6' | 'udp' | 'udp6' | 'route';
+
 /**
  * The host's /proc/net/NAME (tcp, tcp6, udp, udp6, route), for --net host,
  * whose inet sockets are the host's: the guest's own listeners and
  * connections are in it, as in a host-network container. null off Linux.
  */
-export function hostProcNet(name: 'tcp' | 'tcp6' | 'udp' | 'udp6' | 'route'): string | null {
+export function hostProcNet(name: HostNetFile): string | null {
   try {
     return fs.readFileSync(`/proc/net/${name}`, 'latin1'); // Linux only
   } catch {
@@ -316,7 +315,7 @@ function linkMessage(itf: NetInterface, seq: number, port: number): Uint8Array {
 
 /** RTM_NEWADDR for one address: struct ifaddrmsg, then IFA_* (inet_fill_ifaddr, inet6_fill_ifaddr). */
 function addrMessage(itf: NetInterface, a: NetAddress, seq: number, port: number): Uint8Array {
-  const scope = itf.loopback ? RT_SCOPE_HOST : a.family === 10 && a.addr[0] === 0xfe && (a.addr[1]! & 0xc0) === 0x80 ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+  const scope = itf.loopback ? RT_SCOPE_HOST : a.family === 10 && isLinkLocal6(a.addr) ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
   const w = new MessageWriter(RTM_NEWADDR, NLM_F_MULTI, seq, port).fixed(Uint8Array.of(a.family, a.prefixlen, IFA_F_PERMANENT, scope, ...u32(itf.index)));
   if (a.family === 10) return w.attr(IFA_ADDRESS, a.addr).bytes();
   w.attr(IFA_ADDRESS, a.addr).attr(IFA_LOCAL, a.addr);
@@ -324,12 +323,26 @@ function addrMessage(itf: NetInterface, a: NetAddress, seq: number, port: number
   return w.attr(IFA_LABEL, cstring(itf.name)).bytes();
 }
 
+/** An IPv4 address as 4 bytes, from its 32-bit value. */
+const ipv4Bytes = (n: number): Uint8Array => Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+
+/** The 32-bit netmask of an IPv4 prefix length. */
+const maskOf = (prefixlen: number): number => (prefixlen === 0 ? 0 : (0xffffffff << (32 - prefixlen)) >>> 0);
+
+/** The IPv4 netmask of a prefix length, 4 bytes (SIOCGIFNETMASK). */
+export function ipv4Netmask(prefixlen: number): Uint8Array {
+  return ipv4Bytes(maskOf(prefixlen));
+}
+
 /** The broadcast address of `addr`/`prefixlen`. */
 export function ipv4Broadcast(addr: Uint8Array, prefixlen: number): Uint8Array {
   const n = ((addr[0]! << 24) | (addr[1]! << 16) | (addr[2]! << 8) | addr[3]!) >>> 0;
-  const host = prefixlen === 0 ? 0xffffffff : (2 ** (32 - prefixlen) - 1) >>> 0;
-  const b = (n | host) >>> 0;
-  return Uint8Array.of(b >>> 24, (b >>> 16) & 0xff, (b >>> 8) & 0xff, b & 0xff);
+  return ipv4Bytes((n | ~maskOf(prefixlen)) >>> 0);
+}
+
+/** An IPv6 link-local address (fe80::/10): scope link in RTM_NEWADDR and /proc/net/if_inet6. */
+export function isLinkLocal6(addr: Uint8Array): boolean {
+  return addr[0] === 0xfe && (addr[1]! & 0xc0) === 0x80;
 }
 
 /** NLMSG_ERROR: the error (0 for an ack) and the request's header (netlink_ack, without NETLINK_CAP_ACK's trimming). */
@@ -427,12 +440,14 @@ export class NetlinkSocket implements OpenFile {
       case RTM_GETLINK:
         replies = this.interfaces().map((i) => linkMessage(i, seq, this.port));
         break;
-      case RTM_GETADDR:
+      case RTM_GETADDR: {
         // AF_UNSPEC dumps IPv4's addresses, then IPv6's (rtnl_dump_all walks the families in order).
+        const itfs = this.interfaces();
         replies = [2, 10]
           .filter((f) => family === 0 || f === family)
-          .flatMap((f) => this.interfaces().flatMap((i) => i.addrs.filter((a) => a.family === f).map((a) => addrMessage(i, a, seq, this.port))));
+          .flatMap((f) => itfs.flatMap((i) => i.addrs.filter((a) => a.family === f).map((a) => addrMessage(i, a, seq, this.port))));
         break;
+      }
       case RTM_GETROUTE:
       case RTM_GETNEIGH:
         replies = [];

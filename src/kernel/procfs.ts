@@ -5,7 +5,7 @@
 // Every node is made on lookup from the live kernel state, so nothing goes
 // stale (see proc(5)).
 import * as net from './net-files.ts';
-import { loopbackOnly, type NetInterface } from './netlink.ts';
+import { loopbackOnly, type HostNetFile, type NetInterface } from './netlink.ts';
 import { fail } from './errors.ts';
 import type { Process } from './process.ts';
 import type { Task } from './task.ts';
@@ -93,7 +93,7 @@ export interface ProcSource {
   /** The 1, 5 and 15 minute load averages (default 0). */
   loadavg?(): [number, number, number];
   /** --net host: the host's /proc/net/NAME for the inet tables and routes (null: the kernel's own). */
-  hostNetFile?(name: 'tcp' | 'tcp6' | 'udp' | 'udp6' | 'route'): string | null;
+  hostNetFile?(name: HostNetFile): string | null;
   /** The network's interfaces for /proc/net/dev and if_inet6 (default: the loopback alone). */
   interfaces?(): NetInterface[];
   /** Filesystem types for /proc/filesystems (default sysinfo.TSLINUX_FILESYSTEMS). */
@@ -179,7 +179,7 @@ export class ProcFs implements FileSystem {
   private netDir(): ProcNode {
     const sockets = () => net.openSockets(this.src.processes());
     // Under --net host the inet sockets are the host's, so their tables are too.
-    const host = (name: 'tcp' | 'tcp6' | 'udp' | 'udp6' | 'route'): string | null => this.src.hostNetFile?.(name) ?? null;
+    const host = (name: HostNetFile): string | null => this.src.hostNetFile?.(name) ?? null;
     return this.dir('/net', {
       dev: this.file('/net/dev', () => text(net.devTable(this.interfaces()))),
       if_inet6: this.file('/net/if_inet6', () => text(net.ifInet6(this.interfaces()))),

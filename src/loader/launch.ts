@@ -117,9 +117,10 @@ function mountProgram(vfs: Vfs, program: HostProgram, at: string): boolean {
   }
 }
 
-function tryResolve(vfs: Vfs, guestPath: string): Resolved | null {
+/** `guestPath` resolved (from `base` when relative), or null when the guest could not reach it. */
+function tryResolve(vfs: Vfs, guestPath: string, base = '/'): Resolved | null {
   try {
-    return vfs.resolve(guestPath, { base: '/', follow: true });
+    return vfs.resolve(guestPath, { base, follow: true });
   } catch (e) {
     if (e instanceof LinuxError) return null;
     throw e;
@@ -144,10 +145,11 @@ export function launchProgram(view: LaunchView, program: HostProgram, argv: stri
  * find it.
  */
 export function launchInView(view: LaunchView, given: string, argv: string[], searchPath?: string): Executable {
-  if (given.includes('/') || given === '') return launch(view, given, argv, () => view.vfs.resolve(given, { base: view.cwd, follow: true }), true);
-  const found = findInPath(view, given, searchPath ?? DEFAULT_PATH);
+  const searched = !given.includes('/') && given !== '';
+  const target = searched ? findInPath(view, given, searchPath ?? DEFAULT_PATH) : given;
+  const exe = launch(view, target, argv, () => execEnv(view).resolve(target), true);
   // execvp hands execve the file it found: that path is AT_EXECFN; argv[0] stays the name.
-  return { ...launch(view, found, argv, () => view.vfs.resolve(found, { base: view.cwd, follow: true }), true), execfn: found };
+  return searched ? { ...exe, execfn: target } : exe;
 }
 
 /** glibc's execvp search path when PATH is unset (confstr _CS_PATH), as chroot(1) would use. */
@@ -164,7 +166,7 @@ function findInPath(view: LaunchView, name: string, searchPath: string): string 
   let firstSeen: string | null = null;
   for (const dir of searchPath.split(':')) {
     const candidate = dir === '' ? name : `${dir.replace(/\/+$/, '')}/${name}`;
-    const file = tryResolveFrom(view, candidate);
+    const file = tryResolve(view.vfs, candidate, view.cwd);
     if (!file) continue;
     try {
       checkExecutable(execEnv(view), file);
@@ -176,15 +178,6 @@ function findInPath(view: LaunchView, name: string, searchPath: string): string 
   }
   if (firstSeen !== null) return firstSeen;
   throw new LaunchError(`${name}: command not found (searched PATH in the guest's view: ${searchPath})`, EXIT_NOT_FOUND);
-}
-
-function tryResolveFrom(view: LaunchView, guestPath: string): Resolved | null {
-  try {
-    return view.vfs.resolve(guestPath, { base: view.cwd, follow: true });
-  } catch (e) {
-    if (e instanceof LinuxError) return null;
-    throw e;
-  }
 }
 
 /** The exec's rights and namespace: the view's, with paths resolved from its working directory. */

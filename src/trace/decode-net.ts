@@ -9,6 +9,7 @@ import { ERRNO_NAMES } from '../kernel/errno-table.ts';
 
 const AF_INET = 2;
 const AF_INET6 = 10;
+const AF_NETLINK = 16;
 const SOL_SOCKET = 1;
 
 /** SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK (strace's socktypes, then sock_type_flags). */
@@ -19,10 +20,7 @@ export function formatSocketType(ctx: SyscallContext, v: number): string {
   return rest ? `${name}|${flagsToString(rest, archFlags(ctx.arch).sockFlags)}` : name;
 }
 
-/** socket's protocol: IPPROTO_* for AF_INET/AF_INET6, a number otherwise. */
-/** AF_NETLINK (linux/socket.h). */
-const AF_NETLINK = 16;
-
+/** socket's protocol: IPPROTO_* for AF_INET/AF_INET6, NETLINK_* for AF_NETLINK, a number otherwise. */
 export function formatSocketProtocol(family: number, v: number): string {
   if (family === AF_INET || family === AF_INET6) return nameOf(IPPROTOS, v) ?? String(v);
   if (family === AF_NETLINK) return nameOf(NETLINK_PROTOCOLS, v) ?? String(v | 0);

@@ -212,6 +212,7 @@ function formatItimerspec(mem: Mem, p: number): string {
 const AF_UNIX = 1;
 const AF_INET = 2;
 const AF_INET6 = 10;
+const AF_NETLINK = 16;
 
 function ipv6(b: Uint8Array): string {
   const words = Array.from({ length: 8 }, (_, i) => ((b[2 * i]! << 8) | b[2 * i + 1]!).toString(16));
@@ -252,14 +253,12 @@ export function formatSockaddr(mem: Mem, p: number, len: number, strSize: number
     const flow = v.getUint32(4, false);
     return `{sa_family=${name}, sin6_port=htons(${be16(2)}), sin6_flowinfo=htonl(${flow}), inet_pton(${name}, "${ipv6(b.subarray(8, 24))}", &sin6_addr), sin6_scope_id=${v.getUint32(24, true)}}`;
   }
-  if (family === AF_NETLINK_FAMILY && b.length >= 12) {
+  // struct sockaddr_nl, as strace's print_sockaddr_data_nl prints it.
+  if (family === AF_NETLINK && b.length >= 12) {
     return `{sa_family=${name}, nl_pid=${v.getUint32(4, true)}, nl_groups=${v.getUint32(8, true).toString(16).padStart(8, '0')}}`;
   }
   return `{sa_family=${name}, sa_data=${printBuffer(mem, p + 2, b.length - 2, strSize)}}`;
 }
-
-/** AF_NETLINK: struct sockaddr_nl, as strace's print_sockaddr_data_nl prints it. */
-const AF_NETLINK_FAMILY = 16;
 
 // ---- the table ------------------------------------------------------------------------------------
 
