@@ -290,12 +290,10 @@ describe.skipIf(!haveRoots).concurrent("glibc over NETLINK_ROUTE (Debian's pytho
       const none = await runCli(['run', '--root', ROOTFS[arch], '--no-cwd', 'python3', '-c', script], { env: ENV });
       expect(none).toEqual({ code: 0, stdout: "[(1, 'lo')]\n", stderr: '' });
       const host = await runCli(['run', '--root', ROOTFS[arch], '--no-cwd', '--net', 'host', 'python3', '-c', script], { env: ENV });
-      // The host's interfaces by index and name, as /sys/class/net lists them natively (if_nameindex reads RTM_GETLINK).
-      const names = fs
-        .readdirSync('/sys/class/net')
-        .map((n) => [Number(fs.readFileSync(`/sys/class/net/${n}/ifindex`, 'latin1')), n] as const)
-        .sort((a, b) => a[0] - b[0]);
-      expect(host).toEqual({ code: 0, stdout: `[${names.map(([i, n]) => `(${i}, '${n}')`).join(', ')}]\n`, stderr: '' });
+      // The host's interfaces by index and name, as the host's own python3 lists them (if_nameindex reads RTM_GETLINK).
+      const native = optionalCommand('python3', 'apt-get install python3');
+      if (native) expect(host).toEqual({ code: 0, stdout: spawnSync(native, ['-c', script], { encoding: 'utf8' }).stdout, stderr: '' });
+      else expect(host.code).toBe(0);
     });
   }
 });

@@ -122,6 +122,11 @@ export function loopbackOnly(): NetInterface[] {
  * index, flags, MTU and type come from /sys/class/net/NAME, and interfaces
  * with no address are listed too, as natively. Elsewhere the indexes are
  * made up in order and every interface is up.
+ *
+ * sysfs shows the network namespace of whoever mounted it, not this
+ * process's: under `unshare -n` without a new /sys mount it lists the
+ * parent namespace's devices. So it is used only when it names exactly the
+ * devices /proc/net/dev lists, which is always this process's namespace.
  */
 export function hostInterfaces(): NetInterface[] {
   const byName = new Map<string, NetInterface>();
@@ -132,6 +137,8 @@ export function hostInterfaces(): NetInterface[] {
   } catch {
     names = [];
   }
+  const own = namespaceDevices();
+  if (!own || names.length !== own.size || !names.every((n) => own.has(n))) names = [];
   const readNum = (name: string, what: string): number | null => {
     const n = Number(readText(`${sysfs}/${name}/${what}`) ?? NaN);
     return Number.isFinite(n) ? n : null;
@@ -193,6 +200,19 @@ export function hostProcNet(name: HostNetFile): string | null {
   } catch {
     return null;
   }
+}
+
+/** The devices of this process's network namespace, from /proc/net/dev ("NAME:" at the start of each line after two headers); null off Linux. */
+function namespaceDevices(): Set<string> | null {
+  const text = readText('/proc/net/dev'); // Linux only
+  if (text === null) return null;
+  return new Set(
+    text
+      .split('\n')
+      .slice(2)
+      .map((l) => l.split(':')[0]!.trim())
+      .filter((n) => n !== ''),
+  );
 }
 
 function readText(path: string): string | null {
