@@ -217,7 +217,10 @@ export const BUSYBOX: AppletCase[] = [
   { applet: 'sleep', cmd: 'sleep 0.01; echo $?; sleep 0 0; echo $?; sleep x; echo $?' },
   { applet: 'usleep', cmd: 'usleep 1000; echo $?' },
   { applet: 'timeout', cmd: 'timeout 5 true; echo $?; timeout 5 sh -c "exit 7"; echo $?; timeout -s KILL 0.2 sleep 5; echo $?' },
-  { applet: 'kill', cmd: 'kill -l 9; kill -l TERM; kill -l | head -3; sleep 5 & kill $!; wait $!; echo $?; kill -9 999999; echo "rc=$?"' },
+  // wait's "Terminated" is racy natively: ash prints it only when the child is reaped inside `wait`, not when its
+  // SIGCHLD came first and ash reaped it between commands (seen once in a loaded native run; forced with a
+  // command between kill and wait, it never prints). The status, 143, is the same either way.
+  { applet: 'kill', cmd: 'kill -l 9; kill -l TERM; kill -l | head -3; sleep 5 & kill $!; wait $! 2>/dev/null; echo $?; kill -9 999999; echo "rc=$?"' },
   { applet: 'tty', cmd: 'tty; echo "rc=$?"; tty -s; echo "rc=$?"' },
   { applet: 'stty', cmd: 'stty -a; echo "rc=$?"' },
   { applet: 'which', cmd: 'which ls cat; which no-such-command; echo "rc=$?"' },
